@@ -1,0 +1,113 @@
+"""wsquery: say which runs a W&B workspace shows, in one line of text.
+
+``parse`` turns text into a typed ``Query``; ``compile`` turns it into the JSON a workspace run
+set stores; ``decompile`` reads that JSON back; ``evaluate`` and ``matches`` apply a query to
+runs locally and define what every query means. Heavy modules load on first use, so importing
+wsquery stays cheap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from .ast import Query
+from .errors import (
+    DecompileError,
+    Problem,
+    QuerySyntaxError,
+    QueryValidationError,
+    TargetError,
+    WsqueryError,
+)
+
+if TYPE_CHECKING:
+    from ._workspace import RunsetQuery
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DecompileError",
+    "Problem",
+    "Query",
+    "QuerySyntaxError",
+    "QueryValidationError",
+    "RunsetQuery",
+    "TargetError",
+    "WsqueryError",
+    "__version__",
+    "compile",
+    "decompile",
+    "evaluate",
+    "matches",
+    "normalize",
+    "parse",
+]
+
+TARGETS = ("workspace",)
+
+
+def parse(text: str) -> Query:
+    """Parse query text into a ``Query``. ``str(query)`` is its canonical text."""
+    from ._parser import parse as parse_text
+
+    return parse_text(text)
+
+
+def normalize(query: str | Query) -> Query:
+    """The same query with ``not`` pushed to the leaves, and/or flattened, duplicates dropped,
+    constants folded and ``x == a or x == b`` merged into ``x in [a, b]``."""
+    from ._normalize import normalize as normalize_query
+
+    return normalize_query(_as_query(query))
+
+
+def compile(query: str | Query, target: str = "workspace", **options: Any) -> RunsetQuery:  # noqa: A001
+    """Compile a query for ``target``: ``"workspace"`` gives a ``RunsetQuery`` whose
+    ``to_json()`` is what goes into a saved view's ``runSets[0]``.
+
+    Workspace options: ``format="filterv2"|"legacy"``, ``exact_ops=False`` (keep ``<``/``>``
+    instead of the UI's ``<=``/``>=``), ``strict=False`` (turn warnings into errors).
+    """
+    text = query if isinstance(query, str) else None
+    parsed = _as_query(query)
+    if target == "workspace":
+        from ._workspace import compile_workspace
+
+        return compile_workspace(parsed, text=text, **options)
+    raise TargetError(f"unknown target {target!r}", target=str(target),
+                      hint="targets are " + ", ".join(TARGETS))
+
+
+def decompile(data: dict[str, Any]) -> Query:
+    """Read run-set JSON back into a ``Query``: a filterV2 filter, a legacy filter tree, or a
+    whole run set with ``filters``, ``grouping``, ``sort`` and ``search``."""
+    from ._decompile import decompile as decompile_json
+
+    return decompile_json(data)
+
+
+def evaluate(query: str | Query, runs: Iterable[Any], *, now: datetime | None = None) -> list[Any]:
+    """The runs that match ``query``, in its ``order by`` order (else as given).
+
+    Runs are W&B GraphQL run JSON or plain dicts (see the README); ``now`` anchors
+    ``within last`` and defaults to the current time."""
+    from ._evaluate import evaluate as evaluate_runs
+
+    return evaluate_runs(_as_query(query), runs, now=now)
+
+
+def matches(query: str | Query, run: Any, *, now: datetime | None = None) -> bool:
+    """Whether one run matches ``query``'s filter (unknown counts as no match)."""
+    from ._evaluate import matches as run_matches
+
+    return run_matches(_as_query(query), run, now=now)
+
+
+def _as_query(query: str | Query) -> Query:
+    if isinstance(query, Query):
+        return query
+    if isinstance(query, str):
+        return parse(query)
+    raise TypeError(f"expected query text or a Query, not {type(query).__name__}")

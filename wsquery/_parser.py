@@ -1,0 +1,546 @@
+"""Query text -> ``Query``: the lark LALR parser, its inline transformer and error translation.
+
+The parser is built once, on first use, from ``grammar/wsquery.lark``. The transformer runs
+inside the LALR parser, so no parse tree is ever built. Lark's exceptions never leave this
+module: they become ``QuerySyntaxError`` with the position, what was expected and a hint.
+"""
+
+from __future__ import annotations
+
+import difflib
+import threading
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from lark import Lark, Token, Transformer, v_args
+from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
+
+from . import _validate
+from .ast import (
+    RUN_ATTRIBUTES,
+    And,
+    Compare,
+    Constant,
+    Contains,
+    Duration,
+    Expr,
+    Field,
+    In,
+    IsNull,
+    Match,
+    Not,
+    Or,
+    OrderKey,
+    Query,
+    Scalar,
+    Within,
+)
+from .errors import Problem, QuerySyntaxError, QueryValidationError
+
+#: Deepest nesting of and/or/not accepted; deeper input is refused before any pass recurses.
+MAX_DEPTH = 100
+
+_SECTION_ALIASES = {"config": "config", "summary": "summary", "summary_metrics": "summary",
+                    "run": "run"}
+_FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}
+_UNIT_WORDS = {"s": "s", "sec": "s", "secs": "s", "second": "s", "seconds": "s",
+               "m": "m", "min": "m", "mins": "m", "minute": "m", "minutes": "m",
+               "h": "h", "hr": "h", "hrs": "h", "hour": "h", "hours": "h",
+               "d": "d", "day": "d", "days": "d", "w": "w", "wk": "w", "wks": "w",
+               "week": "w", "weeks": "w"}
+_ESCAPES = {"\\": "\\", '"': '"', "'": "'", "n": "\n", "t": "\t", "r": "\r", "b": "\b",
+            "f": "\f", "/": "/"}
+
+
+def grammar_path() -> Path:
+    """The grammar file: inside the installed package, or at the top of a source checkout."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "grammar" / "wsquery.lark", here.parent / "grammar" / "wsquery.lark"):
+        if candidate.is_file():
+            return candidate
+    raise FileNotFoundError("grammar/wsquery.lark is missing from the wsquery installation")
+
+
+class _Literal:
+    """A literal value with the end of its source text, alive only during a parse."""
+
+    __slots__ = ("end", "start", "value")
+
+    def __init__(self, value: Any, start: int, end: int) -> None:
+        self.value = value
+        self.start = start
+        self.end = end
+
+
+class _Chain:
+    """An and/or chain still open for more operands (``a or b or c`` builds one Or, not two)."""
+
+    __slots__ = ("depth", "kind", "operands", "start")
+
+    def __init__(self, kind: type[And] | type[Or], first: Expr, start: int, depth: int) -> None:
+        self.kind = kind
+        self.operands = [first]
+        self.start = start
+        self.depth = depth
+
+
+class _ParseState(threading.local):
+    """What one parse collects on the side: problems found so far and node nesting depths."""
+
+    def reset(self, text: str) -> None:
+        self.text = text
+        self.problems: list[Problem] = []
+        self.depths: dict[int, int] = {}
+
+
+_state = _ParseState()
+
+
+def _start(item: Any) -> int:
+    if isinstance(item, Token):
+        return item.start_pos  # type: ignore[no-any-return]
+    if isinstance(item, _Literal | _Chain):
+        return item.start
+    return item.span[0]  # type: ignore[no-any-return]
+
+
+def _end(item: Any) -> int:
+    if isinstance(item, Token):
+        return item.end_pos  # type: ignore[no-any-return]
+    if isinstance(item, _Literal):
+        return item.end
+    return item.span[1]  # type: ignore[no-any-return]
+
+
+def _close(item: Expr | _Chain) -> Expr:
+    """Finish an open chain into its And/Or node; other nodes pass through."""
+    if not isinstance(item, _Chain):
+        return item
+    node = item.kind(tuple(item.operands), span=(item.start, _end(item.operands[-1])))
+    _state.depths[id(node)] = item.depth
+    return node
+
+
+def _depth(node: Expr | _Chain) -> int:
+    if isinstance(node, _Chain):
+        return node.depth
+    return _state.depths.get(id(node), 0)
+
+
+def _too_deep(start: int, end: int) -> None:
+    _state.problems.append(Problem(
+        f"conditions nest deeper than {MAX_DEPTH} levels", (start, end),
+        hint="split the query, or flatten needless parentheses and double negations"))
+
+
+def _unknown_name(token: Token) -> Problem:
+    name = str(token)
+    span = (token.start_pos, token.end_pos)
+    if name in _SECTION_ALIASES:
+        return Problem(f"'{name}' needs a key", span, hint=f"write {name}.<key>, e.g. {name}.lr")
+    suggestions = [f"summary.{name}", f"config.{name}"]
+    close = difflib.get_close_matches(name.lower(), list(RUN_ATTRIBUTES), n=2, cutoff=0.7)
+    options = close + suggestions
+    return Problem(
+        f"unknown field '{name}'", span,
+        hint="did you mean " + ", ".join(options[:-1]) + " or " + options[-1] + "? "
+        "Bare names are run attributes: " + ", ".join(RUN_ATTRIBUTES) + ".")
+
+
+def _unquote(token: Token) -> str:
+    body = token[1:-1]
+    if "\\" not in body:
+        return str(body)
+    out: list[str] = []
+    i = 0
+    while i < len(body):
+        ch = body[i]
+        if ch != "\\":
+            out.append(ch)
+            i += 1
+            continue
+        nxt = body[i + 1]
+        if nxt in _ESCAPES:
+            out.append(_ESCAPES[nxt])
+            i += 2
+        elif nxt == "u" and _is_hex4(body[i + 2:i + 6]):
+            out.append(chr(int(body[i + 2:i + 6], 16)))
+            i += 6
+        else:
+            # Any other backslash sequence stays as written, so regexes like \d need no doubling.
+            out.append("\\" + nxt)
+            i += 2
+    return "".join(out)
+
+
+def _is_hex4(text: str) -> bool:
+    return len(text) == 4 and all(c in "0123456789abcdefABCDEF" for c in text)
+
+
+def _number(text: str) -> int | float:
+    if any(c in text for c in ".eE"):
+        return float(text)
+    return int(text)
+
+
+@v_args(inline=True)
+class _Builder(Transformer[Token, Any]):
+    """Builds AST nodes while the LALR parser reduces; see the grammar for each rule."""
+
+    def query(self, condition: Any, group_by: Any, order_by: Any) -> Query:
+        node = None if condition is None else _close(condition)
+        return Query(node, group_by or (), order_by or ())
+
+    def or_(self, left: Any, op: Token, right: Any) -> _Chain:
+        return self._chain(Or, left, _close(right))
+
+    def and_(self, left: Any, op: Token, right: Any) -> _Chain:
+        return self._chain(And, left, _close(right))
+
+    def _chain(self, kind: type[And] | type[Or], left: Any, right: Expr) -> _Chain:
+        if isinstance(left, _Chain) and left.kind is kind:
+            chain = left
+            chain.operands.append(right)
+        else:
+            left = _close(left)
+            chain = _Chain(kind, left, _start(left), _depth(left) + 1)
+            chain.operands.append(right)
+        depth = _depth(right) + 1
+        if depth > chain.depth:
+            chain.depth = depth
+            if depth == MAX_DEPTH + 1:
+                _too_deep(chain.start, _end(right))
+        return chain
+
+    def not_(self, op: Token, operand: Any) -> Not:
+        inner = _close(operand)
+        node = Not(inner, span=(op.start_pos, _end(inner)))
+        depth = _depth(inner) + 1
+        _state.depths[id(node)] = depth
+        if depth == MAX_DEPTH + 1:
+            _too_deep(op.start_pos, _end(inner))
+        return node
+
+    def group(self, lpar: Token, inner: Any, rpar: Token) -> Expr:
+        return _close(inner)
+
+    def constant(self, token: Token) -> Constant:
+        return Constant(token.type == "TRUE", span=(token.start_pos, token.end_pos))
+
+    # Predicates --------------------------------------------------------------------------
+
+    def compare(self, field: Field, op: Token, value: _Literal) -> Expr:
+        span = (field.span[0], value.end)  # type: ignore[index]
+        return _comparison(field, str(op), value, span)
+
+    def compare_flipped(self, value: _Literal, op: Token, field: Field) -> Expr:
+        span = (value.start, field.span[1])  # type: ignore[index]
+        if op in ("=~", "!~"):
+            _state.problems.append(Problem(
+                f"the pattern of '{op}' goes on its right", span,
+                hint=f"write {field} {op} <pattern>"))
+            return Constant(False, span=span)
+        return _comparison(field, _FLIP[_op(op)], value, span)
+
+    def range(self, low: _Literal, op1: Token, field: Field, op2: Token,
+              high: _Literal) -> Expr:
+        span = (low.start, high.end)
+        ops = (_op(op1), _op(op2))
+        if not (set(ops) <= {"<", "<="} or set(ops) <= {">", ">="}):
+            _state.problems.append(Problem(
+                "a range needs two '<'/'<=' or two '>'/'>=' operators", span,
+                hint=f"write 0 <= {field} <= 1"))
+            return Constant(False, span=span)
+        return And((_comparison(field, _FLIP[ops[0]], low, span),
+                    _comparison(field, ops[1], high, span)), span=span)
+
+    def between(self, field: Field, kw: Token, low: _Literal, kw_and: Token,
+                high: _Literal) -> And:
+        span = (field.span[0], high.end)  # type: ignore[index]
+        return And((_comparison(field, ">=", low, span), _comparison(field, "<=", high, span)),
+                   span=span)
+
+    def in_(self, field: Field, kw: Token, values: _Literal) -> In:
+        return In(field, values.value, span=(field.span[0], values.end))  # type: ignore[index]
+
+    def not_in(self, field: Field, kw: Token, kw_in: Token, values: _Literal) -> Not:
+        span = (field.span[0], values.end)  # type: ignore[index]
+        return Not(In(field, values.value, span=span), span=span)
+
+    def contains(self, field: Field, kw: Token, value: _Literal) -> Contains:
+        return Contains(field, value.value, span=(field.span[0], value.end))  # type: ignore[index]
+
+    def member(self, value: Token, kw: Token, field: Field) -> Contains:
+        return Contains(field, _unquote(value), span=(value.start_pos, field.span[1]))  # type: ignore[index]
+
+    def not_member(self, value: Token, kw: Token, kw_in: Token, field: Field) -> Not:
+        span = (value.start_pos, field.span[1])  # type: ignore[index]
+        return Not(Contains(field, _unquote(value), span=span), span=span)
+
+    def is_null(self, field: Field, kw: Token, null: Token) -> IsNull:
+        return IsNull(field, span=(field.span[0], null.end_pos))  # type: ignore[index]
+
+    def is_not_null(self, field: Field, kw: Token, kw_not: Token, null: Token) -> Not:
+        span = (field.span[0], null.end_pos)  # type: ignore[index]
+        return Not(IsNull(field, span=span), span=span)
+
+    def within(self, field: Field, kw: Token, last: Token, duration: _Literal) -> Within:
+        return Within(field, duration.value, span=(field.span[0], duration.end))  # type: ignore[index]
+
+    # Clauses -----------------------------------------------------------------------------
+
+    def group_clause(self, kw: Token, *fields: Any) -> tuple[Field, ...]:
+        return tuple(f for f in fields if isinstance(f, Field))
+
+    def order_clause(self, kw: Token, *keys: Any) -> tuple[OrderKey, ...]:
+        return tuple(k for k in keys if isinstance(k, OrderKey))
+
+    def order_key(self, field: Field, direction: Token | None) -> OrderKey:
+        ascending = direction is None or direction.type == "ASC"
+        end = field.span[1] if direction is None else direction.end_pos  # type: ignore[index]
+        return OrderKey(field, ascending, span=(field.span[0], end))  # type: ignore[index]
+
+    def field(self, token: Token) -> Field:
+        span = (token.start_pos, token.end_pos)
+        if token.type == "NAME":
+            key = RUN_ATTRIBUTES.get(str(token))
+            if key is None:
+                _state.problems.append(_unknown_name(token))
+                key = str(token)
+            return Field("run", (key,), span=span)
+        section, _, rest = str(token).partition(".")
+        return Field(_SECTION_ALIASES[section], _segments(rest), span=span)
+
+    # Literals ----------------------------------------------------------------------------
+
+    def number(self, token: Token) -> _Literal:
+        return _Literal(_number(token), token.start_pos, token.end_pos)
+
+    def string(self, token: Token) -> _Literal:
+        return _Literal(_unquote(token), token.start_pos, token.end_pos)
+
+    def true(self, token: Token) -> _Literal:
+        return _Literal(True, token.start_pos, token.end_pos)
+
+    def false(self, token: Token) -> _Literal:
+        return _Literal(False, token.start_pos, token.end_pos)
+
+    def null(self, token: Token) -> _Literal:
+        return _Literal(None, token.start_pos, token.end_pos)
+
+    def duration(self, amount: Token, unit: Token | None = None) -> _Literal:
+        if unit is None:
+            text = str(amount)
+            number, unit_text = text[:-1], text[-1]
+        else:
+            number, unit_text = str(amount), str(unit)
+        value = Duration(_number(number), _UNIT_WORDS[unit_text.lower()])
+        return _Literal(value, amount.start_pos, (unit or amount).end_pos)
+
+    def items(self, first: Any, comma: Token | None = None, item: Any = None) -> list[Scalar]:
+        if comma is None:  # the first item
+            return [first.value]
+        first.append(item.value)
+        return first  # type: ignore[no-any-return]
+
+    def list(self, lsqb: Token, *rest: Any) -> _Literal:
+        """``[`` items [``,``] ``]``, or the empty list ``[ ]``."""
+        values = tuple(rest[0]) if len(rest) > 1 else ()
+        return _Literal(values, lsqb.start_pos, rest[-1].end_pos)
+
+
+def _op(token: Token | str) -> str:
+    return "==" if token == "=" else str(token)
+
+
+def _segments(rest: str) -> tuple[str, ...]:
+    """Split ``a.`b.c`.d`` into its segments, keeping dots inside backticks."""
+    if "`" not in rest:
+        return tuple(rest.split("."))
+    segments: list[str] = []
+    i = 0
+    while i < len(rest):
+        if rest[i] == "`":
+            close = rest.index("`", i + 1)
+            segments.append(rest[i + 1:close])
+            i = close + 2
+        else:
+            dot = rest.find(".", i)
+            dot = len(rest) if dot == -1 else dot
+            segments.append(rest[i:dot])
+            i = dot + 1
+    return tuple(segments)
+
+
+def _comparison(field: Field, op_text: str, value: _Literal, span: tuple[int, int]) -> Expr:
+    """``field op value`` for every operator spelling, including ``=~``/``!~`` and lists."""
+    op = _op(op_text)
+    if op in ("=~", "!~"):
+        if not isinstance(value.value, str):
+            _state.problems.append(Problem(
+                f"'{op}' needs a regular expression in quotes", (value.start, value.end),
+                hint=f'write {field} {op} "^pattern"'))
+            return Constant(False, span=span)
+        match = Match(field, value.value, span=span)
+        return match if op == "=~" else Not(match, span=span)
+    if isinstance(value.value, tuple):
+        _state.problems.append(Problem(
+            f"'{op}' compares with one value, not a list", (value.start, value.end),
+            hint=f"write {field} in [...] to match any of several values"))
+        return Constant(False, span=span)
+    if value.value is None:
+        wanted = "is null" if op == "==" else "is not null"
+        _state.problems.append(Problem(
+            f"nothing is {'equal' if op == '==' else 'compared'} to null", span,
+            hint=f"write {field} {wanted}"))
+        return Constant(False, span=span)
+    return Compare(field, op, value.value, span=span)
+
+
+@cache
+def _lark() -> Lark:
+    grammar = grammar_path().read_text(encoding="utf-8")
+    return Lark(grammar, parser="lalr", lexer="contextual", transformer=_Builder(),
+                maybe_placeholders=True, propagate_positions=False)
+
+
+def parse(text: str) -> Query:
+    """Parse query text into a ``Query``; raise ``QuerySyntaxError`` (or its subclass
+    ``QueryValidationError``) pointing at the exact place when it is not a valid query."""
+    if not isinstance(text, str):
+        raise TypeError(f"parse() takes query text, not {type(text).__name__}")
+    _state.reset(text)
+    try:
+        query = _lark().parse(text)
+    except UnexpectedInput as error:
+        raise QuerySyntaxError(text, [_syntax_problem(text, error)]) from None
+    finally:
+        problems, _state.problems = _state.problems, []
+        _state.depths = {}
+    if not problems:
+        problems = _validate.check(query)
+    if problems:
+        raise QueryValidationError(text, sorted(problems, key=lambda p: p.span))
+    return query  # type: ignore[no-any-return]
+
+
+# Error translation ---------------------------------------------------------------------------
+
+_OPERATORS = "'==', '!=', '<', '<=', '>', '>=', '=~', '!~'"
+_DESCRIPTIONS = {
+    "AND": "'and'", "OR": "'or'", "FIELD": "a field", "NAME": "a field", "NUMBER": "a number", "STRING": "a string",
+    "DURATION": "a duration", "UNIT": "a unit (s, m, h, d, w)",
+    "OP": f"an operator ({_OPERATORS})", "LPAR": "'('", "RPAR": "')'", "LSQB": "'['",
+    "RSQB": "']'", "COMMA": "','", "GROUP_BY": "'group by'", "ORDER_BY": "'order by'",
+    "$END": "end of input", "NOT": "'not'", "IN": "'in'",
+    "BETWEEN": "'between'", "CONTAINS": "'contains'", "IS": "'is'", "NULL": "'null'",
+    "TRUE": "'true'", "FALSE": "'false'", "WITHIN": "'within'", "LAST": "'last'",
+    "ASC": "'asc'", "DESC": "'desc'",
+}
+_VALUE_TERMINALS = {"NUMBER", "STRING", "DURATION", "TRUE", "FALSE", "NULL"}
+_ORDER = list(_DESCRIPTIONS)
+
+
+def _describe_expected(names: set[str]) -> tuple[str, ...]:
+    names = set(names)
+    if len(names) > 1:
+        names.discard("UNIT")  # "5 days" is rare; listing units after every number is noise
+    described: list[str] = []
+    if "FIELD" in names and "NOT" in names and "LPAR" in names:
+        described.append("a condition")
+        names -= {"FIELD", "NAME", "NOT", "LPAR", "LSQB"} | _VALUE_TERMINALS
+    if len(names & _VALUE_TERMINALS) >= 3:
+        described.append("a value")
+        names -= _VALUE_TERMINALS | ({"LSQB"} if "OP" not in names else set())
+    if "OP" in names and "IN" in names:
+        described.append(f"an operator ({_OPERATORS}, 'in', 'not in', 'between', "
+                         "'contains', 'is null', 'within last')")
+        names -= {"OP", "IN", "NOT", "BETWEEN", "CONTAINS", "IS", "WITHIN"}
+    ordered = sorted(names, key=lambda n: _ORDER.index(n) if n in _ORDER else len(_ORDER))
+    described.extend(_DESCRIPTIONS.get(n, n) for n in ordered)
+    return tuple(dict.fromkeys(described))
+
+
+def _join(options: tuple[str, ...]) -> str:
+    if len(options) <= 1:
+        return "".join(options)
+    return ", ".join(options[:-1]) + " or " + options[-1]
+
+
+def _syntax_problem(text: str, error: UnexpectedInput) -> Problem:
+    if isinstance(error, UnexpectedToken):
+        token = error.token
+        accepted = _accepted(error)
+        expected = _describe_expected(accepted)
+        if token.type == "$END":
+            position = len(text.rstrip())
+            return Problem(f"expected {_join(expected)}, found end of input",
+                           (position, position), _hint_at_end(text, expected), expected)
+        span = (token.start_pos, token.end_pos)
+        found = f"'{token}'"
+        return Problem(f"expected {_join(expected)}, found {found}", span,
+                       _hint_for_token(token, accepted), expected)
+    assert isinstance(error, UnexpectedCharacters)
+    position = error.pos_in_stream
+    char = text[position]
+    expected = _describe_expected(set(error.allowed or ()))
+    if char in "\"'":
+        return Problem("unterminated string", (position, len(text.split("\n")[0]) if "\n" not in
+                       text[position:] else text.index("\n", position)),
+                       f"close the string with {char}; strings end on the line they start",
+                       expected)
+    if char == "." and text[:position].rstrip().split()[-1:] in (["config"], ["summary"],
+                                                                  ["run"], ["summary_metrics"]):
+        return Problem("expected a key after the section", (position, position + 1),
+                       "write a key such as config.lr or summary.`val loss`", expected)
+    if char == "`":
+        return Problem("unexpected backtick", (position, position + 1),
+                       "backticks quote one key segment after a section: summary.`val loss`",
+                       expected)
+    if char.isdigit() or (char in "+-." and position + 1 < len(text)):
+        end = position
+        while end < len(text) and (text[end].isalnum() or text[end] in "+-._"):
+            end += 1
+        return Problem(f"'{text[position:end]}' is not a number, duration or field",
+                       (position, max(end, position + 1)),
+                       "durations are a number and a unit: 90s, 5m, 2h, 3d, 1w", expected)
+    hint = "a regex match is written '=~'" if char == "~" else None
+    return Problem(f"unexpected character {char!r}", (position, position + 1), hint, expected)
+
+
+def _accepted(error: UnexpectedToken) -> set[str]:
+    """The terminals the parser really accepts here; LALR's own list over-approximates."""
+    try:
+        return set(error.interactive_parser.accepts())
+    except Exception:  # the parser state cannot be replayed; fall back to the table's list
+        return set(error.expected)
+
+
+def _hint_for_token(token: Token, expected: set[str]) -> str | None:
+    value = str(token).lower()
+    if expected == {"LSQB"}:
+        return "write the values as a list: in [1, 2]"
+    if "LAST" in expected:
+        return "write 'within last 3d'"
+    if expected <= {"NULL", "NOT"}:
+        return "'is' only takes null: is null, is not null; compare values with '=='"
+    if "OP" in expected and value in ("like", "matches", "match", "regex", "~"):
+        return "a regex match is written '=~'"
+    if token.type == "GROUP_BY" and "GROUP_BY" not in expected and "ORDER_BY" not in expected:
+        return "'group by' comes before 'order by'"
+    if token.type == "RPAR" and "RPAR" not in expected:
+        return "this ')' closes no '('"
+    if "AND" in expected and token.type in ("FIELD", "NAME", "STRING", "NUMBER", "LPAR"):
+        return "join conditions with 'and' or 'or'"
+    if "OP" in expected and token.type in ("STRING", "NUMBER", "DURATION"):
+        return "compare with an operator: field == value"
+    return None
+
+
+def _hint_at_end(text: str, expected: tuple[str, ...]) -> str | None:
+    if "')'" in expected and text.count("(") > text.count(")"):
+        return "every '(' needs a matching ')'"
+    if "']'" in expected:
+        return "close the list with ']'"
+    return None

@@ -1,0 +1,179 @@
+"""Query -> the list of problems that make it meaningless (literals no run can ever match).
+
+Run attributes have known types: a literal of another type, an unknown state, a date that is
+not ISO-8601 or a broken regex can never select a run, so it is refused before anything is
+compiled. Every problem is collected, each pointing at the predicate it came from.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from datetime import datetime, timezone
+from typing import assert_never
+
+from .ast import (
+    And,
+    Compare,
+    Constant,
+    Contains,
+    Duration,
+    Expr,
+    Field,
+    In,
+    IsNull,
+    Match,
+    Not,
+    Or,
+    Query,
+    Scalar,
+    Within,
+)
+from .errors import Problem
+
+#: The states a run can be in, as W&B stores them (lower case).
+RUN_STATES = ("running", "pending", "preempting", "crashed", "failed", "killed", "finished",
+              "preempted")
+_STRING_ATTRIBUTES = frozenset(
+    {"displayName", "name", "state", "username", "sweep", "group", "jobType", "host"})
+_NUMBER_ATTRIBUTES = frozenset({"duration", "_step"})
+_DATE_HINT = 'write an ISO-8601 date such as "2024-05-01" or "2024-05-01T12:00:00Z"'
+_NO_SPAN = (0, 0)
+
+
+def parse_datetime(text: str) -> datetime | None:
+    """An ISO-8601 date or datetime as an aware UTC datetime; naive means UTC. None if invalid."""
+    try:
+        value = datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        return None
+    if value.tzinfo is None:
+        return value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc)
+
+
+def check(query: Query) -> list[Problem]:
+    """Every problem in ``query``; an empty list when it is meaningful."""
+    problems: list[Problem] = []
+    if query.filter is not None:
+        _check_expr(query.filter, problems)
+    return problems
+
+
+def _check_expr(node: Expr, problems: list[Problem]) -> None:
+    match node:
+        case And() | Or():
+            for operand in node.operands:
+                _check_expr(operand, problems)
+        case Not():
+            _check_expr(node.operand, problems)
+        case Compare():
+            _check_values(node.field, node.op, (node.value,), node.span, problems)
+        case In():
+            _check_values(node.field, "in", node.values, node.span, problems)
+        case Contains():
+            _check_contains(node, problems)
+        case Match():
+            _check_match(node, problems)
+        case Within():
+            if not (node.field.section == "run" and node.field.key == "createdAt"):
+                problems.append(Problem(
+                    "'within last' applies to created_at only", node.span or _NO_SPAN,
+                    hint="write created_at within last 3d"))
+        case IsNull() | Constant():
+            pass
+        case _:
+            assert_never(node)
+
+
+def _check_values(field: Field, op: str, values: tuple[Scalar, ...],
+                  span: tuple[int, int] | None, problems: list[Problem]) -> None:
+    span = span or _NO_SPAN
+    key = field.key if field.section == "run" else None
+    for value in values:
+        if value is None:
+            problems.append(Problem(f"'{op}' never matches null", span,
+                                    hint=f"write {field} is null"))
+        elif isinstance(value, Duration) and key != "duration":
+            problems.append(Problem(
+                f"{field} is not a duration; durations compare with runtime only", span,
+                hint=f"write a number: {value.seconds:g} seconds is {value}"))
+    if key is None:
+        return
+    if key == "tags":
+        if op != "in":
+            problems.append(Problem(
+                f"tags is a list: '{op}' cannot match it", span,
+                hint='write "best" in tags, tags contains "best" or tags in ["a", "b"]'))
+        elif not all(isinstance(v, str) for v in values):
+            problems.append(Problem("tags are strings", span, hint='write tags in ["a", "b"]'))
+    elif key == "createdAt":
+        for value in values:
+            if not (isinstance(value, str) and parse_datetime(value) is not None):
+                problems.append(Problem(
+                    f"created_at is compared with a date or datetime, not {_show(value)}", span,
+                    hint=_DATE_HINT))
+    elif key in _NUMBER_ATTRIBUTES:
+        for value in values:
+            if isinstance(value, bool) or not isinstance(value, int | float | Duration):
+                problems.append(Problem(f"{field} is a number, not {_show(value)}", span,
+                                        hint=f"write a number{_duration_hint(key)}"))
+    elif key in _STRING_ATTRIBUTES:
+        for value in values:
+            if value is not None and not isinstance(value, str):
+                problems.append(Problem(f"{field} is a string, not {_show(value)}", span,
+                                        hint=f'write {field} {op} "{_show_plain(value)}"'))
+            elif key == "state" and isinstance(value, str) and value.lower() not in RUN_STATES:
+                problems.append(Problem(f'state is never "{value}"', span,
+                                        hint=_state_hint(value)))
+
+
+def _check_contains(node: Contains, problems: list[Problem]) -> None:
+    span = node.span or _NO_SPAN
+    value = node.value
+    if value is None or isinstance(value, Duration):
+        problems.append(Problem("'contains' needs a string or a number", span,
+                                hint=f'write {node.field} contains "text"'))
+    elif node.field.section == "run" and node.field.key in _NUMBER_ATTRIBUTES | {"createdAt"}:
+        problems.append(Problem(f"{node.field} holds no text to search", span,
+                                hint="compare it with '<', '>=' or 'between'"))
+    elif node.field.section == "run" and node.field.key in _STRING_ATTRIBUTES | {"tags"} and (
+            not isinstance(value, str)):
+        problems.append(Problem(f"{node.field} holds strings, not {_show(value)}", span,
+                                hint=f'write {node.field} contains "{_show_plain(value)}"'))
+
+
+def _check_match(node: Match, problems: list[Problem]) -> None:
+    span = node.span or _NO_SPAN
+    if node.field.section == "run" and node.field.key in _NUMBER_ATTRIBUTES | {"createdAt",
+                                                                                "tags"}:
+        problems.append(Problem(f"{node.field} is not a string; '=~' cannot match it", span,
+                                hint="match strings such as name, group or config keys"))
+        return
+    try:
+        re.compile(node.pattern)
+    except re.error as error:
+        problems.append(Problem(f"invalid regular expression: {error}", span,
+                                hint="escape special characters with a backslash: \\. \\( \\["))
+
+
+def _state_hint(value: str) -> str:
+    close = difflib.get_close_matches(value.lower(), RUN_STATES, n=1, cutoff=0.6)
+    listed = "states are " + ", ".join(RUN_STATES)
+    return f'did you mean "{close[0]}"? {listed}' if close else listed
+
+
+def _duration_hint(key: str) -> str:
+    return " of seconds or a duration such as 2h" if key == "duration" else ""
+
+
+def _show(value: Scalar) -> str:
+    if isinstance(value, str):
+        return f'"{value}"'
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _show_plain(value: Scalar) -> str:
+    return _show(value).strip('"')

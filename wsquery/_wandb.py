@@ -1,0 +1,66 @@
+"""W&B format facts shared by the compilers and the decompiler, each choice made once here.
+
+Choices the public record leaves open (marked *unverified* in the format notes) live only in
+this module, so that changing one is a one-line edit.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from .ast import Field
+
+#: The run set's sort when a query has no ``order by``: newest first.
+DEFAULT_SORT: dict[str, Any] = {
+    "keys": [{"key": {"section": "run", "name": "createdAt"}, "ascending": False}]
+}
+#: The run set's search box when a query sets no name regex.
+EMPTY_SEARCH: dict[str, Any] = {"query": ""}
+#: Operators of run-set filter leaves (filterV2 and legacy alike).
+WORKSPACE_OPS = ("=", "!=", "<=", ">=", "<", ">", "IN", "NIN", "WITHINSECONDS")
+
+# *unverified*: whether the UI writes config filter keys with ".value" after the first segment.
+# wsquery writes the plain flattened key (as the reference library does) and reads both.
+CONFIG_FILTER_KEYS_WITH_VALUE = False
+
+# *unverified*: a non-regex search box matches run names containing the text, case-sensitively.
+PLAIN_SEARCH_IS_SUBSTRING = True
+
+
+def filter_key(field: Field) -> dict[str, str]:
+    """The ``key`` of a filter leaf or sort key for a field."""
+    if field.section == "config" and CONFIG_FILTER_KEYS_WITH_VALUE:
+        return grouping_key(field)
+    return {"section": field.section, "name": field.key}
+
+
+def grouping_key(field: Field) -> dict[str, str]:
+    """A grouping entry: config keys get ``.value`` after their first segment (``lr.value``,
+    ``optimizer.value.lr``), as the reference library writes them."""
+    if field.section == "config":
+        first, *rest = field.key.split(".", 1)
+        return {"section": "config", "name": ".".join([first, "value", *rest])}
+    return {"section": field.section, "name": field.key}
+
+
+def config_key_from_wandb(name: str) -> str:
+    """A config key as written in a filter or grouping, with any ``.value`` after the first
+    segment removed (``optimizer.value.lr`` -> ``optimizer.lr``)."""
+    first, dot, rest = name.partition(".")
+    if not dot:
+        return name
+    if rest == "value":
+        return first
+    if rest.startswith("value."):
+        return f"{first}.{rest[len('value.'):]}"
+    return name
+
+
+def format_datetime(value: datetime) -> str:
+    """A timestamp as W&B's filters take it: ISO-8601 in UTC with a ``Z``."""
+    value = value.astimezone(timezone.utc)
+    text = value.strftime("%Y-%m-%dT%H:%M:%S")
+    if value.microsecond:
+        text += f".{value.microsecond:06d}"
+    return text + "Z"

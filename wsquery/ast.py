@@ -1,0 +1,284 @@
+"""The typed syntax tree of a query; ``str(node)`` is its canonical text.
+
+Nodes are frozen, slotted attrs classes. Every node may carry the ``span`` (start, end offsets
+in the source text) it was parsed from; spans take no part in equality, hashing or repr, so two
+queries that say the same thing compare equal wherever they came from.
+
+This module imports nothing else of wsquery: every pass builds on it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from typing import TypeAlias
+
+import attrs
+
+Span: TypeAlias = "tuple[int, int] | None"
+
+#: The sections a field lives in, named as W&B names them in run-set filter keys.
+SECTIONS = ("config", "summary", "run")
+
+#: Bare attribute names of the language -> key names in W&B's ``run`` section.
+RUN_ATTRIBUTES: dict[str, str] = {
+    "name": "displayName",
+    "id": "name",
+    "state": "state",
+    "tags": "tags",
+    "created_at": "createdAt",
+    "runtime": "duration",
+    "user": "username",
+    "sweep": "sweep",
+    "group": "group",
+    "job_type": "jobType",
+    "host": "host",
+    "step": "_step",
+}
+#: W&B ``run`` key names -> the bare attribute name that prints them.
+RUN_KEY_ATTRIBUTES: dict[str, str] = {key: attr for attr, key in RUN_ATTRIBUTES.items()}
+
+#: Duration units in canonical spelling -> seconds.
+UNIT_SECONDS: dict[str, int] = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+_PLAIN_SEGMENT = re.compile(r"[^\W\d][\w\-/]*")
+_SPAN = attrs.field(default=None, eq=False, repr=False, kw_only=True)
+
+
+@attrs.frozen(slots=True)
+class Duration:
+    """A length of time as written (``90s``, ``1.5d``); ``seconds`` is what it means."""
+
+    amount: int | float
+    unit: str
+
+    @property
+    def seconds(self) -> float:
+        return self.amount * UNIT_SECONDS[self.unit]
+
+    def __str__(self) -> str:
+        return f"{format_number(self.amount)}{self.unit}"
+
+
+Scalar: TypeAlias = "None | bool | int | float | str | Duration"
+
+
+@attrs.frozen(slots=True)
+class Field:
+    """A key of a run: ``section`` is config, summary or run; ``path`` its dot-separated segments.
+
+    The W&B key name is ``key`` (the segments joined with ``.``). Run attributes are stored under
+    their W&B ``run`` key (``name`` -> ``run.displayName``) and print under their bare name.
+    """
+
+    section: str
+    path: tuple[str, ...]
+    span: Span = _SPAN
+
+    @property
+    def key(self) -> str:
+        return ".".join(self.path)
+
+    @property
+    def attribute(self) -> str | None:
+        """The bare attribute name when this is one of the known run attributes."""
+        if self.section == "run" and len(self.path) == 1:
+            return RUN_KEY_ATTRIBUTES.get(self.path[0])
+        return None
+
+    def __str__(self) -> str:
+        attribute = self.attribute
+        if attribute is not None:
+            return attribute
+        return self.section + "." + ".".join(format_segment(s) for s in self.path)
+
+
+@attrs.frozen(slots=True)
+class Compare:
+    """``field op value`` with op one of ``== != < <= > >=``."""
+
+    field: Field
+    op: str
+    value: Scalar
+    span: Span = _SPAN
+
+    def __str__(self) -> str:
+        return f"{self.field} {self.op} {format_value(self.value)}"
+
+
+@attrs.frozen(slots=True)
+class In:
+    """``field in [values]``: equal to one of the values (for ``tags``: has any of them)."""
+
+    field: Field
+    values: tuple[Scalar, ...]
+    span: Span = _SPAN
+
+    def __str__(self) -> str:
+        return f"{self.field} in {format_value(self.values)}"
+
+
+@attrs.frozen(slots=True)
+class Match:
+    """``field =~ "regex"``: the string value contains a match of the pattern."""
+
+    field: Field
+    pattern: str
+    span: Span = _SPAN
+
+    def __str__(self) -> str:
+        return f"{self.field} =~ {format_value(self.pattern)}"
+
+
+@attrs.frozen(slots=True)
+class Contains:
+    """``field contains value``: a substring of a string, or a member of a list (``tags``)."""
+
+    field: Field
+    value: Scalar
+    span: Span = _SPAN
+
+    def __str__(self) -> str:
+        return f"{self.field} contains {format_value(self.value)}"
+
+
+@attrs.frozen(slots=True)
+class IsNull:
+    """``field is null``: the key is missing or holds null. Never unknown."""
+
+    field: Field
+    span: Span = _SPAN
+
+    def __str__(self) -> str:
+        return f"{self.field} is null"
+
+
+@attrs.frozen(slots=True)
+class Within:
+    """``field within last duration``: a timestamp no older than the duration."""
+
+    field: Field
+    duration: Duration
+    span: Span = _SPAN
+
+    def __str__(self) -> str:
+        return f"{self.field} within last {self.duration}"
+
+
+@attrs.frozen(slots=True)
+class Constant:
+    """``true`` or ``false`` as a whole condition (normalization folds to these)."""
+
+    value: bool
+    span: Span = _SPAN
+
+    def __str__(self) -> str:
+        return "true" if self.value else "false"
+
+
+@attrs.frozen(slots=True)
+class Not:
+    operand: Expr
+    span: Span = _SPAN
+
+    def __str__(self) -> str:
+        inner = self.operand
+        match inner:
+            case In():
+                return f"{inner.field} not in {format_value(inner.values)}"
+            case Match():
+                return f"{inner.field} !~ {format_value(inner.pattern)}"
+            case IsNull():
+                return f"{inner.field} is not null"
+            case And() | Or():
+                return f"not ({inner})"
+            case _:
+                return f"not {inner}"
+
+
+@attrs.frozen(slots=True)
+class And:
+    """All operands hold; n-ary, at least two operands when built by the parser."""
+
+    operands: tuple[Expr, ...]
+    span: Span = _SPAN
+
+    def __str__(self) -> str:
+        return " and ".join(
+            f"({o})" if isinstance(o, And | Or) else str(o) for o in self.operands)
+
+
+@attrs.frozen(slots=True)
+class Or:
+    """Any operand holds; n-ary, at least two operands when built by the parser."""
+
+    operands: tuple[Expr, ...]
+    span: Span = _SPAN
+
+    def __str__(self) -> str:
+        return " or ".join(f"({o})" if isinstance(o, Or) else str(o) for o in self.operands)
+
+
+Predicate: TypeAlias = "Compare | In | Match | Contains | IsNull | Within"
+Expr: TypeAlias = "Compare | In | Match | Contains | IsNull | Within | Constant | Not | And | Or"
+
+
+@attrs.frozen(slots=True)
+class OrderKey:
+    field: Field
+    ascending: bool = True
+    span: Span = _SPAN
+
+    def __str__(self) -> str:
+        return str(self.field) if self.ascending else f"{self.field} desc"
+
+
+@attrs.frozen(slots=True)
+class Query:
+    """A whole query: an optional filter, then ``group by`` and ``order by`` clauses."""
+
+    filter: Expr | None = None
+    group_by: tuple[Field, ...] = ()
+    order_by: tuple[OrderKey, ...] = ()
+    span: Span = _SPAN
+
+    def __str__(self) -> str:
+        parts = [] if self.filter is None else [str(self.filter)]
+        if self.group_by:
+            parts.append("group by " + ", ".join(str(f) for f in self.group_by))
+        if self.order_by:
+            parts.append("order by " + ", ".join(str(k) for k in self.order_by))
+        return " ".join(parts)
+
+
+def format_segment(segment: str) -> str:
+    """A key segment as written: bare when it can be, else in backticks."""
+    if _PLAIN_SEGMENT.fullmatch(segment):
+        return segment
+    return f"`{segment}`"
+
+
+def format_number(number: int | float) -> str:
+    """``repr`` keeps a float's ``.0`` or exponent, so int and float survive a round trip."""
+    return repr(number)
+
+
+def format_value(value: Scalar | tuple[Scalar, ...]) -> str:
+    """A literal in canonical spelling: double-quoted strings, lower-case keywords."""
+    match value:
+        case None:
+            return "null"
+        case bool():
+            return "true" if value else "false"
+        case int() | float():
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ValueError(f"{value!r} has no literal in the query language")
+            return format_number(value)
+        case str():
+            return json.dumps(value, ensure_ascii=False)
+        case Duration():
+            return str(value)
+        case tuple():
+            return "[" + ", ".join(format_value(v) for v in value) + "]"
+    raise TypeError(f"not a query literal: {value!r}")

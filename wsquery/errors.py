@@ -1,0 +1,110 @@
+"""The exceptions wsquery raises; every failure a user can cause is one of these.
+
+Query errors point at the source: ``str(error)`` shows the line and column, the offending line
+with a caret (``^``) or tildes (``~~~``) under the exact span, what was expected and a hint.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import attrs
+
+
+class WsqueryError(Exception):
+    """Base of every error wsquery raises on purpose."""
+
+
+@attrs.frozen(slots=True)
+class Problem:
+    """One thing wrong with a query: what, where (offsets into the text) and how to fix it."""
+
+    message: str
+    span: tuple[int, int]
+    hint: str | None = None
+    expected: tuple[str, ...] = ()
+
+
+def line_column(text: str, offset: int) -> tuple[int, int]:
+    """1-based line and column of ``offset`` in ``text``."""
+    line = text.count("\n", 0, offset) + 1
+    column = offset - (text.rfind("\n", 0, offset) + 1) + 1
+    return line, column
+
+
+def render_problem(text: str, problem: Problem) -> str:
+    """The problem as the user reads it: position, message, the source line marked, a hint."""
+    start, end = problem.span
+    line_no, column = line_column(text, start)
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", start)
+    if line_end == -1:
+        line_end = len(text)
+    source_line = text[line_start:line_end]
+    width = max(1, min(end, line_end) - start)
+    marker = "^" if width == 1 else "~" * width
+    indent = "".join("\t" if ch == "\t" else " " for ch in source_line[: start - line_start])
+    parts = [
+        f"line {line_no}, column {column}: {problem.message}",
+        f"    {source_line}",
+        f"    {indent}{marker}",
+    ]
+    if problem.hint:
+        parts.append(f"hint: {problem.hint}")
+    return "\n".join(parts)
+
+
+class QuerySyntaxError(WsqueryError):
+    """The text is not a query. Carries where (``line``, ``column``, ``span``), ``expected``
+    (what would have been accepted, in the user's spelling) and a ``hint``."""
+
+    def __init__(self, text: str, problems: Sequence[Problem]) -> None:
+        if not problems:
+            raise ValueError("a query error needs at least one problem")
+        self.text = text
+        self.problems = tuple(problems)
+        first = self.problems[0]
+        self.message = first.message
+        self.span = first.span
+        self.line, self.column = line_column(text, first.span[0])
+        self.expected = first.expected
+        self.hint = first.hint
+        super().__init__("\n".join(render_problem(text, p) for p in self.problems))
+
+
+class QueryValidationError(QuerySyntaxError):
+    """The text parses but cannot mean anything: unknown names, literals that can never match a
+    known attribute, bad regexes. ``problems`` lists every one found, in source order."""
+
+
+class TargetError(WsqueryError):
+    """A valid query that a target (the workspace run set, MongoDB filters) cannot express."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        target: str,
+        span: tuple[int, int] | None = None,
+        text: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        self.message = message
+        self.target = target
+        self.span = span
+        self.text = text
+        self.hint = hint
+        if text is not None and span is not None:
+            rendered = render_problem(text, Problem(f"{target}: {message}", span, hint))
+        else:
+            rendered = f"{target}: {message}" + (f"\nhint: {hint}" if hint else "")
+        super().__init__(rendered)
+
+
+class DecompileError(WsqueryError):
+    """Run-set JSON that wsquery cannot read back: an unknown section, op or shape."""
+
+    def __init__(self, message: str, *, path: str = "") -> None:
+        self.message = message
+        self.path = path
+        super().__init__(f"{path}: {message}" if path else message)
