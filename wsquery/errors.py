@@ -108,3 +108,36 @@ class DecompileError(WsqueryError):
         self.message = message
         self.path = path
         super().__init__(f"{path}: {message}" if path else message)
+
+
+class WorkspaceError(WsqueryError):
+    """Saving, loading or listing views failed; carries the server's own message."""
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        self.message = message
+        self.status = status
+        super().__init__(message)
+
+
+class AuthenticationError(WorkspaceError):
+    """No API key, or the server refused it (HTTP 401)."""
+
+
+class PermissionDeniedError(WorkspaceError):
+    """The key is valid but may not do this (HTTP 403, PERMISSION_ERROR)."""
+
+
+class NotFoundError(WorkspaceError):
+    """The entity, project or view does not exist."""
+
+
+class RateLimitedError(WorkspaceError):
+    """HTTP 429 persisted past the retry budget."""
+
+
+class ServerError(WorkspaceError):
+    """HTTP 5xx persisted past the retry budget, or the server answered with GraphQL errors."""
+
+
+class NetworkError(WorkspaceError):
+    """The server could not be reached or did not answer in time."""
