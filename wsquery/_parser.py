@@ -8,6 +8,7 @@ module: they become ``QuerySyntaxError`` with the position, what was expected an
 from __future__ import annotations
 
 import difflib
+import math
 import threading
 from functools import cache
 from pathlib import Path
@@ -40,6 +41,7 @@ from .errors import Problem, QuerySyntaxError, QueryValidationError
 
 #: Deepest nesting of and/or/not accepted; deeper input is refused before any pass recurses.
 MAX_DEPTH = 100
+_TOO_DEEP = f"conditions nest deeper than {MAX_DEPTH} levels"
 
 _SECTION_ALIASES = {"config": "config", "summary": "summary", "summary_metrics": "summary",
                     "run": "run"}
@@ -130,7 +132,7 @@ def _depth(node: Expr | _Chain) -> int:
 
 def _too_deep(start: int, end: int) -> None:
     _state.problems.append(Problem(
-        f"conditions nest deeper than {MAX_DEPTH} levels", (start, end),
+        _TOO_DEEP, (start, end),
         hint="split the query, or flatten needless parentheses and double negations"))
 
 
@@ -138,7 +140,9 @@ def _unknown_name(token: Token) -> Problem:
     name = str(token)
     span = (token.start_pos, token.end_pos)
     if name in _SECTION_ALIASES:
-        return Problem(f"'{name}' needs a key", span, hint=f"write {name}.<key>, e.g. {name}.lr")
+        example = {"config": "lr", "run": "commit"}.get(name, "val_loss")
+        return Problem(f"'{name}' needs a key", span,
+                       hint=f"write {name}.<key>, e.g. {name}.{example}")
     suggestions = [f"summary.{name}", f"config.{name}"]
     close = difflib.get_close_matches(name.lower(), list(RUN_ATTRIBUTES), n=2, cutoff=0.7)
     options = close + suggestions
@@ -193,20 +197,25 @@ class _Builder(Transformer[Token, Any]):
         return Query(node, group_by or (), order_by or ())
 
     def or_(self, left: Any, op: Token, right: Any) -> _Chain:
-        return self._chain(Or, left, _close(right))
+        return self._chain(Or, left, right)
 
     def and_(self, left: Any, op: Token, right: Any) -> _Chain:
-        return self._chain(And, left, _close(right))
+        return self._chain(And, left, right)
 
-    def _chain(self, kind: type[And] | type[Or], left: Any, right: Expr) -> _Chain:
+    def _chain(self, kind: type[And] | type[Or], left: Any, right: Any) -> _Chain:
+        """Extend ``left``'s open chain with ``right`` (itself an open chain from a range)."""
         if isinstance(left, _Chain) and left.kind is kind:
             chain = left
-            chain.operands.append(right)
         else:
             left = _close(left)
             chain = _Chain(kind, left, _start(left), _depth(left) + 1)
+        if isinstance(right, _Chain) and right.kind is kind:
+            chain.operands.extend(right.operands)
+            depth = right.depth
+        else:
+            right = _close(right)
             chain.operands.append(right)
-        depth = _depth(right) + 1
+            depth = _depth(right) + 1
         if depth > chain.depth:
             chain.depth = depth
             if depth == MAX_DEPTH + 1:
@@ -244,7 +253,7 @@ class _Builder(Transformer[Token, Any]):
         return _comparison(field, _FLIP[_op(op)], value, span)
 
     def range(self, low: _Literal, op1: Token, field: Field, op2: Token,
-              high: _Literal) -> Expr:
+              high: _Literal) -> Expr | _Chain:
         span = (low.start, high.end)
         ops = (_op(op1), _op(op2))
         if not (set(ops) <= {"<", "<="} or set(ops) <= {">", ">="}):
@@ -252,14 +261,13 @@ class _Builder(Transformer[Token, Any]):
                 "a range needs two '<'/'<=' or two '>'/'>=' operators", span,
                 hint=f"write 0 <= {field} <= 1"))
             return Constant(False, span=span)
-        return And((_comparison(field, _FLIP[ops[0]], low, span),
-                    _comparison(field, ops[1], high, span)), span=span)
+        return _range(_comparison(field, _FLIP[ops[0]], low, span),
+                      _comparison(field, ops[1], high, span))
 
     def between(self, field: Field, kw: Token, low: _Literal, kw_and: Token,
-                high: _Literal) -> And:
+                high: _Literal) -> _Chain:
         span = (field.span[0], high.end)  # type: ignore[index]
-        return And((_comparison(field, ">=", low, span), _comparison(field, "<=", high, span)),
-                   span=span)
+        return _range(_comparison(field, ">=", low, span), _comparison(field, "<=", high, span))
 
     def in_(self, field: Field, kw: Token, values: _Literal) -> In:
         return In(field, values.value, span=(field.span[0], values.end))  # type: ignore[index]
@@ -315,7 +323,16 @@ class _Builder(Transformer[Token, Any]):
     # Literals ----------------------------------------------------------------------------
 
     def number(self, token: Token) -> _Literal:
-        return _Literal(_number(token), token.start_pos, token.end_pos)
+        try:
+            value = _number(token)
+        except ValueError:  # more digits than Python converts
+            value = math.inf
+        if value in (math.inf, -math.inf):
+            _state.problems.append(Problem(
+                "number out of range", (token.start_pos, token.end_pos),
+                hint="numbers are 64-bit floats or integers of at most 4300 digits"))
+            value = 0
+        return _Literal(value, token.start_pos, token.end_pos)
 
     def string(self, token: Token) -> _Literal:
         return _Literal(_unquote(token), token.start_pos, token.end_pos)
@@ -348,6 +365,13 @@ class _Builder(Transformer[Token, Any]):
         """``[`` items [``,``] ``]``, or the empty list ``[ ]``."""
         values = tuple(rest[0]) if len(rest) > 1 else ()
         return _Literal(values, lsqb.start_pos, rest[-1].end_pos)
+
+
+def _range(low: Expr, high: Expr) -> _Chain:
+    """Both bounds of a range as an open and-chain, so ``a between 1 and 2 and b`` stays flat."""
+    chain = _Chain(And, low, _start(low), 1)
+    chain.operands.append(high)
+    return chain
 
 
 def _op(token: Token | str) -> str:
@@ -418,8 +442,8 @@ def parse(text: str) -> Query:
     finally:
         problems, _state.problems = _state.problems, []
         _state.depths = {}
-    if not problems:
-        problems = _validate.check(query)
+    if not any(p.message == _TOO_DEEP for p in problems):  # checking would recurse too deep
+        problems += _validate.check(query)
     if problems:
         raise QueryValidationError(text, sorted(problems, key=lambda p: p.span))
     return query  # type: ignore[no-any-return]
@@ -439,11 +463,15 @@ _DESCRIPTIONS = {
     "ASC": "'asc'", "DESC": "'desc'",
 }
 _VALUE_TERMINALS = {"NUMBER", "STRING", "DURATION", "TRUE", "FALSE", "NULL"}
-_ORDER = list(_DESCRIPTIONS)
+_ORDER = ["AND", "OR", "FIELD", "NAME", "NOT", "LPAR", "NUMBER", "STRING", "DURATION", "TRUE",
+          "FALSE", "NULL", "LSQB", "OP", "IN", "BETWEEN", "CONTAINS", "IS", "WITHIN", "LAST",
+          "UNIT", "ASC", "DESC", "COMMA", "RSQB", "RPAR", "GROUP_BY", "ORDER_BY", "$END"]
 
 
 def _describe_expected(names: set[str]) -> tuple[str, ...]:
     names = set(names)
+    if "OR" in names:
+        names.add("AND")  # LALR reduced the and-chain before failing; 'and' fits there too
     if len(names) > 1:
         names.discard("UNIT")  # "5 days" is rare; listing units after every number is noise
     described: list[str] = []
@@ -480,7 +508,7 @@ def _syntax_problem(text: str, error: UnexpectedInput) -> Problem:
         span = (token.start_pos, token.end_pos)
         found = f"'{token}'"
         return Problem(f"expected {_join(expected)}, found {found}", span,
-                       _hint_for_token(token, accepted), expected)
+                       _hint_for_token(text, token, accepted), expected)
     assert isinstance(error, UnexpectedCharacters)
     position = error.pos_in_stream
     char = text[position]
@@ -517,8 +545,16 @@ def _accepted(error: UnexpectedToken) -> set[str]:
         return set(error.expected)
 
 
-def _hint_for_token(token: Token, expected: set[str]) -> str | None:
+_MISSPELT_OPERATORS = {"=>": ">=", "=<": "<=", "<>": "!=", "===": "==", "!==": "!=",
+                       "~=": "=~"}
+
+
+def _hint_for_token(text: str, token: Token, expected: set[str]) -> str | None:
     value = str(token).lower()
+    before = text[:token.start_pos].rstrip()
+    for wrong, right in _MISSPELT_OPERATORS.items():
+        if (before + value).endswith(wrong) and len(value) < len(wrong):
+            return f"'{wrong}' is written '{right}'"
     if expected == {"LSQB"}:
         return "write the values as a list: in [1, 2]"
     if "LAST" in expected:

@@ -1,0 +1,5 @@
+"""python -m wsquery: the wsquery command."""
+
+from .cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,244 @@
+"""Command line: argv -> one of compile, fmt, explain, decompile, filter, repl and the workspace
+commands; errors go to stderr with their caret snippet and exit status 2."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import warnings
+from collections.abc import Iterator, Sequence
+from typing import Any, TextIO
+
+from . import __version__
+from .errors import WsqueryError
+
+EXIT_USAGE = 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``wsquery`` command; returns the exit status."""
+    args = _parser().parse_args(argv)
+    handler = getattr(args, "func", None)
+    if handler is None:  # no command: the REPL
+        handler = _repl
+        args.target, args.runs, args.history = "workspace", None, None
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            status: int = handler(args)
+        for warning in caught:
+            print(f"warning: {warning.message}", file=sys.stderr)
+        return status
+    except WsqueryError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as error:
+        print(f"error: {error.strerror or error}: {error.filename or ''}".rstrip(": "),
+              file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="wsquery",
+        description="Say which runs a W&B workspace shows. With no command: the query REPL.")
+    parser.add_argument("--version", action="version", version=f"wsquery {__version__}")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    compile_cmd = commands.add_parser("compile", help="print the run-set JSON of a query")
+    compile_cmd.add_argument("--target", default="workspace",
+                             help="what to compile for (default: workspace)")
+    compile_cmd.add_argument("--format", choices=("filterv2", "legacy"), default="filterv2",
+                             help="run-set filter format (default: filterv2)")
+    compile_cmd.add_argument("--exact-ops", action="store_true",
+                             help="keep < and > instead of the UI's <= and >=")
+    compile_cmd.add_argument("--strict", action="store_true", help="turn warnings into errors")
+    compile_cmd.add_argument("query", help="query text, or - to read it from stdin")
+    compile_cmd.set_defaults(func=_compile)
+
+    fmt = commands.add_parser("fmt", help="print a query's canonical text")
+    fmt.add_argument("query", help="query text, or - to read it from stdin")
+    fmt.set_defaults(func=_fmt)
+
+    explain = commands.add_parser(
+        "explain", help="show the normalized form, the filter shape and the warnings")
+    explain.add_argument("--format", choices=("filterv2", "legacy"), default="filterv2")
+    explain.add_argument("query", help="query text, or - to read it from stdin")
+    explain.set_defaults(func=_explain)
+
+    decompile = commands.add_parser(
+        "decompile", help="print the query of run-set JSON (a run set, its filters or a view)")
+    decompile.add_argument("file", nargs="?", default="-", help="JSON file, or - for stdin")
+    decompile.set_defaults(func=_decompile)
+
+    filter_cmd = commands.add_parser(
+        "filter", help="print the runs of a JSON-lines file that match, in order")
+    filter_cmd.add_argument("query", help="query text, or - to read it from stdin")
+    filter_cmd.add_argument("runs", help="runs as JSON lines or a JSON array (- for stdin)")
+    filter_cmd.set_defaults(func=_filter)
+
+    repl = commands.add_parser("repl", help="the interactive query REPL")
+    repl.add_argument("--target", default="workspace")
+    repl.add_argument("--runs", help="runs file whose matches every query lists")
+    repl.add_argument("--history", help="history file (default ~/.wsquery_history)")
+    repl.set_defaults(func=_repl)
+
+    try:
+        from ._workspace_commands import add_commands
+    except ImportError:  # pragma: no cover - the workspace commands ship with the package
+        pass
+    else:
+        add_commands(commands)
+    return parser
+
+
+def _read_query(text: str) -> str:
+    return sys.stdin.read().strip() if text == "-" else text
+
+
+def _compile(args: argparse.Namespace) -> int:
+    from . import compile
+
+    options: dict[str, Any] = {"strict": args.strict}
+    if args.target == "workspace":
+        options.update(format=args.format, exact_ops=args.exact_ops)
+    result = compile(_read_query(args.query), target=args.target, **options)
+    _print_warnings(result.warnings)
+    print(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
+    return 0
+
+
+def _fmt(args: argparse.Namespace) -> int:
+    from . import parse
+
+    print(parse(_read_query(args.query)))
+    return 0
+
+
+def _explain(args: argparse.Namespace) -> int:
+    from . import compile, normalize, parse
+
+    text = _read_query(args.query)
+    query = parse(text)
+    result = compile(query, format=args.format, exact_ops=True)
+    relaxed = compile(text, format=args.format)
+    runset = result.to_json()
+    print(f"canonical:  {query}")
+    print(f"normalized: {normalize(query)}")
+    search = runset["search"]
+    if search.get("query"):
+        kind = "regex" if search.get("isRegex") else "text"
+        print(f"search:     {kind} {json.dumps(search['query'], ensure_ascii=False)}")
+    print(f"filters ({args.format}):")
+    for line in _outline(runset["filters"]):
+        print("  " + line)
+    grouping = ", ".join(f"{k['section']}.{k['name']}" for k in runset["grouping"])
+    print(f"grouping:   {grouping or '(none)'}")
+    sort = ", ".join(f"{k['key']['section']}.{k['key']['name']} "
+                     f"{'asc' if k['ascending'] else 'desc'}" for k in runset["sort"]["keys"])
+    print(f"sort:       {sort}")
+    _print_warnings(relaxed.warnings)
+    return 0
+
+
+def _outline(filters: dict[str, Any]) -> list[str]:
+    """A run-set filter as indented lines, one item each, showing the shape chosen."""
+    if filters.get("filterFormat") == "filterV2":
+        items = filters["filters"]
+        if not items:
+            return ["(every run)"]
+        return list(_outline_v2(items, 0))
+    lines = []
+    for index, term in enumerate(filters["filters"]):
+        leaves = " AND ".join(_leaf_text(leaf) for leaf in term["filters"])
+        lines.append(("OR " if index else "") + (leaves or "(every run)"))
+    return lines
+
+
+def _outline_v2(items: list[dict[str, Any]], depth: int) -> Iterator[str]:
+    for item in items:
+        connector = item.get("connector", "")
+        prefix = "  " * depth + (connector + " " if connector else "")
+        if "filters" in item:
+            yield prefix + "("
+            yield from _outline_v2(item["filters"], depth + 1)
+            yield "  " * depth + ")"
+        else:
+            yield prefix + _leaf_text(item)
+
+
+def _leaf_text(leaf: dict[str, Any]) -> str:
+    key = leaf["key"]
+    return (f"{key['section']}.{key['name']} {leaf['op']} "
+            f"{json.dumps(leaf['value'], ensure_ascii=False)}")
+
+
+def _decompile(args: argparse.Namespace) -> int:
+    from . import decompile
+
+    source = sys.stdin.read() if args.file == "-" else _read_file(args.file)
+    print(decompile(_runset_of(_load_json(source, args.file))))
+    return 0
+
+
+def _runset_of(data: Any) -> Any:
+    """The run set inside a saved view (its node or its spec), or the data itself."""
+    if isinstance(data, dict) and isinstance(data.get("spec"), str):
+        data = _load_json(data["spec"], "spec")
+    if isinstance(data, dict) and isinstance(data.get("section"), dict):
+        run_sets = data["section"].get("runSets") or [{}]
+        return run_sets[0]
+    return data
+
+
+def _filter(args: argparse.Namespace) -> int:
+    from . import evaluate
+
+    query = _read_query(args.query)
+    source = sys.stdin.read() if args.runs == "-" else _read_file(args.runs)
+    for run in evaluate(query, load_runs(source, args.runs)):
+        print(json.dumps(run, ensure_ascii=False, default=str))
+    return 0
+
+
+def load_runs(source: str, name: str) -> list[Any]:
+    """Runs from JSON-lines text, or from one JSON array."""
+    stripped = source.lstrip()
+    if stripped.startswith("["):
+        runs = _load_json(source, name)
+        if not isinstance(runs, list):
+            raise WsqueryError(f"{name}: expected a JSON array of runs")
+        return runs
+    runs = []
+    for number, line in enumerate(source.splitlines(), 1):
+        if line.strip():
+            runs.append(_load_json(line, f"{name}:{number}"))
+    return runs
+
+
+def _repl(args: argparse.Namespace) -> int:
+    from ._repl import run_repl
+
+    return run_repl(target=args.target, runs_file=args.runs, history_file=args.history)
+
+
+def _read_file(path: str) -> str:
+    with open(path, encoding="utf-8") as handle:
+        return handle.read()
+
+
+def _load_json(text: str, name: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise WsqueryError(
+            f"{name}: line {error.lineno}, column {error.colno}: invalid JSON: {error.msg}"
+        ) from None
+
+
+def _print_warnings(items: Sequence[object], stream: TextIO | None = None) -> None:
+    for item in items:
+        print(f"warning: {item}", file=stream or sys.stderr)
