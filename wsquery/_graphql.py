@@ -1,0 +1,484 @@
+"""W&B GraphQL: the documents wsquery sends, and a client that turns them into view data or errors.
+
+Every document the project sends is a constant here. ``GraphQLClient`` posts them to
+``{base_url}/graphql`` with the API key, retries what W&B's own client retries (429, 5xx but
+501, lost connections, timeouts) with full-jitter exponential backoff inside a bounded total
+time, and raises the ``WorkspaceError`` subclass that fits. The API key never appears in a
+message, log record or repr: server text that echoes it is scrubbed.
+"""
+
+from __future__ import annotations
+
+import base64
+import configparser
+import email.utils
+import json
+import logging
+import netrc
+import os
+import random
+import time
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, overload
+from urllib.parse import urlsplit
+
+import attrs
+
+from .errors import (
+    AuthenticationError,
+    NetworkError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitedError,
+    ServerError,
+    WorkspaceError,
+)
+
+if TYPE_CHECKING:
+    import requests
+
+_log = logging.getLogger("wsquery")
+
+#: Where W&B's hosted API lives; used when nothing else names a server.
+DEFAULT_BASE_URL = "https://api.wandb.ai"
+#: The ``type`` of saved workspace views in W&B's views table.
+PROJECT_VIEW = "project-view"
+#: W&B's limit on a view's ``name`` and ``displayName`` (``@constraints(max: 128)``).
+MAX_NAME_LENGTH = 128
+
+#: The view fields every document asks for.
+VIEW_FIELDS = """
+fragment ViewFields on View {
+  id
+  name
+  displayName
+  description
+  type
+  spec
+  entityName
+  projectName
+  createdAt
+  updatedAt
+}
+"""
+
+VIEWER = """
+query Viewer {
+  viewer {
+    id
+    entity
+  }
+}
+"""
+
+UPSERT_VIEW = """
+mutation UpsertView($input: UpsertViewInput!) {
+  upsertView(input: $input) {
+    view {
+      ...ViewFields
+    }
+    inserted
+  }
+}
+""" + VIEW_FIELDS
+
+FIND_VIEW = """
+query FindView($entityName: String!, $projectName: String!, $viewName: String!) {
+  project(name: $projectName, entityName: $entityName) {
+    allViews(viewType: "project-view", viewName: $viewName) {
+      edges {
+        node {
+          ...ViewFields
+        }
+      }
+    }
+  }
+}
+""" + VIEW_FIELDS
+
+GET_VIEW = """
+query GetView($id: ID!) {
+  view(id: $id) {
+    ...ViewFields
+  }
+}
+""" + VIEW_FIELDS
+
+LIST_VIEWS = """
+query ListViews($entityName: String!, $projectName: String!, $first: Int!, $after: String) {
+  project(name: $projectName, entityName: $entityName) {
+    allViews(viewType: "project-view", first: $first, after: $after) {
+      pageInfo {
+        hasNextPage
+        endCursor
+      }
+      edges {
+        cursor
+        node {
+          ...ViewFields
+        }
+      }
+    }
+  }
+}
+""" + VIEW_FIELDS
+
+DELETE_VIEW = """
+mutation DeleteView($id: ID!) {
+  deleteView(input: {id: $id}) {
+    success
+  }
+}
+"""
+
+#: Every document with its operation name, for validation against a schema.
+DOCUMENTS: dict[str, str] = {
+    "Viewer": VIEWER,
+    "UpsertView": UPSERT_VIEW,
+    "FindView": FIND_VIEW,
+    "GetView": GET_VIEW,
+    "ListViews": LIST_VIEWS,
+    "DeleteView": DELETE_VIEW,
+}
+
+# Statuses W&B's own client gives up on at once; everything else but 429 and 5xx is final too.
+_NEVER_RETRIED = frozenset({400, 401, 403, 404, 409, 410, 413, 422, 501})
+
+
+def _mask(api_key: str | None) -> str:
+    return "None" if api_key is None else "'***'"
+
+
+@attrs.frozen(slots=True)
+class Settings:
+    """Where the W&B API is (``base_url``), the key to use and where the UI lives (``app_url``)."""
+
+    base_url: str
+    api_key: str | None = attrs.field(repr=_mask)
+    app_url: str
+
+
+def resolve_settings(base_url: str | None = None, api_key: str | None = None) -> Settings:
+    """The settings W&B's SDK would use: arguments first, then ``WANDB_BASE_URL`` /
+    ``WANDB_API_KEY``, then the wandb settings file and ``.netrc``, then the hosted API."""
+    url = (base_url or os.environ.get("WANDB_BASE_URL") or _settings_file_base_url()
+           or DEFAULT_BASE_URL).rstrip("/")
+    key = api_key or os.environ.get("WANDB_API_KEY") or _netrc_password(url)
+    return Settings(base_url=url, api_key=key, app_url=_app_url(url))
+
+
+def _settings_file_base_url() -> str | None:
+    config_dir = os.environ.get("WANDB_CONFIG_DIR")
+    path = Path(config_dir) if config_dir else Path.home() / ".config" / "wandb"
+    parser = configparser.ConfigParser()
+    try:
+        parser.read(path / "settings", encoding="utf-8")
+    except configparser.Error:
+        _log.debug("ignoring unreadable wandb settings file %s", path / "settings")
+        return None
+    return parser.get("default", "base_url", fallback=None) or None
+
+
+def _netrc_password(base_url: str) -> str | None:
+    path = os.environ.get("NETRC") or str(Path.home() / ".netrc")
+    try:
+        entries = netrc.netrc(path)
+    except (OSError, netrc.NetrcParseError):
+        return None
+    parts = urlsplit(base_url)
+    for host in (parts.netloc, parts.hostname):
+        found = entries.authenticators(host) if host else None
+        if found and found[2]:
+            return found[2]
+    return None
+
+
+def _app_url(base_url: str) -> str:
+    explicit = os.environ.get("WANDB_APP_URL")
+    if explicit:
+        return explicit.rstrip("/")
+    parts = urlsplit(base_url)
+    if parts.hostname and parts.hostname.startswith("api."):
+        return parts._replace(netloc=parts.netloc.replace("api.", "", 1)).geturl()
+    return base_url
+
+
+class GraphQLClient:
+    """Sends GraphQL documents to one W&B server; safe to reuse, one per thread.
+
+    ``timeout`` is (connect, read) seconds per attempt; ``retry_budget`` bounds the total time
+    spent on one request including retries; ``backoff`` and ``max_backoff`` shape the waits
+    between attempts (full jitter: a random wait up to ``backoff * 2**attempt``).
+    """
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        timeout: tuple[float, float] = (5.0, 30.0),
+        retry_budget: float = 60.0,
+        backoff: float = 1.0,
+        max_backoff: float = 30.0,
+        session: requests.Session | None = None,
+    ) -> None:
+        self.settings = settings if settings is not None else resolve_settings()
+        self.timeout = timeout
+        self.retry_budget = retry_budget
+        self.backoff = backoff
+        self.max_backoff = max_backoff
+        self._session = session
+
+    def __repr__(self) -> str:
+        return f"GraphQLClient(base_url={self.settings.base_url!r})"
+
+    def __enter__(self) -> GraphQLClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the HTTP connections this client opened."""
+        if self._session is not None:
+            self._session.close()
+
+    @property
+    def url(self) -> str:
+        """The GraphQL endpoint."""
+        return f"{self.settings.base_url}/graphql"
+
+    @overload
+    def execute(self, document: str, variables: Mapping[str, Any] | None = None, *,
+                operation_name: str | None = None,
+                dry_run: Literal[False] = False) -> dict[str, Any]: ...
+    @overload
+    def execute(self, document: str, variables: Mapping[str, Any] | None = None, *,
+                operation_name: str | None = None, dry_run: bool) -> dict[str, Any]: ...
+
+    def execute(self, document: str, variables: Mapping[str, Any] | None = None, *,
+                operation_name: str | None = None, dry_run: bool = False) -> dict[str, Any]:
+        """The ``data`` of the response, or with ``dry_run`` the request body, unsent."""
+        body = {"query": document, "variables": dict(variables or {}),
+                "operationName": operation_name}
+        if dry_run:
+            return body
+        return self._post(body)
+
+    def default_entity(self) -> str:
+        """The entity the API key's user saves to when none is named."""
+        viewer = self.execute(VIEWER, operation_name="Viewer").get("viewer")
+        if not viewer:
+            raise AuthenticationError("the server does not know the user of this API key")
+        entity = viewer.get("entity")
+        if not entity:
+            raise WorkspaceError("the API key's user has no default entity; name one explicitly")
+        return str(entity)
+
+    def upsert_view(self, *, entity: str, project: str, name: str, display_name: str,
+                    description: str, spec: str, view_id: str | None = None,
+                    dry_run: bool = False) -> dict[str, Any]:
+        """Save a workspace view: update ``view_id`` when given, else insert (or update the
+        view already called ``name``). Gives ``{"view": {...}, "inserted": bool}``."""
+        for label, value in (("name", name), ("display name", display_name)):
+            if len(value) > MAX_NAME_LENGTH:
+                raise WorkspaceError(f"the view's {label} is {len(value)} characters long; "
+                                     f"W&B allows at most {MAX_NAME_LENGTH}")
+        view_input: dict[str, Any] = {
+            "entityName": entity, "projectName": project, "name": name,
+            "displayName": display_name, "description": description, "type": PROJECT_VIEW,
+            "spec": spec, "createdUsing": "WANDB_SDK",
+        }
+        if view_id is not None:
+            view_input["id"] = view_id
+        data = self.execute(UPSERT_VIEW, {"input": view_input}, operation_name="UpsertView",
+                            dry_run=dry_run)
+        if dry_run:
+            return data
+        payload = data.get("upsertView")
+        if not payload or not payload.get("view"):
+            raise ServerError("the server saved no view and gave no reason")
+        return {"view": payload["view"], "inserted": bool(payload.get("inserted"))}
+
+    def find_view(self, entity: str, project: str, name: str) -> dict[str, Any] | None:
+        """The workspace view called ``name`` (``nw-<id>-v``), or None."""
+        data = self.execute(FIND_VIEW, {"entityName": entity, "projectName": project,
+                                        "viewName": name}, operation_name="FindView")
+        views = (data.get("project") or {}).get("allViews") or {}
+        for edge in views.get("edges") or ():
+            if edge.get("node"):
+                return dict(edge["node"])
+        return None
+
+    def get_view(self, view_id: str) -> dict[str, Any] | None:
+        """The view with this GraphQL id, or None."""
+        try:
+            data = self.execute(GET_VIEW, {"id": view_id}, operation_name="GetView")
+        except NotFoundError:
+            return None
+        view = data.get("view")
+        return dict(view) if view else None
+
+    def iter_views(self, entity: str, project: str, page_size: int = 50
+                   ) -> Iterator[dict[str, Any]]:
+        """Every workspace view of a project, fetched ``page_size`` at a time."""
+        after: str | None = None
+        while True:
+            data = self.execute(LIST_VIEWS, {"entityName": entity, "projectName": project,
+                                             "first": page_size, "after": after},
+                                operation_name="ListViews")
+            views = (data.get("project") or {}).get("allViews")
+            if not views:
+                return
+            for edge in views.get("edges") or ():
+                if edge.get("node"):
+                    yield dict(edge["node"])
+            page = views.get("pageInfo") or {}
+            if not page.get("hasNextPage") or not page.get("endCursor"):
+                return
+            after = page["endCursor"]
+
+    @overload
+    def delete_view(self, view_id: str, *, dry_run: Literal[False] = False) -> bool: ...
+    @overload
+    def delete_view(self, view_id: str, *, dry_run: Literal[True]) -> dict[str, Any]: ...
+
+    def delete_view(self, view_id: str, *, dry_run: bool = False) -> bool | dict[str, Any]:
+        """Delete a view; True when the server says it did. With ``dry_run``: the request."""
+        data = self.execute(DELETE_VIEW, {"id": view_id}, operation_name="DeleteView",
+                            dry_run=dry_run)
+        if dry_run:
+            return data
+        return bool((data.get("deleteView") or {}).get("success"))
+
+    def _post(self, body: dict[str, Any]) -> dict[str, Any]:
+        """POST with retries; the response's ``data`` or the error that ended the attempts."""
+        import requests
+
+        from . import __version__
+
+        if not self.settings.api_key:
+            raise AuthenticationError(
+                f"no W&B API key for {self.settings.base_url}: set WANDB_API_KEY, pass "
+                "api_key, or run `wandb login`")
+        if self._session is None:
+            self._session = requests.Session()
+        headers = {"User-Agent": f"wsquery/{__version__}", "Accept": "application/json"}
+        started = time.monotonic()
+        operation = body.get("operationName") or "request"
+        attempt = 0
+        while True:
+            retry_after: float | None = None
+            try:
+                response = self._session.post(
+                    self.url, json=body, headers=headers, timeout=self.timeout,
+                    auth=("api", self.settings.api_key))
+            except requests.Timeout:
+                failure: WorkspaceError = NetworkError(self._scrub(
+                    f"{self.settings.base_url} did not answer within "
+                    f"{self.timeout[0]:g} s (connect) / {self.timeout[1]:g} s (read)"))
+            except requests.ConnectionError:
+                failure = NetworkError(self._scrub(
+                    f"could not connect to {self.settings.base_url}"))
+            except requests.RequestException as error:
+                raise NetworkError(self._scrub(
+                    f"request to {self.url} failed: {type(error).__name__}")) from None
+            else:
+                if not _retryable(response.status_code):
+                    return self._data(response)
+                failure = self._http_error(response)
+                retry_after = _retry_after_seconds(response.headers)
+            wait = self._wait(attempt, retry_after)
+            if time.monotonic() - started + wait > self.retry_budget:
+                raise failure
+            attempt += 1
+            _log.warning("%s: %s; retrying in %.2f s (attempt %d)", operation, failure.message,
+                         wait, attempt + 1)
+            time.sleep(wait)
+
+    def _wait(self, attempt: int, retry_after: float | None) -> float:
+        """Full jitter backoff, but never less than the server's ``Retry-After``."""
+        jittered = random.uniform(0.0, min(self.max_backoff, self.backoff * 2 ** attempt))
+        return max(jittered, retry_after or 0.0)
+
+    def _data(self, response: requests.Response) -> dict[str, Any]:
+        """The ``data`` of a final response, or the error it carries."""
+        if response.status_code >= 300:
+            raise self._http_error(response)
+        payload = _json_object(response)
+        if payload is None:
+            raise ServerError(f"the server's answer is not a JSON object "
+                              f"(HTTP {response.status_code})", status=response.status_code)
+        if payload.get("errors"):
+            raise self._http_error(response)
+        data = payload.get("data")
+        if not isinstance(data, dict):
+            raise ServerError("the server's answer has no data", status=response.status_code)
+        return data
+
+    def _http_error(self, response: requests.Response) -> WorkspaceError:
+        """The WorkspaceError a failed response stands for, with the server's message."""
+        status = response.status_code
+        payload = _json_object(response) or {}
+        errors = [e for e in payload.get("errors") or () if isinstance(e, dict)]
+        messages = [str(e.get("message") or "") for e in errors]
+        codes = {str((e.get("extensions") or {}).get("code") or "") for e in errors}
+        if not any(messages) and isinstance(payload.get("error"), str):
+            messages = [payload["error"]]
+        message = self._scrub("; ".join(m for m in messages if m)
+                              or f"HTTP {status} {response.reason or ''}".strip())
+        error_class: type[WorkspaceError]
+        if status == 401 or "UNAUTHENTICATED" in codes:
+            error_class = AuthenticationError
+        elif status == 403 or "PERMISSION_ERROR" in codes:
+            error_class = PermissionDeniedError
+        elif status == 404 or "NOT_FOUND" in codes or "not found" in message.lower():
+            error_class = NotFoundError
+        elif status == 429:
+            error_class = RateLimitedError
+        elif status >= 500 or errors:
+            error_class = ServerError
+        else:
+            error_class = WorkspaceError
+        return error_class(message, status=status)
+
+    def _scrub(self, text: str) -> str:
+        """``text`` without the API key, bare or inside a Basic auth header."""
+        key = self.settings.api_key
+        if not key:
+            return text
+        token = base64.b64encode(f"api:{key}".encode()).decode()
+        return text.replace(token, "***").replace(key, "***")
+
+
+def _retryable(status: int) -> bool:
+    return status not in _NEVER_RETRIED and (status == 429 or 500 <= status < 600)
+
+
+def _json_object(response: requests.Response) -> dict[str, Any] | None:
+    try:
+        payload = json.loads(response.content)
+    except ValueError:
+        return None
+    return payload if isinstance(payload, dict) else None
+
+
+def _retry_after_seconds(headers: Mapping[str, str]) -> float | None:
+    """Seconds to wait from ``Retry-After`` (seconds or an HTTP date), else ``RateLimit-Reset``."""
+    for header in ("Retry-After", "RateLimit-Reset"):
+        value = (headers.get(header) or "").strip()
+        if not value:
+            continue
+        try:
+            return max(0.0, float(value))
+        except ValueError:
+            pass
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            continue
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        return max(0.0, (when - datetime.now(UTC)).total_seconds())
+    return None
