@@ -63,7 +63,7 @@ def normalize(query: str | Query) -> Query:
     return normalize_query(_as_query(query))
 
 
-def compile(query: str | Query, target: str = "workspace", **options: Any) -> RunsetQuery:  # noqa: A001
+def compile(query: str | Query, target: str = "workspace", **options: Any) -> RunsetQuery:
     """Compile a query for ``target``: ``"workspace"`` gives a ``RunsetQuery`` whose
     ``to_json()`` is what goes into a saved view's ``runSets[0]``.
 

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
 import threading
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from lark import Lark, Token, Transformer, v_args
+from lark import Lark, Token
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
+from lark.parsers.lalr_analysis import Shift
 
 from . import _validate
 from .ast import (
@@ -34,7 +36,6 @@ from .ast import (
     Or,
     OrderKey,
     Query,
-    Scalar,
     Within,
 )
 from .errors import Problem, QuerySyntaxError, QueryValidationError
@@ -188,9 +189,9 @@ def _number(text: str) -> int | float:
     return int(text)
 
 
-@v_args(inline=True)
-class _Builder(Transformer[Token, Any]):
-    """Builds AST nodes while the LALR parser reduces; see the grammar for each rule."""
+class _Builder:
+    """Builds AST nodes while the LALR parser reduces: one method per rule alias, called with
+    the rule's children (None where an optional part is absent); see the grammar."""
 
     def query(self, condition: Any, group_by: Any, order_by: Any) -> Query:
         node = None if condition is None else _close(condition)
@@ -298,11 +299,20 @@ class _Builder(Transformer[Token, Any]):
 
     # Clauses -----------------------------------------------------------------------------
 
-    def group_clause(self, kw: Token, *fields: Any) -> tuple[Field, ...]:
-        return tuple(f for f in fields if isinstance(f, Field))
+    def group_clause(self, kw: Token, fields: list[Field]) -> tuple[Field, ...]:
+        return tuple(fields)
 
-    def order_clause(self, kw: Token, *keys: Any) -> tuple[OrderKey, ...]:
-        return tuple(k for k in keys if isinstance(k, OrderKey))
+    def order_clause(self, kw: Token, keys: list[OrderKey]) -> tuple[OrderKey, ...]:
+        return tuple(keys)
+
+    def items(self, head: Any, comma: Token | None = None, item: Any = None) -> list[Any]:
+        """A comma-separated list, grown left to right (also ``fields`` and ``order_keys``)."""
+        if comma is None:
+            return [head]
+        head.append(item)
+        return head  # type: ignore[no-any-return]
+
+    fields = order_keys = items
 
     def order_key(self, field: Field, direction: Token | None) -> OrderKey:
         ascending = direction is None or direction.type == "ASC"
@@ -355,15 +365,9 @@ class _Builder(Transformer[Token, Any]):
         value = Duration(_number(number), _UNIT_WORDS[unit_text.lower()])
         return _Literal(value, amount.start_pos, (unit or amount).end_pos)
 
-    def items(self, first: Any, comma: Token | None = None, item: Any = None) -> list[Scalar]:
-        if comma is None:  # the first item
-            return [first.value]
-        first.append(item.value)
-        return first  # type: ignore[no-any-return]
-
     def list(self, lsqb: Token, *rest: Any) -> _Literal:
         """``[`` items [``,``] ``]``, or the empty list ``[ ]``."""
-        values = tuple(rest[0]) if len(rest) > 1 else ()
+        values = tuple(item.value for item in rest[0]) if len(rest) > 1 else ()
         return _Literal(values, lsqb.start_pos, rest[-1].end_pos)
 
 
@@ -424,9 +428,121 @@ def _comparison(field: Field, op_text: str, value: _Literal, span: tuple[int, in
 
 @cache
 def _lark() -> Lark:
+    """Lark's LALR parser: its tables drive ``_Driver``, and it explains syntax errors."""
     grammar = grammar_path().read_text(encoding="utf-8")
-    return Lark(grammar, parser="lalr", lexer="contextual", transformer=_Builder(),
-                maybe_placeholders=True, propagate_positions=False)
+    return Lark(grammar, parser="lalr", lexer="contextual", maybe_placeholders=True)
+
+
+_PASS = None  # a reduction of a one-child ``?rule``: the child itself is the result
+
+
+class _Driver:
+    """A tight LALR loop over lark's own tables, lexing contextually with one regex per state.
+
+    It accepts exactly what lark accepts (same tables, same terminals in lark's order, so the
+    same token at every position) but calls ``_Builder`` directly, skips one-child ``?rule``
+    reductions and makes no per-token objects beyond the tokens. On any error it gives up, and
+    ``parse`` lets lark re-run the text to explain the error.
+    """
+
+    def __init__(self, lark: Lark) -> None:
+        table = lark.parser.parser.parser.parse_table
+        self.start = table.start_states["start"]
+        self.end = table.end_states["start"]
+        ordered = sorted(lark.terminals, key=lambda t: (
+            -t.priority, -t.pattern.max_width, -len(t.pattern.value), t.name))
+        ignored = "|".join(t.pattern.to_regexp() for t in ordered if t.name in lark.ignore_tokens)
+        self.skip = re.compile(f"(?:{ignored})*")
+        builder = _Builder()
+        # Names become plain str: lark's are Tokens, whose __eq__ slows every dict lookup.
+        reductions = {rule: (len(rule.expansion), _reducer(builder, rule), str(rule.origin.name))
+                      for actions in table.states.values()
+                      for action, rule in actions.values() if action is not Shift}
+        by_names: dict[frozenset[str], re.Pattern[str]] = {}
+        self.actions: dict[int, dict[str, tuple[bool, Any]]] = {}
+        self.lexers: dict[int, re.Pattern[str]] = {}
+        for state, actions in table.states.items():
+            self.actions[state] = {
+                str(name): (True, arg) if action is Shift else (False, reductions[arg])
+                for name, (action, arg) in actions.items()}
+            names = frozenset(actions)
+            if names not in by_names:
+                alternatives = "|".join(f"(?P<{t.name}>{t.pattern.to_regexp()})"
+                                        for t in ordered if t.name in names)
+                by_names[names] = re.compile(alternatives or "(?!)")
+            self.lexers[state] = by_names[names]
+
+    def parse(self, text: str) -> Any:
+        """The ``Query`` built, or ``None`` when lark must explain an error."""
+        actions, lexers = self.actions, self.lexers
+        skip = self.skip.match
+        states = [self.start]
+        values: list[Any] = []
+        position = skip(text).end()
+        length = len(text)
+        new_token = str.__new__
+        while True:
+            state = states[-1]
+            if position < length:
+                found = lexers[state].match(text, position)
+                if found is None:
+                    return None
+                kind = found.lastgroup
+                end = found.end()
+                token = new_token(Token, found.group())
+                token.type, token.start_pos, token.end_pos = kind, position, end
+                position = skip(text, end).end()
+            else:
+                kind, token = "$END", None
+            while True:
+                step = actions[state].get(kind)  # type: ignore[arg-type]
+                if step is None:
+                    return None
+                shift, target = step
+                if shift:
+                    if token is None:
+                        return values[-1]
+                    states.append(target)
+                    values.append(token)
+                    break
+                size, reduce, origin = target
+                if reduce is _PASS:
+                    del states[-1]
+                elif size:
+                    children = values[-size:]
+                    del states[-size:]
+                    del values[-size:]
+                    values.append(reduce(*children))
+                else:
+                    values.append(reduce())
+                state = actions[states[-1]][origin][1]
+                states.append(state)
+                if token is None and state == self.end:
+                    return values[-1]
+
+
+def _reducer(builder: _Builder, rule: Any) -> Any:
+    """What reducing ``rule`` calls: the builder's method, with None for absent optionals."""
+    name = rule.alias or rule.origin.name
+    if rule.options.expand1 and not rule.alias and len(rule.expansion) == 1:
+        return _PASS
+    method = getattr(builder, name)
+    empty = rule.options.empty_indices
+    if not empty:
+        return method
+    # empty_indices marks, slot by slot, where an absent optional part stands (True).
+    slots = iter(range(len(rule.expansion)))
+    plan = [None if absent else next(slots) for absent in empty]
+
+    def with_placeholders(*children: Any) -> Any:
+        return method(*[None if i is None else children[i] for i in plan])
+
+    return with_placeholders
+
+
+@cache
+def _driver() -> _Driver:
+    return _Driver(_lark())
 
 
 def parse(text: str) -> Query:
@@ -436,7 +552,10 @@ def parse(text: str) -> Query:
         raise TypeError(f"parse() takes query text, not {type(text).__name__}")
     _state.reset(text)
     try:
-        query = _lark().parse(text)
+        query = _driver().parse(text)
+        if query is None:
+            _lark().parse(text)  # raises the error the driver met, with lark's details
+            raise AssertionError(f"wsquery and lark disagree on {text!r}")
     except UnexpectedInput as error:
         raise QuerySyntaxError(text, [_syntax_problem(text, error)]) from None
     finally:
@@ -453,7 +572,8 @@ def parse(text: str) -> Query:
 
 _OPERATORS = "'==', '!=', '<', '<=', '>', '>=', '=~', '!~'"
 _DESCRIPTIONS = {
-    "AND": "'and'", "OR": "'or'", "FIELD": "a field", "NAME": "a field", "NUMBER": "a number", "STRING": "a string",
+    "AND": "'and'", "OR": "'or'", "FIELD": "a field", "NAME": "a field", "NUMBER": "a number",
+    "STRING": "a string",
     "DURATION": "a duration", "UNIT": "a unit (s, m, h, d, w)",
     "OP": f"an operator ({_OPERATORS})", "LPAR": "'('", "RPAR": "')'", "LSQB": "'['",
     "RSQB": "']'", "COMMA": "','", "GROUP_BY": "'group by'", "ORDER_BY": "'order by'",

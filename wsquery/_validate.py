@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import assert_never
 
 from .ast import (
@@ -48,8 +48,8 @@ def parse_datetime(text: str) -> datetime | None:
     except ValueError:
         return None
     if value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc)
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
 
 
 def check(query: Query) -> list[Problem]:

@@ -6,7 +6,7 @@ this module, so that changing one is a one-line edit.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from .ast import Field
@@ -59,7 +59,7 @@ def config_key_from_wandb(name: str) -> str:
 
 def format_datetime(value: datetime) -> str:
     """A timestamp as W&B's filters take it: ISO-8601 in UTC with a ``Z``."""
-    value = value.astimezone(timezone.utc)
+    value = value.astimezone(UTC)
     text = value.strftime("%Y-%m-%dT%H:%M:%S")
     if value.microsecond:
         text += f".{value.microsecond:06d}"

@@ -61,7 +61,7 @@ class Duration:
         return f"{format_number(self.amount)}{self.unit}"
 
 
-Scalar: TypeAlias = "None | bool | int | float | str | Duration"
+Scalar: TypeAlias = "bool | int | float | str | Duration | None"
 
 
 @attrs.frozen(slots=True)
