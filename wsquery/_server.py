@@ -1,0 +1,770 @@
+"""A local W&B-compatible view server: GraphQL over HTTP in, saved workspace views in SQLite out.
+
+It answers the documents in ``wsquery._graphql`` (and any other document valid against
+``SCHEMA_SDL``, a subset of W&B's schema with the same names and types), so the workspace
+commands, the demo and the tests run without a W&B account. Each API key belongs to one entity;
+a key may only read and write its own entity's views (else HTTP 403, ``PERMISSION_ERROR``).
+Entities and projects are created by the first save into them. ``Faults`` makes the server
+answer with 429s, 5xxs or slowly, for testing clients.
+
+The database is a real SQLite file: ``db_path`` when given, else a temporary file removed on
+stop. ``wsquery serve`` (``run_server``) keeps its views in ``default_db_path()``:
+``$XDG_DATA_HOME/wsquery/views.sqlite3`` (``~/.local/share/wsquery/views.sqlite3``).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import functools
+import json
+import logging
+import os
+import secrets
+import shutil
+import sqlite3
+import sys
+import tempfile
+import threading
+import time
+from collections import deque
+from collections.abc import Iterator, Mapping
+from contextlib import closing, contextmanager
+from datetime import UTC, datetime
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from .errors import WorkspaceError
+
+if TYPE_CHECKING:
+    from graphql import GraphQLSchema
+
+_log = logging.getLogger("wsquery.server")
+
+#: The entity of the key a fresh database gets.
+DEFAULT_ENTITY = "wsquery"
+#: The extra that brings the server's one dependency.
+SERVER_EXTRA = "server"
+#: The largest request body accepted, in bytes.
+MAX_BODY = 16 * 1024 * 1024
+_MAX_NAME_LENGTH = 128
+
+#: The part of W&B's GraphQL schema this server implements: same type, field and argument
+#: names and types as W&B's (checked against the shared schema by the tests).
+SCHEMA_SDL = """
+schema {
+  query: Query
+  mutation: Mutation
+}
+
+scalar DateTime
+scalar JSONString
+
+interface Node {
+  id: ID!
+}
+
+type Query {
+  viewer(entityName: String): User
+  project(name: String, entityName: String): Project
+  view(id: ID!, type: String): View
+}
+
+type Mutation {
+  deleteView(input: DeleteViewInput!): DeleteViewPayload
+  upsertView(input: UpsertViewInput!): UpsertViewPayload
+}
+
+type PageInfo {
+  hasNextPage: Boolean!
+  hasPreviousPage: Boolean!
+  startCursor: String
+  endCursor: String
+}
+
+type User implements Node {
+  id: ID!
+  name: String!
+  username: String
+  entity: String
+}
+
+type Project implements Node {
+  createdAt: DateTime!
+  id: ID!
+  name: String!
+  entityName: String!
+  allViews(
+    viewType: String
+    viewName: String
+    userName: String
+    first: Int
+    after: String
+  ): ViewConnection
+}
+
+enum ViewSource {
+  WANDB_UI
+  WANDB_UI_SHARE_PANEL
+  WANDB_SDK
+  WEAVE_UI
+}
+
+type View implements Node {
+  createdAt: DateTime!
+  updatedAt: DateTime
+  id: ID!
+  name: String
+  displayName: String
+  type: String
+  description: String
+  spec: JSONString
+  entityName: String!
+  projectName: String!
+  createdUsing: ViewSource!
+}
+
+type ViewConnection {
+  totalCount: Int!
+  pageInfo: PageInfo!
+  edges: [ViewEdge!]!
+}
+
+type ViewEdge {
+  node: View
+  cursor: String!
+}
+
+input DeleteViewInput {
+  id: ID
+}
+
+type DeleteViewPayload {
+  success: Boolean
+}
+
+input UpsertViewInput {
+  id: ID
+  entityName: String
+  projectName: String
+  name: String
+  displayName: String
+  description: String
+  type: String
+  spec: String
+  createdUsing: ViewSource
+}
+
+type UpsertViewPayload {
+  view: View
+  inserted: Boolean
+}
+"""
+
+_TABLES = """
+CREATE TABLE IF NOT EXISTS api_keys (
+  key TEXT PRIMARY KEY,
+  entity TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS entities (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE
+);
+CREATE TABLE IF NOT EXISTS projects (
+  id INTEGER PRIMARY KEY,
+  entity_id INTEGER NOT NULL REFERENCES entities(id),
+  name TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  UNIQUE (entity_id, name)
+);
+CREATE TABLE IF NOT EXISTS views (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  project_id INTEGER NOT NULL REFERENCES projects(id),
+  name TEXT NOT NULL,
+  display_name TEXT,
+  description TEXT,
+  type TEXT,
+  spec TEXT,
+  created_using TEXT NOT NULL,
+  user_name TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  UNIQUE (project_id, name)
+);
+"""
+
+_VIEW_COLUMNS = """
+SELECT views.id, views.name, display_name, description, type, spec, created_using, user_name,
+       views.created_at, updated_at, projects.name AS project_name, entities.name AS entity_name
+FROM views JOIN projects ON projects.id = views.project_id
+           JOIN entities ON entities.id = projects.entity_id
+"""
+
+
+def default_db_path() -> Path:
+    """Where ``wsquery serve`` keeps its views unless told otherwise."""
+    data_home = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(data_home) / "wsquery" / "views.sqlite3"
+
+
+@functools.cache
+def server_schema() -> GraphQLSchema:
+    """The executable schema, built once; a WorkspaceError names the extra when graphql-core
+    is missing."""
+    try:
+        from graphql import build_schema
+    except ImportError:
+        raise WorkspaceError(
+            "the local view server needs graphql-core: "
+            f"pip install 'wsquery[{SERVER_EXTRA}]'") from None
+    return build_schema(SCHEMA_SDL)
+
+
+def _global_id(kind: str, number: int) -> str:
+    return base64.b64encode(f"{kind}:{number}".encode()).decode()
+
+
+def _local_id(kind: str, global_id: str) -> int | None:
+    """The row number inside an opaque id of this kind, or None when it is not one."""
+    try:
+        text = base64.b64decode(global_id.encode(), validate=True).decode()
+    except (binascii.Error, UnicodeError):
+        return None
+    prefix, _, number = text.partition(":")
+    return int(number) if prefix == kind and number.isdigit() else None
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def _graphql_error(message: str, code: str) -> Exception:
+    from graphql import GraphQLError
+
+    return GraphQLError(message, extensions={"code": code})
+
+
+@attrs.frozen(slots=True)
+class Received:
+    """One request the server got: path, operation name and User-Agent (never the key)."""
+
+    path: str
+    operation_name: str | None
+    user_agent: str | None
+
+
+@attrs.frozen(slots=True)
+class _Fault:
+    status: int | None
+    delay: float
+    retry_after: str | None
+    message: str | None
+
+
+class Faults:
+    """Answers the server gives instead of (or before) the real one, in the order queued."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._queue: deque[_Fault] = deque()
+
+    def fail(self, status: int, count: int = 1, *, retry_after: str | None = None,
+             message: str | None = None) -> None:
+        """Answer the next ``count`` requests with ``status`` (and ``Retry-After``) and a
+        GraphQL errors body carrying ``message``."""
+        with self._lock:
+            self._queue.extend(_Fault(status, 0.0, retry_after, message) for _ in range(count))
+
+    def slow(self, seconds: float, count: int = 1) -> None:
+        """Wait ``seconds`` before answering each of the next ``count`` requests."""
+        with self._lock:
+            self._queue.extend(_Fault(None, seconds, None, None) for _ in range(count))
+
+    def clear(self) -> None:
+        """Forget every queued fault."""
+        with self._lock:
+            self._queue.clear()
+
+    def next(self) -> _Fault | None:
+        """The fault for the request at hand, if one is queued."""
+        with self._lock:
+            return self._queue.popleft() if self._queue else None
+
+
+class _Store:
+    """The SQLite file: one connection per request, writes in ``BEGIN IMMEDIATE`` transactions
+    so concurrent saves serialize instead of losing updates."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with closing(self.connect()) as connection:
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.executescript(_TABLES)
+
+    def connect(self) -> sqlite3.Connection:
+        connection = sqlite3.connect(self.path, timeout=30.0, isolation_level=None,
+                                     check_same_thread=False)
+        connection.row_factory = sqlite3.Row
+        return connection
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        with closing(self.connect()) as connection:
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                yield connection
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+            connection.execute("COMMIT")
+
+    def keys(self) -> dict[str, str]:
+        with closing(self.connect()) as connection:
+            return {row["key"]: row["entity"] for row in connection.execute(
+                "SELECT key, entity FROM api_keys ORDER BY rowid")}
+
+    def add_key(self, key: str, entity: str) -> None:
+        with self.transaction() as connection:
+            connection.execute("INSERT OR REPLACE INTO api_keys (key, entity) VALUES (?, ?)",
+                               (key, entity))
+
+
+def _view_object(row: sqlite3.Row) -> dict[str, Any]:
+    return {
+        "id": _global_id("View", row["id"]), "name": row["name"],
+        "displayName": row["display_name"], "type": row["type"],
+        "description": row["description"], "spec": row["spec"],
+        "entityName": row["entity_name"], "projectName": row["project_name"],
+        "createdUsing": row["created_using"], "createdAt": row["created_at"],
+        "updatedAt": row["updated_at"],
+    }
+
+
+class _Project:
+    """A project as GraphQL sees it; ``allViews`` is resolved from the store on demand."""
+
+    def __init__(self, store: _Store, row: sqlite3.Row, entity: str) -> None:
+        self._store = store
+        self.id = _global_id("Project", row["id"])
+        self._number = int(row["id"])
+        self.name = str(row["name"])
+        self.entityName = entity
+        self.createdAt = str(row["created_at"])
+
+    def allViews(self, info: object, viewType: str | None = None,
+                 viewName: str | None = None, userName: str | None = None,
+                 first: int | None = None, after: str | None = None) -> dict[str, Any]:
+        conditions: list[str] = ["views.project_id = ?"]
+        values: list[object] = [self._number]
+        for column, value in (("views.type", viewType), ("views.name", viewName),
+                              ("views.user_name", userName)):
+            if value is not None:
+                conditions.append(f"{column} = ?")
+                values.append(value)
+        where = " AND ".join(conditions)
+        with closing(self._store.connect()) as connection:
+            total = connection.execute(
+                f"SELECT count(*) FROM views WHERE {where}",
+                values).fetchone()[0]
+            if after is not None:
+                start = _local_id("Cursor", after)
+                if start is None:
+                    raise _graphql_error(f"invalid cursor {after!r}", "BAD_USER_INPUT")
+                where += " AND views.id > ?"
+                values.append(start)
+            if first is not None and first < 0:
+                raise _graphql_error("first must not be negative", "BAD_USER_INPUT")
+            limit = -1 if first is None else first + 1
+            rows = connection.execute(f"{_VIEW_COLUMNS} WHERE {where} ORDER BY views.id LIMIT ?",
+                                      [*values, limit]).fetchall()
+        page = rows if first is None else rows[:first]
+        edges = [{"node": _view_object(row), "cursor": _global_id("Cursor", row["id"])}
+                 for row in page]
+        return {
+            "totalCount": total,
+            "edges": edges,
+            "pageInfo": {
+                "hasNextPage": first is not None and len(rows) > first,
+                "hasPreviousPage": after is not None,
+                "startCursor": edges[0]["cursor"] if edges else None,
+                "endCursor": edges[-1]["cursor"] if edges else None,
+            },
+        }
+
+
+class _Root:
+    """Query and mutation fields for one request, acting as the entity of its API key."""
+
+    def __init__(self, store: _Store, entity: str) -> None:
+        self._store = store
+        self._entity = entity
+
+    def _require_own(self, entity: str) -> None:
+        if entity != self._entity:
+            raise _graphql_error(
+                f"permission denied: this API key belongs to {self._entity!r}, not {entity!r}",
+                "PERMISSION_ERROR")
+
+    def viewer(self, info: object, entityName: str | None = None
+               ) -> dict[str, Any]:
+        with closing(self._store.connect()) as connection:
+            row = connection.execute("SELECT id FROM entities WHERE name = ?",
+                                     (self._entity,)).fetchone()
+        number = row["id"] if row else 0
+        return {"id": _global_id("User", number), "name": self._entity,
+                "username": self._entity, "entity": self._entity}
+
+    def project(self, info: object, name: str | None = None,
+                entityName: str | None = None) -> _Project | None:
+        entity = entityName or self._entity
+        self._require_own(entity)
+        with closing(self._store.connect()) as connection:
+            row = connection.execute(
+                "SELECT projects.* FROM projects JOIN entities ON entities.id = entity_id "
+                "WHERE entities.name = ? AND projects.name = ?", (entity, name)).fetchone()
+        return _Project(self._store, row, entity) if row else None
+
+    def view(self, info: object, id: str, type: str | None = None
+             ) -> dict[str, Any] | None:
+        number = _local_id("View", id)
+        if number is None:
+            return None
+        with closing(self._store.connect()) as connection:
+            row = connection.execute(f"{_VIEW_COLUMNS} WHERE views.id = ?",
+                                     (number,)).fetchone()
+        if row is None or (type is not None and row["type"] != type):
+            return None
+        self._require_own(row["entity_name"])
+        return _view_object(row)
+
+    def upsertView(self, info: object, input: dict[str, Any]
+                   ) -> dict[str, Any]:
+        for field in ("name", "displayName"):
+            if len(input.get(field) or "") > _MAX_NAME_LENGTH:
+                raise _graphql_error(f"{field} is longer than {_MAX_NAME_LENGTH} characters",
+                                     "BAD_USER_INPUT")
+        if input.get("spec") is not None:
+            try:
+                json.loads(input["spec"])
+            except ValueError:
+                raise _graphql_error("spec is not valid JSON", "BAD_USER_INPUT") from None
+        with self._store.transaction() as connection:
+            if input.get("id") is not None:
+                number = self._existing_view(connection, input["id"])
+                inserted = False
+            else:
+                number, inserted = self._view_for_name(connection, input)
+            self._write(connection, number, input)
+            row = connection.execute(f"{_VIEW_COLUMNS} WHERE views.id = ?",
+                                     (number,)).fetchone()
+        return {"view": _view_object(row), "inserted": inserted}
+
+    def deleteView(self, info: object, input: dict[str, Any]
+                   ) -> dict[str, Any]:
+        if input.get("id") is None:
+            raise _graphql_error("deleteView needs the id of a view", "BAD_USER_INPUT")
+        with self._store.transaction() as connection:
+            number = self._existing_view(connection, input["id"])
+            connection.execute("DELETE FROM views WHERE id = ?", (number,))
+        return {"success": True}
+
+    def _existing_view(self, connection: sqlite3.Connection, view_id: str) -> int:
+        number = _local_id("View", view_id)
+        row = None if number is None else connection.execute(
+            f"{_VIEW_COLUMNS} WHERE views.id = ?", (number,)).fetchone()
+        if number is None or row is None:
+            raise _graphql_error(f"view {view_id!r} not found", "NOT_FOUND")
+        self._require_own(row["entity_name"])
+        return number
+
+    def _view_for_name(self, connection: sqlite3.Connection, input: dict[str, Any]
+                       ) -> tuple[int, bool]:
+        """The view ``input`` names in its project (creating entity, project and view as
+        needed), and whether it was inserted."""
+        entity = input.get("entityName") or self._entity
+        self._require_own(entity)
+        if not input.get("projectName") or not input.get("name"):
+            raise _graphql_error("a new view needs projectName and name", "BAD_USER_INPUT")
+        connection.execute("INSERT OR IGNORE INTO entities (name) VALUES (?)", (entity,))
+        entity_id = connection.execute("SELECT id FROM entities WHERE name = ?",
+                                       (entity,)).fetchone()["id"]
+        connection.execute(
+            "INSERT OR IGNORE INTO projects (entity_id, name, created_at) VALUES (?, ?, ?)",
+            (entity_id, input["projectName"], _now()))
+        project_id = connection.execute(
+            "SELECT id FROM projects WHERE entity_id = ? AND name = ?",
+            (entity_id, input["projectName"])).fetchone()["id"]
+        row = connection.execute("SELECT id FROM views WHERE project_id = ? AND name = ?",
+                                 (project_id, input["name"])).fetchone()
+        if row is not None:
+            return int(row["id"]), False
+        now = _now()
+        cursor = connection.execute(
+            "INSERT INTO views (project_id, name, created_using, user_name, created_at, "
+            "updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+            (project_id, input["name"], input.get("createdUsing") or "WANDB_UI", self._entity,
+             now, now))
+        return int(cursor.lastrowid or 0), True
+
+    @staticmethod
+    def _write(connection: sqlite3.Connection, number: int,
+               input: dict[str, Any]) -> None:
+        """Store the fields ``input`` sets; fields it leaves out keep their value."""
+        columns = {"name": "name", "displayName": "display_name",
+                   "description": "description", "type": "type", "spec": "spec",
+                   "createdUsing": "created_using"}
+        updates = {column: input[field] for field, column in columns.items()
+                   if input.get(field) is not None}
+        updates["updated_at"] = _now()
+        assignments = ", ".join(f"{column} = ?" for column in updates)
+        try:
+            connection.execute(f"UPDATE views SET {assignments} WHERE id = ?",
+                               [*updates.values(), number])
+        except sqlite3.IntegrityError:
+            raise _graphql_error(f"a view called {input['name']!r} already exists here",
+                                 "CONFLICT") from None
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _HTTPServer
+    protocol_version = "HTTP/1.1"
+    server_version = "wsquery-view-server"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        _log.debug("%s " + format, self.address_string(), *args)
+
+    def do_GET(self) -> None:
+        self._reply(HTTPStatus.NOT_FOUND, {"errors": [{
+            "message": "this is a GraphQL endpoint: POST queries to /graphql"}]})
+
+    def do_POST(self) -> None:
+        owner = self.server.owner
+        fault = owner.faults.next()
+        if fault is not None and fault.delay:
+            owner.stopping.wait(fault.delay)
+        body = self._body()
+        if body is None:
+            return
+        if self.path.split("?", 1)[0].rstrip("/") != "/graphql":
+            self._reply(HTTPStatus.NOT_FOUND, {"errors": [{"message": "POST to /graphql"}]})
+            return
+        operation_name = body.get("operationName")
+        owner.record(Received(self.path, operation_name if isinstance(operation_name, str)
+                              else None, self.headers.get("User-Agent")))
+        if fault is not None and fault.status is not None:
+            self._fault(fault.status, fault)
+            return
+        entity = owner.entity_for(self._api_key())
+        if entity is None:
+            self._reply(HTTPStatus.UNAUTHORIZED, {
+                "errors": [{"message": "missing or invalid API key",
+                            "extensions": {"code": "UNAUTHENTICATED"}}]},
+                {"WWW-Authenticate": 'Basic realm="wsquery"'})
+            return
+        status, payload = owner.execute(entity, body)
+        self._reply(status, payload)
+
+    def _body(self) -> dict[str, Any] | None:
+        """The JSON request, or None after answering a bad one."""
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_BODY:
+            self._reply(HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+                        {"errors": [{"message": f"request larger than {MAX_BODY} bytes"}]})
+            self.close_connection = True
+            return None
+        try:
+            body = json.loads(self.rfile.read(length))
+        except ValueError:
+            body = None
+        if not isinstance(body, dict) or not isinstance(body.get("query"), str):
+            self._reply(HTTPStatus.BAD_REQUEST, {"errors": [
+                {"message": "the body must be a JSON object with a query string"}]})
+            return None
+        return body
+
+    def _api_key(self) -> str | None:
+        scheme, _, credentials = (self.headers.get("Authorization") or "").partition(" ")
+        if scheme.lower() != "basic":
+            return None
+        try:
+            decoded = base64.b64decode(credentials.strip(), validate=True).decode()
+        except (binascii.Error, UnicodeError):
+            return None
+        return decoded.partition(":")[2] or None
+
+    def _fault(self, status: int, fault: _Fault) -> None:
+        message = fault.message or HTTPStatus(status).phrase.lower()
+        headers = {"Retry-After": fault.retry_after} if fault.retry_after is not None else {}
+        self._reply(status, {"errors": [{"message": message}]}, headers)
+
+    def _reply(self, status: int, payload: Mapping[str, Any],
+               headers: Mapping[str, str] | None = None) -> None:
+        data = json.dumps(payload).encode()
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            _log.debug("client went away before the answer")
+            self.close_connection = True
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], owner: ViewServer) -> None:
+        self.owner = owner
+        super().__init__(address, _Handler)
+
+
+class ViewServer:
+    """The local view server, serving from a background thread once started.
+
+    ``api_keys`` maps each accepted key to its entity; without it the keys stored in the
+    database are used, and a fresh database gets one random key for ``DEFAULT_ENTITY``.
+    Use as a context manager, or call ``start()`` and ``stop()``.
+    """
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0,
+                 db_path: str | os.PathLike[str] | None = None, *,
+                 api_keys: Mapping[str, str] | None = None,
+                 faults: Faults | None = None) -> None:
+        server_schema()
+        self._temp_dir = None if db_path is not None else tempfile.mkdtemp(prefix="wsquery-")
+        self.db_path = Path(db_path) if db_path is not None else Path(
+            self._temp_dir or "") / "views.sqlite3"
+        self._store = _Store(self.db_path)
+        for key, entity in (api_keys or {}).items():
+            self._store.add_key(key, entity)
+        if not self._store.keys():
+            self._store.add_key(secrets.token_hex(20), DEFAULT_ENTITY)
+        self._lock = threading.Lock()
+        self._keys = self._store.keys()
+        self.faults = faults if faults is not None else Faults()
+        self.received: list[Received] = []
+        self.stopping = threading.Event()
+        self._http = _HTTPServer((host, port), self)
+        self._thread: threading.Thread | None = None
+
+    def __repr__(self) -> str:
+        return f"ViewServer(url={self.url!r}, db_path={str(self.db_path)!r})"
+
+    @property
+    def url(self) -> str:
+        """The base URL clients use (``WANDB_BASE_URL``)."""
+        host, port = self._http.server_address[:2]
+        shown = host if isinstance(host, str) else host.decode()
+        return f"http://{f'[{shown}]' if ':' in shown else shown}:{port}"
+
+    @property
+    def api_key(self) -> str:
+        """The first accepted key: the one ``wsquery serve`` prints."""
+        with self._lock:
+            return next(iter(self._keys))
+
+    def add_key(self, entity: str, key: str | None = None) -> str:
+        """Accept another key (a new random one unless given) acting as ``entity``."""
+        key = key or secrets.token_hex(20)
+        self._store.add_key(key, entity)
+        with self._lock:
+            self._keys[key] = entity
+        return key
+
+    def entity_for(self, api_key: str | None) -> str | None:
+        """The entity a key acts as, or None when the key is not accepted."""
+        if not api_key:
+            return None
+        with self._lock:
+            for key, entity in self._keys.items():
+                if secrets.compare_digest(key.encode(), api_key.encode()):
+                    return entity
+        return None
+
+    def record(self, received: Received) -> None:
+        """Remember a request for tests to inspect."""
+        with self._lock:
+            self.received.append(received)
+
+    def execute(self, entity: str, body: Mapping[str, Any]) -> tuple[int, dict[str, Any]]:
+        """Run one GraphQL request as ``entity``: the HTTP status and the response body."""
+        from graphql import GraphQLError, graphql_sync
+
+        variables = body.get("variables")
+        operation_name = body.get("operationName")
+        result = graphql_sync(
+            server_schema(), body["query"], root_value=_Root(self._store, entity),
+            variable_values=variables if isinstance(variables, dict) else None,
+            operation_name=operation_name if isinstance(operation_name, str) else None)
+        payload = dict(result.formatted)
+        errors = result.errors or []
+        codes = {(error.extensions or {}).get("code") for error in errors}
+        for error in errors:
+            if error.original_error is not None and not isinstance(
+                    error.original_error, GraphQLError):
+                _log.error("view server failure", exc_info=error.original_error)
+        if "PERMISSION_ERROR" in codes:
+            return HTTPStatus.FORBIDDEN, payload
+        if errors and result.data is None and not any(error.path for error in errors):
+            return HTTPStatus.BAD_REQUEST, payload
+        return HTTPStatus.OK, payload
+
+    def start(self) -> ViewServer:
+        """Serve from a daemon thread; returns self."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._http.serve_forever,
+                                            name=f"wsquery-server-{self.url}", daemon=True)
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving, close the socket and remove a temporary database."""
+        self.stopping.set()
+        if self._thread is not None:
+            self._http.shutdown()
+            self._thread.join()
+            self._thread = None
+        self._http.server_close()
+        if self._temp_dir is not None:
+            shutil.rmtree(self._temp_dir, ignore_errors=True)
+
+    def __enter__(self) -> ViewServer:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
+def serve(host: str = "127.0.0.1", port: int = 0,
+          db_path: str | os.PathLike[str] | None = None, *,
+          api_keys: Mapping[str, str] | None = None, faults: Faults | None = None) -> ViewServer:
+    """A started ``ViewServer``; stop it (or use it in ``with``) when done."""
+    return ViewServer(host, port, db_path, api_keys=api_keys, faults=faults).start()
+
+
+def run_server(host: str = "127.0.0.1", port: int = 0,
+               db_path: str | os.PathLike[str] | None = None) -> int:
+    """Serve until Ctrl-C, after printing the URL and the key to use; returns the exit status."""
+    path = Path(db_path) if db_path is not None else default_db_path()
+    server = ViewServer(host, port, path).start()
+    print(f"wsquery view server at {server.url} (views in {path})\n"
+          "Point wsquery (or the wandb SDK) at it with:\n"
+          f"  export WANDB_BASE_URL={server.url}\n"
+          f"  export WANDB_API_KEY={server.api_key}\n"
+          "Press Ctrl-C to stop.", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        print("stopped", file=sys.stderr)
+    finally:
+        server.stop()
+    return 0
