@@ -13,9 +13,9 @@ import re
 import threading
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from lark import Lark, Token
+from lark import Lark
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 from lark.parsers.lalr_analysis import Shift
 
@@ -39,6 +39,17 @@ from .ast import (
     Within,
 )
 from .errors import Problem, QuerySyntaxError, QueryValidationError
+
+if TYPE_CHECKING:
+
+    class Token(str):
+        """lark's Token as this module uses it: positions are always set."""
+
+        type: str
+        start_pos: int
+        end_pos: int
+else:
+    from lark import Token
 
 #: Deepest nesting of and/or/not accepted; deeper input is refused before any pass recurses.
 MAX_DEPTH = 100
@@ -102,7 +113,7 @@ _state = _ParseState()
 
 def _start(item: Any) -> int:
     if isinstance(item, Token):
-        return item.start_pos  # type: ignore[no-any-return]
+        return item.start_pos
     if isinstance(item, _Literal | _Chain):
         return item.start
     return item.span[0]  # type: ignore[no-any-return]
@@ -110,7 +121,7 @@ def _start(item: Any) -> int:
 
 def _end(item: Any) -> int:
     if isinstance(item, Token):
-        return item.end_pos  # type: ignore[no-any-return]
+        return item.end_pos
     if isinstance(item, _Literal):
         return item.end
     return item.span[1]  # type: ignore[no-any-return]
@@ -475,10 +486,10 @@ class _Driver:
     def parse(self, text: str) -> Any:
         """The ``Query`` built, or ``None`` when lark must explain an error."""
         actions, lexers = self.actions, self.lexers
-        skip = self.skip.match
+        skip = self.skip.match  # matches everywhere: it accepts the empty string
         states = [self.start]
         values: list[Any] = []
-        position = skip(text).end()
+        position = skip(text).end()  # type: ignore[union-attr]
         length = len(text)
         new_token = str.__new__
         while True:
@@ -487,15 +498,15 @@ class _Driver:
                 found = lexers[state].match(text, position)
                 if found is None:
                     return None
-                kind = found.lastgroup
+                kind = found.lastgroup or ""
                 end = found.end()
                 token = new_token(Token, found.group())
                 token.type, token.start_pos, token.end_pos = kind, position, end
-                position = skip(text, end).end()
+                position = skip(text, end).end()  # type: ignore[union-attr]
             else:
                 kind, token = "$END", None
             while True:
-                step = actions[state].get(kind)  # type: ignore[arg-type]
+                step = actions[state].get(kind)
                 if step is None:
                     return None
                 shift, target = step
@@ -630,37 +641,38 @@ def _syntax_problem(text: str, error: UnexpectedInput) -> Problem:
         return Problem(f"expected {_join(expected)}, found {found}", span,
                        _hint_for_token(text, token, accepted), expected)
     assert isinstance(error, UnexpectedCharacters)
-    position = error.pos_in_stream
-    char = text[position]
+    offset = error.pos_in_stream or 0
+    char = text[offset]
     expected = _describe_expected(set(error.allowed or ()))
     if char in "\"'":
-        return Problem("unterminated string", (position, len(text.split("\n")[0]) if "\n" not in
-                       text[position:] else text.index("\n", position)),
+        line_end = text.find("\n", offset)
+        return Problem("unterminated string",
+                       (offset, len(text) if line_end == -1 else line_end),
                        f"close the string with {char}; strings end on the line they start",
                        expected)
-    if char == "." and text[:position].rstrip().split()[-1:] in (["config"], ["summary"],
+    if char == "." and text[:offset].rstrip().split()[-1:] in (["config"], ["summary"],
                                                                   ["run"], ["summary_metrics"]):
-        return Problem("expected a key after the section", (position, position + 1),
+        return Problem("expected a key after the section", (offset, offset + 1),
                        "write a key such as config.lr or summary.`val loss`", expected)
     if char == "`":
-        return Problem("unexpected backtick", (position, position + 1),
+        return Problem("unexpected backtick", (offset, offset + 1),
                        "backticks quote one key segment after a section: summary.`val loss`",
                        expected)
-    if char.isdigit() or (char in "+-." and position + 1 < len(text)):
-        end = position
+    if char.isdigit() or (char in "+-." and offset + 1 < len(text)):
+        end = offset
         while end < len(text) and (text[end].isalnum() or text[end] in "+-._"):
             end += 1
-        return Problem(f"'{text[position:end]}' is not a number, duration or field",
-                       (position, max(end, position + 1)),
+        return Problem(f"'{text[offset:end]}' is not a number, duration or field",
+                       (offset, max(end, offset + 1)),
                        "durations are a number and a unit: 90s, 5m, 2h, 3d, 1w", expected)
     hint = "a regex match is written '=~'" if char == "~" else None
-    return Problem(f"unexpected character {char!r}", (position, position + 1), hint, expected)
+    return Problem(f"unexpected character {char!r}", (offset, offset + 1), hint, expected)
 
 
 def _accepted(error: UnexpectedToken) -> set[str]:
     """The terminals the parser really accepts here; LALR's own list over-approximates."""
     try:
-        return set(error.interactive_parser.accepts())
+        return set(error.interactive_parser.accepts())  # type: ignore[no-untyped-call]
     except Exception:  # the parser state cannot be replayed; fall back to the table's list
         return set(error.expected)
 
