@@ -404,9 +404,9 @@ class _Reader:
         if token.kind == "name" and token.text.lower() == "within_last":
             self.advance()
             amount = self.expect("number", "a number")
-            unit = self.unit(("name", "string"), "a unit (minutes, hours or days)")
-            duration = Duration(_number(amount, self.text), _UNITS[unit.text.lower()])
-            return self.leaf(Within(field, duration, span=(start, unit.end)))
+            unit, end = self.unit(("name", "string"), "a unit (minutes, hours or days)")
+            duration = Duration(_number(amount, self.text), unit)
+            return self.leaf(Within(field, duration, span=(start, end)))
         raise self.unexpected(("an operator ('==', '!=', '<', '<=', '>', '>=', 'in', 'not in', "
                                "'within_last')",))
 
@@ -417,18 +417,20 @@ class _Reader:
         self.expect(",", "','")
         amount = self.expect("number", "a number")
         self.expect(",", "','")
-        unit = self.unit(("string",), "a unit in quotes ('minutes', 'hours' or 'days')")
+        unit, _ = self.unit(("string",), "a unit in quotes ('minutes', 'hours' or 'days')")
         close = self.expect(")", "')'")
-        duration = Duration(_number(amount, self.text), _UNITS[self.string(unit).lower()])
+        duration = Duration(_number(amount, self.text), unit)
         return self.leaf(Within(field, duration, span=(start, close.end)))
 
-    def unit(self, kinds: tuple[str, ...], described: str) -> _Token:
-        """The next token when it names a unit the library knows (bare or quoted)."""
+    def unit(self, kinds: tuple[str, ...], described: str) -> tuple[str, int]:
+        """The unit the next token names (bare or quoted, as ``kinds`` allow) and its end."""
         token = self.peek()
         word = self.string(token) if token.kind == "string" else token.text
-        if token.kind not in kinds or word.lower() not in _UNITS:
+        unit = _UNITS.get(word.lower()) if token.kind in kinds else None
+        if unit is None:
             raise self.unexpected((described,))
-        return self.advance()
+        self.advance()
+        return unit, token.end
 
     def value(self) -> _Value:
         token = self.peek()
