@@ -263,6 +263,7 @@ class _Fault:
     delay: float
     retry_after: str | None
     message: str | None
+    code: str | None
 
 
 class Faults:
@@ -273,16 +274,17 @@ class Faults:
         self._queue: deque[_Fault] = deque()
 
     def fail(self, status: int, count: int = 1, *, retry_after: str | None = None,
-             message: str | None = None) -> None:
+             message: str | None = None, code: str | None = None) -> None:
         """Answer the next ``count`` requests with ``status`` (and ``Retry-After``) and a
-        GraphQL errors body carrying ``message``."""
+        GraphQL errors body carrying ``message`` and ``extensions.code``."""
+        fault = _Fault(status, 0.0, retry_after, message, code)
         with self._lock:
-            self._queue.extend(_Fault(status, 0.0, retry_after, message) for _ in range(count))
+            self._queue.extend(fault for _ in range(count))
 
     def slow(self, seconds: float, count: int = 1) -> None:
         """Wait ``seconds`` before answering each of the next ``count`` requests."""
         with self._lock:
-            self._queue.extend(_Fault(None, seconds, None, None) for _ in range(count))
+            self._queue.extend(_Fault(None, seconds, None, None, None) for _ in range(count))
 
     def clear(self) -> None:
         """Forget every queued fault."""
@@ -310,6 +312,7 @@ class _Store:
         connection = sqlite3.connect(self.path, timeout=30.0, isolation_level=None,
                                      check_same_thread=False)
         connection.row_factory = sqlite3.Row
+        connection.execute("PRAGMA synchronous=NORMAL")  # safe with WAL; fewer fsyncs
         return connection
 
     @contextmanager
@@ -533,6 +536,8 @@ class _Root:
 class _Handler(BaseHTTPRequestHandler):
     server: _HTTPServer
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+    wbufsize = -1  # one write per answer; the base class flushes after each request
     server_version = "wsquery-view-server"
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -544,18 +549,18 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         owner = self.server.owner
-        fault = owner.faults.next()
-        if fault is not None and fault.delay:
-            owner.stopping.wait(fault.delay)
         body = self._body()
         if body is None:
-            return
-        if self.path.split("?", 1)[0].rstrip("/") != "/graphql":
-            self._reply(HTTPStatus.NOT_FOUND, {"errors": [{"message": "POST to /graphql"}]})
             return
         operation_name = body.get("operationName")
         owner.record(Received(self.path, operation_name if isinstance(operation_name, str)
                               else None, self.headers.get("User-Agent")))
+        fault = owner.faults.next()
+        if fault is not None and fault.delay:
+            owner.stopping.wait(fault.delay)
+        if self.path.split("?", 1)[0].rstrip("/") != "/graphql":
+            self._reply(HTTPStatus.NOT_FOUND, {"errors": [{"message": "POST to /graphql"}]})
+            return
         if fault is not None and fault.status is not None:
             self._fault(fault.status, fault)
             return
@@ -598,9 +603,11 @@ class _Handler(BaseHTTPRequestHandler):
         return decoded.partition(":")[2] or None
 
     def _fault(self, status: int, fault: _Fault) -> None:
-        message = fault.message or HTTPStatus(status).phrase.lower()
+        error: dict[str, Any] = {"message": fault.message or HTTPStatus(status).phrase.lower()}
+        if fault.code is not None:
+            error["extensions"] = {"code": fault.code}
         headers = {"Retry-After": fault.retry_after} if fault.retry_after is not None else {}
-        self._reply(status, {"errors": [{"message": message}]}, headers)
+        self._reply(status, {"errors": [error]}, headers)
 
     def _reply(self, status: int, payload: Mapping[str, Any],
                headers: Mapping[str, str] | None = None) -> None:
@@ -720,7 +727,7 @@ class ViewServer:
     def start(self) -> ViewServer:
         """Serve from a daemon thread; returns self."""
         if self._thread is None:
-            self._thread = threading.Thread(target=self._http.serve_forever,
+            self._thread = threading.Thread(target=self._http.serve_forever, args=(0.05,),
                                             name=f"wsquery-server-{self.url}", daemon=True)
             self._thread.start()
         return self
