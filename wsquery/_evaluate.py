@@ -1,0 +1,582 @@
+"""Query + runs -> the runs it selects, in its ``order by`` order: what every query means.
+
+A filter is compiled once into a tree of closures (``compile_predicate``) that answers TRUE,
+FALSE or UNKNOWN (``True``/``False``/``None``) for a ``Record``; each run is adapted once into a
+``Record`` (``adapt``) whatever shape it came in. A run matches only when the filter is TRUE.
+
+Runs may come in three shapes:
+
+1. **W&B GraphQL run JSON**, recognised by any of the keys ``displayName``, ``summaryMetrics``,
+   ``createdAt``, ``jobType``, ``username``: ``name`` is the run id, ``displayName``, ``state``,
+   ``tags``, ``createdAt`` (ISO-8601; naive means UTC), ``duration`` (seconds), ``group``,
+   ``jobType``, ``username`` (or ``user: {"username": ...}``), ``host``, ``sweep`` (a string or
+   ``{"name": ...}``; ``sweepName`` also works), ``config`` with every top-level value wrapped as
+   ``{"value": ..., "desc": ...}``, and ``summaryMetrics``. ``config`` and ``summaryMetrics`` may
+   be JSON strings. ``run.<key>`` reads any other key of the JSON itself.
+2. **Plain dicts** in the language's own names: ``id``, ``name`` (the display name), ``state``,
+   ``tags``, ``created_at`` (ISO-8601 string or ``datetime``), ``runtime`` (seconds), ``user``,
+   ``sweep``, ``group``, ``job_type``, ``host``, ``step``, ``config`` and ``summary`` (or
+   ``summary_metrics``) with plain values (dicts or JSON strings). ``run.<key>`` reads any other
+   key of the dict.
+3. **Objects** such as ``wandb.apis.public.Run``: the same plain names read as attributes
+   (``.id``, ``.name``, ``.state``, ``.tags``, ``.created_at``, ``.config``, ``.summary``, ...);
+   ``run.<key>`` reads any other attribute. A ``user`` object gives its ``.username``, a
+   ``sweep`` object its ``.id``; a summary that is not a dict is read through ``keys()``.
+
+In every shape the step is the run's own step when it has one, else the summary's ``_step``.
+A key with dots (``config.optimizer.lr``) is first looked up as the flat key
+``"optimizer.lr"``; when that is absent or null, the nested dicts are walked one segment at a
+time. Whatever cannot be found is missing, which the filter treats exactly like null; a config
+or summary that is malformed JSON (or not a mapping at all) is empty. ``group by`` does not
+change which runs are returned, or their order.
+"""
+
+from __future__ import annotations
+
+import json
+import operator
+import re
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Protocol, TypeAlias, assert_never
+
+from ._validate import parse_datetime
+from .ast import (
+    RUN_ATTRIBUTES,
+    SECTIONS,
+    And,
+    Compare,
+    Constant,
+    Contains,
+    Duration,
+    Expr,
+    Field,
+    In,
+    IsNull,
+    Match,
+    Not,
+    Or,
+    OrderKey,
+    Query,
+    Scalar,
+    Within,
+)
+from .errors import WsqueryError
+
+Truth: TypeAlias = "bool | None"
+#: A compiled filter: TRUE, FALSE or UNKNOWN (None) for one adapted run.
+Filter: TypeAlias = "Callable[[Record], bool | None]"
+#: A test of one value (as read from a run) against a literal.
+_ValueTest: TypeAlias = "Callable[[Any], bool | None]"
+_Getter: TypeAlias = "Callable[[Record], Any]"
+_SortValue: TypeAlias = "tuple[int, Any] | None"
+
+_RELATIONS: dict[str, Callable[[Any, Any], bool]] = {
+    "==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le,
+    ">": operator.gt, ">=": operator.ge,
+}
+_NUMBER_TYPES = frozenset({int, float})
+_GRAPHQL_KEYS = frozenset({"displayName", "summaryMetrics", "createdAt", "jobType", "username"})
+#: Plain names that differ from their W&B run key; the others (state, tags, ...) are the same.
+_RENAMED_ATTRIBUTES = tuple((attribute, key) for attribute, key in RUN_ATTRIBUTES.items()
+                            if attribute != key)
+_OBJECT_ATTRIBUTES = (*RUN_ATTRIBUTES, "config", "summary", "summary_metrics")
+_CREATED_AT = Field("run", ("createdAt",))
+_STATE = Field("run", ("state",))
+_TAGS = Field("run", ("tags",))
+_EARLIEST = datetime.min.replace(tzinfo=UTC)
+_LATEST = datetime.max.replace(tzinfo=UTC)
+
+
+class _Lookup(Protocol):
+    def get(self, key: str, /) -> Any: ...
+
+
+class Record:
+    """One run, adapted once: ``run`` holds its run keys under their W&B names (``displayName``,
+    ``createdAt``, ``_step``, ...), ``config`` and ``summary`` its two sections, unwrapped."""
+
+    __slots__ = ("config", "run", "summary")
+
+    def __init__(self, run: _Lookup, config: Mapping[str, Any],
+                 summary: Mapping[str, Any]) -> None:
+        self.run = run
+        self.config = config
+        self.summary = summary
+
+
+class _ObjectRun:
+    """The run keys of a run object: the known attributes read once, any other key on demand."""
+
+    __slots__ = ("known", "source")
+
+    def __init__(self, source: object, known: dict[str, Any]) -> None:
+        self.source = source
+        self.known = known
+
+    def get(self, key: str, /) -> Any:
+        if key in self.known:
+            return self.known[key]
+        if key.startswith("__"):
+            return None
+        return getattr(self.source, key, None)
+
+
+# Runs -> records -------------------------------------------------------------------------------
+
+def adapt(run: Any) -> Record:
+    """The record of one run in any accepted shape (see the module docstring); anything that is
+    not a run raises ``WsqueryError``."""
+    if isinstance(run, dict | Mapping):
+        return _from_plain(run) if _GRAPHQL_KEYS.isdisjoint(run) else _from_graphql(run)
+    if any(hasattr(run, name) for name in _OBJECT_ATTRIBUTES):
+        return _from_object(run)
+    shown = repr(run)
+    shown = shown if len(shown) <= 60 else shown[:57] + "..."
+    raise WsqueryError(
+        f"not a run: {type(run).__name__} {shown}; a run is W&B run JSON, a dict with keys "
+        "such as id, name, config and summary, or an object with those attributes")
+
+
+def _from_graphql(source: Mapping[str, Any]) -> Record:
+    config = {key: _unwrap(value) for key, value in _section(source.get("config")).items()}
+    summary = _section(source.get("summaryMetrics"))
+    run = dict(source)
+    username = source.get("username")
+    run["username"] = _user_name(source.get("user")) if username is None else username
+    sweep = _sweep_id(source.get("sweep"))
+    run["sweep"] = source.get("sweepName") if sweep is None else sweep
+    return _record(run, config, summary)
+
+
+def _from_plain(source: Mapping[str, Any]) -> Record:
+    run = dict(source)
+    for attribute, key in _RENAMED_ATTRIBUTES:
+        run[key] = source.get(attribute)
+    run["username"] = _user_name(run["username"])
+    run["sweep"] = _sweep_id(run.get("sweep"))
+    summary = source.get("summary")
+    if summary is None:
+        summary = source.get("summary_metrics")
+    return _record(run, _section(source.get("config")), _section(summary))
+
+
+def _from_object(source: object) -> Record:
+    known = {key: getattr(source, attribute, None) for attribute, key in RUN_ATTRIBUTES.items()}
+    known["username"] = _user_name(known["username"])
+    known["sweep"] = _sweep_id(known["sweep"])
+    summary = getattr(source, "summary", None)
+    if summary is None:
+        summary = getattr(source, "summary_metrics", None)
+    config, summary = _section(getattr(source, "config", None)), _section(summary)
+    if known["_step"] is None:
+        known["_step"] = summary.get("_step")
+    return Record(_ObjectRun(source, known), config, summary)
+
+
+def _record(run: dict[str, Any], config: Mapping[str, Any],
+            summary: Mapping[str, Any]) -> Record:
+    if run.get("_step") is None:
+        run["_step"] = summary.get("_step")
+    return Record(run, config, summary)
+
+
+def _section(value: Any) -> Mapping[str, Any]:
+    """A config or summary as a mapping: JSON text is decoded, anything unreadable is empty."""
+    if value.__class__ is dict:
+        return value
+    if isinstance(value, str | bytes):
+        try:
+            value = json.loads(value)
+        except (ValueError, RecursionError):
+            return {}
+    if isinstance(value, Mapping):
+        return value
+    if callable(getattr(value, "keys", None)) and hasattr(value, "__getitem__"):
+        # Not a Mapping (wandb's summary object): only keys() is sure to list its keys.
+        return {key: value[key] for key in value.keys()}  # noqa: SIM118
+    return {}
+
+
+def _unwrap(value: Any) -> Any:
+    """A GraphQL config value without its ``{"value": ..., "desc": ...}`` wrapper."""
+    if isinstance(value, dict) and "value" in value:
+        return value["value"]
+    return value
+
+
+def _user_name(user: Any) -> Any:
+    if user is None or isinstance(user, str):
+        return user
+    if isinstance(user, Mapping):
+        return user.get("username")
+    return getattr(user, "username", None)
+
+
+def _sweep_id(sweep: Any) -> Any:
+    """A sweep's id: GraphQL spells it ``{"name": ...}``, wandb's Sweep object ``.id``."""
+    if sweep is None or isinstance(sweep, str):
+        return sweep
+    if isinstance(sweep, Mapping):
+        return sweep.get("name")
+    return getattr(sweep, "id", None)
+
+
+# Filters -> closures ---------------------------------------------------------------------------
+
+def compile_predicate(expr: Expr, now: datetime | None = None) -> Filter:
+    """``expr`` as a function of one record giving True, False or None (UNKNOWN).
+
+    ``now`` anchors ``within last`` (default: the current time; naive means UTC)."""
+    moment = _moment(now)
+    try:
+        return _compile(expr, moment)
+    except RecursionError:
+        raise WsqueryError("the filter nests too deeply to evaluate") from None
+
+
+def _compile(node: Expr, now: datetime) -> Filter:
+    match node:
+        case Compare():
+            return _compare(node)
+        case In():
+            return _in(node)
+        case Contains():
+            return _apply(_getter(node.field), _contains_test(node.value))
+        case Match():
+            return _match(node)
+        case IsNull():
+            return _is_null(node)
+        case Within():
+            return _within(node, now)
+        case Constant():
+            return _constant(node.value)
+        case Not():
+            return _not(_compile(node.operand, now))
+        case And():
+            return _all(tuple(_compile(operand, now) for operand in node.operands))
+        case Or():
+            return _any(tuple(_compile(operand, now) for operand in node.operands))
+        case _:
+            assert_never(node)
+
+
+def _getter(field: Field) -> _Getter:
+    """How to read ``field`` from a record: the flat key first, then the nested dicts."""
+    if field.section not in SECTIONS:
+        raise WsqueryError(f"unknown section {field.section!r} in field {field.key!r}")
+    section = operator.attrgetter(field.section)
+    key = field.key
+
+    if len(field.path) == 1:
+        def get_key(record: Record) -> Any:
+            return section(record).get(key)
+
+        return get_key
+
+    first, *rest = field.path
+
+    def get_path(record: Record) -> Any:
+        values = section(record)
+        value = values.get(key)
+        if value is None:
+            value = values.get(first)
+            for segment in rest:
+                if not isinstance(value, Mapping):
+                    return None
+                value = value.get(segment)
+        return value
+
+    return get_path
+
+
+def _apply(get: _Getter, test: _ValueTest) -> Filter:
+    def leaf(record: Record) -> Truth:
+        return test(get(record))
+
+    return leaf
+
+
+def _compare(node: Compare) -> Filter:
+    return _apply(_getter(node.field), _value_test(node.op, node.value, node.field))
+
+
+def _value_test(op: str, literal: Scalar, field: Field | None) -> _ValueTest:
+    """``value op literal`` under the typing rules of the reference semantics; ``field`` picks
+    the rules of created_at (datetimes) and state (case-insensitive)."""
+    relation = _RELATIONS.get(op)
+    if relation is None:
+        raise WsqueryError(f"unknown comparison operator {op!r}")
+    if field == _CREATED_AT:
+        return _datetime_test(relation, literal)
+    match literal:
+        case None:
+            return _unknown
+        case bool():
+            return _bool_test(relation, literal) if op in ("==", "!=") else _unknown
+        case int() | float() | Duration():
+            number = literal.seconds if isinstance(literal, Duration) else literal
+            return _unknown if number != number else _number_test(relation, number)
+        case str():
+            if field == _STATE:
+                return _state_test(relation, literal.lower())
+            return _string_test(relation, literal)
+        case _:
+            assert_never(literal)
+
+
+def _unknown(value: Any) -> Truth:
+    return None
+
+
+def _bool_test(relation: Callable[[Any, Any], bool], literal: bool) -> _ValueTest:
+    def test_bool(value: Any) -> Truth:
+        return relation(value, literal) if value.__class__ is bool else None
+
+    return test_bool
+
+
+def _number_test(relation: Callable[[Any, Any], bool], literal: int | float) -> _ValueTest:
+    def test_number(value: Any) -> Truth:
+        if value.__class__ not in _NUMBER_TYPES and not _is_number(value):
+            return None
+        if value != value:  # NaN counts as missing
+            return None
+        return relation(value, literal)
+
+    return test_number
+
+
+def _string_test(relation: Callable[[Any, Any], bool], literal: str) -> _ValueTest:
+    def test_string(value: Any) -> Truth:
+        return relation(value, literal) if isinstance(value, str) else None
+
+    return test_string
+
+
+def _state_test(relation: Callable[[Any, Any], bool], lowered: str) -> _ValueTest:
+    def test_state(value: Any) -> Truth:
+        return relation(value.lower(), lowered) if isinstance(value, str) else None
+
+    return test_state
+
+
+def _datetime_test(relation: Callable[[Any, Any], bool], literal: Scalar) -> _ValueTest:
+    moment = parse_datetime(literal) if isinstance(literal, str) else None
+    if moment is None:
+        return _unknown
+
+    def test_datetime(value: Any) -> Truth:
+        when = _as_datetime(value)
+        return None if when is None else relation(when, moment)
+
+    return test_datetime
+
+
+def _contains_test(literal: Scalar) -> _ValueTest:
+    """A substring of a string, or an element of a list equal to ``literal``."""
+    equals = _value_test("==", literal, None)
+
+    def test_contains(value: Any) -> Truth:
+        if isinstance(value, str):
+            return literal in value if isinstance(literal, str) else None
+        if isinstance(value, list | tuple):
+            return True in map(equals, value)
+        return None
+
+    return test_contains
+
+
+def _in(node: In) -> Filter:
+    get = _getter(node.field)
+    equals = tuple(_value_test("==", literal, node.field) for literal in node.values)
+    holds = tuple(_contains_test(literal) for literal in node.values)
+    is_tags = node.field == _TAGS
+
+    def test_in(record: Record) -> Truth:
+        value = get(record)
+        if is_tags and isinstance(value, list | tuple):
+            return any(has(value) for has in holds)
+        result: Truth = False
+        for test in equals:
+            truth = test(value)
+            if truth:
+                return True
+            if truth is None:
+                result = None
+        return result
+
+    return test_in
+
+
+def _match(node: Match) -> Filter:
+    try:
+        search = re.compile(node.pattern).search
+    except re.error as error:
+        raise WsqueryError(f"invalid regular expression {node.pattern!r}: {error}") from None
+    get = _getter(node.field)
+
+    def test_match(record: Record) -> Truth:
+        value = get(record)
+        return search(value) is not None if isinstance(value, str) else None
+
+    return test_match
+
+
+def _is_null(node: IsNull) -> Filter:
+    get = _getter(node.field)
+
+    def test_is_null(record: Record) -> Truth:
+        return get(record) is None
+
+    return test_is_null
+
+
+def _within(node: Within, now: datetime) -> Filter:
+    get = _getter(node.field)
+    seconds = node.duration.seconds
+    try:
+        cutoff = now - timedelta(seconds=seconds)
+    except OverflowError:  # further back than any date, or further ahead
+        cutoff = _EARLIEST if seconds > 0 else _LATEST
+
+    def test_within(record: Record) -> Truth:
+        when = _as_datetime(get(record))
+        return None if when is None else when >= cutoff
+
+    return test_within
+
+
+def _constant(value: bool) -> Filter:
+    def constant(record: Record) -> Truth:
+        return value
+
+    return constant
+
+
+def _not(operand: Filter) -> Filter:
+    def negation(record: Record) -> Truth:
+        truth = operand(record)
+        return None if truth is None else not truth
+
+    return negation
+
+
+def _all(operands: tuple[Filter, ...]) -> Filter:
+    def conjunction(record: Record) -> Truth:
+        result: Truth = True
+        for operand in operands:
+            truth = operand(record)
+            if truth is False:
+                return False
+            if truth is None:
+                result = None
+        return result
+
+    return conjunction
+
+
+def _any(operands: tuple[Filter, ...]) -> Filter:
+    def disjunction(record: Record) -> Truth:
+        result: Truth = False
+        for operand in operands:
+            truth = operand(record)
+            if truth:
+                return True
+            if truth is None:
+                result = None
+        return result
+
+    return disjunction
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _as_datetime(value: Any) -> datetime | None:
+    """A run's timestamp as an aware datetime (naive means UTC); None when it is not one."""
+    if isinstance(value, str):
+        return parse_datetime(value)
+    if isinstance(value, datetime):
+        return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=UTC)
+    return None
+
+
+def _moment(now: datetime | None) -> datetime:
+    if now is None:
+        return datetime.now(UTC)
+    if not isinstance(now, datetime):
+        raise WsqueryError(f"now must be a datetime, not {type(now).__name__}")
+    return now if now.tzinfo is not None else now.replace(tzinfo=UTC)
+
+
+# Ordering --------------------------------------------------------------------------------------
+
+def _sort_value(field: Field) -> Callable[[Record], _SortValue]:
+    """How ``field`` sorts: None (last) when missing, null or NaN, else ``(type rank, value)``
+    with bool < number < string < anything else (by repr); created_at as datetimes."""
+    get = _getter(field)
+    if field == _CREATED_AT:
+        def moment_of(record: Record) -> _SortValue:
+            when = _as_datetime(get(record))
+            return None if when is None else (1, when)
+
+        return moment_of
+    lower = field == _STATE
+
+    def value_of(record: Record) -> _SortValue:
+        value = get(record)
+        if value is None:
+            return None
+        if isinstance(value, bool):
+            return (0, value)
+        if isinstance(value, int | float):
+            return None if value != value else (1, value)
+        if isinstance(value, str):
+            return (2, value.lower() if lower else value)
+        return (3, repr(value))
+
+    return value_of
+
+
+def _ordered(pairs: list[tuple[Record, Any]], key: OrderKey) -> list[tuple[Record, Any]]:
+    """``pairs`` stably sorted by one key, missing values last in either direction."""
+    value_of = _sort_value(key.field)
+    present: list[tuple[tuple[int, Any], tuple[Record, Any]]] = []
+    missing: list[tuple[Record, Any]] = []
+    for pair in pairs:
+        value = value_of(pair[0])
+        if value is None:
+            missing.append(pair)
+        else:
+            present.append((value, pair))
+    present.sort(key=operator.itemgetter(0), reverse=not key.ascending)
+    return [pair for _, pair in present] + missing
+
+
+# Entry points ----------------------------------------------------------------------------------
+
+def evaluate(query: Query, runs: Iterable[Any], *, now: datetime | None = None) -> list[Any]:
+    """The runs (the very objects given) that ``query``'s filter holds TRUE for, sorted by its
+    ``order by`` keys in turn (stable: ties and unordered queries keep the input order)."""
+    test = None if query.filter is None else compile_predicate(query.filter, now)
+    if isinstance(runs, Mapping) or not isinstance(runs, Iterable):
+        raise WsqueryError(f"evaluate() takes an iterable of runs, not {type(runs).__name__}; "
+                           "use matches() for a single run")
+    selected = []
+    for run in runs:
+        record = adapt(run)
+        if test is None or test(record) is True:
+            selected.append((record, run))
+    for key in reversed(query.order_by):
+        selected = _ordered(selected, key)
+    return [run for _, run in selected]
+
+
+def matches(query: Query, run: Any, *, now: datetime | None = None) -> bool:
+    """Whether ``query``'s filter is TRUE for ``run`` (UNKNOWN is no match; no filter matches)."""
+    record = adapt(run)
+    return query.filter is None or compile_predicate(query.filter, now)(record) is True
