@@ -1,0 +1,271 @@
+"""argparse arguments -> the workspace commands: serve, demo, save, load, list and delete.
+
+``wsquery.cli`` calls ``add_commands`` with its subparsers; each handler returns the exit
+status and lets ``WsqueryError`` through for the CLI to print.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, TextIO
+
+import attrs
+
+from .workspace import (
+    BarPlot,
+    LinePlot,
+    RunSettings,
+    ScalarChart,
+    Section,
+    SectionPanelSettings,
+    Workspace,
+    WorkspaceSettings,
+    WorkspaceValueError,
+    list_views,
+)
+
+if TYPE_CHECKING:
+    from ._graphql import GraphQLClient
+
+#: The project the demo saves its views to.
+DEMO_PROJECT = "wsquery-demo"
+
+
+def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register the workspace commands on the ``wsquery`` command's subparsers."""
+    serve = commands.add_parser("serve", help="run a local W&B-compatible view server")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on "
+                       "(default: 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=0, help="port (default: a free one)")
+    serve.add_argument("--db", help="SQLite file holding the views "
+                       "(default: ~/.local/share/wsquery/views.sqlite3)")
+    serve.set_defaults(func=_serve)
+
+    demo = commands.add_parser(
+        "demo", help="build, save and load back example workspaces (a local server unless "
+                     "WANDB_API_KEY is set)")
+    demo.set_defaults(func=_demo)
+
+    save = commands.add_parser("save", help="save a workspace view showing a query's runs")
+    save.add_argument("--entity", help="entity (default: the API key's own)")
+    save.add_argument("--project", required=True)
+    save.add_argument("--name", required=True, help="the view's display name")
+    save.add_argument("--query", required=True, help="query text, or - to read it from stdin")
+    save.add_argument("--description", default="")
+    save.add_argument("--dry-run", action="store_true",
+                      help="print the GraphQL request instead of sending it")
+    _add_server_option(save)
+    save.set_defaults(func=_save)
+
+    load = commands.add_parser("load", help="print a saved view's query (or its whole spec)")
+    load.add_argument("url", help="the view's link, https://HOST/ENTITY/PROJECT?nw=ID")
+    load.add_argument("--spec", action="store_true", help="print the whole spec as JSON")
+    _add_server_option(load)
+    load.set_defaults(func=_load)
+
+    list_cmd = commands.add_parser("list", help="list a project's saved views")
+    list_cmd.add_argument("project", metavar="ENTITY/PROJECT")
+    _add_server_option(list_cmd)
+    list_cmd.set_defaults(func=_list)
+
+    delete = commands.add_parser("delete", help="delete a saved view")
+    delete.add_argument("url", help="the view's link, https://HOST/ENTITY/PROJECT?nw=ID")
+    delete.add_argument("--dry-run", action="store_true",
+                        help="print the GraphQL request instead of sending it")
+    _add_server_option(delete)
+    delete.set_defaults(func=_delete)
+
+
+def _add_server_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--base-url", help="W&B API URL (default: WANDB_BASE_URL, the wandb "
+                        "settings file, else https://api.wandb.ai); the key comes from "
+                        "WANDB_API_KEY or .netrc")
+
+
+def _client(args: argparse.Namespace) -> GraphQLClient:
+    from ._graphql import GraphQLClient, resolve_settings
+
+    return GraphQLClient(resolve_settings(base_url=args.base_url))
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from ._server import run_server
+
+    return run_server(args.host, args.port, args.db)
+
+
+def _save(args: argparse.Namespace) -> int:
+    query = sys.stdin.read().strip() if args.query == "-" else args.query
+    client = _client(args)
+    workspace = Workspace(args.entity or client.default_entity(), args.project, args.name,
+                          args.description, query=query)
+    if args.dry_run:
+        _print_json(workspace.save(client=client, dry_run=True))
+        return 0
+    print(workspace.save(client=client).url)
+    return 0
+
+
+def _load(args: argparse.Namespace) -> int:
+    workspace = Workspace.from_url(args.url, client=_client(args))
+    if args.spec:
+        _print_json(workspace.to_spec())
+    else:
+        print(workspace.query)
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    entity, slash, project = args.project.partition("/")
+    if not slash or not entity or not project or "/" in project:
+        raise WorkspaceValueError(f"{args.project!r}: name the project as ENTITY/PROJECT")
+    for view in list_views(entity, project, client=_client(args)):
+        print(f"{view.url}\t{view.display_name}")
+    return 0
+
+
+def _delete(args: argparse.Namespace) -> int:
+    client = _client(args)
+    workspace = Workspace.from_url(args.url, client=client)
+    if args.dry_run:
+        _print_json(workspace.delete(client=client, dry_run=True))
+        return 0
+    url = workspace.url
+    workspace.delete(client=client)
+    print(f"deleted {url}")
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    return run_demo(sys.stdout)
+
+
+def _print_json(data: Any, out: TextIO | None = None) -> None:
+    print(json.dumps(data, indent=2, ensure_ascii=False), file=out or sys.stdout)
+
+
+# --- the demo ---------------------------------------------------------------------------------
+
+def run_demo(out: TextIO) -> int:
+    """Save the tutorial's workspaces, load each back and print its link and run set. Talks
+    to W&B when WANDB_API_KEY is set, else to a local server on a free port that is stopped
+    (and its temporary database removed) at the end."""
+    with _demo_client(out) as client:
+        entity = client.default_entity()
+        print(f"entity {entity!r}, project {DEMO_PROJECT!r}\n", file=out)
+        failures = 0
+        for number, workspace in enumerate(demo_workspaces(entity, DEMO_PROJECT), 1):
+            failures += _save_and_show(number, workspace, client, out)
+    if failures:
+        print(f"{failures} workspace(s) did not load back as saved", file=out)
+        return 1
+    return 0
+
+
+@contextmanager
+def _demo_client(out: TextIO) -> Iterator[GraphQLClient]:
+    from ._graphql import GraphQLClient, Settings, resolve_settings
+
+    if os.environ.get("WANDB_API_KEY"):
+        settings = resolve_settings()
+        print(f"wsquery demo: saving to {settings.base_url} (WANDB_API_KEY is set)", file=out)
+        with GraphQLClient(settings) as client:
+            yield client
+        return
+    from ._server import ViewServer
+
+    with ViewServer() as server:
+        print(f"wsquery demo: WANDB_API_KEY is not set, so the views go to a local view server "
+              f"at {server.url}\n(temporary: it stops when the demo ends; `wsquery serve` runs "
+              "one that stays)", file=out)
+        settings = Settings(base_url=server.url, api_key=server.api_key, app_url=server.url)
+        with GraphQLClient(settings) as client:
+            yield client
+
+
+def _save_and_show(number: int, workspace: Workspace, client: GraphQLClient,
+                   out: TextIO) -> int:
+    """Save, load back by URL, print; 1 when the loaded view differs from the saved one."""
+    saved_spec = workspace.to_spec()
+    workspace.save(client=client)
+    loaded = Workspace.from_url(workspace.url, client=client)
+    panels = sum(len(section.panels) for section in loaded.sections)
+    print(f"{number}. {loaded.name}\n"
+          f"   url:      {loaded.url}\n"
+          f"   query:    {str(loaded.query) or '(every run, newest first)'}\n"
+          f"   sections: {', '.join(s.name for s in loaded.sections) or '(none)'} "
+          f"({panels} panels)", file=out)
+    defaults = attrs.asdict(WorkspaceSettings())
+    changed = {k: v for k, v in attrs.asdict(loaded.settings).items() if v != defaults[k]}
+    if changed:
+        print(f"   settings: {', '.join(f'{k}={v!r}' for k, v in changed.items())}", file=out)
+    if loaded.run_settings:
+        runs = ", ".join(f"{run_id}={rs.color or '-'}{' (hidden)' if rs.disabled else ''}"
+                         for run_id, rs in loaded.run_settings.items())
+        print(f"   runs:     {runs}", file=out)
+    run_set = loaded.to_spec()["section"]["runSets"][0]
+    for key in ("filters", "grouping", "sort", "search"):
+        print(f"   {key + ':':9} {json.dumps(run_set[key], ensure_ascii=False)}", file=out)
+    print(file=out)
+    if loaded.to_spec() != saved_spec:
+        print("   error: the loaded view differs from the saved one", file=out)
+        return 1
+    return 0
+
+
+def demo_workspaces(entity: str, project: str) -> list[Workspace]:
+    """The seed tutorial's workspaces: sections, custom settings, a filtered view with a name
+    regex, run colors, grouping, sorting, then all of it together."""
+    def sections() -> list[Section]:
+        return [
+            Section("Validation Metrics", [
+                LinePlot(x="Step", y=["val_loss"], title="Validation loss"),
+                BarPlot(metrics=["val_accuracy"]),
+                ScalarChart(metric="f1_score", groupby_aggfunc="mean"),
+            ], is_open=True),
+            Section("Training Metrics", [
+                LinePlot(x="Step", y=["train_loss"]),
+                LinePlot(x="Step", y=["train_accuracy"]),
+            ], is_open=True),
+        ]
+
+    def workspace(name: str, **parts: Any) -> Workspace:
+        return Workspace(entity, project, name, parts.pop("description", ""), **parts)
+
+    colors = {"run-a": RunSettings(color="red"), "run-b": RunSettings(color="#FAC13C"),
+              "run-c": RunSettings(disabled=True)}
+    settings = WorkspaceSettings(
+        x_min=0, x_max=75, smoothing_type="gaussian", smoothing_weight=20,
+        ignore_outliers=True, remove_legends_from_panels=True,
+        tooltip_number_of_runs="all_runs", tooltip_color_run_names=False, max_runs=20)
+    return [
+        workspace("Validation and training sections", sections=sections()),
+        workspace("Custom settings", settings=settings, sections=[
+            Section("Validation Metrics", [
+                LinePlot(x="Step", y=["val_loss"], title="Validation Loss Custom Title",
+                         title_x="Custom x-axis title"),
+                BarPlot(metrics=["val_accuracy"]),
+                ScalarChart(metric="f1_score", groupby_aggfunc="mean"),
+            ], is_open=True,
+                    panel_settings=SectionPanelSettings(x_min=25, x_max=50,
+                                                        smoothing_type="none"))]),
+        workspace("Filtered runs",
+                  query='summary.val_loss <= 0.1 and state == "finished" and name =~ "^s"',
+                  sections=sections()),
+        workspace("Run colors", run_settings=colors, sections=sections()),
+        workspace("Grouped by optimizer", query="group by config.optimizer",
+                  sections=sections()),
+        workspace("Sorted by validation loss",
+                  query="order by summary.val_loss, created_at desc", sections=sections()),
+        workspace("End to end",
+                  description="sections, settings, a filter, a name regex, colors, grouping "
+                              "and sorting together",
+                  query='summary.val_loss <= 0.1 and config.learning_rate in [0.001, 0.01] '
+                        'and name =~ "^s" group by config.optimizer order by summary.val_loss',
+                  sections=sections(), settings=settings, run_settings=colors),
+    ]
