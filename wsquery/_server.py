@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from ._graphql import MAX_NAME_LENGTH
 from .errors import WorkspaceError
 
 if TYPE_CHECKING:
@@ -51,7 +52,6 @@ DEFAULT_ENTITY = "wsquery"
 SERVER_EXTRA = "server"
 #: The largest request body accepted, in bytes.
 MAX_BODY = 16 * 1024 * 1024
-_MAX_NAME_LENGTH = 128
 
 #: The part of W&B's GraphQL schema this server implements: same type, field and argument
 #: names and types as W&B's (checked against the shared schema by the tests).
@@ -448,8 +448,8 @@ class _Root:
     def upsertView(self, info: object, input: dict[str, Any]
                    ) -> dict[str, Any]:
         for field in ("name", "displayName"):
-            if len(input.get(field) or "") > _MAX_NAME_LENGTH:
-                raise _graphql_error(f"{field} is longer than {_MAX_NAME_LENGTH} characters",
+            if len(input.get(field) or "") > MAX_NAME_LENGTH:
+                raise _graphql_error(f"{field} is longer than {MAX_NAME_LENGTH} characters",
                                      "BAD_USER_INPUT")
         if input.get("spec") is not None:
             try:
@@ -714,10 +714,13 @@ class ViewServer:
         payload = dict(result.formatted)
         errors = result.errors or []
         codes = {(error.extensions or {}).get("code") for error in errors}
-        for error in errors:
-            if error.original_error is not None and not isinstance(
-                    error.original_error, GraphQLError):
-                _log.error("view server failure", exc_info=error.original_error)
+        failures = [error.original_error for error in errors
+                    if error.original_error is not None
+                    and not isinstance(error.original_error, GraphQLError)]
+        for failure in failures:
+            _log.error("view server failure", exc_info=failure)
+        if failures:
+            return HTTPStatus.INTERNAL_SERVER_ERROR, payload
         if "PERMISSION_ERROR" in codes:
             return HTTPStatus.FORBIDDEN, payload
         if errors and result.data is None and not any(error.path for error in errors):

@@ -1,0 +1,376 @@
+"""The embedded view server over real HTTP: views saved, loaded, listed, deleted; keys and
+entities; concurrent savers; its schema is a faithful subset of W&B's."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from graphql import (
+    GraphQLEnumType,
+    GraphQLInputObjectType,
+    GraphQLInterfaceType,
+    GraphQLObjectType,
+    GraphQLScalarType,
+    build_schema,
+)
+
+from wsquery._graphql import GraphQLClient, Settings
+from wsquery._server import DEFAULT_ENTITY, SCHEMA_SDL, ViewServer
+from wsquery.errors import (
+    AuthenticationError,
+    NotFoundError,
+    PermissionDeniedError,
+    ServerError,
+)
+
+SHARED_SCHEMA = Path(__file__).parents[2] / "shared" / "wandb-schema" / "schema.graphql"
+
+
+def project_name() -> str:
+    """A project no other test uses, on the shared session server."""
+    return f"test-{uuid.uuid4().hex[:10]}"
+
+
+def view_name(number: int) -> str:
+    return f"nw-{number:011d}-v"
+
+
+def save(client: GraphQLClient, project: str, name: str, spec: dict[str, Any] | None = None,
+         **options: Any) -> dict[str, Any]:
+    return client.upsert_view(entity=DEFAULT_ENTITY, project=project, name=name,
+                              display_name=options.pop("display_name", f"View {name}"),
+                              description=options.pop("description", ""),
+                              spec=json.dumps(spec or {"section": {}}), **options)
+
+
+def test_schema_is_a_subset_of_the_shared_wandb_schema() -> None:
+    if not SHARED_SCHEMA.exists():
+        pytest.skip(f"the shared W&B schema subset is not checked out at {SHARED_SCHEMA}")
+    ours = build_schema(SCHEMA_SDL)
+    theirs = build_schema(SHARED_SCHEMA.read_text(encoding="utf-8"))
+    for name, our_type in ours.type_map.items():
+        if name.startswith("__"):
+            continue
+        their_type = theirs.type_map.get(name)
+        assert type(their_type) is type(our_type), name
+        match our_type:
+            case GraphQLObjectType() | GraphQLInterfaceType() | GraphQLInputObjectType():
+                assert isinstance(their_type, (GraphQLObjectType, GraphQLInterfaceType,
+                                               GraphQLInputObjectType))
+                their_fields = their_type.fields
+                assert {i.name for i in getattr(our_type, "interfaces", ())} <= {
+                    i.name for i in getattr(their_type, "interfaces", ())}, name
+                for field_name, field in our_type.fields.items():
+                    assert field_name in their_fields, f"{name}.{field_name}"
+                    assert str(field.type) == str(their_fields[field_name].type), field_name
+                    our_args = getattr(field, "args", {})
+                    their_args = getattr(their_fields[field_name], "args", {})
+                    for arg_name, arg in our_args.items():
+                        assert str(arg.type) == str(their_args[arg_name].type), arg_name
+            case GraphQLEnumType():
+                assert isinstance(their_type, GraphQLEnumType)
+                assert set(our_type.values) <= set(their_type.values)
+            case GraphQLScalarType():
+                pass
+            case _:
+                raise AssertionError(f"unexpected type {name}")
+    assert ours.query_type and ours.mutation_type
+    assert theirs.query_type and theirs.mutation_type
+    assert ours.query_type.name == theirs.query_type.name
+    assert ours.mutation_type.name == theirs.mutation_type.name
+
+
+def test_save_load_update_delete(client: GraphQLClient) -> None:
+    project = project_name()
+    first = save(client, project, view_name(1), {"section": {"name": "first"}},
+                 description="about it")
+    assert first["inserted"] is True
+    view = first["view"]
+    assert (view["name"], view["displayName"], view["description"], view["type"]) == (
+        view_name(1), f"View {view_name(1)}", "about it", "project-view")
+    assert (view["entityName"], view["projectName"]) == (DEFAULT_ENTITY, project)
+    assert json.loads(view["spec"]) == {"section": {"name": "first"}}
+    assert client.find_view(DEFAULT_ENTITY, project, view_name(1)) == view
+    assert client.get_view(view["id"]) == view
+
+    by_id = save(client, project, view_name(1), {"section": {"name": "second"}},
+                 view_id=view["id"], display_name="Renamed")
+    assert by_id["inserted"] is False
+    assert by_id["view"]["id"] == view["id"]
+    again_by_name = save(client, project, view_name(1), {"section": {"name": "third"}})
+    assert again_by_name["inserted"] is False
+    assert again_by_name["view"]["id"] == view["id"]
+    loaded = client.get_view(view["id"])
+    assert loaded is not None
+    assert json.loads(loaded["spec"]) == {"section": {"name": "third"}}
+    assert loaded["displayName"] == f"View {view_name(1)}"
+    assert loaded["createdAt"] == view["createdAt"]
+    assert loaded["updatedAt"] > view["updatedAt"]
+
+    assert client.delete_view(view["id"]) is True
+    assert client.get_view(view["id"]) is None
+    assert client.find_view(DEFAULT_ENTITY, project, view_name(1)) is None
+    with pytest.raises(NotFoundError):
+        client.delete_view(view["id"])
+
+
+def test_update_of_a_missing_view_is_not_found(client: GraphQLClient) -> None:
+    with pytest.raises(NotFoundError, match="not found"):
+        save(client, project_name(), view_name(1), view_id="Vmlldzo5OTk5OTk=")
+
+
+def test_missing_things_are_empty_results(client: GraphQLClient) -> None:
+    project = project_name()
+    assert client.find_view(DEFAULT_ENTITY, project, view_name(1)) is None
+    assert list(client.iter_views(DEFAULT_ENTITY, project)) == []
+    assert client.get_view("Vmlldzo5OTk5OTk=") is None
+    assert client.get_view("not an id") is None
+    save(client, project, view_name(1))
+    assert client.find_view(DEFAULT_ENTITY, project, view_name(2)) is None
+
+
+def test_list_pages_through_every_view(view_server: ViewServer,
+                                       client: GraphQLClient) -> None:
+    project = project_name()
+    saved = [save(client, project, view_name(n))["view"] for n in range(7)]
+    save(client, project_name(), view_name(99))
+    before = len(view_server.received)
+    listed = list(client.iter_views(DEFAULT_ENTITY, project, page_size=3))
+    assert listed == saved
+    pages = [r.operation_name for r in view_server.received[before:]]
+    assert pages == ["ListViews"] * 3
+
+
+def test_list_answer_shape(client: GraphQLClient) -> None:
+    project = project_name()
+    for n in range(3):
+        save(client, project, view_name(n))
+    variables = {"entityName": DEFAULT_ENTITY, "projectName": project, "first": 2,
+                 "after": None}
+    data = client.execute(
+        "query Q($entityName: String!, $projectName: String!, $first: Int!, $after: String) {"
+        " project(name: $projectName, entityName: $entityName) {"
+        "  allViews(viewType: \"project-view\", first: $first, after: $after) {"
+        "   totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor }"
+        "   edges { cursor node { name } } } } }", variables)
+    views = data["project"]["allViews"]
+    assert views["totalCount"] == 3
+    assert [edge["node"]["name"] for edge in views["edges"]] == [view_name(0), view_name(1)]
+    assert views["pageInfo"]["hasNextPage"] is True
+    assert views["pageInfo"]["endCursor"] == views["edges"][-1]["cursor"]
+    with pytest.raises(ServerError, match="invalid cursor"):
+        client.execute(
+            "query Q($p: String!) { project(name: $p) { allViews(after: \"x\") { totalCount }}}",
+            {"p": project})
+
+
+def test_other_view_types_are_not_workspaces(client: GraphQLClient) -> None:
+    project = project_name()
+    client.execute(
+        "mutation M($input: UpsertViewInput!) { upsertView(input: $input) { inserted } }",
+        {"input": {"entityName": DEFAULT_ENTITY, "projectName": project, "name": "report-1",
+                   "type": "runs", "spec": "{}"}})
+    save(client, project, view_name(1))
+    assert [v["name"] for v in client.iter_views(DEFAULT_ENTITY, project)] == [view_name(1)]
+    assert client.find_view(DEFAULT_ENTITY, project, "report-1") is None
+
+
+def test_a_request_without_a_key_is_401_with_graphql_errors(view_server: ViewServer) -> None:
+    response = requests.post(f"{view_server.url}/graphql", json={"query": "{ viewer { id } }"},
+                             timeout=10)
+    assert response.status_code == 401
+    assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    assert "Basic" in response.headers["WWW-Authenticate"]
+
+
+def test_a_wrong_key_is_an_authentication_error(view_server: ViewServer) -> None:
+    client = GraphQLClient(Settings(view_server.url, "not-a-key", view_server.url),
+                           retry_budget=1.0, backoff=0.01)
+    with pytest.raises(AuthenticationError) as caught:
+        client.default_entity()
+    assert caught.value.status == 401
+
+
+def test_another_entitys_key_gets_403(view_server: ViewServer, client: GraphQLClient) -> None:
+    project = project_name()
+    view = save(client, project, view_name(1))["view"]
+    other_key = view_server.add_key("someone-else")
+    other = GraphQLClient(Settings(view_server.url, other_key, view_server.url),
+                          retry_budget=1.0, backoff=0.01)
+    assert other.default_entity() == "someone-else"
+    attempts: list[Callable[[], object]] = [
+        lambda: save(other, project, view_name(2)),
+        lambda: save(other, project, view_name(1), view_id=view["id"]),
+        lambda: other.get_view(view["id"]),
+        lambda: other.find_view(DEFAULT_ENTITY, project, view_name(1)),
+        lambda: list(other.iter_views(DEFAULT_ENTITY, project)),
+        lambda: other.delete_view(view["id"]),
+    ]
+    for attempt in attempts:
+        with pytest.raises(PermissionDeniedError) as caught:
+            attempt()
+        assert caught.value.status == 403
+    assert client.get_view(view["id"]) == view
+    assert [v["name"] for v in client.iter_views(DEFAULT_ENTITY, project)] == [view_name(1)]
+    own = other.upsert_view(entity="someone-else", project=project, name=view_name(1),
+                            display_name="", description="", spec="{}")
+    assert own["inserted"] is True
+    assert own["view"]["entityName"] == "someone-else"
+
+    response = requests.post(f"{view_server.url}/graphql", auth=("api", other_key), timeout=10,
+                             json={"query": "query V($id: ID!) { view(id: $id) { id } }",
+                                   "variables": {"id": view["id"]}})
+    assert response.status_code == 403
+    assert response.json()["errors"][0]["extensions"]["code"] == "PERMISSION_ERROR"
+
+
+def test_bad_input_is_refused(view_server: ViewServer, client: GraphQLClient) -> None:
+    with pytest.raises(ServerError, match="spec is not valid JSON"):
+        client.upsert_view(entity=DEFAULT_ENTITY, project=project_name(), name=view_name(1),
+                           display_name="", description="", spec="{not json")
+    with pytest.raises(ServerError, match="longer than 128"):
+        client.execute("mutation M($input: UpsertViewInput!) { upsertView(input: $input) {"
+                       " inserted } }", {"input": {"projectName": "p", "name": "n" * 129}})
+    with pytest.raises(ServerError, match="needs projectName and name"):
+        client.execute("mutation { upsertView(input: {name: \"x\"}) { inserted } }")
+    for body in (b"not json", b"[]", b'{"query": 1}'):
+        response = requests.post(f"{view_server.url}/graphql", data=body, timeout=10,
+                                 auth=("api", view_server.api_key))
+        assert response.status_code == 400
+        assert response.json()["errors"]
+    assert requests.get(view_server.url, timeout=10).status_code == 404
+    assert requests.post(f"{view_server.url}/other", json={"query": "{ viewer { id } }"},
+                         timeout=10).status_code == 404
+
+
+def test_concurrent_savers_lose_no_update(view_server: ViewServer,
+                                          server_settings: Settings) -> None:
+    project = project_name()
+    savers, views_each, updates = 8, 2, 4
+    start = threading.Barrier(savers)
+    failures: list[BaseException] = []
+
+    def saver(number: int) -> None:
+        try:
+            with GraphQLClient(server_settings, retry_budget=10.0, backoff=0.01) as own:
+                start.wait()
+                for view in range(views_each):
+                    name = view_name(number * 100 + view)
+                    view_id = save(own, project, name, {"writer": number, "version": 0}
+                                   )["view"]["id"]
+                    for version in range(1, updates + 1):
+                        save(own, project, name, {"writer": number, "version": version},
+                             view_id=view_id)
+        except BaseException as error:
+            failures.append(error)
+
+    threads = [threading.Thread(target=saver, args=(n,)) for n in range(savers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    with GraphQLClient(server_settings) as reader:
+        specs = {view["name"]: json.loads(view["spec"])
+                 for view in reader.iter_views(DEFAULT_ENTITY, project, page_size=5)}
+    assert specs == {view_name(n * 100 + v): {"writer": n, "version": updates}
+                     for n in range(savers) for v in range(views_each)}
+
+
+def test_concurrent_first_saves_of_one_name_make_one_view(server_settings: Settings) -> None:
+    project = project_name()
+    savers = 8
+    start = threading.Barrier(savers)
+    results: list[dict[str, Any]] = []
+    failures: list[BaseException] = []
+
+    def saver(number: int) -> None:
+        try:
+            with GraphQLClient(server_settings, retry_budget=10.0, backoff=0.01) as own:
+                start.wait()
+                results.append(save(own, project, view_name(7), {"writer": number}))
+        except BaseException as error:
+            failures.append(error)
+
+    threads = [threading.Thread(target=saver, args=(n,)) for n in range(savers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    assert sorted(result["inserted"] for result in results) == [False] * 7 + [True]
+    assert len({result["view"]["id"] for result in results}) == 1
+    with GraphQLClient(server_settings) as reader:
+        assert len(list(reader.iter_views(DEFAULT_ENTITY, project))) == 1
+
+
+def test_views_and_keys_persist_in_the_database_file(tmp_path: Path) -> None:
+    db_path = tmp_path / "views.sqlite3"
+    with ViewServer(db_path=db_path) as server:
+        key = server.api_key
+        client = GraphQLClient(Settings(server.url, key, server.url))
+        view = save(client, "kept", view_name(1))["view"]
+    assert db_path.exists()
+    with ViewServer(db_path=db_path) as server:
+        assert server.api_key == key
+        client = GraphQLClient(Settings(server.url, key, server.url))
+        assert client.get_view(view["id"]) == view
+
+
+def test_configured_keys_map_to_entities() -> None:
+    with ViewServer(api_keys={"key-a": "team-a", "key-b": "team-b"}) as server:
+        assert server.api_key == "key-a"
+        for key, entity in (("key-a", "team-a"), ("key-b", "team-b")):
+            client = GraphQLClient(Settings(server.url, key, server.url))
+            assert client.default_entity() == entity
+        assert server.entity_for("key-c") is None
+    assert "key-a" not in repr(server)
+
+
+def test_run_server_prints_url_and_key_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+    db_path = tmp_path / "served.sqlite3"
+    code = ("import sys; from wsquery._server import run_server; "
+            f"sys.exit(run_server('127.0.0.1', 0, {str(db_path)!r}))")
+    process = subprocess.Popen(
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])})
+    try:
+        assert process.stdout is not None
+        lines = [process.stdout.readline() for _ in range(5)]
+        assert str(db_path) in lines[0]
+        base_url = lines[2].strip().removeprefix("export WANDB_BASE_URL=")
+        api_key = lines[3].strip().removeprefix("export WANDB_API_KEY=")
+        assert lines[4].strip() == "Press Ctrl-C to stop."
+        client = GraphQLClient(Settings(base_url, api_key, base_url))
+        assert client.default_entity() == DEFAULT_ENTITY
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=10) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert db_path.exists()
+
+
+def test_without_graphql_core_the_server_names_the_extra() -> None:
+    code = ("import sys; sys.modules['graphql'] = None\n"
+            "from wsquery._server import ViewServer\n"
+            "from wsquery.errors import WorkspaceError\n"
+            "try:\n    ViewServer()\n"
+            "except WorkspaceError as error:\n    print(error)\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True, timeout=30,
+                            env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])})
+    assert result.stdout.strip() == (
+        "the local view server needs graphql-core: pip install 'wsquery[server]'")
