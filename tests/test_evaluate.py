@@ -55,7 +55,8 @@ GRAPHQL = {
 
 
 class Summary:
-    """Like wandb's summary object: keys() and [] but not a Mapping."""
+    """Like wandb's summary object: keys() and get(), nested dicts as more such objects, not a
+    Mapping; reading the key "tensor" would download a file, so it must not happen."""
 
     def __init__(self, values: dict[str, Any]) -> None:
         self._values = values
@@ -63,8 +64,10 @@ class Summary:
     def keys(self) -> list[str]:
         return list(self._values)
 
-    def __getitem__(self, key: str) -> Any:
-        return self._values[key]
+    def get(self, key: str, default: Any = None) -> Any:
+        assert key != "tensor", "read a summary key the query does not ask for"
+        value = self._values.get(key, default)
+        return Summary(value) if isinstance(value, dict) else value
 
 
 class User:
@@ -89,7 +92,7 @@ class RunObject:
     group = None
     notes = "obj"
     config = {"lr": 0.1, "optimizer": {"lr": 0.01}}  # noqa: RUF012
-    summary = Summary({"val_loss": 0.25, "_step": 7})
+    summary = Summary({"val_loss": 0.25, "_step": 7, "tensor": [], "eval": {"acc": 0.5}})
 
 
 def truth(text: str, run: Any, now: datetime = NOW) -> bool | None:
@@ -221,6 +224,7 @@ OBJECT_CASES: list[tuple[str, bool | None]] = [
     ('"best" in tags', T), ('tags in ["best"]', T), ('user == "ada"', T), ('sweep == "sw1"', T),
     ('created_at == "2024-05-01T12:00:00Z"', T), ("created_at within last 1d", T),
     ("config.lr == 0.1", T), ("config.optimizer.lr == 0.01", T), ("summary.val_loss < 1", T),
+    ("summary.eval.acc == 0.5", T), ("summary.eval.loss is null", T), ("summary.eval == 1", U),
     ("step == 7", T), ('run.notes == "obj"', T), ("group is null", T), ("runtime is null", T),
     ("run.nonexistent is null", T), ("run.__class__ is null", T), ("run.notes.deeper is null", T),
 ]

@@ -21,7 +21,8 @@ Runs may come in three shapes:
 3. **Objects** such as ``wandb.apis.public.Run``: the same plain names read as attributes
    (``.id``, ``.name``, ``.state``, ``.tags``, ``.created_at``, ``.config``, ``.summary``, ...);
    ``run.<key>`` reads any other attribute. A ``user`` object gives its ``.username``, a
-   ``sweep`` object its ``.id``; a summary that is not a dict is read through ``keys()``.
+   ``sweep`` object its ``.id``; a config or summary that is not a dict but has ``keys()`` and
+   ``get()`` (wandb's summary object) is read through ``get()``, only for the keys asked.
 
 In every shape the step is the run's own step when it has one, else the summary's ``_step``.
 A key with dots (``config.optimizer.lr``) is first looked up as the flat key
@@ -89,6 +90,8 @@ _LATEST = datetime.max.replace(tzinfo=UTC)
 
 
 class _Lookup(Protocol):
+    """What a record reads keys through: a dict, or a dict-like object such as wandb's summary."""
+
     def get(self, key: str, /) -> Any: ...
 
 
@@ -98,8 +101,7 @@ class Record:
 
     __slots__ = ("config", "run", "summary")
 
-    def __init__(self, run: _Lookup, config: Mapping[str, Any],
-                 summary: Mapping[str, Any]) -> None:
+    def __init__(self, run: _Lookup, config: _Lookup, summary: _Lookup) -> None:
         self.run = run
         self.config = config
         self.summary = summary
@@ -139,8 +141,9 @@ def adapt(run: Any) -> Record:
 
 
 def _from_graphql(source: Mapping[str, Any]) -> Record:
-    config = {key: _unwrap(value) for key, value in _section(source.get("config")).items()}
-    summary = _section(source.get("summaryMetrics"))
+    config = _mapping(source.get("config"))
+    config = {key: _unwrap(value) for key, value in config.items()}
+    summary = _mapping(source.get("summaryMetrics"))
     run = dict(source)
     username = source.get("username")
     run["username"] = _user_name(source.get("user")) if username is None else username
@@ -174,15 +177,14 @@ def _from_object(source: object) -> Record:
     return Record(_ObjectRun(source, known), config, summary)
 
 
-def _record(run: dict[str, Any], config: Mapping[str, Any],
-            summary: Mapping[str, Any]) -> Record:
+def _record(run: dict[str, Any], config: _Lookup, summary: _Lookup) -> Record:
     if run.get("_step") is None:
         run["_step"] = summary.get("_step")
     return Record(run, config, summary)
 
 
-def _section(value: Any) -> Mapping[str, Any]:
-    """A config or summary as a mapping: JSON text is decoded, anything unreadable is empty."""
+def _mapping(value: Any) -> Mapping[str, Any]:
+    """A section of run JSON as a mapping: JSON text is decoded, anything unreadable is empty."""
     if value.__class__ is dict:
         return value
     if isinstance(value, str | bytes):
@@ -190,12 +192,18 @@ def _section(value: Any) -> Mapping[str, Any]:
             value = json.loads(value)
         except (ValueError, RecursionError):
             return {}
-    if isinstance(value, Mapping):
-        return value
-    if callable(getattr(value, "keys", None)) and hasattr(value, "__getitem__"):
-        # Not a Mapping (wandb's summary object): only keys() is sure to list its keys.
-        return {key: value[key] for key in value.keys()}  # noqa: SIM118
-    return {}
+    return value if isinstance(value, Mapping) else {}
+
+
+def _section(value: Any) -> _Lookup:
+    """A config or summary: a mapping, or a dict-like object read key by key only as a query
+    asks (wandb's summary object may download a stored tensor when one of its keys is read)."""
+    return value if _is_dict_like(value) else _mapping(value)
+
+
+def _is_dict_like(value: Any) -> bool:
+    return isinstance(value, dict | Mapping) or (
+        callable(getattr(value, "keys", None)) and callable(getattr(value, "get", None)))
 
 
 def _unwrap(value: Any) -> Any:
@@ -238,17 +246,17 @@ def compile_predicate(expr: Expr, now: datetime | None = None) -> Filter:
 def _compile(node: Expr, now: datetime) -> Filter:
     match node:
         case Compare():
-            return _compare(node)
+            return _leaf(node.field, _value_test(node.op, node.value, node.field))
         case In():
-            return _in(node)
+            return _leaf(node.field, _in_test(node))
         case Contains():
-            return _apply(_getter(node.field), _contains_test(node.value))
+            return _leaf(node.field, _contains_test(node.value))
         case Match():
-            return _match(node)
+            return _leaf(node.field, _match_test(node.pattern))
         case IsNull():
-            return _is_null(node)
+            return _leaf(node.field, _is_none)
         case Within():
-            return _within(node, now)
+            return _leaf(node.field, _within_test(node.duration, now))
         case Constant():
             return _constant(node.value)
         case Not():
@@ -261,44 +269,49 @@ def _compile(node: Expr, now: datetime) -> Filter:
             assert_never(node)
 
 
-def _getter(field: Field) -> _Getter:
-    """How to read ``field`` from a record: the flat key first, then the nested dicts."""
-    if field.section not in SECTIONS:
-        raise WsqueryError(f"unknown section {field.section!r} in field {field.key!r}")
-    section = operator.attrgetter(field.section)
+def _leaf(field: Field, test: _ValueTest) -> Filter:
+    """A predicate: ``test`` applied to the value of ``field``. A one-segment key (the common
+    case) is read inline, which saves a call on the hot path."""
+    if len(field.path) > 1:
+        get = _getter(field)
+
+        def test_path(record: Record) -> Truth:
+            return test(get(record))
+
+        return test_path
+    section = _section_of(field)
     key = field.key
 
-    if len(field.path) == 1:
-        def get_key(record: Record) -> Any:
-            return section(record).get(key)
+    def test_key(record: Record) -> Truth:
+        return test(section(record).get(key))
 
-        return get_key
+    return test_key
 
+
+def _getter(field: Field) -> _Getter:
+    """How to read ``field`` from a record: the flat key first, then the nested dicts."""
+    section = _section_of(field)
+    key = field.key
     first, *rest = field.path
 
-    def get_path(record: Record) -> Any:
+    def get(record: Record) -> Any:
         values = section(record)
         value = values.get(key)
-        if value is None:
+        if value is None and rest:
             value = values.get(first)
             for segment in rest:
-                if not isinstance(value, Mapping):
+                if value.__class__ is not dict and not _is_dict_like(value):
                     return None
                 value = value.get(segment)
         return value
 
-    return get_path
+    return get
 
 
-def _apply(get: _Getter, test: _ValueTest) -> Filter:
-    def leaf(record: Record) -> Truth:
-        return test(get(record))
-
-    return leaf
-
-
-def _compare(node: Compare) -> Filter:
-    return _apply(_getter(node.field), _value_test(node.op, node.value, node.field))
+def _section_of(field: Field) -> Callable[[Record], _Lookup]:
+    if field.section not in SECTIONS:
+        raise WsqueryError(f"unknown section {field.section!r} in field {field.key!r}")
+    return operator.attrgetter(field.section)
 
 
 def _value_test(op: str, literal: Scalar, field: Field | None) -> _ValueTest:
@@ -387,14 +400,13 @@ def _contains_test(literal: Scalar) -> _ValueTest:
     return test_contains
 
 
-def _in(node: In) -> Filter:
-    get = _getter(node.field)
+def _in_test(node: In) -> _ValueTest:
+    """Equal to one of the values (the OR of ``==``); for a tags list: holds one of them."""
     equals = tuple(_value_test("==", literal, node.field) for literal in node.values)
     holds = tuple(_contains_test(literal) for literal in node.values)
     is_tags = node.field == _TAGS
 
-    def test_in(record: Record) -> Truth:
-        value = get(record)
+    def test_in(value: Any) -> Truth:
         if is_tags and isinstance(value, list | tuple):
             return any(has(value) for has in holds)
         result: Truth = False
@@ -409,39 +421,31 @@ def _in(node: In) -> Filter:
     return test_in
 
 
-def _match(node: Match) -> Filter:
+def _match_test(pattern: str) -> _ValueTest:
     try:
-        search = re.compile(node.pattern).search
+        search = re.compile(pattern).search
     except re.error as error:
-        raise WsqueryError(f"invalid regular expression {node.pattern!r}: {error}") from None
-    get = _getter(node.field)
+        raise WsqueryError(f"invalid regular expression {pattern!r}: {error}") from None
 
-    def test_match(record: Record) -> Truth:
-        value = get(record)
+    def test_match(value: Any) -> Truth:
         return search(value) is not None if isinstance(value, str) else None
 
     return test_match
 
 
-def _is_null(node: IsNull) -> Filter:
-    get = _getter(node.field)
-
-    def test_is_null(record: Record) -> Truth:
-        return get(record) is None
-
-    return test_is_null
+def _is_none(value: Any) -> Truth:
+    return value is None
 
 
-def _within(node: Within, now: datetime) -> Filter:
-    get = _getter(node.field)
-    seconds = node.duration.seconds
+def _within_test(duration: Duration, now: datetime) -> _ValueTest:
+    seconds = duration.seconds
     try:
         cutoff = now - timedelta(seconds=seconds)
     except OverflowError:  # further back than any date, or further ahead
         cutoff = _EARLIEST if seconds > 0 else _LATEST
 
-    def test_within(record: Record) -> Truth:
-        when = _as_datetime(get(record))
+    def test_within(value: Any) -> Truth:
+        when = _as_datetime(value)
         return None if when is None else when >= cutoff
 
     return test_within
