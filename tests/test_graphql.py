@@ -152,7 +152,7 @@ def test_dry_run_returns_the_request_and_sends_nothing(server: ViewServer) -> No
     assert client.delete_view("Vmlldzox", dry_run=True) == {
         "query": DOCUMENTS["DeleteView"], "variables": {"id": "Vmlldzox"},
         "operationName": "DeleteView"}
-    assert server.received == []
+    assert not server.received
 
 
 def test_upsert_without_id_leaves_id_out(server: ViewServer) -> None:
@@ -173,14 +173,14 @@ def test_requests_carry_the_user_agent(server: ViewServer) -> None:
 def test_no_key_fails_before_sending(server: ViewServer) -> None:
     with pytest.raises(AuthenticationError, match="WANDB_API_KEY"):
         fast_client(server, api_key=None).default_entity()
-    assert server.received == []
+    assert not server.received
 
 
 def test_too_long_display_name_fails_before_sending(server: ViewServer) -> None:
     with pytest.raises(WorkspaceError, match="at most 128"):
         fast_client(server).upsert_view(entity="e", project="p", name="n",
                                         display_name="x" * 129, description="", spec=SPEC)
-    assert server.received == []
+    assert not server.received
 
 
 def test_429_is_retried_after_retry_after(server: ViewServer,

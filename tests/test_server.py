@@ -3,6 +3,7 @@ entities; concurrent savers; its schema is a faithful subset of W&B's."""
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import signal
@@ -13,6 +14,7 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -148,7 +150,7 @@ def test_list_pages_through_every_view(view_server: ViewServer,
     before = len(view_server.received)
     listed = list(client.iter_views(DEFAULT_ENTITY, project, page_size=3))
     assert listed == saved
-    pages = [r.operation_name for r in view_server.received[before:]]
+    pages = [r.operation_name for r in list(view_server.received)[before:]]
     assert pages == ["ListViews"] * 3
 
 
@@ -249,6 +251,13 @@ def test_bad_input_is_refused(view_server: ViewServer, client: GraphQLClient) ->
                                  auth=("api", view_server.api_key))
         assert response.status_code == 400
         assert response.json()["errors"]
+    for length in ("abc", "-1", str(32 * 1024 * 1024)):
+        connection = http.client.HTTPConnection(urlsplit(view_server.url).netloc, timeout=10)
+        connection.putrequest("POST", "/graphql")
+        connection.putheader("Content-Length", length)
+        connection.endheaders()
+        assert connection.getresponse().status == 413
+        connection.close()
     assert requests.get(view_server.url, timeout=10).status_code == 404
     assert requests.post(f"{view_server.url}/other", json={"query": "{ viewer { id } }"},
                          timeout=10).status_code == 404

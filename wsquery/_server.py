@@ -250,7 +250,8 @@ def _graphql_error(message: str, code: str) -> Exception:
 
 @attrs.frozen(slots=True)
 class Received:
-    """One request the server got: path, operation name and User-Agent (never the key)."""
+    """One request the server got (the last 10,000 are kept in ``ViewServer.received``): path,
+    operation name and User-Agent, never the key."""
 
     path: str
     operation_name: str | None
@@ -576,10 +577,13 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _body(self) -> dict[str, Any] | None:
         """The JSON request, or None after answering a bad one."""
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > MAX_BODY:
-            self._reply(HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
-                        {"errors": [{"message": f"request larger than {MAX_BODY} bytes"}]})
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
+        if not 0 <= length <= MAX_BODY:
+            self._reply(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, {"errors": [{
+                "message": f"a request needs a Content-Length of at most {MAX_BODY} bytes"}]})
             self.close_connection = True
             return None
         try:
@@ -646,6 +650,7 @@ class ViewServer:
                  api_keys: Mapping[str, str] | None = None,
                  faults: Faults | None = None) -> None:
         server_schema()
+        self._http = _HTTPServer((host, port), self)
         self._temp_dir = None if db_path is not None else tempfile.mkdtemp(prefix="wsquery-")
         self.db_path = Path(db_path) if db_path is not None else Path(
             self._temp_dir or "") / "views.sqlite3"
@@ -657,9 +662,8 @@ class ViewServer:
         self._lock = threading.Lock()
         self._keys = self._store.keys()
         self.faults = faults if faults is not None else Faults()
-        self.received: list[Received] = []
+        self.received: deque[Received] = deque(maxlen=10_000)
         self.stopping = threading.Event()
-        self._http = _HTTPServer((host, port), self)
         self._thread: threading.Thread | None = None
 
     def __repr__(self) -> str:
@@ -669,8 +673,7 @@ class ViewServer:
     def url(self) -> str:
         """The base URL clients use (``WANDB_BASE_URL``)."""
         host, port = self._http.server_address[:2]
-        shown = host if isinstance(host, str) else host.decode()
-        return f"http://{f'[{shown}]' if ':' in shown else shown}:{port}"
+        return f"http://{host!s}:{port}"
 
     @property
     def api_key(self) -> str:
