@@ -7,7 +7,7 @@ import functools
 import json
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -337,10 +337,19 @@ def test_within_last_defaults_to_the_current_time() -> None:
     assert wsquery.evaluate("created_at within last 1h", [old, recent]) == [recent]
 
 
-def test_created_at_accepts_datetimes_naive_meaning_utc() -> None:
+def test_created_at_accepts_datetimes_naive_meaning_utc_and_dates() -> None:
     run = {"created_at": datetime(2024, 5, 1, 23, 30)}
     assert wsquery.matches("created_at within last 1h", run, now=NOW)
     assert wsquery.matches('created_at == "2024-05-01T23:30:00+00:00"', run)
+    run = {"created_at": date(2024, 5, 1)}  # midnight UTC
+    assert wsquery.matches("created_at within last 1d", run, now=NOW)
+    assert not wsquery.matches("created_at within last 23h", run, now=NOW)
+
+
+def test_user_and_sweep_in_their_other_spellings_in_plain_dicts() -> None:
+    run = {"user": {"username": "ada"}, "sweep": Sweep()}
+    assert wsquery.matches('user == "ada" and sweep == "sw1"', run)
+    assert wsquery.matches('user == "ada" and sweep == "sw1"', {"user": User(), "sweep": "sw1"})
 
 
 # evaluate and order by ----------------------------------------------------------------------

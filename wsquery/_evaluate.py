@@ -214,20 +214,23 @@ def _unwrap(value: Any) -> Any:
 
 
 def _user_name(user: Any) -> Any:
-    if user is None or isinstance(user, str):
+    """A user's name: GraphQL spells it ``{"username": ...}``, wandb's User object
+    ``.username``; any other value is the name itself."""
+    if user is None or user.__class__ is str:
         return user
     if isinstance(user, Mapping):
         return user.get("username")
-    return getattr(user, "username", None)
+    return getattr(user, "username", user)
 
 
 def _sweep_id(sweep: Any) -> Any:
-    """A sweep's id: GraphQL spells it ``{"name": ...}``, wandb's Sweep object ``.id``."""
-    if sweep is None or isinstance(sweep, str):
+    """A sweep's id: GraphQL spells it ``{"name": ...}``, wandb's Sweep object ``.id``; any
+    other value is the id itself."""
+    if sweep is None or sweep.__class__ is str:
         return sweep
     if isinstance(sweep, Mapping):
         return sweep.get("name")
-    return getattr(sweep, "id", None)
+    return getattr(sweep, "id", sweep)
 
 
 # Filters -> closures ---------------------------------------------------------------------------
@@ -566,10 +569,10 @@ def _ordered(pairs: list[tuple[Record, Any]], key: OrderKey) -> list[tuple[Recor
 def evaluate(query: Query, runs: Iterable[Any], *, now: datetime | None = None) -> list[Any]:
     """The runs (the very objects given) that ``query``'s filter holds TRUE for, sorted by its
     ``order by`` keys in turn (stable: ties and unordered queries keep the input order)."""
-    test = None if query.filter is None else compile_predicate(query.filter, now)
     if isinstance(runs, Mapping) or not isinstance(runs, Iterable):
         raise WsqueryError(f"evaluate() takes an iterable of runs, not {type(runs).__name__}; "
                            "use matches() for a single run")
+    test = None if query.filter is None else compile_predicate(query.filter, now)
     selected = []
     for run in runs:
         record = adapt(run)
