@@ -1,0 +1,387 @@
+"""Query -> ``RunsetQuery``: the ``filters``, ``grouping``, ``sort`` and ``search`` a W&B
+workspace run set stores (filterV2 or the legacy tree), plus warnings for what had to change.
+
+The query is normalized first. A name regex (or name substring) that is a top-level condition
+becomes the run set's search box; the rest becomes the filter. filterV2 is an OR of AND-chains
+whose items are leaves or one-level groups, so the user's and/or structure is kept down to that
+depth and only what nests deeper is distributed into an OR of ANDs, under a size limit.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+import attrs
+
+from ._normalize import CREATED_AT, DISPLAY_NAME, STATE, TAGS, literal_key, normalize
+from ._validate import parse_datetime
+from ._wandb import DEFAULT_SORT, EMPTY_SEARCH, filter_key, format_datetime, grouping_key
+from .ast import (
+    And,
+    Compare,
+    Constant,
+    Contains,
+    Duration,
+    Expr,
+    Field,
+    In,
+    IsNull,
+    Match,
+    Not,
+    Or,
+    Query,
+    Scalar,
+    Span,
+    Within,
+)
+from .errors import Problem, TargetError, render_problem
+
+#: Most leaves one distribution into an OR of ANDs may produce before it is refused.
+MAX_DISTRIBUTED_LEAVES = 200
+#: Filter formats by option value.
+FORMATS = ("filterv2", "legacy")
+
+_TARGET = "workspace"
+_OPTIONS = "options are format, exact_ops and strict"
+_MONGO_HINT = 'compile with target="mongo", which can express it'
+_OPS = {"==": "=", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
+#: Operators the W&B UI cannot show -> the ones it shows in their place.
+_UI_OPS = {"<": "<=", ">": ">="}
+
+Conjunction = tuple[Expr, ...]
+
+
+@attrs.frozen(slots=True)
+class TargetWarning:
+    """Something compiled, but not exactly as written (``<`` saved as ``<=``, seconds rounded).
+
+    ``str()`` shows the message and, when the query text is known, the line with the part
+    marked."""
+
+    message: str
+    span: Span = None
+    hint: str | None = None
+    text: str | None = attrs.field(default=None, eq=False, repr=False)
+    target: str = _TARGET
+
+    def __str__(self) -> str:
+        if self.text is not None and self.span is not None:
+            return render_problem(self.text, Problem(f"{self.target}: {self.message}",
+                                                     self.span, self.hint))
+        return f"{self.target}: {self.message}" + (f"\nhint: {self.hint}" if self.hint else "")
+
+
+@attrs.frozen(slots=True)
+class RunsetQuery:
+    """A query as a workspace run set stores it; ``to_json()`` is what goes into a saved view's
+    ``runSets[0]``. The dicts are this object's own: copy them before changing them."""
+
+    filters: dict[str, Any]
+    grouping: list[dict[str, str]]
+    sort: dict[str, Any]
+    search: dict[str, Any]
+    warnings: tuple[TargetWarning, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {"filters": self.filters, "grouping": self.grouping, "sort": self.sort,
+                "search": self.search}
+
+
+def compile_workspace(query: Query, *, text: str | None = None, format: str = "filterv2",
+                      exact_ops: bool = False, strict: bool = False,
+                      **unknown: object) -> RunsetQuery:
+    """``query`` as a run set: ``format`` is ``"filterv2"`` (what W&B writes today) or
+    ``"legacy"``; ``exact_ops`` keeps ``<``/``>`` that the UI cannot show; ``strict`` turns
+    every warning into a ``TargetError``. ``text``, the source of ``query``, lets errors and
+    warnings show where they point. Whatever a run set cannot express is a ``TargetError``."""
+    filter_format = _check_options(format, exact_ops, strict, unknown)
+    normal = normalize(query).filter
+    compiler = _Compiler(text, exact_ops, strict)
+    if isinstance(normal, Constant) and not normal.value:
+        raise compiler.contradiction(normal, query.filter)
+    if isinstance(normal, Constant):
+        normal = None
+    search, rest = compiler.split_search(normal)
+    filters = compiler.legacy(rest) if filter_format == "legacy" else compiler.filter_v2(rest)
+    if query.order_by:
+        sort = {"keys": [{"key": filter_key(key.field), "ascending": key.ascending}
+                         for key in query.order_by]}
+    else:
+        sort = {"keys": [{**key, "key": dict(key["key"])} for key in DEFAULT_SORT["keys"]]}
+    return RunsetQuery(filters, [grouping_key(field) for field in query.group_by], sort, search,
+                       tuple(compiler.warnings))
+
+
+def _check_options(format: object, exact_ops: object, strict: object,
+                   unknown: dict[str, object]) -> str:
+    """The filter format asked for; a ``TargetError`` for any option or value not known."""
+    if unknown:
+        names = ", ".join(repr(name) for name in sorted(unknown))
+        plural = "s" if len(unknown) > 1 else ""
+        raise TargetError(f"unknown option{plural} {names}", target=_TARGET, hint=_OPTIONS)
+    if not (isinstance(format, str) and format.lower() in FORMATS):
+        raise TargetError(f"unknown format {format!r}", target=_TARGET,
+                          hint='format is "filterv2" or "legacy"')
+    for name, value in (("exact_ops", exact_ops), ("strict", strict)):
+        if not isinstance(value, bool):
+            raise TargetError(f"{name} must be True or False, not {value!r}", target=_TARGET)
+    return format.lower()
+
+
+class _Compiler:
+    """One compilation: its options, and the warnings given so far."""
+
+    __slots__ = ("exact_ops", "strict", "text", "warned", "warnings")
+
+    def __init__(self, text: str | None, exact_ops: bool, strict: bool) -> None:
+        self.text = text
+        self.exact_ops = exact_ops
+        self.strict = strict
+        self.warnings: list[TargetWarning] = []
+        self.warned: set[int] = set()  # ids of nodes warned about (distribution repeats them)
+
+    def error(self, message: str, span: Span, hint: str | None = None) -> TargetError:
+        return TargetError(message, target=_TARGET, span=span, text=self.text, hint=hint)
+
+    def warn(self, node: Expr, message: str, hint: str | None = None) -> None:
+        if self.strict:
+            raise self.error(message, node.span, hint)
+        if id(node) not in self.warned:
+            self.warned.add(id(node))
+            self.warnings.append(TargetWarning(message, node.span, hint, self.text))
+
+    def contradiction(self, folded: Constant, original: Expr | None) -> TargetError:
+        part = _find_span(original, folded.span) if original is not None else None
+        what = "the filter" if part is None else str(part)
+        return self.error(f"{what} can never be true, so the run set would show no runs",
+                          folded.span, "remove the conditions that exclude each other")
+
+    # Search ------------------------------------------------------------------------------
+
+    def split_search(self, expr: Expr | None) -> tuple[dict[str, Any], Expr | None]:
+        """The search box (from a top-level ``name =~`` or ``name contains``) and the rest."""
+        if expr is None:
+            return dict(EMPTY_SEARCH), None
+        conjuncts = expr.operands if isinstance(expr, And) else (expr,)
+        search: dict[str, Any] | None = None
+        rest = []
+        for conjunct in conjuncts:
+            pattern = _search_pattern(conjunct)
+            if pattern is None:
+                rest.append(conjunct)
+            elif search is not None:
+                raise self.error(
+                    f"a run set has one search box, and {conjunct} would be a second search",
+                    conjunct.span, "write both as one regular expression on name, or "
+                    + _MONGO_HINT)
+            else:
+                search = {"query": pattern, "isRegex": True}
+        if search is None:
+            return dict(EMPTY_SEARCH), expr
+        if not rest:
+            return search, None
+        return search, rest[0] if len(rest) == 1 else And(tuple(rest), span=expr.span)
+
+    # filterV2 ----------------------------------------------------------------------------
+
+    def filter_v2(self, expr: Expr | None) -> dict[str, Any]:
+        """An OR of AND-chains; an or inside a chain becomes a group, and only what nests
+        below a group's chains is distributed."""
+        items: list[dict[str, Any]] = []
+        if expr is not None:
+            for branch in expr.operands if isinstance(expr, Or) else (expr,):
+                connector = "OR" if items else None
+                for item in branch.operands if isinstance(branch, And) else (branch,):
+                    if isinstance(item, Or):
+                        items.append(self.group(item, connector))
+                    else:
+                        items.append(self.leaf(item, connector))
+                    connector = "AND"
+        return {"filterFormat": "filterV2", "filters": items}
+
+    def group(self, expr: Or, connector: str | None) -> dict[str, Any]:
+        filters: list[dict[str, Any]] = []
+        for branch in expr.operands:
+            if isinstance(branch, And) and any(isinstance(o, Or) for o in branch.operands):
+                conjunctions = self.distribute(branch)
+            else:
+                conjunctions = [branch.operands if isinstance(branch, And) else (branch,)]
+            for conjunction in conjunctions:
+                inner = "OR" if filters else None
+                for literal in conjunction:
+                    filters.append(self.leaf(literal, inner))
+                    inner = "AND"
+        group: dict[str, Any] = {"filters": filters}
+        if connector is not None:
+            group["connector"] = connector
+        return group
+
+    # Legacy ------------------------------------------------------------------------------
+
+    def legacy(self, expr: Expr | None) -> dict[str, Any]:
+        conjunctions: list[Conjunction] = [()] if expr is None else self.distribute(expr)
+        return {"op": "OR", "filters": [
+            {"op": "AND", "filters": [self.leaf(literal, None) for literal in conjunction]}
+            for conjunction in conjunctions]}
+
+    # Distribution ------------------------------------------------------------------------
+
+    def distribute(self, expr: Expr) -> list[Conjunction]:
+        """``expr`` as an OR of ANDs of leaves; a ``TargetError`` naming the part that grows
+        past ``MAX_DISTRIBUTED_LEAVES`` leaves, checked before anything that big is built."""
+        match expr:
+            case Or():
+                result: list[Conjunction] = []
+                size = 0
+                for operand in expr.operands:
+                    part = self.distribute(operand)
+                    size += _leaf_count(part)
+                    if size > MAX_DISTRIBUTED_LEAVES:
+                        raise self.too_big(expr)
+                    result.extend(part)
+                return result
+            case And():
+                product: list[Conjunction] = [()]
+                size = 0
+                for operand in expr.operands:
+                    part = self.distribute(operand)
+                    if len(part) * size + len(product) * _leaf_count(part) > (
+                            MAX_DISTRIBUTED_LEAVES):
+                        raise self.too_big(expr)
+                    product = [_conjoin(left, right) for left in product for right in part]
+                    size = _leaf_count(product)
+                return product
+            case _:
+                return [(expr,)]
+
+    def too_big(self, expr: Expr) -> TargetError:
+        return self.error(
+            f"{expr} grows past {MAX_DISTRIBUTED_LEAVES} conditions when written as an OR of "
+            "ANDs, the only nesting a run set filter has",
+            expr.span, "factor out shared conditions or nest less, or " + _MONGO_HINT)
+
+    # Leaves ------------------------------------------------------------------------------
+
+    def leaf(self, expr: Expr, connector: str | None) -> dict[str, Any]:
+        """One filter leaf; ``connector`` joins it to the item before it."""
+        match expr:
+            case Compare():
+                op = expr.op
+                if op in _UI_OPS and not self.exact_ops:
+                    replacement = Compare(expr.field, _UI_OPS[op], expr.value)
+                    self.warn(expr, f"{expr} became {replacement}: the W&B UI shows only <= "
+                              "and >=", f"pass exact_ops=True to keep {op}")
+                    op = _UI_OPS[op]
+                value: Any = self.value(expr.field, expr.value, expr)
+                leaf = _leaf(expr.field, _OPS[op], value)
+            case In():
+                leaf = _leaf(expr.field, "IN", [self.value(expr.field, v, expr)
+                                                for v in expr.values])
+            case Not(operand=In() as inner):
+                leaf = _leaf(inner.field, "NIN", [self.value(inner.field, v, expr)
+                                                  for v in inner.values])
+            case Contains() if expr.field == TAGS:
+                leaf = _leaf(TAGS, "IN", [expr.value])
+            case Not(operand=Contains() as inner) if inner.field == TAGS:
+                leaf = _leaf(TAGS, "NIN", [inner.value])
+            case Within() if expr.field == CREATED_AT:
+                leaf = _leaf(CREATED_AT, "WITHINSECONDS", self.seconds(expr))
+            case _:
+                raise self.error(f"a run set cannot express {_construct(expr)}: {expr}",
+                                 expr.span, _MONGO_HINT)
+        if connector is not None:
+            leaf["connector"] = connector
+        return leaf
+
+    def value(self, field: Field, value: Scalar, expr: Expr) -> Any:
+        """A literal as a filter value: durations in seconds, states in lower case, dates in
+        ISO-8601 UTC."""
+        if field == CREATED_AT:
+            moment = parse_datetime(value) if isinstance(value, str) else None
+            if moment is None:
+                raise self.error(f"created_at is compared with an ISO-8601 date, not {value!r}",
+                                 expr.span, 'write a date such as "2024-05-01"')
+            return format_datetime(moment)
+        if isinstance(value, Duration):
+            return _whole(value.seconds)
+        if isinstance(value, str) and field == STATE:
+            return value.lower()
+        return value
+
+    def seconds(self, expr: Within) -> int:
+        exact = expr.duration.seconds
+        whole = math.floor(exact + 0.5)  # half up: 0.5s is 1 second, not 0
+        if whole != exact:
+            self.warn(expr, f"{expr} became {whole} seconds: a run set takes whole seconds")
+        return whole
+
+
+def _leaf(field: Field, op: str, value: Any) -> dict[str, Any]:
+    return {"key": filter_key(field), "op": op, "value": value, "disabled": False}
+
+
+def _whole(number: int | float) -> int | float:
+    return int(number) if isinstance(number, float) and number.is_integer() else number
+
+
+def _search_pattern(expr: Expr) -> str | None:
+    """The search regex a top-level condition on the run name stands for, if it is one."""
+    match expr:
+        case Match() if expr.field == DISPLAY_NAME:
+            return expr.pattern
+        case Contains(value=str() as text) if expr.field == DISPLAY_NAME:
+            return re.escape(text)
+    return None
+
+
+def _construct(expr: Expr) -> str:
+    """What in ``expr`` a run set has no way to say."""
+    match expr:
+        case IsNull():
+            return "'is null'"
+        case Not(operand=IsNull()):
+            return "'is not null'"
+        case Match():
+            return "a regex match except on name as a top-level condition (the search box)"
+        case Not(operand=Match()):
+            return "a negated regex match ('!~')"
+        case Contains():
+            return "'contains' except on tags, or on name as a top-level condition"
+        case Not(operand=Contains()):
+            return "a negated 'contains' except on tags"
+        case Within():
+            return "'within last' except on created_at"
+        case Not(operand=Within()):
+            return "a negated 'within last'"
+    return "this condition"
+
+
+def _conjoin(left: Conjunction, right: Conjunction) -> Conjunction:
+    """Both conjunctions as one, without repeating a leaf ``left`` already has."""
+    if not left:
+        return right
+    have = {literal_key(literal) for literal in left}
+    return left + tuple(literal for literal in right if literal_key(literal) not in have)
+
+
+def _leaf_count(conjunctions: list[Conjunction]) -> int:
+    return sum(len(conjunction) for conjunction in conjunctions)
+
+
+def _find_span(expr: Expr, span: Span) -> Expr | None:
+    """The node of ``expr`` parsed from ``span``, to name a part that normalization folded."""
+    if span is None:
+        return None
+    if expr.span == span:
+        return expr
+    match expr:
+        case And() | Or():
+            for operand in expr.operands:
+                found = _find_span(operand, span)
+                if found is not None:
+                    return found
+        case Not():
+            return _find_span(expr.operand, span)
+    return None
