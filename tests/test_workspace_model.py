@@ -31,7 +31,7 @@ from wsquery.workspace import (
     WorkspaceSettings,
     WorkspaceValueError,
     _parse_view_url,
-    view_url,
+    _view_url,
 )
 
 SPEC_DIR = Path(__file__).resolve().parents[2] / "shared" / "spec"
@@ -533,7 +533,7 @@ _names = st.text(st.characters(codec="utf-8", exclude_characters="/?#\x00"), min
        workspace_path=st.booleans())
 def test_view_urls_round_trip(entity: str, project: str, view_id: str,
                               workspace_path: bool) -> None:
-    url = view_url("https://wandb.ai", entity, project, f"nw-{view_id}-v")
+    url = _view_url("https://wandb.ai", entity, project, f"nw-{view_id}-v")
     if workspace_path:
         url = url.replace("?nw=", "/workspace?nw=")
     assert url.startswith("https://wandb.ai/")

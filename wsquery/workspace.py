@@ -28,6 +28,7 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 import attrs
 
+from ._graphql import MAX_NAME_LENGTH
 from .ast import Query
 from .errors import NotFoundError, WorkspaceError, WsqueryError
 
@@ -90,7 +91,10 @@ GROUP_BY_PREFIXES = ("first", "last")
 GROUP_AGGREGATIONS = ("mean", "min", "max", "median", "sum", "samples")
 GROUP_RANGES = ("minmax", "stddev", "stderr", "none", "samples")
 BAR_ORIENTATIONS = ("h", "v")
-MAX_DISPLAY_NAME = 128
+# *unverified*: the panel bank keys of the panel search bar (the reference library declares
+# them in its models but does not write them).
+PANEL_SEARCH_QUERY_KEY = "searchQuery"
+PANEL_SEARCH_EXPAND_KEY = "autoExpandSearchResults"
 
 _VIEW_ID_ALPHABET = string.digits + string.ascii_lowercase
 _VIEW_ID_LENGTH = 11
@@ -725,9 +729,9 @@ class WorkspaceSettings:
                                 "showEmptySections": False,
                                 "sortAlphabetically": self.sort_panels_alphabetically}
         if self.panel_search_query:
-            spec["searchQuery"] = self.panel_search_query
+            spec[PANEL_SEARCH_QUERY_KEY] = self.panel_search_query
         if self.auto_expand_panel_search_results:
-            spec["autoExpandSearchResults"] = True
+            spec[PANEL_SEARCH_EXPAND_KEY] = True
         return spec
 
     @classmethod
@@ -747,8 +751,8 @@ class WorkspaceSettings:
             "max_runs": raw.get("maxRuns", _ABSENT),
             "point_visualization_method": shown_methods.get(method, _ABSENT)
             if isinstance(method, str) else _ABSENT,
-            "panel_search_query": bank.get("searchQuery", _ABSENT),
-            "auto_expand_panel_search_results": bank.get("autoExpandSearchResults") is True,
+            "panel_search_query": bank.get(PANEL_SEARCH_QUERY_KEY, _ABSENT),
+            "auto_expand_panel_search_results": bank.get(PANEL_SEARCH_EXPAND_KEY) is True,
         })
 
 
@@ -791,7 +795,7 @@ def _read_run_settings(run_set: Mapping[str, Any], colors: Any) -> dict[str, Run
 
 # --- views, URLs, the client ------------------------------------------------------------------
 
-def new_view_name() -> str:
+def _new_view_name() -> str:
     """A fresh internal view name, ``nw-<11 random base-36 characters>-v``."""
     return f"nw-{_new_id()}-v"
 
@@ -812,7 +816,7 @@ def _url_view_id(view_name: str) -> str:
     return found.group(1) if found else view_name
 
 
-def view_url(app_url: str, entity: str, project: str, view_name: str) -> str:
+def _view_url(app_url: str, entity: str, project: str, view_name: str) -> str:
     """The W&B app link of a saved view: ``{app_url}/{entity}/{project}?nw=<id>``."""
     return (f"{app_url.rstrip('/')}/{quote(entity, safe='')}/{quote(project, safe='')}"
             f"?nw={quote(_url_view_id(view_name), safe='')}")
@@ -932,7 +936,7 @@ def list_views(entity: str, project: str, *, client: GraphQLClient | None = None
     return [ViewInfo(view_id=str(node.get("id") or ""), view_name=str(node.get("name") or ""),
                      display_name=str(node.get("displayName") or ""),
                      description=str(node.get("description") or ""),
-                     url=view_url(app_url, entity, project, str(node.get("name") or "")))
+                     url=_view_url(app_url, entity, project, str(node.get("name") or "")))
             for node in graphql.iter_views(entity, project, page_size=page_size)]
 
 
@@ -956,7 +960,7 @@ class Workspace:
 
     entity: str = attrs.field(validator=_path_part)
     project: str = attrs.field(validator=_path_part)
-    name: str = attrs.field(validator=_text(max_length=MAX_DISPLAY_NAME))
+    name: str = attrs.field(validator=_text(max_length=MAX_NAME_LENGTH))
     description: str = attrs.field(default="", validator=_text())
     sections: list[Section] = attrs.field(factory=list, converter=_as_list,
                                           validator=_items(Section, "Section"))
@@ -1009,7 +1013,7 @@ class Workspace:
         if self._saved is None:
             raise WorkspaceValueError("the workspace has no URL until it is saved or loaded")
         saved = self._saved
-        return view_url(saved.app_url, saved.entity, saved.project, saved.view_name)
+        return _view_url(saved.app_url, saved.entity, saved.project, saved.view_name)
 
     # -- spec ----------------------------------------------------------------------------------
 
@@ -1176,7 +1180,7 @@ class Workspace:
         saved = self._saved
         same_view = (not new and saved is not None
                      and (saved.entity, saved.project) == (self.entity, self.project))
-        view_name = saved.view_name if same_view and saved else new_view_name()
+        view_name = saved.view_name if same_view and saved else _new_view_name()
         result = graphql.upsert_view(
             entity=self.entity, project=self.project, name=view_name, display_name=self.name,
             description=self.description, spec=spec,
