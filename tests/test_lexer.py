@@ -105,7 +105,7 @@ def test_tokens_cover_the_text() -> None:
 @given(queries)
 def test_canonical_text_has_no_error_tokens(query: Any) -> None:
     text = str(query)
-    assert [value for token, value in _tokens(text) if token in Error] == []
+    assert [value for token, value in _tokens(text) if token is Error] == []
 
 
 @settings(max_examples=200, deadline=None)

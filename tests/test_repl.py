@@ -1,0 +1,341 @@
+"""The REPL: in a real pseudo-terminal (pexpect), and as a JSON-lines filter (subprocess)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pexpect
+import pytest
+
+from wsquery._repl import candidates, continues, history_path, joined
+from wsquery._server import DEFAULT_ENTITY, ViewServer
+
+ROOT = Path(__file__).resolve().parent.parent
+TIMEOUT = 30
+RUNS = [
+    {"id": "r1", "name": "sweep-1", "state": "finished", "tags": ["best"],
+     "config": {"lr": 0.1, "optimizer": {"name": "adam"}}, "summary": {"val_loss": 0.05}},
+    {"id": "r2", "name": "sweep-2", "state": "crashed", "tags": [],
+     "config": {"lr": 0.01}, "summary": {"val_loss": 0.5}},
+    {"id": "r3", "name": "other", "state": "finished", "tags": ["best", "x"],
+     "config": {"lr": 0.2}, "summary": {"val_loss": 0.07}},
+]
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07]*\x07|\x1b[=>]|\r")
+
+
+def _plain(text: str) -> str:
+    return _ANSI.sub("", text)
+
+
+@pytest.fixture
+def runs_file(tmp_path: Path) -> Path:
+    path = tmp_path / "runs.jsonl"
+    path.write_text("\n".join(json.dumps(run) for run in RUNS) + "\n", encoding="utf-8")
+    return path
+
+
+def _env(home: Path, **extra: str) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith(("WANDB_", "WSQUERY_"))}
+    env.update(PYTHONPATH=os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(
+        os.pathsep), HOME=str(home), TERM="xterm", PROMPT_TOOLKIT_NO_CPR="1",
+        PYTHONIOENCODING="utf-8", **extra)
+    return env
+
+
+# In a terminal -------------------------------------------------------------------------------
+
+class Terminal:
+    """A REPL started through the CLI in a pseudo-terminal."""
+
+    def __init__(self, home: Path, *args: str, env: dict[str, str] | None = None) -> None:
+        self.child = pexpect.spawn(
+            sys.executable, ["-m", "wsquery", "repl", *args], env=env or _env(home),
+            cwd=str(home), encoding="utf-8", timeout=TIMEOUT, dimensions=(50, 200))
+        self.expect("Ctrl-D to leave")
+        self.prompt()
+
+    def expect(self, pattern: str) -> str:
+        """Everything written up to and including ``pattern`` (a regex)."""
+        self.child.expect(pattern)
+        return str(self.child.before) + str(self.child.after)
+
+    def prompt(self) -> None:
+        self.child.expect_exact("wsquery>")
+
+    def enter(self, text: str, until: str, *, prompt: bool = True) -> str:
+        """Type ``text`` and Enter; the output up to ``until``, escape sequences and all,
+        after which the next prompt is awaited (keys sent before it could be lost)."""
+        self.child.send(text + "\r")
+        shown = self.expect(until)
+        if prompt:
+            self.child.expect_exact("wsquery>")
+            shown += str(self.child.before)
+        return shown
+
+    def close(self) -> int:
+        self.child.sendcontrol("d")
+        self.child.expect(pexpect.EOF)
+        self.child.close()
+        return int(self.child.exitstatus or 0)
+
+
+@pytest.fixture
+def terminal(tmp_path: Path, runs_file: Path) -> Iterator[Terminal]:
+    term = Terminal(tmp_path, "--history", str(tmp_path / "history"), "--runs", str(runs_file))
+    yield term
+    if term.child.isalive():
+        term.child.terminate(force=True)
+
+
+def test_query_shows_highlighted_canonical_text_and_json(terminal: Terminal) -> None:
+    raw = terminal.enter("summary.val_loss<0.1 AND name=~'^s'", r"runs match")
+    shown = _plain(raw)
+    assert 'summary.val_loss < 0.1 and name =~ "^s"\n' in shown
+    assert re.search(r"\x1b\[[0-9;]*m\s*summary", raw)  # the canonical text is colored
+    assert '"filterFormat": "filterV2"' in shown
+    assert '"isRegex": true' in shown
+    assert "warning: " in shown
+    assert terminal.close() == 0
+
+
+def test_tab_completes_a_field_from_the_runs(terminal: Terminal) -> None:
+    terminal.child.send("summary.val_l\t")
+    terminal.child.expect("oss")  # the rest of the key, drawn after what was typed
+    shown = _plain(terminal.enter(" <= 0.06", r"runs match"))
+    assert "summary.val_loss <= 0.06\n" in shown
+    assert "1 of 3 runs match" in shown
+    assert terminal.close() == 0
+
+
+def test_error_shows_a_caret_under_the_input_and_carries_on(terminal: Terminal) -> None:
+    shown = _plain(terminal.enter("summary.val_loss < ", r"\^"))
+    assert "error: line 1, column 19: expected a value, found end of input" in shown
+    assert "    summary.val_loss <\n                      ^" in shown
+    shown = _plain(terminal.enter("config.lr = 0.1", r"runs match"))
+    assert "config.lr == 0.1\n" in shown
+    assert terminal.close() == 0
+
+
+def test_runs_table_lists_matches_with_the_fields_mentioned(terminal: Terminal) -> None:
+    shown = _plain(terminal.enter('state == "finished" order by config.lr desc', r"runs match"))
+    table = shown[shown.index("id "):]
+    lines = table.splitlines()
+    assert lines[0].split() == ["id", "name", "state", "config.lr"]
+    assert set(lines[1]) <= {"-", " "}
+    assert lines[2].split() == ["r3", "other", "finished", "0.2"]
+    assert lines[3].split() == ["r1", "sweep-1", "finished", "0.1"]
+    assert lines[4] == "2 of 3 runs match"
+    assert terminal.close() == 0
+
+
+def test_commands_and_multi_line_input(terminal: Terminal, tmp_path: Path) -> None:
+    more = tmp_path / "more.json"
+    more.write_text(json.dumps(RUNS[:1]), encoding="utf-8")
+    assert "1 run loaded from" in _plain(terminal.enter(f":runs {more}", "loaded from"))
+    shown = _plain(terminal.enter("(config.lr == 0.1 or", r"\.\.\.", prompt=False))
+    assert "runs match" not in shown
+    shown = _plain(terminal.enter("config.lr == 0.2)", r"runs match"))
+    assert "config.lr == 0.1 or config.lr == 0.2\n" in shown
+    assert "1 of 1 runs match" in shown
+    terminal.enter("summary.val_loss \\", r"\.\.\.", prompt=False)
+    shown = _plain(terminal.enter(">= 1", r"runs match"))
+    assert "summary.val_loss >= 1\n" in shown
+    shown = _plain(terminal.enter(":explain config.lr in [1, 2] or config.lr == 3", "shape:"))
+    assert "normalized: config.lr in [1, 2, 3]" in shown
+    assert "  run.config.lr IN [1, 2, 3]" in shown or "config.lr IN [1, 2, 3]" in shown
+    terminal.enter(":target mongo", "target: mongo")
+    terminal.enter(":target foo", "targets are workspace, mongo")
+    terminal.child.send(":quit\r")
+    terminal.child.expect(pexpect.EOF)
+
+
+def test_history_is_recalled_in_the_next_session(tmp_path: Path) -> None:
+    history = str(tmp_path / "shared-history")
+    first = Terminal(tmp_path, "--history", history)
+    assert "config.lr == 0.5\n" in _plain(first.enter("config.lr==0.5", r'"search"'))
+    assert first.close() == 0
+    second = Terminal(tmp_path, "--history", history)
+    second.child.send("\x1b[A")
+    second.child.expect("==0.5")  # the recalled query, drawn highlighted
+    shown = _plain(second.enter("", r'"search"'))
+    assert '"value": 0.5' in shown
+    assert second.close() == 0
+
+
+def test_history_file_comes_from_the_environment(tmp_path: Path) -> None:
+    history = tmp_path / "from-env"
+    term = Terminal(tmp_path, env=_env(tmp_path, WSQUERY_HISTORY=str(history)))
+    term.enter("config.a == 1", r'"search"')
+    assert term.close() == 0
+    assert "config.a == 1" in history.read_text(encoding="utf-8")
+
+
+def test_without_prompt_toolkit_it_names_the_extra_and_reads_lines(tmp_path: Path) -> None:
+    blocked = tmp_path / "blocked" / "prompt_toolkit"
+    blocked.mkdir(parents=True)
+    (blocked / "__init__.py").write_text("raise ImportError('not installed')\n")
+    env = _env(tmp_path)
+    env["PYTHONPATH"] = os.pathsep.join([str(tmp_path / "blocked"), env["PYTHONPATH"]])
+    child = pexpect.spawn(sys.executable, ["-m", "wsquery", "repl"], env=env,
+                          encoding="utf-8", timeout=TIMEOUT)
+    child.expect_exact("pip install 'wsquery[repl]'")
+    child.expect_exact("wsquery> ")
+    child.send("(config.a == 1 or\r")
+    child.expect_exact("... ")
+    child.send("config.b == 2)\r")
+    child.expect_exact('"search"')
+    assert "config.a == 1 or config.b == 2" in _plain(str(child.before))
+    child.sendeof()
+    child.expect(pexpect.EOF)
+
+
+# As a JSON-lines filter ----------------------------------------------------------------------
+
+def _serve(home: Path, lines: list[str], *args: str, **env: str) -> tuple[int, list[Any], str]:
+    done = subprocess.run(
+        [sys.executable, "-m", "wsquery", "repl", *args], input="\n".join(lines) + "\n",
+        capture_output=True, text=True, env=_env(home, **env), cwd=str(home), timeout=60,
+        check=False)
+    return done.returncode, [json.loads(line) for line in done.stdout.splitlines()], done.stderr
+
+
+def test_json_mode_one_object_per_line(tmp_path: Path, runs_file: Path) -> None:
+    status, out, _ = _serve(tmp_path, [
+        "summary.val_loss < 0.1",
+        "",
+        "summary.val_loss <",
+        f":runs {runs_file}",
+        '"best" in tags order by summary.val_loss',
+        ":target mongo",
+        ":target workspace",
+        ":explain",
+        ":help",
+    ])
+    assert status == 0
+    first = out[0]
+    assert first["query"] == "summary.val_loss < 0.1"
+    assert first["target"] == "workspace"
+    assert first["result"]["filters"]["filters"][0]["op"] == "<="
+    assert set(first["result"]) == {"filters", "grouping", "sort", "search"}
+    assert first["warnings"][0]["span"] == [0, 22]
+    assert "matches" not in first
+    assert out[1] == {"error": {"type": "QuerySyntaxError",
+                                "message": "expected a value, found end of input",
+                                "line": 1, "column": 19, "span": [18, 18], "hint": None}}
+    assert out[2] == {"runs": str(runs_file), "count": 3}
+    assert out[3]["query"] == 'tags contains "best" order by summary.val_loss'
+    assert out[3]["matches"] == ["r1", "r3"]
+    assert out[3]["count"] == 2
+    assert out[4] == {"target": "mongo"}
+    assert out[5] == {"target": "workspace"}
+    assert out[6]["normalized"] == 'tags contains "best" order by summary.val_loss'
+    assert out[6]["shape"]
+    assert ":save ENTITY/PROJECT NAME" in out[7]["help"]
+    assert len(out) == 8
+
+
+def test_json_mode_errors_name_their_type(tmp_path: Path) -> None:
+    _, out, _ = _serve(tmp_path, [
+        "summary.x == 1 and state == \"finishd\" and tags == \"a\"",
+        "name contains \"a\" and name contains \"b\"",
+        ":target nowhere",
+        ":runs /no/such/file",
+        ":explain",
+        ":save ent/proj view",
+        ":frobnicate",
+    ])
+    validation = out[0]["error"]
+    assert validation["type"] == "QueryValidationError"
+    assert validation["message"] == 'state is never "finishd"'
+    assert [p["message"] for p in validation["problems"]] == [
+        'state is never "finishd"', "tags is a list: '==' cannot match it"]
+    target = out[1]["error"]
+    assert target["type"] == "TargetError"
+    assert target["target"] == "workspace"
+    assert target["line"] == 1 and target["span"] is not None
+    assert out[2]["error"] == {"type": "WsqueryError", "message":
+                               "unknown target 'nowhere'; targets are workspace, mongo"}
+    assert out[3]["error"]["message"].startswith("cannot read /no/such/file")
+    assert out[4]["error"]["message"].startswith("nothing to explain yet")
+    assert out[5]["error"]["message"] == "nothing to save yet: type a query first"
+    assert out[6]["error"]["message"].startswith("unknown command :frobnicate")
+
+
+def test_json_mode_quits_on_quit(tmp_path: Path) -> None:
+    status, out, _ = _serve(tmp_path, ["config.a == 1", ":quit", "config.b == 2"])
+    assert status == 0
+    assert [line["query"] for line in out] == ["config.a == 1"]
+
+
+def test_a_runs_file_that_cannot_load_stops_the_start(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": "r1"}\n{oops\n', encoding="utf-8")
+    status, out, err = _serve(tmp_path, ["config.a == 1"], "--runs", str(bad))
+    assert status == 2
+    assert out == []
+    assert err.startswith(f"error: {bad}:2: line 1, column 2: invalid JSON")
+
+
+def test_save_stores_the_last_query_as_a_view(tmp_path: Path, view_server: ViewServer) -> None:
+    from wsquery.workspace import Workspace
+
+    _, out, _ = _serve(tmp_path, ['summary.val_loss <= 0.1 and name =~ "^s"',
+                                  ":save wsquery/repl-tests my view", ":save nothing"],
+                       WANDB_BASE_URL=view_server.url, WANDB_API_KEY=view_server.api_key)
+    saved = out[1]["saved"]
+    assert saved["entity"] == DEFAULT_ENTITY
+    assert saved["name"] == "my view"
+    assert saved["url"].startswith(f"{view_server.url}/wsquery/repl-tests?nw=")
+    loaded = Workspace.from_url(saved["url"], base_url=view_server.url,
+                                api_key=view_server.api_key)
+    assert str(loaded.query) == 'summary.val_loss <= 0.1 and name =~ "^s"'
+    assert loaded.name == "my view"
+    assert out[2]["error"]["message"] == "usage: :save ENTITY/PROJECT NAME"
+
+
+# Pieces --------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("text", "more"), [
+    ("config.a == 1", False),
+    ("(config.a == 1 or", True),
+    ("config.a in [1,", True),
+    ("config.a == 1 \\", True),
+    ('name == "(" and config.a == 1', False),
+    ('name == "\\"(" and (', True),
+    ("(config.a == 1)\n)", False),
+    (":explain (", False),
+])
+def test_continues(text: str, more: bool) -> None:
+    assert continues(text) is more
+
+
+def test_joined_drops_the_continuing_backslashes() -> None:
+    assert joined("config.a == 1 \\\nand config.b == 2") == "config.a == 1 \nand config.b == 2"
+
+
+def test_candidates() -> None:
+    vocabulary = ["name", "state", "summary.val_loss", '"finished"']
+    assert candidates("summary.val_l", vocabulary) == (13, ["summary.val_loss"])
+    assert candidates("state == \"fin", vocabulary) == (4, ['"finished"'])
+    assert candidates("x and st", vocabulary) == (2, ["state"])
+    assert candidates("config.a == 1 gro", vocabulary) == (3, ["group by"])
+    assert candidates(":ta", vocabulary) == (3, [":target"])
+    assert candidates(":target m", vocabulary) == (1, ["mongo"])
+    assert candidates(":runs fi", vocabulary) == (0, [])
+
+
+def test_history_path(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("WSQUERY_HISTORY", raising=False)
+    assert history_path() == tmp_path / ".wsquery_history"
+    monkeypatch.setenv("WSQUERY_HISTORY", str(tmp_path / "env"))
+    assert history_path() == tmp_path / "env"
+    assert history_path(str(tmp_path / "arg")) == tmp_path / "arg"

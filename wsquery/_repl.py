@@ -1,0 +1,656 @@
+"""Lines of query text -> canonical text, warnings, compiled JSON and matching runs: the REPL.
+
+On a terminal it is a prompt_toolkit session (highlighting, completion, history, multi-line
+input); without prompt_toolkit it reads plain lines. When input or output is not a terminal it
+reads one query per line and writes one JSON object per line, for programs to drive.
+prompt_toolkit and Pygments come with the ``repl`` extra; nothing here loads with ``wsquery``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any, TextIO, assert_never
+
+import attrs
+
+import wsquery
+from wsquery.ast import (
+    RUN_ATTRIBUTES,
+    And,
+    Compare,
+    Constant,
+    Contains,
+    Expr,
+    Field,
+    In,
+    IsNull,
+    Match,
+    Not,
+    Or,
+    Query,
+    Within,
+    format_number,
+    format_value,
+)
+from wsquery.errors import (
+    QuerySyntaxError,
+    QueryValidationError,
+    TargetError,
+    WsqueryError,
+    line_column,
+)
+
+if TYPE_CHECKING:
+    from prompt_toolkit.completion import Completer
+
+TARGETS = ("workspace", "mongo")
+HISTORY_ENV = "WSQUERY_HISTORY"
+DEFAULT_HISTORY = "~/.wsquery_history"
+PROMPT = "wsquery> "
+CONTINUATION = "     ... "
+EXIT_USAGE = 2
+#: Rows of the matches table shown before the rest are only counted.
+MAX_ROWS = 50
+MAX_CELL = 32
+
+HELP = """\
+Type a query to see its canonical text, its warnings and the JSON for the current target.
+A line ending in \\ or with open ( or [ continues on the next line.
+  :target workspace|mongo   compile for this target
+  :runs FILE                load runs (JSON lines or a JSON array); queries then list matches
+  :explain [QUERY]          the normalized form and compiled shape of QUERY or the last query
+  :save ENTITY/PROJECT NAME save the last query as a workspace view and print its URL
+  :help                     this text
+  :quit                     leave (Ctrl-D too)"""
+
+_COMMANDS = (":target", ":runs", ":explain", ":save", ":help", ":quit")
+_KEYWORDS = ("and", "or", "not", "in", "not in", "between", "contains", "is null",
+             "is not null", "within last", "group by", "order by", "asc", "desc", "true",
+             "false")
+_WORD_BEFORE_CURSOR = re.compile(r"""["'\w.`/-]*$""")
+#: Keys by which a run in W&B's GraphQL shape is told from a plain dict.
+_GRAPHQL_KEYS = frozenset({"displayName", "summaryMetrics", "createdAt", "jobType", "username"})
+_ID, _NAME, _STATE = (Field("run", (key,)) for key in ("name", "displayName", "state"))
+
+
+# What one line gives ---------------------------------------------------------------------------
+
+@attrs.frozen
+class _Compiled:
+    """A query with the JSON of the target, the warnings, and the matching runs if any."""
+
+    text: str
+    query: Query
+    target: str
+    result: dict[str, Any]
+    warnings: tuple[Any, ...]
+    matches: list[Any] | None
+    run_count: int
+
+
+@attrs.frozen
+class _Explained:
+    compiled: _Compiled
+    normalized: Query
+    shape: list[str]
+
+
+@attrs.frozen
+class _Failed:
+    error: WsqueryError
+
+
+@attrs.frozen
+class _Said:
+    """An acknowledgement: its JSON object, and the line a terminal shows instead."""
+
+    data: dict[str, Any]
+    text: str
+
+
+@attrs.frozen
+class _Quit:
+    pass
+
+
+_Outcome = _Compiled | _Explained | _Failed | _Said | _Quit
+
+
+class _Session:
+    """The REPL's state (target, runs, last query) and what each line does to it."""
+
+    def __init__(self, target: str) -> None:
+        self.target = target
+        self.runs: list[Any] | None = None
+        self.runs_source = ""
+        self.last: str | None = None
+
+    def handle(self, line: str) -> _Outcome:
+        text = line.strip()
+        try:
+            if text.startswith(":"):
+                return self.command(text)
+            return self.compile(text)
+        except WsqueryError as error:
+            return _Failed(error)
+
+    def command(self, text: str) -> _Outcome:
+        name, _, argument = text.partition(" ")
+        argument = argument.strip()
+        match name:
+            case ":target":
+                return self.set_target(argument)
+            case ":runs":
+                return self.load_runs(argument)
+            case ":explain":
+                return self.explain(argument)
+            case ":save":
+                return self.save(argument)
+            case ":help":
+                return _Said({"help": HELP}, HELP)
+            case ":quit" | ":q" | ":exit":
+                return _Quit()
+        raise WsqueryError(f"unknown command {name}; commands are " + ", ".join(_COMMANDS))
+
+    def set_target(self, target: str) -> _Said:
+        if target and target not in TARGETS:
+            raise WsqueryError(f"unknown target {target!r}; targets are " + ", ".join(TARGETS))
+        self.target = target or self.target
+        return _Said({"target": self.target}, f"target: {self.target}")
+
+    def load_runs(self, path: str) -> _Said:
+        if not path:
+            raise WsqueryError("usage: :runs FILE (JSON lines or a JSON array of runs)")
+        from .cli import load_runs
+
+        try:
+            source = Path(path).expanduser().read_text(encoding="utf-8")
+        except OSError as error:
+            raise WsqueryError(f"cannot read {path}: {error.strerror or error}") from None
+        self.runs = load_runs(source, path)
+        self.runs_source = path
+        count = len(self.runs)
+        return _Said({"runs": path, "count": count},
+                     f"{count} run{'' if count == 1 else 's'} loaded from {path}")
+
+    def compile(self, text: str) -> _Compiled:
+        query = wsquery.parse(text)
+        compiled: Any = wsquery.compile(text, target=self.target)
+        if self.target == "mongo":
+            result = {"filters": compiled.filters, "order": compiled.order}
+        else:
+            result = compiled.to_json()
+        matches = None if self.runs is None else wsquery.evaluate(query, self.runs)
+        self.last = text
+        return _Compiled(text, query, self.target, result, tuple(compiled.warnings), matches,
+                         len(self.runs or ()))
+
+    def explain(self, text: str) -> _Explained:
+        text = text or self.last or ""
+        if not text:
+            raise WsqueryError("nothing to explain yet: type a query, or :explain QUERY")
+        compiled = self.compile(text)
+        if compiled.target == "workspace":
+            from .cli import _outline
+
+            shape = _outline(compiled.result["filters"])
+        else:
+            shape = json.dumps(compiled.result, indent=2, ensure_ascii=False).splitlines()
+        return _Explained(compiled, wsquery.normalize(compiled.query), shape)
+
+    def save(self, argument: str) -> _Said:
+        place, _, name = argument.partition(" ")
+        entity, slash, project = place.partition("/")
+        if not (entity and slash and project and name.strip()) or "/" in project:
+            raise WsqueryError("usage: :save ENTITY/PROJECT NAME")
+        if self.last is None:
+            raise WsqueryError("nothing to save yet: type a query first")
+        try:
+            from .workspace import Workspace
+        except ImportError:
+            raise WsqueryError("saving views needs wsquery.workspace, "
+                               "which this installation lacks") from None
+        workspace = Workspace(entity, project, name.strip(), query=self.last)
+        workspace.save()
+        return _Said({"saved": {"entity": entity, "project": project, "name": name.strip(),
+                                "query": str(workspace.query), "url": workspace.url}},
+                     f"saved {name.strip()!r}: {workspace.url}")
+
+    def vocabulary(self) -> list[str]:
+        """What completion offers besides keywords: run attributes, and the fields and values
+        the loaded runs hold."""
+        words = dict.fromkeys(RUN_ATTRIBUTES)
+        for run in self.runs or ():
+            if not isinstance(run, Mapping):
+                continue
+            keys, config, summary = _run_sections(run)
+            for section, values in (("config", config), ("summary", summary)):
+                for path in _paths(values):
+                    words[str(Field(section, path))] = None
+            for key in ("state", "displayName"):
+                if isinstance(keys.get(key), str):
+                    words[format_value(keys[key])] = None
+            tags = keys.get("tags")
+            for tag in tags if isinstance(tags, list) else ():
+                if isinstance(tag, str):
+                    words[format_value(tag)] = None
+        return list(words)
+
+
+# The local reading of runs for the table and completion ---------------------------------------
+# Which runs match is wsquery.evaluate's business; these helpers only show values.
+
+def _run_sections(run: Mapping[str, Any]) -> tuple[Mapping[str, Any], Mapping[str, Any],
+                                                    Mapping[str, Any]]:
+    """A run's keys under their W&B run names, its config and its summary, unwrapped."""
+    if _GRAPHQL_KEYS.isdisjoint(run):
+        keys = {RUN_ATTRIBUTES.get(key, key): value for key, value in run.items()}
+        summary = run.get("summary")
+        return keys, _mapping(run.get("config")), _mapping(
+            run.get("summary_metrics") if summary is None else summary)
+    config = {key: value["value"] if isinstance(value, dict) and "value" in value else value
+              for key, value in _mapping(run.get("config")).items()}
+    return run, config, _mapping(run.get("summaryMetrics"))
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return {}
+    return value if isinstance(value, Mapping) else {}
+
+
+def _paths(values: Mapping[str, Any], prefix: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
+    for key, value in values.items():
+        if not isinstance(key, str) or not key or key.startswith("_wandb"):
+            continue
+        yield (*prefix, key)
+        if isinstance(value, Mapping) and len(prefix) < 3:
+            yield from _paths(value, (*prefix, key))
+
+
+def _shown_value(run: Any, field: Field) -> Any:
+    if not isinstance(run, Mapping):
+        return None
+    keys, config, summary = _run_sections(run)
+    values = {"run": keys, "config": config, "summary": summary}[field.section]
+    value = values.get(field.key)
+    if value is None and len(field.path) > 1:
+        value = values.get(field.path[0])
+        for segment in field.path[1:]:
+            value = value.get(segment) if isinstance(value, Mapping) else None
+    return value
+
+
+def _query_fields(query: Query) -> list[Field]:
+    """The fields a query mentions, first mention first."""
+    found = dict.fromkeys(_expr_fields(query.filter) if query.filter is not None else ())
+    found.update(dict.fromkeys(query.group_by))
+    found.update(dict.fromkeys(key.field for key in query.order_by))
+    return list(found)
+
+
+def _expr_fields(node: Expr) -> Iterator[Field]:
+    match node:
+        case And() | Or():
+            for operand in node.operands:
+                yield from _expr_fields(operand)
+        case Not():
+            yield from _expr_fields(node.operand)
+        case Compare() | In() | Match() | Contains() | IsNull() | Within():
+            yield node.field
+        case Constant():
+            pass
+        case _:
+            assert_never(node)
+
+
+def _cell(value: Any) -> str:
+    match value:
+        case None:
+            text = ""
+        case bool():
+            text = "true" if value else "false"
+        case int() | float():
+            text = format_number(value)
+        case str():
+            text = value
+        case _:
+            text = json.dumps(value, ensure_ascii=False, default=str)
+    text = text.replace("\n", " ")
+    return text if len(text) <= MAX_CELL else text[:MAX_CELL - 1] + "…"
+
+
+def _table(runs: list[Any], fields: list[Field]) -> list[str]:
+    columns = [_ID, _NAME, _STATE, *(f for f in fields if f not in (_ID, _NAME, _STATE))]
+    rows = [[str(field) for field in columns]]
+    rows += [[_cell(_shown_value(run, field)) for field in columns] for run in runs[:MAX_ROWS]]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(columns))]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+             .rstrip() for row in rows]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    if len(runs) > MAX_ROWS:
+        lines.append(f"... and {len(runs) - MAX_ROWS} more")
+    return lines
+
+
+# Rendering ------------------------------------------------------------------------------------
+
+def _json_outcome(outcome: _Outcome) -> dict[str, Any] | None:
+    """The JSON object one line gives in non-terminal mode (None: leave)."""
+    match outcome:
+        case _Compiled():
+            data: dict[str, Any] = {
+                "query": str(outcome.query), "target": outcome.target,
+                "result": outcome.result, "warnings": [_warning_json(w) for w in outcome.warnings]}
+            if outcome.matches is not None:
+                data["matches"] = [_cell_json(_shown_value(run, _ID)) for run in outcome.matches]
+                data["count"] = len(outcome.matches)
+            return data
+        case _Explained():
+            explained = _json_outcome(outcome.compiled) or {}
+            return {**explained, "normalized": str(outcome.normalized), "shape": outcome.shape}
+        case _Failed():
+            return {"error": _error_json(outcome.error)}
+        case _Said():
+            return outcome.data
+        case _Quit():
+            return None
+        case _:
+            assert_never(outcome)
+
+
+def _cell_json(value: Any) -> Any:
+    return value if value is None or isinstance(value, str | int | float) else str(value)
+
+
+def _warning_json(warning: Any) -> dict[str, Any]:
+    span = warning.span
+    return {"message": warning.message, "span": None if span is None else list(span)}
+
+
+def _error_json(error: WsqueryError) -> dict[str, Any]:
+    data: dict[str, Any] = {"type": type(error).__name__}
+    match error:
+        case QuerySyntaxError():
+            data.update(message=error.message, line=error.line, column=error.column,
+                        span=list(error.span), hint=error.hint)
+            if isinstance(error, QueryValidationError) and len(error.problems) > 1:
+                data["problems"] = [{"message": p.message, "span": list(p.span), "hint": p.hint}
+                                    for p in error.problems]
+        case TargetError():
+            data.update(message=error.message, target=error.target, hint=error.hint,
+                        span=None if error.span is None else list(error.span))
+            if error.span is not None and error.text is not None:
+                data["line"], data["column"] = line_column(error.text, error.span[0])
+        case _:
+            data["message"] = str(error)
+    return data
+
+
+class _Screen:
+    """Writes outcomes for a person: highlighted when Pygments is there and ``color`` is on."""
+
+    def __init__(self, out: TextIO, *, color: bool) -> None:
+        self.out = out
+        self.highlight = _highlighter() if color else None
+        self.color = color
+
+    def write(self, text: str = "") -> None:
+        self.out.write(text + "\n")
+        self.out.flush()
+
+    def paint(self, text: str, code: str) -> str:
+        return f"\x1b[{code}m{text}\x1b[0m" if self.color else text
+
+    def show(self, outcome: _Outcome) -> None:
+        match outcome:
+            case _Compiled():
+                self.compiled(outcome)
+            case _Explained():
+                compiled = outcome.compiled
+                self.write(f"query:      {self.code(str(compiled.query), 'wsquery')}")
+                self.write(f"normalized: {self.code(str(outcome.normalized), 'wsquery')}")
+                self.write(f"target:     {compiled.target}")
+                self.write("shape:")
+                for line in outcome.shape:
+                    self.write("  " + line)
+                self.warnings(compiled.warnings)
+            case _Failed():
+                self.write(self.paint(f"error: {outcome.error}", "31"))
+            case _Said():
+                self.write(outcome.text)
+            case _Quit():
+                pass
+            case _:
+                assert_never(outcome)
+
+    def compiled(self, outcome: _Compiled) -> None:
+        self.write(self.code(str(outcome.query), "wsquery"))
+        self.warnings(outcome.warnings)
+        self.write(self.code(json.dumps(outcome.result, indent=2, ensure_ascii=False), "json"))
+        if outcome.matches is not None:
+            for line in _table(outcome.matches, _query_fields(outcome.query)):
+                self.write(line)
+            self.write(f"{len(outcome.matches)} of {outcome.run_count} runs match")
+
+    def warnings(self, warnings: Iterable[Any]) -> None:
+        for warning in warnings:
+            self.write(self.paint(f"warning: {warning}", "33"))
+
+    def code(self, text: str, language: str) -> str:
+        return text if self.highlight is None else self.highlight(text, language)
+
+
+def _highlighter() -> Callable[[str, str], str] | None:
+    """Terminal highlighting of query text and JSON, when Pygments is installed."""
+    try:
+        from pygments import highlight
+        from pygments.formatters import TerminalFormatter
+        from pygments.lexers import JsonLexer
+    except ImportError:
+        return None
+    from ._lexer import WsqueryLexer
+
+    lexers = {"wsquery": WsqueryLexer(), "json": JsonLexer()}
+    formatter = TerminalFormatter()
+
+    def paint(text: str, language: str) -> str:
+        return highlight(text, lexers[language], formatter).rstrip("\n")
+
+    return paint
+
+
+# Input ----------------------------------------------------------------------------------------
+
+def continues(text: str) -> bool:
+    """Whether a query goes on past this line: it ends in a backslash, or a ``(`` or ``[``
+    is still open outside strings. Commands never continue."""
+    if text.lstrip().startswith(":"):
+        return False
+    if text.endswith("\\"):
+        return True
+    depth = 0
+    quote = ""
+    escaped = False
+    for char in text:
+        if quote:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == quote or char == "\n":
+                quote = ""
+        elif char in "\"'":
+            quote = char
+        elif char in "([":
+            depth += 1
+        elif char in ")]":
+            depth -= 1
+    return depth > 0
+
+
+def joined(text: str) -> str:
+    """The query typed over several lines, without the backslashes that continued them."""
+    return text.replace("\\\n", "\n")
+
+
+def candidates(before_cursor: str, vocabulary: Iterable[str]) -> tuple[int, list[str]]:
+    """Completions for the word before the cursor: how many characters they replace, and the
+    words (commands at the start of a line, targets after ``:target``, else keywords, fields
+    and values)."""
+    stripped = before_cursor.lstrip()
+    if stripped.startswith(":"):
+        command, space, rest = stripped.partition(" ")
+        if not space:
+            return len(command), [c for c in _COMMANDS if c.startswith(command)]
+        if command == ":target":
+            return len(rest), [t for t in TARGETS if t.startswith(rest)]
+        return 0, []
+    found = _WORD_BEFORE_CURSOR.search(before_cursor)
+    word = found.group() if found else ""
+    lowered = word.lower()
+    words = dict.fromkeys([*_KEYWORDS, *vocabulary])
+    return len(word), [w for w in words if w.lower().startswith(lowered) and w != word]
+
+
+def _completer(session: _Session) -> Completer:
+    from prompt_toolkit.completion import CompleteEvent, Completer, Completion
+    from prompt_toolkit.document import Document
+
+    class QueryCompleter(Completer):
+        def get_completions(self, document: Document,
+                            complete_event: CompleteEvent) -> Iterator[Completion]:
+            length, words = candidates(document.text_before_cursor, session.vocabulary())
+            for word in words:
+                yield Completion(word, start_position=-length)
+
+    return QueryCompleter()
+
+
+def history_path(history_file: str | None = None) -> Path:
+    """The history file: the argument, else ``$WSQUERY_HISTORY``, else ``~/.wsquery_history``."""
+    return Path(history_file or os.environ.get(HISTORY_ENV) or DEFAULT_HISTORY).expanduser()
+
+
+def _prompt_lines(session: _Session, stdin: TextIO, stdout: TextIO,
+                  history_file: str | None) -> Iterator[str] | None:
+    """Queries typed at a prompt_toolkit prompt; None when prompt_toolkit is not installed."""
+    try:
+        from prompt_toolkit import PromptSession
+        from prompt_toolkit.history import FileHistory
+        from prompt_toolkit.input import create_input
+        from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
+        from prompt_toolkit.lexers import PygmentsLexer
+        from prompt_toolkit.output import create_output
+    except ImportError:
+        return None
+    from ._lexer import WsqueryLexer
+
+    bindings = KeyBindings()
+
+    @bindings.add("enter")
+    def _enter(event: KeyPressEvent) -> None:
+        buffer = event.current_buffer
+        if continues(buffer.text):
+            buffer.insert_text("\n")
+        else:
+            buffer.validate_and_handle()
+
+    path = history_path(history_file)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    prompt: PromptSession[str] = PromptSession(
+        PROMPT, multiline=True, key_bindings=bindings, prompt_continuation=CONTINUATION,
+        lexer=PygmentsLexer(WsqueryLexer), completer=_completer(session),
+        complete_while_typing=False, history=FileHistory(str(path)),
+        input=create_input(stdin), output=create_output(stdout))
+
+    def lines() -> Iterator[str]:
+        while True:
+            try:
+                yield joined(prompt.prompt())
+            except KeyboardInterrupt:
+                continue
+            except EOFError:
+                return
+
+    return lines()
+
+
+def _plain_lines(stdin: IO[str], stdout: TextIO) -> Iterator[str]:
+    """Queries typed at a plain prompt, continued lines joined."""
+    prompt = PROMPT
+    text = ""
+    while True:
+        stdout.write(prompt)
+        stdout.flush()
+        line = stdin.readline()
+        if not line:
+            return
+        text += line.rstrip("\n")
+        if continues(text):
+            text += "\n"
+            prompt = CONTINUATION
+            continue
+        yield joined(text)
+        text, prompt = "", PROMPT
+
+
+# Entry point ----------------------------------------------------------------------------------
+
+def run_repl(*, target: str = "workspace", runs_file: str | None = None,
+             history_file: str | None = None, stdin: TextIO | None = None,
+             stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
+    """Run the REPL until end of input or ``:quit``; returns the exit status.
+
+    Interactive when ``stdin`` and ``stdout`` are terminals; else one query per input line
+    and one JSON object per output line. ``runs_file`` is loaded as by ``:runs``.
+    """
+    stdin = stdin or sys.stdin
+    stdout = stdout or sys.stdout
+    stderr = stderr or sys.stderr
+    session = _Session(TARGETS[0])
+    try:
+        session.set_target(target)
+        if runs_file:
+            session.load_runs(runs_file)
+    except WsqueryError as error:
+        stderr.write(f"error: {error}\n")
+        return EXIT_USAGE
+    if not (stdin.isatty() and stdout.isatty()):
+        return _serve_json(session, stdin, stdout)
+    screen = _Screen(stdout, color=True)
+    lines = _prompt_lines(session, stdin, stdout, history_file)
+    if lines is None:
+        stderr.write("prompt_toolkit is not installed: pip install 'wsquery[repl]' for "
+                     "highlighting, completion and history. Reading plain lines.\n")
+        lines = _plain_lines(stdin, stdout)
+    screen.write(f"wsquery {wsquery.__version__}, target {session.target}. "
+                 ":help for commands, Ctrl-D to leave.")
+    for text in lines:
+        if not text.strip():
+            continue
+        outcome = session.handle(text)
+        if isinstance(outcome, _Quit):
+            break
+        screen.show(outcome)
+    return 0
+
+
+def _serve_json(session: _Session, stdin: IO[str], stdout: TextIO) -> int:
+    for line in stdin:
+        if not line.strip():
+            continue
+        data = _json_outcome(session.handle(line))
+        if data is None:
+            break
+        stdout.write(json.dumps(data, ensure_ascii=False, default=str) + "\n")
+        stdout.flush()
+    return 0
