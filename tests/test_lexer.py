@@ -18,9 +18,10 @@ from pygments.token import (
     _TokenType,
 )
 
-from tests.strategies import queries
 from wsquery import parse
 from wsquery._lexer import WsqueryLexer
+
+from .strategies import queries
 
 RICH = ('summary.val_loss < 0.1 AND name =~ "^s\\d" and not config.`lr.x`.in >= -1e-3 '
         'or tags contains "a" && \'b\' in tags || created_at within last 90s '

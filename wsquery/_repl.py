@@ -84,7 +84,6 @@ _ID, _NAME, _STATE = (Field("run", (key,)) for key in ("name", "displayName", "s
 class _Compiled:
     """A query with the JSON of the target, the warnings, and the matching runs if any."""
 
-    text: str
     query: Query
     target: str
     result: dict[str, Any]
@@ -127,7 +126,7 @@ class _Session:
     def __init__(self, target: str) -> None:
         self.target = target
         self.runs: list[Any] | None = None
-        self.runs_source = ""
+        self.vocabulary = _vocabulary(())
         self.last: str | None = None
 
     def handle(self, line: str) -> _Outcome:
@@ -173,7 +172,7 @@ class _Session:
         except OSError as error:
             raise WsqueryError(f"cannot read {path}: {error.strerror or error}") from None
         self.runs = load_runs(source, path)
-        self.runs_source = path
+        self.vocabulary = _vocabulary(self.runs)
         count = len(self.runs)
         return _Said({"runs": path, "count": count},
                      f"{count} run{'' if count == 1 else 's'} loaded from {path}")
@@ -187,7 +186,7 @@ class _Session:
             result = compiled.to_json()
         matches = None if self.runs is None else wsquery.evaluate(query, self.runs)
         self.last = text
-        return _Compiled(text, query, self.target, result, tuple(compiled.warnings), matches,
+        return _Compiled(query, self.target, result, tuple(compiled.warnings), matches,
                          len(self.runs or ()))
 
     def explain(self, text: str) -> _Explained:
@@ -221,29 +220,30 @@ class _Session:
                                 "query": str(workspace.query), "url": workspace.url}},
                      f"saved {name.strip()!r}: {workspace.url}")
 
-    def vocabulary(self) -> list[str]:
-        """What completion offers besides keywords: run attributes, and the fields and values
-        the loaded runs hold."""
-        words = dict.fromkeys(RUN_ATTRIBUTES)
-        for run in self.runs or ():
-            if not isinstance(run, Mapping):
-                continue
-            keys, config, summary = _run_sections(run)
-            for section, values in (("config", config), ("summary", summary)):
-                for path in _paths(values):
-                    words[str(Field(section, path))] = None
-            for key in ("state", "displayName"):
-                if isinstance(keys.get(key), str):
-                    words[format_value(keys[key])] = None
-            tags = keys.get("tags")
-            for tag in tags if isinstance(tags, list) else ():
-                if isinstance(tag, str):
-                    words[format_value(tag)] = None
-        return list(words)
-
 
 # The local reading of runs for the table and completion ---------------------------------------
 # Which runs match is wsquery.evaluate's business; these helpers only show values.
+
+def _vocabulary(runs: Iterable[Any]) -> list[str]:
+    """What completion offers besides keywords: run attributes, and the fields and values
+    (states, names, tags) the runs hold."""
+    words = dict.fromkeys(RUN_ATTRIBUTES)
+    for run in runs:
+        if not isinstance(run, Mapping):
+            continue
+        keys, config, summary = _run_sections(run)
+        for section, values in (("config", config), ("summary", summary)):
+            for path in _paths(values):
+                words[str(Field(section, path))] = None
+        for key in ("state", "displayName"):
+            if isinstance(keys.get(key), str):
+                words[format_value(keys[key])] = None
+        tags = keys.get("tags")
+        for tag in tags if isinstance(tags, list) else ():
+            if isinstance(tag, str):
+                words[format_value(tag)] = None
+    return list(words)
+
 
 def _run_sections(run: Mapping[str, Any]) -> tuple[Mapping[str, Any], Mapping[str, Any],
                                                     Mapping[str, Any]]:
@@ -528,7 +528,7 @@ def _completer(session: _Session) -> Completer:
     class QueryCompleter(Completer):
         def get_completions(self, document: Document,
                             complete_event: CompleteEvent) -> Iterator[Completion]:
-            length, words = candidates(document.text_before_cursor, session.vocabulary())
+            length, words = candidates(document.text_before_cursor, session.vocabulary)
             for word in words:
                 yield Completion(word, start_position=-length)
 
