@@ -115,6 +115,10 @@ def test_settings_file_names_the_base_url(clean_env: Path,
     (config_dir / "settings").write_text("[default]\nbase_url = http://local:8080\n")
     monkeypatch.setenv("WANDB_CONFIG_DIR", str(config_dir))
     assert resolve_settings().base_url == "http://local:8080"
+    (config_dir / "settings").write_text("[default]\nbase_url = http://x%41y\n")
+    assert resolve_settings().base_url == "http://x%41y"
+    (config_dir / "settings").write_text("no section header\n")
+    assert resolve_settings().base_url == "https://api.wandb.ai"
 
 
 def test_netrc_supplies_the_key_for_the_base_urls_host(clean_env: Path,

@@ -172,7 +172,7 @@ def resolve_settings(base_url: str | None = None, api_key: str | None = None) ->
 def _settings_file_base_url() -> str | None:
     config_dir = os.environ.get("WANDB_CONFIG_DIR")
     path = Path(config_dir) if config_dir else Path.home() / ".config" / "wandb"
-    parser = configparser.ConfigParser()
+    parser = configparser.ConfigParser(interpolation=None)
     try:
         parser.read(path / "settings", encoding="utf-8")
     except configparser.Error:
@@ -229,6 +229,7 @@ class GraphQLClient:
         self.backoff = backoff
         self.max_backoff = max_backoff
         self._session = session
+        self._owns_session = session is None
 
     def __repr__(self) -> str:
         return f"GraphQLClient(base_url={self.settings.base_url!r})"
@@ -240,22 +241,15 @@ class GraphQLClient:
         self.close()
 
     def close(self) -> None:
-        """Close the HTTP connections this client opened."""
-        if self._session is not None:
+        """Close the HTTP connections this client opened (a session passed in stays open)."""
+        if self._session is not None and self._owns_session:
             self._session.close()
+            self._session = None
 
     @property
     def url(self) -> str:
         """The GraphQL endpoint."""
         return f"{self.settings.base_url}/graphql"
-
-    @overload
-    def execute(self, document: str, variables: Mapping[str, Any] | None = None, *,
-                operation_name: str | None = None,
-                dry_run: Literal[False] = False) -> dict[str, Any]: ...
-    @overload
-    def execute(self, document: str, variables: Mapping[str, Any] | None = None, *,
-                operation_name: str | None = None, dry_run: bool) -> dict[str, Any]: ...
 
     def execute(self, document: str, variables: Mapping[str, Any] | None = None, *,
                 operation_name: str | None = None, dry_run: bool = False) -> dict[str, Any]:

@@ -546,7 +546,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         self._reply(HTTPStatus.NOT_FOUND, {"errors": [{
-            "message": "this is a GraphQL endpoint: POST queries to /graphql"}]})
+            "message": "this local view server has no web pages: open a view with "
+                       "`wsquery load URL`, or POST GraphQL to /graphql"}]})
 
     def do_POST(self) -> None:
         owner = self.server.owner
