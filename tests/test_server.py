@@ -34,6 +34,7 @@ from wsquery.errors import (
     NotFoundError,
     PermissionDeniedError,
     ServerError,
+    WorkspaceError,
 )
 
 SHARED_SCHEMA = Path(__file__).parents[2] / "shared" / "wandb-schema" / "schema.graphql"
@@ -335,6 +336,15 @@ def test_views_and_keys_persist_in_the_database_file(tmp_path: Path) -> None:
         assert server.api_key == key
         client = GraphQLClient(Settings(server.url, key, server.url))
         assert client.get_view(view["id"]) == view
+
+
+def test_an_unusable_database_is_a_workspace_error(tmp_path: Path) -> None:
+    with pytest.raises(WorkspaceError, match="':memory:'"):
+        ViewServer(db_path=":memory:")
+    not_a_database = tmp_path / "notes.txt"
+    not_a_database.write_text("these are not views " * 100)
+    with pytest.raises(WorkspaceError, match="cannot keep views in"):
+        ViewServer(db_path=not_a_database)
 
 
 def test_configured_keys_map_to_entities() -> None:

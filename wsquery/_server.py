@@ -303,11 +303,17 @@ class _Store:
     so concurrent saves serialize instead of losing updates."""
 
     def __init__(self, path: Path) -> None:
+        if str(path) == ":memory:":
+            raise WorkspaceError("the view server keeps its views in a file: give a path, "
+                                 "not ':memory:'")
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
-        with closing(self.connect()) as connection:
-            connection.execute("PRAGMA journal_mode=WAL")
-            connection.executescript(_TABLES)
+        try:
+            with closing(self.connect()) as connection:
+                connection.execute("PRAGMA journal_mode=WAL")
+                connection.executescript(_TABLES)
+        except sqlite3.Error as error:
+            raise WorkspaceError(f"cannot keep views in {path}: {error}") from None
 
     def connect(self) -> sqlite3.Connection:
         connection = sqlite3.connect(self.path, timeout=30.0, isolation_level=None,
@@ -651,21 +657,25 @@ class ViewServer:
                  api_keys: Mapping[str, str] | None = None,
                  faults: Faults | None = None) -> None:
         server_schema()
-        self._http = _HTTPServer((host, port), self)
         self._temp_dir = None if db_path is not None else tempfile.mkdtemp(prefix="wsquery-")
         self.db_path = Path(db_path) if db_path is not None else Path(
             self._temp_dir or "") / "views.sqlite3"
-        self._store = _Store(self.db_path)
-        for key, entity in (api_keys or {}).items():
-            self._store.add_key(key, entity)
-        if not self._store.keys():
-            self._store.add_key(secrets.token_hex(20), DEFAULT_ENTITY)
         self._lock = threading.Lock()
-        self._keys = self._store.keys()
         self.faults = faults if faults is not None else Faults()
         self.received: deque[Received] = deque(maxlen=10_000)
         self.stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        try:
+            self._store = _Store(self.db_path)
+            for key, entity in (api_keys or {}).items():
+                self._store.add_key(key, entity)
+            if not self._store.keys():
+                self._store.add_key(secrets.token_hex(20), DEFAULT_ENTITY)
+            self._keys = self._store.keys()
+            self._http = _HTTPServer((host, port), self)
+        except BaseException:
+            self._remove_temp_dir()
+            raise
 
     def __repr__(self) -> str:
         return f"ViewServer(url={self.url!r}, db_path={str(self.db_path)!r})"
@@ -747,6 +757,9 @@ class ViewServer:
             self._thread.join()
             self._thread = None
         self._http.server_close()
+        self._remove_temp_dir()
+
+    def _remove_temp_dir(self) -> None:
         if self._temp_dir is not None:
             shutil.rmtree(self._temp_dir, ignore_errors=True)
 
