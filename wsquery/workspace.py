@@ -1,12 +1,12 @@
-"""Workspaces (sections, panels, settings, run colors, a query) <-> W&B saved-view specs, and
-saving, loading, listing and deleting those views over GraphQL.
+"""Workspace objects <-> W&B saved-view specs; views saved, loaded, listed, deleted over GraphQL.
 
 A ``Workspace`` built in code renders the spec W&B's own workspace library writes for the same
 settings. A loaded one keeps the spec it came from: every part remembers its raw JSON and how
 wsquery rendered it at load time, and saving writes back only what changed since, so keys
 wsquery does not model (panels of unknown kinds, UI-only settings, run-table columns) survive.
 The query owns ``filters``, ``grouping``, ``sort`` and ``search`` of the first run set; while it
-is unchanged those four keys are written back exactly as loaded.
+is unchanged those four keys are written back exactly as loaded (filter items the app disabled,
+which the query leaves out with a warning, included); a new query rewrites all four.
 
 Specs whose ``version`` is not -1 (the only version W&B's library reads) load with a
 ``WsqueryWarning``, on the same terms: what wsquery models is read as version -1, the rest is
