@@ -242,11 +242,11 @@ def _combine(conjunction: bool, parts: Iterable[_Normal], span: Span,
                 shared = shared or part.place in places
                 places.add(part.place)
     if shared:
-        operands = _merge(operands, conjunction)
         if conjunction and _contradiction(operands):
             return _constant(False, span)
         if not conjunction and _tautology(operands):
             return _constant(True, span)
+        operands = _merge(operands, conjunction)
     if not operands:
         return _constant(conjunction, span)
     if len(operands) == 1:
