@@ -626,7 +626,7 @@ def run_repl(*, target: str = "workspace", runs_file: str | None = None,
         return EXIT_USAGE
     if not (stdin.isatty() and stdout.isatty()):
         return _serve_json(session, stdin, stdout)
-    screen = _Screen(stdout, color=True)
+    screen = _Screen(stdout, color="NO_COLOR" not in os.environ)
     lines = _prompt_lines(session, stdin, stdout, history_file)
     if lines is None:
         stderr.write("prompt_toolkit is not installed: pip install 'wsquery[repl]' for "
