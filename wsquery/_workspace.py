@@ -49,6 +49,8 @@ _MONGO_HINT = 'compile with target="mongo", which can express it'
 _OPS = {"==": "=", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 #: Operators the W&B UI cannot show -> the ones it shows in their place.
 _UI_OPS = {"<": "<=", ">": ">="}
+#: Longest query part quoted in a message.
+_BRIEF = 60
 
 Conjunction = tuple[Expr, ...]
 
@@ -154,7 +156,7 @@ class _Compiler:
 
     def contradiction(self, folded: Constant, original: Expr | None) -> TargetError:
         part = _find_span(original, folded.span) if original is not None else None
-        what = "the filter" if part is None else str(part)
+        what = "the filter" if part is None else _brief(part)
         return self.error(f"{what} can never be true, so the run set would show no runs",
                           folded.span, "remove the conditions that exclude each other")
 
@@ -258,8 +260,8 @@ class _Compiler:
 
     def too_big(self, expr: Expr) -> TargetError:
         return self.error(
-            f"{expr} grows past {MAX_DISTRIBUTED_LEAVES} conditions when written as an OR of "
-            "ANDs, the only nesting a run set filter has",
+            f"{_brief(expr)} grows past {MAX_DISTRIBUTED_LEAVES} conditions when written as an "
+            "OR of ANDs, the only nesting a run set filter has",
             expr.span, "factor out shared conditions or nest less, or " + _MONGO_HINT)
 
     # Leaves ------------------------------------------------------------------------------
@@ -364,6 +366,12 @@ def _conjoin(left: Conjunction, right: Conjunction) -> Conjunction:
         return right
     have = {literal_key(literal) for literal in left}
     return left + tuple(literal for literal in right if literal_key(literal) not in have)
+
+
+def _brief(expr: Expr) -> str:
+    """A part of the query as text short enough for a message (the caret shows all of it)."""
+    text = str(expr)
+    return text if len(text) <= _BRIEF else text[:_BRIEF - 3] + "..."
 
 
 def _leaf_count(conjunctions: list[Conjunction]) -> int:
