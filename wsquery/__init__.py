@@ -14,36 +14,93 @@ from typing import TYPE_CHECKING, Any
 
 from .ast import Query
 from .errors import (
+    AuthenticationError,
     DecompileError,
+    NetworkError,
+    NotFoundError,
+    PermissionDeniedError,
     Problem,
     QuerySyntaxError,
     QueryValidationError,
+    RateLimitedError,
+    ServerError,
     TargetError,
+    WorkspaceError,
+    WorkspaceValueError,
     WsqueryError,
+    WsqueryWarning,
 )
 
 if TYPE_CHECKING:
     from ._workspace import RunsetQuery
+    from .workspace import (
+        BarPlot,
+        LinePlot,
+        RunSettings,
+        ScalarChart,
+        Section,
+        SectionPanelSettings,
+        Workspace,
+        WorkspaceSettings,
+        list_views,
+    )
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "AuthenticationError",
+    "BarPlot",
     "DecompileError",
+    "LinePlot",
+    "NetworkError",
+    "NotFoundError",
+    "PermissionDeniedError",
     "Problem",
     "Query",
     "QuerySyntaxError",
     "QueryValidationError",
+    "RateLimitedError",
+    "RunSettings",
     "RunsetQuery",
+    "ScalarChart",
+    "Section",
+    "SectionPanelSettings",
+    "ServerError",
     "TargetError",
+    "Workspace",
+    "WorkspaceError",
+    "WorkspaceSettings",
+    "WorkspaceValueError",
     "WsqueryError",
+    "WsqueryWarning",
     "__version__",
     "compile",
     "decompile",
     "evaluate",
+    "list_views",
     "matches",
     "normalize",
     "parse",
 ]
+
+#: Public names served by modules loaded on first use, so ``import wsquery`` stays cheap.
+_LAZY = {
+    "RunsetQuery": "_workspace",
+    **dict.fromkeys(["BarPlot", "LinePlot", "RunSettings", "ScalarChart", "Section",
+                     "SectionPanelSettings", "Workspace", "WorkspaceSettings", "list_views"],
+                    "workspace"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'wsquery' has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
 
 TARGETS = ("workspace",)
 

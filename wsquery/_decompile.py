@@ -48,13 +48,7 @@ from .ast import (
     Scalar,
     Within,
 )
-from .errors import DecompileError
-
-
-class WsqueryWarning(UserWarning):
-    """Something wsquery did that changes what a query or run set says, short of an error
-    (for instance a disabled filter item left out when reading a run set)."""
-
+from .errors import DecompileError, WsqueryWarning
 
 #: Sections of filter leaf keys; ``tags`` leaves say whether a run has one tag.
 _FILTER_SECTIONS = ("config", "summary", "run", "tags")

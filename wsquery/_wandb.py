@@ -24,6 +24,11 @@ WORKSPACE_OPS = ("=", "!=", "<=", ">=", "<", ">", "IN", "NIN", "WITHINSECONDS")
 # wsquery writes the plain flattened key (as the reference library does) and reads both.
 CONFIG_FILTER_KEYS_WITH_VALUE = False
 
+# *unverified*: the panel bank keys of the panel search bar (the reference library declares
+# them in its models but does not write them).
+PANEL_SEARCH_QUERY_KEY = "searchQuery"
+PANEL_SEARCH_EXPAND_KEY = "autoExpandSearchResults"
+
 # *unverified*: a non-regex search box matches run names containing the text, case-sensitively.
 PLAIN_SEARCH_IS_SUBSTRING = True
 

@@ -15,6 +15,11 @@ class WsqueryError(Exception):
     """Base of every error wsquery raises on purpose."""
 
 
+class WsqueryWarning(UserWarning):
+    """Something was read or written with a loss worth knowing: a disabled filter item left
+    out, an unknown spec version read as the one wsquery knows."""
+
+
 @attrs.frozen(slots=True)
 class Problem:
     """One thing wrong with a query: what, where (offsets into the text) and how to fix it."""
@@ -117,6 +122,11 @@ class WorkspaceError(WsqueryError):
         self.message = message
         self.status = status
         super().__init__(message)
+
+
+class WorkspaceValueError(WsqueryError, ValueError):
+    """A workspace, section, panel or setting holds a value W&B cannot store, or a spec or view
+    URL cannot be read as one."""
 
 
 class AuthenticationError(WorkspaceError):

@@ -29,8 +29,9 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 import attrs
 
 from ._graphql import MAX_NAME_LENGTH
+from ._wandb import PANEL_SEARCH_EXPAND_KEY, PANEL_SEARCH_QUERY_KEY
 from .ast import Query
-from .errors import NotFoundError, WorkspaceError, WsqueryError
+from .errors import NotFoundError, WorkspaceError, WorkspaceValueError
 
 if TYPE_CHECKING:
     from ._graphql import GraphQLClient
@@ -51,11 +52,6 @@ __all__ = [
     "WorkspaceValueError",
     "list_views",
 ]
-
-
-class WorkspaceValueError(WsqueryError, ValueError):
-    """A workspace, section, panel or setting holds a value W&B cannot store, or a spec or view
-    URL cannot be read as one."""
 
 
 #: The spec version wsquery reads and writes; a spec without ``version`` is this version.
@@ -91,10 +87,6 @@ GROUP_BY_PREFIXES = ("first", "last")
 GROUP_AGGREGATIONS = ("mean", "min", "max", "median", "sum", "samples")
 GROUP_RANGES = ("minmax", "stddev", "stderr", "none", "samples")
 BAR_ORIENTATIONS = ("h", "v")
-# *unverified*: the panel bank keys of the panel search bar (the reference library declares
-# them in its models but does not write them).
-PANEL_SEARCH_QUERY_KEY = "searchQuery"
-PANEL_SEARCH_EXPAND_KEY = "autoExpandSearchResults"
 
 _VIEW_ID_ALPHABET = string.digits + string.ascii_lowercase
 _VIEW_ID_LENGTH = 11
@@ -876,7 +868,7 @@ class _Loaded:
 
 
 def _warn(message: str) -> None:
-    from ._decompile import WsqueryWarning
+    from .errors import WsqueryWarning
 
     warnings.warn(message, WsqueryWarning, stacklevel=4)
 

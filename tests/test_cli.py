@@ -1,0 +1,120 @@
+"""The wsquery command, run as a real process."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SPEC = ROOT.parent / "shared" / "spec" / "example-view-spec.json"
+
+
+def wsquery(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "wsquery", *args], input=stdin, cwd=ROOT,
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_compile_prints_the_run_set_json() -> None:
+    result = wsquery("compile", 'summary.val_loss <= 0.1 and name =~ "^s" order by summary.val_loss')
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    runset = json.loads(result.stdout)
+    assert runset["search"] == {"query": "^s", "isRegex": True}
+    assert runset["filters"] == {"filterFormat": "filterV2", "filters": [
+        {"key": {"section": "summary", "name": "val_loss"}, "op": "<=", "value": 0.1,
+         "disabled": False}]}
+    assert runset["sort"] == {"keys": [{"key": {"section": "summary", "name": "val_loss"},
+                                        "ascending": True}]}
+    assert runset["grouping"] == []
+
+
+def test_compile_warns_on_stderr_and_honours_options() -> None:
+    relaxed = wsquery("compile", "summary.acc > 0.9")
+    assert relaxed.returncode == 0
+    assert json.loads(relaxed.stdout)["filters"]["filters"][0]["op"] == ">="
+    assert relaxed.stderr.startswith("warning: ")
+    exact = wsquery("compile", "--exact-ops", "summary.acc > 0.9")
+    assert json.loads(exact.stdout)["filters"]["filters"][0]["op"] == ">"
+    assert exact.stderr == ""
+    strict = wsquery("compile", "--strict", "summary.acc > 0.9")
+    assert strict.returncode == 2
+    assert strict.stdout == ""
+    legacy = wsquery("compile", "--format", "legacy", "--exact-ops", "config.a == 1")
+    assert json.loads(legacy.stdout)["filters"]["op"] == "OR"
+
+
+def test_query_from_stdin() -> None:
+    result = wsquery("fmt", "-", stdin="config.a = 1 && name =~ 'x'\n")
+    assert result.stdout == 'config.a == 1 and name =~ "x"\n'
+
+
+def test_errors_go_to_stderr_with_the_caret_and_status_2() -> None:
+    result = wsquery("compile", 'state == "finshed"')
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr == (
+        'error: line 1, column 1: state is never "finshed"\n'
+        '    state == "finshed"\n'
+        "    ~~~~~~~~~~~~~~~~~~\n"
+        'hint: did you mean "finished"? states are running, pending, preempting, crashed, '
+        "failed, killed, finished, preempted\n")
+
+
+def test_target_error_names_the_construct() -> None:
+    result = wsquery("compile", "config.a is null")
+    assert result.returncode == 2
+    assert "config.a is null" in result.stderr
+    assert "mongo" in result.stderr
+
+
+def test_explain_shows_normal_form_shape_and_warnings() -> None:
+    result = wsquery("explain", "not (config.a == 1 or config.b < 2) and (config.c == 3 or "
+                     "config.d == 4) order by summary.acc desc")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "normalized: config.a != 1 and config.b >= 2 and (config.c == 3 or config.d == 4)" \
+        in out
+    assert "filters (filterv2):" in out
+    assert "sort:       summary.acc desc" in out
+    assert "warning:" not in out
+
+
+def test_decompile_a_saved_view_spec_file() -> None:
+    result = wsquery("decompile", str(SPEC))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == ('summary.val_loss <= 0.1 and name == "sweep-1" and name =~ "^s" '
+                             "group by config.optimizer, group order by summary.val_loss\n")
+
+
+def test_decompile_from_stdin_and_bad_json() -> None:
+    compiled = wsquery("compile", "--exact-ops", "config.a < 3 or summary.b >= 1").stdout
+    result = wsquery("decompile", "-", stdin=compiled)
+    assert result.stdout == "config.a < 3 or summary.b >= 1\n"
+    broken = wsquery("decompile", "-", stdin="{nope")
+    assert broken.returncode == 2
+    assert broken.stderr.startswith("error: -: line 1, column 2: invalid JSON")
+
+
+def test_filter_prints_matching_runs_in_order(tmp_path: Path) -> None:
+    runs = [
+        {"id": "a", "name": "sweep-a", "summary": {"acc": 0.7}},
+        {"id": "b", "name": "sweep-b", "summary": {"acc": 0.95}},
+        {"id": "c", "name": "other", "summary": {"acc": 0.99}},
+        {"id": "d", "name": "sweep-d"},
+        {"id": "e", "name": "sweep-e", "summary": {"acc": 0.9}},
+    ]
+    path = tmp_path / "runs.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in runs) + "\n")
+    result = wsquery("filter", 'name =~ "^sweep" and summary.acc >= 0.8 order by summary.acc desc',
+                     str(path))
+    assert result.returncode == 0, result.stderr
+    assert [json.loads(line)["id"] for line in result.stdout.splitlines()] == ["b", "e"]
+
+
+def test_missing_runs_file_is_a_clean_error() -> None:
+    result = wsquery("filter", "config.a == 1", "/nonexistent/runs.jsonl")
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "/nonexistent/runs.jsonl" in result.stderr
