@@ -373,8 +373,17 @@ class _Builder:
             number, unit_text = text[:-1], text[-1]
         else:
             number, unit_text = str(amount), str(unit)
-        value = Duration(_number(number), _UNIT_WORDS[unit_text.lower()])
-        return _Literal(value, amount.start_pos, (unit or amount).end_pos)
+        start, end = amount.start_pos, (unit or amount).end_pos
+        try:
+            count = _number(number)
+        except ValueError:  # more digits than Python converts
+            count = math.inf
+        if not 0 <= count < math.inf:
+            _state.problems.append(Problem(
+                "a duration is a finite length of time, zero or more", (start, end),
+                hint="write a duration such as 90s, 5m, 2h, 3d or 1w"))
+            count = 0
+        return _Literal(Duration(count, _UNIT_WORDS[unit_text.lower()]), start, end)
 
     def list(self, lsqb: Token, *rest: Any) -> _Literal:
         """``[`` items [``,``] ``]``, or the empty list ``[ ]``."""
