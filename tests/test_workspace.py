@@ -364,6 +364,20 @@ CANNOT = [
      "                     ~~~~~~~~~~~~~~~~~\n"
      "hint: write both as one regular expression on name, or compile with target=\"mongo\", "
      "which can express it"),
+    ('name =~ "" and config.x == 1',
+     'line 1, column 1: workspace: an empty search box is no search: name =~ "" would also show '
+     "runs that have no name\n"
+     '    name =~ "" and config.x == 1\n'
+     "    ~~~~~~~~~~\n"
+     "hint: leave the condition out (W&B gives every run a name), or compile with "
+     'target="mongo", which can express it'),
+    ('name contains ""',
+     'line 1, column 1: workspace: an empty search box is no search: name contains "" would '
+     "also show runs that have no name\n"
+     '    name contains ""\n'
+     "    ~~~~~~~~~~~~~~~~\n"
+     "hint: leave the condition out (W&B gives every run a name), or compile with "
+     'target="mongo", which can express it'),
     ("config.x == 1 and config.y == 2 and config.x == 2",
      "line 1, column 1: workspace: config.x == 1 and config.y == 2 and config.x == 2 can never "
      "be true, so the run set would show no runs\n"
@@ -465,7 +479,9 @@ def _assert_filter_v2_shape(items: list[dict[str, Any]], depth: int = 0) -> None
 
 
 # Refusals a generated filter may meet, each only for its own reason.
-_EXPECTED_REFUSALS = ("can never be true", "a negated 'within last'", "grows past")
+_REFUSALS = ("can never be true", "a negated 'within last'", "grows past")
+_REGEX_AND_NULL_REFUSALS = ("'is null'", "'is not null'", "regex match", "'contains'",
+                            "search box")
 
 
 @PROPERTY
@@ -473,11 +489,25 @@ _EXPECTED_REFUSALS = ("can never be true", "a negated 'within last'", "grows pas
        st.sampled_from(["filterv2", "legacy"]), st.lists(strategies.runs, min_size=1, max_size=8))
 def test_the_run_set_selects_the_runs_the_query_selects(
         expr: Expr, filter_format: str, runs: list[dict[str, Any]]) -> None:
-    query = Query(expr)
+    _assert_compiles_exactly(Query(expr), filter_format, runs, _REFUSALS)
+
+
+@PROPERTY
+@given(strategies.expressions(strategies.predicates(), max_leaves=6),
+       st.sampled_from(["filterv2", "legacy"]), st.lists(strategies.runs, min_size=1, max_size=8))
+def test_searches_and_refusals_keep_the_meaning(
+        expr: Expr, filter_format: str, runs: list[dict[str, Any]]) -> None:
+    _assert_compiles_exactly(Query(expr), filter_format, runs,
+                             _REFUSALS + _REGEX_AND_NULL_REFUSALS)
+
+
+def _assert_compiles_exactly(query: Query, filter_format: str, runs: list[dict[str, Any]],
+                             refusals: tuple[str, ...]) -> None:
+    """The run set read back selects what ``query`` selects; a refusal gives its reason."""
     try:
         result = compile_workspace(query, format=filter_format, exact_ops=True)
     except TargetError as error:
-        assert any(reason in error.message for reason in _EXPECTED_REFUSALS), error.message
+        assert any(reason in error.message for reason in refusals), error.message
         if "can never be true" in error.message:
             assert not any(wsquery.matches(query, run, now=NOW) for run in runs)
         return

@@ -173,6 +173,11 @@ class _Compiler:
             pattern = _search_pattern(conjunct)
             if pattern is None:
                 rest.append(conjunct)
+            elif not pattern:
+                raise self.error(
+                    f"an empty search box is no search: {conjunct} would also show runs that "
+                    "have no name", conjunct.span,
+                    "leave the condition out (W&B gives every run a name), or " + _MONGO_HINT)
             elif search is not None:
                 raise self.error(
                     f"a run set has one search box, and {conjunct} would be a second search",
