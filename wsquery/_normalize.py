@@ -1,11 +1,11 @@
-"""Query -> the same query in normal form: ``not`` only in front of leaves, flat and/or without
-duplicates or constants, equalities on one field merged into ``in``, and parts that are certainly
-TRUE or can never be TRUE folded to ``true``/``false``.
+"""Query -> the same query in normal form, selecting exactly the same runs.
 
-Which runs match never changes under the three-valued semantics. Pushing ``not`` down uses only
-exact 3VL laws; after that every and/or sits in a positive context, where TRUE depends only on
-which operands are TRUE, so a part that can never be TRUE may become ``false`` even when it was
-UNKNOWN for some runs.
+The normal form has ``not`` only in front of leaves, flat and/or without duplicates or
+constants, equalities on one field merged into ``in``, and parts that are certainly TRUE or can
+never be TRUE folded to ``true``/``false``. Which runs match never changes under the
+three-valued semantics. Pushing ``not`` down uses only exact 3VL laws; after that every and/or
+sits in a positive context, where TRUE depends only on which operands are TRUE, so a part that
+can never be TRUE may become ``false`` even when it was UNKNOWN for some runs.
 """
 
 from __future__ import annotations

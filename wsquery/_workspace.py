@@ -1,10 +1,11 @@
-"""Query -> ``RunsetQuery``: the ``filters``, ``grouping``, ``sort`` and ``search`` a W&B
-workspace run set stores (filterV2 or the legacy tree), plus warnings for what had to change.
+"""Query -> ``RunsetQuery``: what a W&B workspace run set stores, and warnings.
 
-The query is normalized first. A name regex (or name substring) that is a top-level condition
-becomes the run set's search box; the rest becomes the filter. filterV2 is an OR of AND-chains
-whose items are leaves or one-level groups, so the user's and/or structure is kept down to that
-depth and only what nests deeper is distributed into an OR of ANDs, under a size limit.
+A run set keeps a query in ``filters`` (filterV2 or the legacy tree), ``grouping``, ``sort`` and
+``search``; the warnings say what compiled, but not exactly as written. The query is normalized
+first. A name regex (or name substring) that is a top-level condition becomes the run set's
+search box; the rest becomes the filter. filterV2 is an OR of AND-chains whose items are leaves
+or one-level groups, so the user's and/or structure is kept down to that depth and only what
+nests deeper is distributed into an OR of ANDs, under a size limit.
 """
 
 from __future__ import annotations
