@@ -77,10 +77,12 @@ __all__ = [
     "compile",
     "decompile",
     "evaluate",
+    "from_wandb_workspaces",
     "list_views",
     "matches",
     "normalize",
     "parse",
+    "to_wandb_workspaces",
 ]
 
 #: Public names served by modules loaded on first use, so ``import wsquery`` stays cheap.
@@ -160,6 +162,22 @@ def matches(query: str | Query, run: Any, *, now: datetime | None = None) -> boo
     from ._evaluate import matches as run_matches
 
     return run_matches(_as_query(query), run, now=now)
+
+
+def from_wandb_workspaces(text: str) -> Query:
+    """Read a filter expression of W&B's wandb-workspaces library, such as
+    ``Config('lr') == 0.1 and Metric('State') == 'finished'``, as a ``Query``."""
+    from ._interop import from_wandb_workspaces as read
+
+    return read(text)
+
+
+def to_wandb_workspaces(query: str | Query) -> str:
+    """Write a query as a wandb-workspaces filter expression; what that library cannot say is
+    a ``TargetError``."""
+    from ._interop import to_wandb_workspaces as write
+
+    return write(query)
 
 
 def _as_query(query: str | Query) -> Query:

@@ -291,6 +291,11 @@ def _leaf(field: Field, test: _ValueTest) -> Filter:
     return test_key
 
 
+def field_value(run: Any, field: Field) -> Any:
+    """The value ``field`` holds in ``run`` (any accepted shape), or None when it is missing."""
+    return _getter(field)(adapt(run))
+
+
 def _getter(field: Field) -> _Getter:
     """How to read ``field`` from a record: the flat key first, then the nested dicts."""
     section = _section_of(field)

@@ -19,6 +19,7 @@ from typing import IO, TYPE_CHECKING, Any, TextIO, assert_never
 import attrs
 
 import wsquery
+from wsquery._evaluate import adapt, field_value
 from wsquery.ast import (
     RUN_ATTRIBUTES,
     And,
@@ -74,7 +75,6 @@ _KEYWORDS = ("and", "or", "not", "in", "not in", "between", "contains", "is null
              "false")
 _WORD_BEFORE_CURSOR = re.compile(r"""["'\w.`/-]*$""")
 #: Keys by which a run in W&B's GraphQL shape is told from a plain dict.
-_GRAPHQL_KEYS = frozenset({"displayName", "summaryMetrics", "createdAt", "jobType", "username"})
 _ID, _NAME, _STATE = (Field("run", (key,)) for key in ("name", "displayName", "state"))
 
 
@@ -165,7 +165,7 @@ class _Session:
     def load_runs(self, path: str) -> _Said:
         if not path:
             raise WsqueryError("usage: :runs FILE (JSON lines or a JSON array of runs)")
-        from .cli import load_runs
+        from ._display import load_runs
 
         try:
             source = Path(path).expanduser().read_text(encoding="utf-8")
@@ -195,9 +195,9 @@ class _Session:
             raise WsqueryError("nothing to explain yet: type a query, or :explain QUERY")
         compiled = self.compile(text)
         if compiled.target == "workspace":
-            from .cli import _outline
+            from ._display import outline
 
-            shape = _outline(compiled.result["filters"])
+            shape = outline(compiled.result["filters"])
         else:
             shape = json.dumps(compiled.result, indent=2, ensure_ascii=False).splitlines()
         return _Explained(compiled, wsquery.normalize(compiled.query), shape)
@@ -229,42 +229,23 @@ def _vocabulary(runs: Iterable[Any]) -> list[str]:
     (states, names, tags) the runs hold."""
     words = dict.fromkeys(RUN_ATTRIBUTES)
     for run in runs:
-        if not isinstance(run, Mapping):
+        try:
+            record = adapt(run)
+        except WsqueryError:
             continue
-        keys, config, summary = _run_sections(run)
-        for section, values in (("config", config), ("summary", summary)):
-            for path in _paths(values):
+        keys = record.run
+        for section, values in (("config", record.config), ("summary", record.summary)):
+            for path in _paths(values) if isinstance(values, Mapping) else ():
                 words[str(Field(section, path))] = None
         for key in ("state", "displayName"):
-            if isinstance(keys.get(key), str):
-                words[format_value(keys[key])] = None
+            value = keys.get(key)
+            if isinstance(value, str):
+                words[format_value(value)] = None
         tags = keys.get("tags")
         for tag in tags if isinstance(tags, list) else ():
             if isinstance(tag, str):
                 words[format_value(tag)] = None
     return list(words)
-
-
-def _run_sections(run: Mapping[str, Any]) -> tuple[Mapping[str, Any], Mapping[str, Any],
-                                                    Mapping[str, Any]]:
-    """A run's keys under their W&B run names, its config and its summary, unwrapped."""
-    if _GRAPHQL_KEYS.isdisjoint(run):
-        keys = {RUN_ATTRIBUTES.get(key, key): value for key, value in run.items()}
-        summary = run.get("summary")
-        return keys, _mapping(run.get("config")), _mapping(
-            run.get("summary_metrics") if summary is None else summary)
-    config = {key: value["value"] if isinstance(value, dict) and "value" in value else value
-              for key, value in _mapping(run.get("config")).items()}
-    return run, config, _mapping(run.get("summaryMetrics"))
-
-
-def _mapping(value: Any) -> Mapping[str, Any]:
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except ValueError:
-            return {}
-    return value if isinstance(value, Mapping) else {}
 
 
 def _paths(values: Mapping[str, Any], prefix: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
@@ -274,19 +255,6 @@ def _paths(values: Mapping[str, Any], prefix: tuple[str, ...] = ()) -> Iterator[
         yield (*prefix, key)
         if isinstance(value, Mapping) and len(prefix) < 3:
             yield from _paths(value, (*prefix, key))
-
-
-def _shown_value(run: Any, field: Field) -> Any:
-    if not isinstance(run, Mapping):
-        return None
-    keys, config, summary = _run_sections(run)
-    values = {"run": keys, "config": config, "summary": summary}[field.section]
-    value = values.get(field.key)
-    if value is None and len(field.path) > 1:
-        value = values.get(field.path[0])
-        for segment in field.path[1:]:
-            value = value.get(segment) if isinstance(value, Mapping) else None
-    return value
 
 
 def _query_fields(query: Query) -> list[Field]:
@@ -331,7 +299,7 @@ def _cell(value: Any) -> str:
 def _table(runs: list[Any], fields: list[Field]) -> list[str]:
     columns = [_ID, _NAME, _STATE, *(f for f in fields if f not in (_ID, _NAME, _STATE))]
     rows = [[str(field) for field in columns]]
-    rows += [[_cell(_shown_value(run, field)) for field in columns] for run in runs[:MAX_ROWS]]
+    rows += [[_cell(field_value(run, field)) for field in columns] for run in runs[:MAX_ROWS]]
     widths = [max(len(row[i]) for row in rows) for i in range(len(columns))]
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
              .rstrip() for row in rows]
@@ -351,7 +319,7 @@ def _json_outcome(outcome: _Outcome) -> dict[str, Any] | None:
                 "query": str(outcome.query), "target": outcome.target,
                 "result": outcome.result, "warnings": [_warning_json(w) for w in outcome.warnings]}
             if outcome.matches is not None:
-                data["matches"] = [_cell_json(_shown_value(run, _ID)) for run in outcome.matches]
+                data["matches"] = [_cell_json(field_value(run, _ID)) for run in outcome.matches]
                 data["count"] = len(outcome.matches)
             return data
         case _Explained():

@@ -7,10 +7,11 @@ import argparse
 import json
 import sys
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any, TextIO
 
 from . import __version__
+from ._display import load_json, load_runs, outline
 from .errors import WsqueryError
 
 EXIT_USAGE = 2
@@ -133,7 +134,7 @@ def _explain(args: argparse.Namespace) -> int:
         kind = "regex" if search.get("isRegex") else "text"
         print(f"search:     {kind} {json.dumps(search['query'], ensure_ascii=False)}")
     print(f"filters ({args.format}):")
-    for line in _outline(runset["filters"]):
+    for line in outline(runset["filters"]):
         print("  " + line)
     grouping = ", ".join(f"{k['section']}.{k['name']}" for k in runset["grouping"])
     print(f"grouping:   {grouping or '(none)'}")
@@ -144,50 +145,18 @@ def _explain(args: argparse.Namespace) -> int:
     return 0
 
 
-def _outline(filters: dict[str, Any]) -> list[str]:
-    """A run-set filter as indented lines, one item each, showing the shape chosen."""
-    if filters.get("filterFormat") == "filterV2":
-        items = filters["filters"]
-        if not items:
-            return ["(every run)"]
-        return list(_outline_v2(items, 0))
-    lines = []
-    for index, term in enumerate(filters["filters"]):
-        leaves = " AND ".join(_leaf_text(leaf) for leaf in term["filters"])
-        lines.append(("OR " if index else "") + (leaves or "(every run)"))
-    return lines
-
-
-def _outline_v2(items: list[dict[str, Any]], depth: int) -> Iterator[str]:
-    for item in items:
-        connector = item.get("connector", "")
-        prefix = "  " * depth + (connector + " " if connector else "")
-        if "filters" in item:
-            yield prefix + "("
-            yield from _outline_v2(item["filters"], depth + 1)
-            yield "  " * depth + ")"
-        else:
-            yield prefix + _leaf_text(item)
-
-
-def _leaf_text(leaf: dict[str, Any]) -> str:
-    key = leaf["key"]
-    return (f"{key['section']}.{key['name']} {leaf['op']} "
-            f"{json.dumps(leaf['value'], ensure_ascii=False)}")
-
-
 def _decompile(args: argparse.Namespace) -> int:
     from . import decompile
 
     source = sys.stdin.read() if args.file == "-" else _read_file(args.file)
-    print(decompile(_runset_of(_load_json(source, args.file))))
+    print(decompile(_runset_of(load_json(source, args.file))))
     return 0
 
 
 def _runset_of(data: Any) -> Any:
     """The run set inside a saved view (its node or its spec), or the data itself."""
     if isinstance(data, dict) and isinstance(data.get("spec"), str):
-        data = _load_json(data["spec"], "spec")
+        data = load_json(data["spec"], "spec")
     if isinstance(data, dict) and isinstance(data.get("section"), dict):
         run_sets = data["section"].get("runSets") or [{}]
         return run_sets[0]
@@ -204,21 +173,6 @@ def _filter(args: argparse.Namespace) -> int:
     return 0
 
 
-def load_runs(source: str, name: str) -> list[Any]:
-    """Runs from JSON-lines text, or from one JSON array."""
-    stripped = source.lstrip()
-    if stripped.startswith("["):
-        runs = _load_json(source, name)
-        if not isinstance(runs, list):
-            raise WsqueryError(f"{name}: expected a JSON array of runs")
-        return runs
-    runs = []
-    for number, line in enumerate(source.splitlines(), 1):
-        if line.strip():
-            runs.append(_load_json(line, f"{name}:{number}"))
-    return runs
-
-
 def _repl(args: argparse.Namespace) -> int:
     from ._repl import run_repl
 
@@ -228,15 +182,6 @@ def _repl(args: argparse.Namespace) -> int:
 def _read_file(path: str) -> str:
     with open(path, encoding="utf-8") as handle:
         return handle.read()
-
-
-def _load_json(text: str, name: str) -> Any:
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as error:
-        raise WsqueryError(
-            f"{name}: line {error.lineno}, column {error.colno}: invalid JSON: {error.msg}"
-        ) from None
 
 
 def _print_warnings(items: Sequence[object], stream: TextIO | None = None) -> None:
