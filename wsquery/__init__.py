@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from .ast import Query
 from .errors import (
@@ -32,6 +32,7 @@ from .errors import (
 )
 
 if TYPE_CHECKING:
+    from ._mongo import MongoQuery
     from ._workspace import RunsetQuery
     from .workspace import (
         BarPlot,
@@ -104,7 +105,7 @@ def __getattr__(name: str) -> Any:
     globals()[name] = value
     return value
 
-TARGETS = ("workspace",)
+TARGETS = ("workspace", "mongo")
 
 
 def parse(text: str) -> Query:
@@ -122,9 +123,24 @@ def normalize(query: str | Query) -> Query:
     return normalize_query(_as_query(query))
 
 
-def compile(query: str | Query, target: str = "workspace", **options: Any) -> RunsetQuery:
+@overload
+def compile(
+    query: str | Query, target: Literal["workspace"] = "workspace", **options: Any
+) -> RunsetQuery: ...
+
+
+@overload
+def compile(
+    query: str | Query, target: Literal["mongo"], **options: Any
+) -> MongoQuery: ...
+
+
+def compile(
+    query: str | Query, target: str = "workspace", **options: Any
+) -> RunsetQuery | MongoQuery:
     """Compile a query for ``target``: ``"workspace"`` gives a ``RunsetQuery`` whose
-    ``to_json()`` is what goes into a saved view's ``runSets[0]``.
+    ``to_json()`` is what goes into a saved view's ``runSets[0]``; ``"mongo"`` gives a
+    ``MongoQuery`` whose ``filters`` and ``order`` go to ``wandb.Api().runs()``.
 
     Workspace options: ``format="filterv2"|"legacy"``, ``exact_ops=False`` (keep ``<``/``>``
     instead of the UI's ``<=``/``>=``), ``strict=False`` (turn warnings into errors).
@@ -135,6 +151,10 @@ def compile(query: str | Query, target: str = "workspace", **options: Any) -> Ru
         from ._workspace import compile_workspace
 
         return compile_workspace(parsed, text=text, **options)
+    if target == "mongo":
+        from ._mongo import compile_mongo
+
+        return compile_mongo(parsed, text=text, **options)
     raise TargetError(f"unknown target {target!r}", target=str(target),
                       hint="targets are " + ", ".join(TARGETS))
 
