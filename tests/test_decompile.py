@@ -627,8 +627,6 @@ def test_compiled_queries_read_back_select_the_same_runs(condition: Any, fmt: st
 
 
 @needs_compiler_and_evaluator
-@pytest.mark.xfail(reason='the compiler writes name contains "" (and name =~ "") as the empty '
-                          "search, which also shows runs without a string name")
 @pytest.mark.parametrize("text", ['name contains ""', 'name =~ ""'])
 def test_an_empty_name_search_keeps_its_meaning(text: str) -> None:
     query = wsquery.parse(text)

@@ -177,8 +177,8 @@ def test_spans_of_surviving_and_rewritten_nodes() -> None:
     text = 'config.y == 1 and (config.x == 1 and config.x == 2) group by config.y'
     folded = wsquery.normalize(text).filter
     assert folded == Constant(False)
-    assert folded is not None and folded.span == (19, 50)
-    assert text[19:50] == "config.x == 1 and config.x == 2"
+    assert folded is not None and folded.span == (18, 51)
+    assert text[18:51] == "(config.x == 1 and config.x == 2)"
 
     text = "config.x == 1 and false"
     folded = wsquery.normalize(text).filter

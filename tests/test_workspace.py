@@ -385,10 +385,10 @@ CANNOT = [
      "    ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~\n"
      "hint: remove the conditions that exclude each other"),
     ("config.y == 1 and (state == \"running\" and state == \"failed\")",
-     "line 1, column 20: workspace: state == \"running\" and state == \"failed\" can never be "
+     "line 1, column 19: workspace: state == \"running\" and state == \"failed\" can never be "
      "true, so the run set would show no runs\n"
      "    config.y == 1 and (state == \"running\" and state == \"failed\")\n"
-     "                       " + "~" * 40 + "\n"
+     "                      " + "~" * 42 + "\n"
      "hint: remove the conditions that exclude each other"),
     ("config.x in [] and config.y == 1",
      "line 1, column 1: workspace: config.x in [] can never be true, so the run set would show "

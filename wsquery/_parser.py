@@ -15,6 +15,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import attrs
 from lark import Lark
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 from lark.parsers.lalr_analysis import Shift
@@ -244,7 +245,13 @@ class _Builder:
         return node
 
     def group(self, lpar: Token, inner: Any, rpar: Token) -> Expr:
-        return _close(inner)
+        """The parenthesized condition, its span widened to take in the parentheses."""
+        node = _close(inner)
+        widened = attrs.evolve(node, span=(lpar.start_pos, rpar.end_pos))
+        depth = _state.depths.get(id(node))
+        if depth is not None:
+            _state.depths[id(widened)] = depth
+        return widened
 
     def constant(self, token: Token) -> Constant:
         return Constant(token.type == "TRUE", span=(token.start_pos, token.end_pos))

@@ -37,7 +37,7 @@ from .ast import (
     Span,
     Within,
 )
-from .errors import Problem, TargetError, render_problem
+from .errors import TargetError, TargetWarning
 
 #: Most leaves one distribution into an OR of ANDs may produce before it is refused.
 MAX_DISTRIBUTED_LEAVES = 200
@@ -54,26 +54,6 @@ _UI_OPS = {"<": "<=", ">": ">="}
 _BRIEF = 60
 
 Conjunction = tuple[Expr, ...]
-
-
-@attrs.frozen(slots=True)
-class TargetWarning:
-    """Something compiled, but not exactly as written (``<`` saved as ``<=``, seconds rounded).
-
-    ``str()`` shows the message and, when the query text is known, the line with the part
-    marked."""
-
-    message: str
-    span: Span = None
-    hint: str | None = None
-    text: str | None = attrs.field(default=None, eq=False, repr=False)
-    target: str = _TARGET
-
-    def __str__(self) -> str:
-        if self.text is not None and self.span is not None:
-            return render_problem(self.text, Problem(f"{self.target}: {self.message}",
-                                                     self.span, self.hint))
-        return f"{self.target}: {self.message}" + (f"\nhint: {self.hint}" if self.hint else "")
 
 
 @attrs.frozen(slots=True)
@@ -153,7 +133,7 @@ class _Compiler:
             raise self.error(message, node.span, hint)
         if id(node) not in self.warned:
             self.warned.add(id(node))
-            self.warnings.append(TargetWarning(message, node.span, hint, self.text))
+            self.warnings.append(TargetWarning(message, _TARGET, node.span, hint, self.text))
 
     def contradiction(self, folded: Constant, original: Expr | None) -> TargetError:
         part = _find_span(original, folded.span) if original is not None else None

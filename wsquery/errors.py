@@ -106,6 +106,25 @@ class TargetError(WsqueryError):
         super().__init__(rendered)
 
 
+@attrs.frozen(slots=True)
+class TargetWarning:
+    """Something compiled, but not exactly as written (``<`` saved as ``<=``, seconds rounded,
+    a second sort key dropped). ``str()`` shows the message and, when the query text is known,
+    the line with the part marked."""
+
+    message: str
+    target: str
+    span: tuple[int, int] | None = None
+    hint: str | None = None
+    text: str | None = attrs.field(default=None, eq=False, repr=False)
+
+    def __str__(self) -> str:
+        if self.text is not None and self.span is not None:
+            return render_problem(self.text, Problem(f"{self.target}: {self.message}",
+                                                     self.span, self.hint))
+        return f"{self.target}: {self.message}" + (f"\nhint: {self.hint}" if self.hint else "")
+
+
 class DecompileError(WsqueryError):
     """Run-set JSON that wsquery cannot read back: an unknown section, op or shape."""
 
