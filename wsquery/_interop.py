@@ -32,6 +32,7 @@ import unicodedata
 from typing import NamedTuple, assert_never
 
 from . import parse
+from ._wandb import UI_RUN_NAMES
 from .ast import (
     And,
     Compare,
@@ -54,26 +55,6 @@ from .errors import Problem, QuerySyntaxError, QueryValidationError, TargetError
 
 TARGET = "wandb-workspaces"
 
-#: The UI's run attribute names (what ``Metric('...')`` takes) -> W&B ``run`` key names.
-UI_RUN_NAMES: dict[str, str] = {
-    "ID": "name",
-    "Name": "displayName",
-    "Tags": "tags",
-    "State": "state",
-    "CreatedTimestamp": "createdAt",
-    "Runtime": "duration",
-    "User": "username",
-    "Sweep": "sweep",
-    "Group": "group",
-    "JobType": "jobType",
-    "Hostname": "host",
-    "UsingArtifact": "inputArtifacts",
-    "OutputtingArtifact": "outputArtifacts",
-    "Step": "_step",
-    "RelativeTime(Wall)": "_absolute_runtime",
-    "RelativeTime(Process)": "_runtime",
-    "WallTime": "_timestamp",
-}
 _RUN_KEY_UI_NAMES = {key: name for name, key in UI_RUN_NAMES.items()}
 
 _SECTION_FUNCTIONS = {"Config": "config", "SummaryMetric": "summary", "Summary": "summary",

@@ -11,6 +11,28 @@ from typing import Any
 
 from .ast import Field
 
+#: The names W&B's UI and workspace library give run attributes (``Metric('State')``, a panel's
+#: ``x="Step"``) -> the keys W&B stores for them.
+UI_RUN_NAMES: dict[str, str] = {
+    "ID": "name",
+    "Name": "displayName",
+    "Tags": "tags",
+    "State": "state",
+    "CreatedTimestamp": "createdAt",
+    "Runtime": "duration",
+    "User": "username",
+    "Sweep": "sweep",
+    "Group": "group",
+    "JobType": "jobType",
+    "Hostname": "host",
+    "UsingArtifact": "inputArtifacts",
+    "OutputtingArtifact": "outputArtifacts",
+    "Step": "_step",
+    "RelativeTime(Wall)": "_absolute_runtime",
+    "RelativeTime(Process)": "_runtime",
+    "WallTime": "_timestamp",
+}
+
 #: The run set's sort when a query has no ``order by``: newest first.
 DEFAULT_SORT: dict[str, Any] = {
     "keys": [{"key": {"section": "run", "name": "createdAt"}, "ascending": False}]

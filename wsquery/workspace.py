@@ -29,7 +29,7 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 import attrs
 
 from ._graphql import MAX_NAME_LENGTH
-from ._wandb import PANEL_SEARCH_EXPAND_KEY, PANEL_SEARCH_QUERY_KEY
+from ._wandb import PANEL_SEARCH_EXPAND_KEY, PANEL_SEARCH_QUERY_KEY, UI_RUN_NAMES
 from .ast import Query
 from .errors import NotFoundError, WorkspaceError, WorkspaceValueError
 
@@ -56,28 +56,7 @@ __all__ = [
 
 #: The spec version wsquery reads and writes; a spec without ``version`` is this version.
 SPEC_VERSION = -1
-#: The names W&B's UI and workspace library give run attributes and history axes in panels ->
-#: the keys the spec stores (``x="Step"`` is stored as ``"_step"``).
-PANEL_METRIC_NAMES: dict[str, str] = {
-    "ID": "name",
-    "Name": "displayName",
-    "Tags": "tags",
-    "State": "state",
-    "CreatedTimestamp": "createdAt",
-    "Runtime": "duration",
-    "User": "username",
-    "Sweep": "sweep",
-    "Group": "group",
-    "JobType": "jobType",
-    "Hostname": "host",
-    "UsingArtifact": "inputArtifacts",
-    "OutputtingArtifact": "outputArtifacts",
-    "Step": "_step",
-    "RelativeTime(Wall)": "_absolute_runtime",
-    "RelativeTime(Process)": "_runtime",
-    "WallTime": "_timestamp",
-}
-_SPEC_METRIC_NAMES = {stored: shown for shown, stored in PANEL_METRIC_NAMES.items()}
+_SPEC_METRIC_NAMES = {stored: shown for shown, stored in UI_RUN_NAMES.items()}
 
 SMOOTHING_TYPES = ("exponentialTimeWeighted", "exponential", "gaussian", "average", "none")
 TOOLTIP_RUN_COUNTS = ("single", "default", "all_runs")
@@ -290,7 +269,7 @@ def _new_id() -> str:
 
 
 def _spec_metric(name: str) -> str:
-    return PANEL_METRIC_NAMES.get(name, name)
+    return UI_RUN_NAMES.get(name, name)
 
 
 def _shown_metric(name: Any) -> Any:
