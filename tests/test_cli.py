@@ -17,7 +17,8 @@ def wsquery(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
 
 
 def test_compile_prints_the_run_set_json() -> None:
-    result = wsquery("compile", 'summary.val_loss <= 0.1 and name =~ "^s" order by summary.val_loss')
+    result = wsquery("compile",
+                     'summary.val_loss <= 0.1 and name =~ "^s" order by summary.val_loss')
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
     runset = json.loads(result.stdout)

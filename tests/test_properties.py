@@ -6,7 +6,7 @@ types, so three-valued logic is exercised wherever a rewrite could get it wrong.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from hypothesis import HealthCheck, assume, given, settings
@@ -18,7 +18,7 @@ from wsquery.ast import Contains, Duration, Field, Match, Query, Within
 
 from .strategies import CREATED_AT, STRING_FIELDS, TAGS, expressions, predicates, queries, runs
 
-NOW = datetime(2024, 1, 3, tzinfo=timezone.utc)
+NOW = datetime(2024, 1, 3, tzinfo=UTC)
 SETTINGS = settings(max_examples=250, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 run_lists = st.lists(runs, min_size=1, max_size=12)

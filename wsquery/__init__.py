@@ -137,6 +137,10 @@ def compile(
 ) -> MongoQuery: ...
 
 
+@overload
+def compile(query: str | Query, target: str, **options: Any) -> RunsetQuery | MongoQuery: ...
+
+
 def compile(
     query: str | Query, target: str = "workspace", **options: Any
 ) -> RunsetQuery | MongoQuery:
