@@ -133,6 +133,47 @@ mutation DeleteView($id: ID!) {
 }
 """
 
+#: The run fields ``runs()`` asks for: what the evaluator reads of W&B run JSON.
+RUN_FIELDS = """
+fragment RunFields on Run {
+  id
+  name
+  displayName
+  state
+  tags
+  createdAt
+  heartbeatAt
+  jobType
+  group
+  sweepName
+  user {
+    username
+  }
+  config
+  summaryMetrics
+}
+"""
+
+LIST_RUNS = """
+query ListRuns($entityName: String!, $projectName: String!, $filters: JSONString,
+               $order: String, $first: Int!, $after: String) {
+  project(name: $projectName, entityName: $entityName) {
+    runs(filters: $filters, order: $order, first: $first, after: $after) {
+      pageInfo {
+        hasNextPage
+        endCursor
+      }
+      edges {
+        cursor
+        node {
+          ...RunFields
+        }
+      }
+    }
+  }
+}
+""" + RUN_FIELDS
+
 #: Every document with its operation name, for validation against a schema.
 DOCUMENTS: dict[str, str] = {
     "Viewer": VIEWER,
@@ -141,6 +182,7 @@ DOCUMENTS: dict[str, str] = {
     "GetView": GET_VIEW,
     "ListViews": LIST_VIEWS,
     "DeleteView": DELETE_VIEW,
+    "ListRuns": LIST_RUNS,
 }
 
 # Statuses W&B's own client gives up on at once; everything else but 429 and 5xx is final too.
@@ -329,6 +371,31 @@ class GraphQLClient:
                 if edge.get("node"):
                     yield dict(edge["node"])
             page = views.get("pageInfo") or {}
+            if not page.get("hasNextPage") or not page.get("endCursor"):
+                return
+            after = page["endCursor"]
+
+    def iter_runs(self, entity: str, project: str, *, filters: Mapping[str, Any],
+                  order: str, page_size: int = 50) -> Iterator[dict[str, Any]]:
+        """The runs of a project that match runs-API ``filters`` (MongoDB-style), in ``order``
+        (``-createdAt``, ``+summary_metrics.loss``), fetched ``page_size`` at a time. A missing
+        project is a ``NotFoundError``."""
+        after: str | None = None
+        encoded = json.dumps(filters, allow_nan=False)
+        while True:
+            data = self.execute(LIST_RUNS, {"entityName": entity, "projectName": project,
+                                            "filters": encoded, "order": order,
+                                            "first": page_size, "after": after},
+                                operation_name="ListRuns")
+            if data.get("project") is None:
+                raise NotFoundError(f"project {entity}/{project} not found")
+            found = data["project"].get("runs")
+            if not found:
+                return
+            for edge in found.get("edges") or ():
+                if edge.get("node"):
+                    yield dict(edge["node"])
+            page = found.get("pageInfo") or {}
             if not page.get("hasNextPage") or not page.get("endCursor"):
                 return
             after = page["endCursor"]

@@ -4,8 +4,10 @@ It answers the documents in ``wsquery._graphql`` (and any other document valid a
 ``SCHEMA_SDL``, a subset of W&B's schema with the same names and types), so the workspace
 commands, the demo and the tests run without a W&B account. Each API key belongs to one entity;
 a key may only read and write its own entity's views (else HTTP 403, ``PERMISSION_ERROR``).
-Entities and projects are created by the first save into them. ``Faults`` makes the server
-answer with 429s, 5xxs or slowly, for testing clients.
+Entities and projects are created by the first save into them. It also keeps runs
+(``ViewServer.add_runs``) and answers ``project { runs(filters, order, first, after) }`` with
+runs-API filters, matched by ``matches_filter`` with MongoDB's semantics. ``Faults`` makes the
+server answer with 429s, 5xxs or slowly, for testing clients.
 
 The database is a real SQLite file: ``db_path`` when given, else a temporary file removed on
 stop. ``wsquery serve`` (``run_server``) keeps its views in ``default_db_path()``:
@@ -19,6 +21,7 @@ import binascii
 import functools
 import json
 import logging
+import math
 import os
 import secrets
 import shutil
@@ -28,7 +31,7 @@ import tempfile
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import closing, contextmanager
 from datetime import UTC, datetime
 from http import HTTPStatus
@@ -39,7 +42,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from ._graphql import MAX_NAME_LENGTH
-from .errors import WorkspaceError
+from .errors import WorkspaceError, WsqueryError
 
 if TYPE_CHECKING:
     from graphql import GraphQLSchema
@@ -105,6 +108,34 @@ type Project implements Node {
     first: Int
     after: String
   ): ViewConnection
+  runs(filters: JSONString, order: String, first: Int, after: String): RunConnection
+}
+
+type Run implements Node {
+  createdAt: DateTime!
+  name: String!
+  jobType: String
+  config: JSONString
+  summaryMetrics: JSONString
+  displayName: String
+  heartbeatAt: DateTime
+  user: User
+  id: ID!
+  tags: [String!]
+  sweepName: String
+  state: String
+  group: String
+}
+
+type RunConnection {
+  totalCount: Int!
+  pageInfo: PageInfo!
+  edges: [RunEdge!]!
+}
+
+type RunEdge {
+  node: Run!
+  cursor: String!
 }
 
 enum ViewSource {
@@ -193,6 +224,13 @@ CREATE TABLE IF NOT EXISTS views (
   user_name TEXT NOT NULL,
   created_at TEXT NOT NULL,
   updated_at TEXT NOT NULL,
+  UNIQUE (project_id, name)
+);
+CREATE TABLE IF NOT EXISTS runs (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  project_id INTEGER NOT NULL REFERENCES projects(id),
+  name TEXT NOT NULL,
+  document TEXT NOT NULL,
   UNIQUE (project_id, name)
 );
 """
@@ -405,6 +443,246 @@ class _Project:
                 "endCursor": edges[-1]["cursor"] if edges else None,
             },
         }
+
+
+    def runs(self, info: object, filters: str | None = None, order: str | None = None,
+             first: int | None = None, after: str | None = None) -> dict[str, Any]:
+        """The project's runs that match runs-API ``filters``, in ``order``, one page."""
+        from ._evaluate import evaluate
+        from ._mongo import DEFAULT_ORDER, order_key
+        from .ast import Query
+
+        try:
+            wanted = json.loads(filters) if filters else {}
+        except ValueError:
+            raise _graphql_error("filters is not JSON", "BAD_USER_INPUT") from None
+        if not isinstance(wanted, dict):
+            raise _graphql_error("filters must be a JSON object", "BAD_USER_INPUT")
+        if first is not None and first < 0:
+            raise _graphql_error("first must not be negative", "BAD_USER_INPUT")
+        start = 0 if after is None else _local_id("Cursor", after)
+        if start is None:
+            raise _graphql_error(f"invalid cursor {after!r}", "BAD_USER_INPUT")
+        with closing(self._store.connect()) as connection:
+            rows = connection.execute("SELECT id, document FROM runs WHERE project_id = ? "
+                                      "ORDER BY id", (self._number,)).fetchall()
+        try:
+            selected = [_run_object(row["id"], document) for row in rows
+                        if matches_filter(wanted, document := json.loads(row["document"]))]
+        except FilterError as error:
+            raise _graphql_error(str(error), "BAD_USER_INPUT") from None
+        ordered = evaluate(Query(order_by=(order_key(order or DEFAULT_ORDER),)), selected)
+        page = ordered[start:] if first is None else ordered[start:start + first]
+        edges = [{"node": node, "cursor": _global_id("Cursor", start + index + 1)}
+                 for index, node in enumerate(page)]
+        return {
+            "totalCount": len(ordered),
+            "edges": edges,
+            "pageInfo": {
+                "hasNextPage": start + len(page) < len(ordered),
+                "hasPreviousPage": start > 0,
+                "startCursor": edges[0]["cursor"] if edges else None,
+                "endCursor": edges[-1]["cursor"] if edges else None,
+            },
+        }
+
+
+def _run_object(number: int, document: dict[str, Any]) -> dict[str, Any]:
+    """A stored run document as W&B's GraphQL ``Run``: config values wrapped as
+    ``{"value": ..., "desc": null}``, config and summary as JSON text. Its other run keys
+    stay on the object, so the local evaluator can order by them."""
+    node = {key: value for key, value in document.items()
+            if key not in ("config", "summary_metrics")}
+    username = document.get("username")
+    node.update(
+        id=_global_id("Run", number),
+        sweepName=document.get("sweep"),
+        user=None if username is None else {"id": _global_id("User", 0), "name": username,
+                                             "username": username},
+        config=json.dumps({key: {"value": value, "desc": None}
+                           for key, value in document.get("config", {}).items()}),
+        summaryMetrics=json.dumps(document.get("summary_metrics", {})),
+    )
+    return node
+
+
+def _project_id(connection: sqlite3.Connection, entity: str, project: str) -> int:
+    """The project's row, created (with its entity) when missing."""
+    connection.execute("INSERT OR IGNORE INTO entities (name) VALUES (?)", (entity,))
+    entity_id = connection.execute("SELECT id FROM entities WHERE name = ?",
+                                   (entity,)).fetchone()["id"]
+    connection.execute(
+        "INSERT OR IGNORE INTO projects (entity_id, name, created_at) VALUES (?, ?, ?)",
+        (entity_id, project, _now()))
+    return int(connection.execute("SELECT id FROM projects WHERE entity_id = ? AND name = ?",
+                                  (entity_id, project)).fetchone()["id"])
+
+
+# Runs-API filters --------------------------------------------------------------------------------
+
+class FilterError(WsqueryError):
+    """A runs-API filter the matcher cannot read: an unknown operator or a malformed operand."""
+
+
+#: BSON's order of types, for comparisons: values compare only within one bracket.
+_NULL, _NUMBER, _STRING, _OBJECT, _ARRAY, _BOOLEAN = range(6)
+_COMPARISONS = {"$gt": (1,), "$gte": (0, 1), "$lt": (-1,), "$lte": (-1, 0)}
+
+
+def matches_filter(filters: Mapping[str, Any], document: Mapping[str, Any]) -> bool:
+    """Whether ``document`` matches a MongoDB filter, as MongoDB decides it, for the operators
+    the runs API documents: ``$and``, ``$or``, ``$nor``, ``$eq``, ``$ne``, ``$gt``, ``$gte``,
+    ``$lt``, ``$lte``, ``$in``, ``$nin``, ``$exists``, ``$regex`` (RE2, via google-re2).
+
+    Paths traverse objects, array indexes and the objects inside arrays; a condition holds when
+    some value found (or element of an array found) satisfies it, ``$ne``/``$nin`` when none
+    does; ``{"x": null}`` also matches a missing ``x``. Comparisons are type-bracketed (BSON
+    order inside one type only; NaN compares with nothing) and equality never takes ``true``
+    for ``1``. A ``FilterError`` for anything else."""
+    if not isinstance(filters, Mapping):
+        raise FilterError(f"a filter is a JSON object, not {filters!r}")
+    for key, condition in filters.items():
+        if key in ("$and", "$or", "$nor"):
+            if not isinstance(condition, list) or not condition:
+                raise FilterError(f"{key} takes a non-empty list of filters")
+            results = (matches_filter(clause, document) for clause in condition)
+            held = all(results) if key == "$and" else (
+                any(results) if key == "$or" else not any(results))
+        elif key.startswith("$"):
+            raise FilterError(f"unknown top-level operator {key}")
+        else:
+            held = _holds(_resolve(document, key.split(".")), condition)
+        if not held:
+            return False
+    return True
+
+
+def _resolve(value: Any, segments: list[str]) -> list[Any]:
+    """The values a dotted path reaches (none when it reaches nothing)."""
+    if not segments:
+        return [value]
+    head, rest = segments[0], segments[1:]
+    if isinstance(value, dict):
+        return _resolve(value[head], rest) if head in value else []
+    if not isinstance(value, list):
+        return []
+    found: list[Any] = []
+    if head.isdigit() and int(head) < len(value):
+        found += _resolve(value[int(head)], rest)
+    for element in value:
+        if isinstance(element, dict):
+            found += _resolve(element, segments)
+    return found
+
+
+def _holds(values: list[Any], condition: Any) -> bool:
+    if not (isinstance(condition, dict) and condition and all(
+            key.startswith("$") for key in condition)):
+        return _equals_any(values, condition)
+    return all(_operator(values, op, operand) for op, operand in condition.items())
+
+
+def _operator(values: list[Any], op: str, operand: Any) -> bool:
+    if op == "$eq":
+        return _equals_any(values, operand)
+    if op == "$ne":
+        return not _equals_any(values, operand)
+    if op in ("$in", "$nin"):
+        if not isinstance(operand, list):
+            raise FilterError(f"{op} takes a list")
+        found = any(_equals_any(values, member) for member in operand)
+        return found if op == "$in" else not found
+    if op == "$exists":
+        return bool(values) == bool(operand)
+    if op in _COMPARISONS:
+        signs = _COMPARISONS[op]
+        return any(_comparable(value, operand) and _compare(value, operand) in signs
+                   for value in _expanded(values))
+    if op == "$regex":
+        if not isinstance(operand, str):
+            raise FilterError("$regex takes a string")
+        search = _re2_search(operand)
+        return any(isinstance(value, str) and search(value) for value in _expanded(values))
+    raise FilterError(f"unknown operator {op}")
+
+
+def _expanded(values: list[Any]) -> Iterator[Any]:
+    """Each value, and the elements of each array among them."""
+    for value in values:
+        yield value
+        if isinstance(value, list):
+            yield from value
+
+
+def _equals_any(values: list[Any], operand: Any) -> bool:
+    if operand is None and not values:
+        return True
+    return any(_bracket(value) == _bracket(operand) and _compare(value, operand) == 0
+               for value in _expanded(values))
+
+
+def _comparable(value: Any, operand: Any) -> bool:
+    """Same BSON type, and no NaN (which compares with nothing but NaN)."""
+    if _bracket(value) != _bracket(operand):
+        return False
+    return not (_bracket(value) == _NUMBER and (math.isnan(value) or math.isnan(operand)))
+
+
+def _bracket(value: Any) -> int:
+    if value is None:
+        return _NULL
+    if isinstance(value, bool):
+        return _BOOLEAN
+    if isinstance(value, int | float):
+        return _NUMBER
+    if isinstance(value, str):
+        return _STRING
+    if isinstance(value, dict):
+        return _OBJECT
+    if isinstance(value, list):
+        return _ARRAY
+    raise FilterError(f"a document holds {type(value).__name__}, which is not JSON")
+
+
+def _compare(left: Any, right: Any) -> int:
+    """BSON's total order: by type, then by value (arrays and objects element by element)."""
+    left_type, right_type = _bracket(left), _bracket(right)
+    if left_type != right_type:
+        return -1 if left_type < right_type else 1
+    if left_type == _NUMBER and (math.isnan(left) or math.isnan(right)):
+        return (not math.isnan(left)) - (not math.isnan(right))  # NaN first
+    if left_type == _OBJECT:
+        left, right = list(left.items()), list(right.items())
+        for (left_key, left_value), (right_key, right_value) in zip(left, right, strict=False):
+            order = (_compare(_bracket(left_value), _bracket(right_value))
+                     or _compare(left_key, right_key) or _compare(left_value, right_value))
+            if order:
+                return order
+        return _compare(len(left), len(right))
+    if left_type == _ARRAY:
+        for left_value, right_value in zip(left, right, strict=False):
+            order = _compare(left_value, right_value)
+            if order:
+                return order
+        return _compare(len(left), len(right))
+    return int(left > right) - int(left < right)
+
+
+@functools.cache
+def _re2_search(pattern: str) -> Any:
+    """RE2's search for ``pattern`` (compiled once); the runs API speaks RE2."""
+    from ._mongo import RE2_EXTRA, re2_module
+
+    re2 = re2_module()
+    if re2 is None:
+        raise FilterError("$regex needs google-re2 on the server: "
+                          f"pip install 'wsquery[{RE2_EXTRA}]'")
+    options = re2.Options()
+    options.log_errors = False
+    try:
+        return re2.compile(pattern, options).search
+    except re2.error as error:
+        raise FilterError(f"$regex {pattern!r} is not RE2: {error}") from None
 
 
 class _Root:
@@ -699,6 +977,34 @@ class ViewServer:
         with self._lock:
             self._keys[key] = entity
         return key
+
+    def add_runs(self, entity: str, project: str, runs: Iterable[Mapping[str, Any]]
+                 ) -> list[str]:
+        """Store runs (any shape ``wsquery.evaluate`` reads, as mappings) in ``entity/project``,
+        creating both as needed, and give their ids. A run with the id of a stored one replaces
+        it; a run without an id gets a random one, one without ``createdAt`` the time now (W&B
+        runs always have both). Values that are not JSON are stored as text."""
+        from ._mongo import mongo_document
+
+        documents = []
+        for run in runs:
+            try:
+                document = mongo_document(run)
+            except WsqueryError as error:
+                raise WorkspaceError(f"cannot store run {run!r:.60}: {error}") from None
+            if document.get("name") is None:
+                document["name"] = secrets.token_hex(4)
+            if document.get("createdAt") is None:
+                document["createdAt"] = _now()
+            documents.append(document)
+        with self._store.transaction() as connection:
+            project_id = _project_id(connection, entity, project)
+            for document in documents:
+                connection.execute(
+                    "INSERT INTO runs (project_id, name, document) VALUES (?, ?, ?) "
+                    "ON CONFLICT (project_id, name) DO UPDATE SET document = excluded.document",
+                    (project_id, str(document["name"]), json.dumps(document, default=str)))
+        return [str(document["name"]) for document in documents]
 
     def entity_for(self, api_key: str | None) -> str | None:
         """The entity a key acts as, or None when the key is not accepted."""

@@ -1,0 +1,959 @@
+"""Query -> ``MongoQuery``: the ``filters`` and ``order`` of W&B's public runs API, selecting
+exactly the runs the query selects; and ``runs()``, which fetches them over GraphQL.
+
+**What a filter is matched against.** A run as a document (``mongo_document``): its W&B run keys
+at the top (``name`` is the id, ``displayName``, ``state``, ``tags``, ``createdAt``,
+``duration``, ``username``, ...), ``config`` and ``summary_metrics`` as plain nested values. Three
+assumptions about such documents, all true of W&B's runs, are relied on:
+
+1. The run attributes other than ``tags`` never hold a list, ``tags`` holds a list of strings or
+   null, and ``state`` is lower case (so the case-insensitive ``state`` becomes a plain
+   comparison with the lower-cased literal).
+2. ``createdAt`` is missing, null or ISO-8601 UTC text of one fixed width,
+   ``YYYY-MM-DDTHH:MM:SS.ffffffZ`` (``iso_timestamp``), so the order of the text is the order in
+   time and literals are written the same way.
+3. No key of ``config`` or ``summary_metrics`` holds a dot: a MongoDB path cannot reach such a
+   key (wandb issues #2819, #3087), so ``config.a.b`` always means the nested ``a`` -> ``b``.
+
+**Exactness.** A run matches the filter iff the query's filter is TRUE for it (three-valued
+logic, ``wsquery._evaluate`` is the reference). The query is normalized first, so ``not`` sits
+only on leaves and every and/or is in a positive context: each (negated) leaf is compiled to the
+set of runs for which it is TRUE, and and/or become ``$and``/``$or``. A leaf that can never be
+TRUE drops out of an or and empties an and. MongoDB differs from the language in three ways, and
+each leaf is guarded against them with the documented operators only:
+
+- *Types.* ``$gt``/``$gte``/``$lt``/``$lte`` compare only values of the literal's BSON type
+  (type bracketing), and NaN compares with nothing: exactly the language's rule. So ``x == 1``
+  is ``{"$gte": 1, "$lte": 1}`` (``$eq`` and ``$in`` treat ``true`` as ``1`` in some engines),
+  ``x != v`` is ``$or`` of ``$lt``/``$gt`` (``$ne`` would also match missing keys, strings,
+  lists), ``x not in [...]`` the ``$or`` of the open intervals between the values, and
+  ``$gte: ""`` says "a string" next to ``$nor`` of a ``$regex`` for ``!~`` and ``not contains``.
+- *Arrays.* MongoDB applies a condition to each element of an array, the language treats a list
+  as one value of its own type. For keys that may hold lists (config, summary, other run keys)
+  a scalar test also requires ``"<key>.0": {"$exists": false}``: no non-empty array (and no
+  object with a key ``"0"``, which fails every scalar test anyway). On a nested key every key on
+  the way must be an object, not an array of them: ``{"$nor": [{"<prefix>": {"$gte": []}}]}``
+  (an array operand compares, type-bracketed, with whole arrays only).
+- *Missing and null.* ``{"x": null}`` matches missing or null (``is null``, plus no array that
+  holds a null); ``is not null`` is ``{"$ne": null}`` or a non-empty array. A list ``contains``
+  is an element equality on a non-empty array; ``not contains`` on a list is
+  ``{"$gte": [], "$ne": v}`` (an array, none of its elements ``v``).
+
+``state`` literals are lower-cased, ``created_at`` literals become fixed-width UTC text, a
+duration is its seconds; ``step`` is the run's own ``_step`` when it has one, else
+``summary_metrics._step``, spelled out as such. ``within last`` is a ``createdAt`` bound computed
+from ``now``. Regexes are rewritten in RE2's syntax with the same meaning (``re2_pattern``);
+constructs RE2 lacks are refused. What cannot be written exactly is a ``TargetError``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import itertools
+import json
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, TypeAlias, assert_never
+
+import attrs
+
+from ._evaluate import adapt
+from ._normalize import normalize
+from ._validate import parse_datetime
+from .ast import (
+    And,
+    Compare,
+    Constant,
+    Contains,
+    Duration,
+    Expr,
+    Field,
+    In,
+    IsNull,
+    Match,
+    Not,
+    Or,
+    OrderKey,
+    Query,
+    Scalar,
+    Span,
+    Within,
+)
+from .errors import TargetError, TargetWarning, WsqueryError
+
+if TYPE_CHECKING:
+    from ._graphql import GraphQLClient
+
+#: What ``compile(..., target=...)`` calls this target.
+TARGET = "mongo"
+#: The order of a query without ``order by``: newest first, as W&B's API orders by default.
+DEFAULT_ORDER = "-createdAt"
+#: The extra that brings google-re2, which checks regexes with the server's own engine.
+RE2_EXTRA = "re2"
+#: RE2's largest repetition count (``a{1000}``).
+MAX_REPEAT = 1000
+
+# *unverified*: whether the runs API wants config keys as ``config.<key>`` or
+# ``config.<key>.value``; W&B's docs show both. wsquery writes the plain form. (This belongs
+# with the other unverified choices in wsquery._wandb.)
+CONFIG_KEYS_WITH_VALUE = False
+
+Filter: TypeAlias = "dict[str, Any]"
+_Truth: TypeAlias = "Filter | None"  # the filter of the runs a part is TRUE for; None: no run
+
+_OPTIONS = "options are now and strict"
+_SECTIONS = {"config": "config", "summary": "summary_metrics"}
+#: Run keys W&B stores as a single value, never a list (assumption 1).
+_SINGLE_VALUED = frozenset({"name", "displayName", "state", "username", "sweep", "group",
+                            "jobType", "host", "duration"})
+#: Top-level keys of a run document that are sections, not run keys.
+_SECTION_KEYS = frozenset({"config", "summary", "summary_metrics", "summaryMetrics"})
+_RANGE_OPS = {"<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte"}
+_FLIPPED = {"==": "!=", "!=": "==", "<": ">=", "<=": ">", ">": "<=", ">=": "<"}
+_STEP = ("run", ("_step",))
+_EARLIEST = datetime.min.replace(tzinfo=UTC)
+_LATEST = datetime.max.replace(tzinfo=UTC)
+
+
+@attrs.frozen(slots=True)
+class MongoQuery:
+    """A query as W&B's runs API takes it: ``Api().runs(path, filters=q.filters, order=q.order)``.
+
+    ``warnings`` say what was left out (grouping, order keys after the first). The dict is this
+    object's own: copy it before changing it."""
+
+    filters: Filter
+    order: str = DEFAULT_ORDER
+    warnings: tuple[TargetWarning, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {"filters": self.filters, "order": self.order}
+
+
+def compile_mongo(query: Query, *, text: str | None = None, now: datetime | None = None,
+                  strict: bool = False, **unknown: object) -> MongoQuery:
+    """``query`` as runs-API filters and order. ``now`` anchors ``within last`` (default: the
+    current time; naive means UTC); ``strict`` turns warnings into ``TargetError``\\ s; ``text``,
+    the source of ``query``, lets errors and warnings show where they point."""
+    compiler = _Compiler(text, _moment(now, unknown, strict), strict)
+    filters = compiler.query_filter(query)
+    if filters is None:
+        raise compiler.error("the filter can never be true, so no run would match",
+                             query.filter.span if query.filter is not None else None,
+                             "remove the conditions that exclude each other")
+    return MongoQuery(filters, compiler.order(query), tuple(compiler.warnings))
+
+
+def _moment(now: object, unknown: dict[str, object], strict: object) -> datetime:
+    if unknown:
+        names = ", ".join(repr(name) for name in sorted(unknown))
+        plural = "s" if len(unknown) > 1 else ""
+        raise TargetError(f"unknown option{plural} {names}", target=TARGET, hint=_OPTIONS)
+    if not isinstance(strict, bool):
+        raise TargetError(f"strict must be True or False, not {strict!r}", target=TARGET)
+    if now is None:
+        return datetime.now(UTC)
+    if not isinstance(now, datetime):
+        raise TargetError(f"now must be a datetime, not {type(now).__name__}", target=TARGET)
+    return now if now.tzinfo is not None else now.replace(tzinfo=UTC)
+
+
+def iso_timestamp(moment: datetime) -> str:
+    """A timestamp as run documents hold ``createdAt``: UTC, fixed width, so that text order is
+    time order (``2024-05-01T12:00:00.000000Z``)."""
+    plain = moment.astimezone(UTC).replace(tzinfo=None)
+    return plain.isoformat(timespec="microseconds") + "Z"
+
+
+# Places: where a field lives in a run document --------------------------------------------------
+
+@attrs.frozen(slots=True)
+class _Place:
+    """A field as a document path. ``kind``: ``list`` for keys that may hold any JSON (guarded
+    against arrays), ``single`` for run attributes that never hold a list, ``tags``,
+    ``created``; ``prefixes`` are the paths of the objects on the way to a nested key."""
+
+    path: str
+    kind: str
+    prefixes: tuple[str, ...] = ()
+    lower: bool = False
+
+
+class _Compiler:
+    """One compilation: its options, and the warnings given so far."""
+
+    __slots__ = ("now", "strict", "text", "warnings")
+
+    def __init__(self, text: str | None, now: datetime, strict: bool) -> None:
+        self.text = text
+        self.now = now
+        self.strict = strict
+        self.warnings: list[TargetWarning] = []
+
+    def error(self, message: str, span: Span, hint: str | None = None) -> TargetError:
+        return TargetError(message, target=TARGET, span=span, text=self.text, hint=hint)
+
+    def warn(self, message: str, span: Span, hint: str | None = None) -> None:
+        if self.strict:
+            raise self.error(message, span, hint)
+        self.warnings.append(TargetWarning(message, TARGET, span, hint, self.text))
+
+    # Query -----------------------------------------------------------------------------------
+
+    def query_filter(self, query: Query) -> _Truth:
+        """The filter of ``query`` (``{}`` for every run), None when no run can match."""
+        if query.group_by:
+            self.warn("the runs API does not group runs: group by was left out",
+                      _cover([field.span for field in query.group_by]),
+                      "group the runs it returns yourself")
+        normal = normalize(query).filter
+        if normal is None:
+            return {}
+        try:
+            return self.expr(normal)
+        except RecursionError:
+            raise self.error("the filter nests too deeply to compile", query.filter.span
+                             if query.filter is not None else None) from None
+
+    def order(self, query: Query) -> str:
+        if not query.order_by:
+            return DEFAULT_ORDER
+        first, *rest = query.order_by
+        if rest:
+            dropped = ", ".join(str(key) for key in rest)
+            self.warn(f"the runs API orders by one key: {dropped} was left out",
+                      _cover([key.span for key in rest]),
+                      "sort the runs it returns by the other keys yourself")
+        place = self.place(first.field, first.span)
+        path = place.path if place.kind != "step" else "_step"
+        return ("+" if first.ascending else "-") + path
+
+    def place(self, field: Field, span: Span) -> _Place:
+        """Where ``field`` lives in a run document; a ``TargetError`` when no path reaches it."""
+        for segment in field.path:
+            problem = None
+            if not segment:
+                problem = "an empty key"
+            elif "." in segment:
+                problem = f"the key {segment!r}, which holds a dot"
+            elif segment.startswith("$"):
+                problem = f"the key {segment!r}: a leading '$' is an operator in MongoDB"
+            if problem is not None:
+                raise self.error(
+                    f"{field} names {problem}; MongoDB paths cannot reach it", span,
+                    "runs-API filters cannot test such keys (wandb issues #2819, #3087): "
+                    "filter the fetched runs locally with wsquery.evaluate")
+        key = field.key
+        if field.section == "run":
+            if (field.section, field.path) == _STEP:
+                return _Place("_step", "step")
+            if key == "tags":
+                return _Place(key, "tags")
+            if key == "createdAt":
+                return _Place(key, "created")
+            if key in _SINGLE_VALUED:
+                return _Place(key, "single", lower=key == "state")
+            if field.path[0] in _SECTION_KEYS:
+                raise self.error(f"{field} names a section of the run document, not a run key",
+                                 span, f"write config.{key.partition('.')[2] or 'key'} or "
+                                 f"summary.{key.partition('.')[2] or 'key'}")
+            segments = list(field.path)
+            root = ""
+        else:
+            segments = list(field.path)
+            if field.section == "config" and CONFIG_KEYS_WITH_VALUE:
+                segments.insert(1, "value")
+            root = _SECTIONS[field.section] + "."
+        wrapped = 1 if field.section == "config" and CONFIG_KEYS_WITH_VALUE else 0
+        prefixes = tuple(root + ".".join(segments[:end]) for end in range(1, len(segments))
+                         if end != wrapped)
+        return _Place(root + ".".join(segments), "list", prefixes)
+
+    # Expressions -----------------------------------------------------------------------------
+
+    def expr(self, node: Expr) -> _Truth:
+        match node:
+            case And():
+                return _and([self.expr(operand) for operand in node.operands])
+            case Or():
+                return _or([self.expr(operand) for operand in node.operands])
+            case Constant():
+                return {} if node.value else None
+            case Not():
+                return self.negation(node.operand, node)
+            case Compare() | In() | Match() | Contains() | IsNull() | Within():
+                return self.leaf(node, node, negated=False)
+            case _:
+                assert_never(node)
+
+    def negation(self, node: Expr, outer: Not) -> _Truth:
+        """The runs ``not node`` is TRUE for (normalization leaves only leaves here; the rest
+        follows the three-valued laws)."""
+        match node:
+            case And():
+                return _or([self.negation(operand, outer) for operand in node.operands])
+            case Or():
+                return _and([self.negation(operand, outer) for operand in node.operands])
+            case Constant():
+                return None if node.value else {}
+            case Not():
+                return self.expr(node.operand)
+            case Compare():
+                flipped = Compare(node.field, _FLIPPED[node.op], node.value, span=outer.span)
+                return self.leaf(flipped, flipped, negated=False)
+            case In() | Match() | Contains() | IsNull() | Within():
+                return self.leaf(node, outer, negated=True)
+            case _:
+                assert_never(node)
+
+    def leaf(self, node: Compare | In | Match | Contains | IsNull | Within, shown: Expr,
+             negated: bool) -> _Truth:
+        """The runs a leaf (or with ``negated`` its negation) is TRUE for; ``shown`` is the
+        node errors point at."""
+        place = self.place(node.field, shown.span)
+        if place.kind == "step":
+            return self.step(node, shown, negated)
+        return self.at(place, node, shown, negated)
+
+    def step(self, node: Compare | In | Match | Contains | IsNull | Within, shown: Expr,
+             negated: bool) -> _Truth:
+        """``step``: the run's own ``_step`` when it holds a value, else the summary's."""
+        own = _Place("_step", "list")
+        summary = _Place("summary_metrics._step", "list")
+        own_truth = self.at(own, node, shown, negated)
+        if isinstance(node, IsNull) and not negated:
+            return _and([own_truth, self.at(summary, node, shown, False)])
+        if isinstance(node, IsNull):  # either holds a value
+            return _or([own_truth, self.at(summary, node, shown, True)])
+        return _or([own_truth, _and([_is_null(own), self.at(summary, node, shown, negated)])])
+
+    def at(self, place: _Place, node: Compare | In | Match | Contains | IsNull | Within,
+           shown: Expr, negated: bool) -> _Truth:
+        match node:
+            case Compare():
+                return self.compare(place, node.op, node.value, shown)
+            case In():
+                if negated:
+                    return self.not_in(place, node.values, shown)
+                return self.in_(place, node.values, shown)
+            case Contains():
+                return self.contains(place, node.value, shown, negated)
+            case Match():
+                return self.match(place, node.pattern, shown, negated)
+            case IsNull():
+                return _is_not_null(place) if negated else _is_null(place)
+            case Within():
+                return self.within(place, node, shown, negated)
+            case _:
+                assert_never(node)
+
+    # Leaves ----------------------------------------------------------------------------------
+
+    def literal(self, place: _Place, value: Scalar, shown: Expr) -> tuple[str, Any]:
+        """``(class, value as the document holds it)``; class ``never`` when no value can equal
+        it (null, NaN, a created_at literal that is not a date)."""
+        if place.kind == "created":
+            moment = parse_datetime(value) if isinstance(value, str) else None
+            return ("never", None) if moment is None else ("str", iso_timestamp(moment))
+        match value:
+            case None:
+                return ("never", None)
+            case bool():
+                return ("bool", value)
+            case int() | float() | Duration():
+                number = value.seconds if isinstance(value, Duration) else value
+                if number != number:
+                    return ("never", None)
+                if not math.isfinite(number):
+                    raise self.error(f"{_show(value)} has no JSON form", shown.span,
+                                     "use a finite number")
+                return ("num", number)
+            case str():
+                return ("str", value.lower() if place.lower else value)
+            case _:
+                assert_never(value)
+
+    def compare(self, place: _Place, op: str, value: Scalar, shown: Expr) -> _Truth:
+        if place.kind == "tags":
+            return None  # a list (or null) never compares
+        kind, literal = self.literal(place, value, shown)
+        if kind == "never" or (kind == "bool" and op not in ("==", "!=")):
+            return None
+        if kind == "bool" and op == "!=":
+            op, literal = "==", not literal
+        path = place.path
+        if op == "==":
+            test = {path: literal} if kind == "str" else {path: {"$gte": literal,
+                                                                 "$lte": literal}}
+        elif op == "!=":
+            test = _outside(path, [literal])
+        else:
+            test = {path: {_RANGE_OPS[op]: literal}}
+        return _scalar(place, test)
+
+    def classes(self, place: _Place, values: Iterable[Scalar], shown: Expr
+                ) -> dict[str, list[Any]]:
+        """The literals by class, each once, in order."""
+        found: dict[str, list[Any]] = {}
+        for value in values:
+            kind, literal = self.literal(place, value, shown)
+            same = found.setdefault(kind, [])
+            if not any(_same(literal, other) for other in same):
+                same.append(literal)
+        return found
+
+    def in_(self, place: _Place, values: tuple[Scalar, ...], shown: Expr) -> _Truth:
+        found = self.classes(place, values, shown)
+        found.pop("never", None)
+        if place.kind == "tags":  # has any of them
+            members = [v for kind in ("str", "num", "bool") for v in found.get(kind, ())]
+            if not members:
+                return None
+            return {"tags": members[0] if len(members) == 1 else {"$in": members}}
+        path = place.path
+        branches: list[_Truth] = []
+        strings = found.get("str", [])
+        if strings:
+            branches.append({path: strings[0] if len(strings) == 1 else {"$in": strings}})
+        numbers = found.get("num", [])
+        if len(numbers) == 1:
+            branches.append({path: {"$gte": numbers[0], "$lte": numbers[0]}})
+        elif numbers:
+            branches.append({path: {"$in": numbers, "$gte": min(numbers),
+                                    "$lte": max(numbers)}})
+        booleans = found.get("bool", [])
+        if booleans:
+            branches.append({path: {"$gte": min(booleans), "$lte": max(booleans)}})
+        truth = _or(branches)
+        return None if truth is None else _scalar(place, truth)
+
+    def not_in(self, place: _Place, values: tuple[Scalar, ...], shown: Expr) -> _Truth:
+        """TRUE when every ``==`` is FALSE: the value has the class of every literal and equals
+        none of them."""
+        found = self.classes(place, values, shown)
+        if place.kind == "tags":  # a list that has none of them
+            members = [v for kind in ("str", "num", "bool") for v in found.get(kind, ())]
+            return {"tags": {"$nin": [*members, None]}}
+        if len(found) != 1 or "never" in found:
+            return None
+        (kind, literals), = found.items()
+        if kind == "bool":
+            if len(literals) == 2:
+                return None
+            other = not literals[0]
+            return _scalar(place, {place.path: {"$gte": other, "$lte": other}})
+        return _scalar(place, _outside(place.path, literals))
+
+    def contains(self, place: _Place, value: Scalar, shown: Expr, negated: bool) -> _Truth:
+        self.refuse_text(place, shown, "'contains'")
+        kind, literal = self.literal(_Place(place.path, place.kind), value, shown)
+        path = place.path
+        if place.kind == "tags":
+            members = [] if kind == "never" else [literal]
+            if negated:
+                return {"tags": {"$nin": [*members, None]}}
+            return {"tags": literal} if members else None
+        lists = place.kind == "list"
+        if negated:
+            branches: list[_Truth] = []
+            if kind == "str":
+                branches.append(_scalar(place, {path: {"$gte": ""},
+                                                "$nor": [{path: {"$regex": re2_escape(literal)}}]},
+                                        prefixes=False))
+            if lists:
+                branches.append({path: {"$gte": []} if kind == "never"
+                                 else {"$gte": [], "$ne": literal}})
+            truth = _or(branches)
+            return None if truth is None else _guard_prefixes(place, truth)
+        if kind == "never":
+            return None
+        branches = []
+        if kind == "str":
+            branches.append(_scalar(place, {path: {"$regex": re2_escape(literal)}},
+                                    prefixes=False))
+            if lists:
+                branches.append({path: literal})
+        elif lists:
+            branches.append({path: literal, f"{path}.0": {"$exists": True}})
+        truth = _or(branches)
+        return None if truth is None else _guard_prefixes(place, truth)
+
+    def match(self, place: _Place, pattern: str, shown: Expr, negated: bool) -> _Truth:
+        self.refuse_text(place, shown, "'=~'")
+        if place.kind == "tags":
+            return None  # a list (or null) never matches
+        try:
+            translated = re2_pattern(pattern)
+        except RegexError as error:
+            raise self.error(f"the regex {pattern!r} {error.message}", shown.span,
+                             error.hint) from None
+        path = place.path
+        if negated:
+            return _scalar(place, {path: {"$gte": ""}, "$nor": [{path: {"$regex": translated}}]})
+        return _scalar(place, {path: {"$regex": translated}})
+
+    def refuse_text(self, place: _Place, shown: Expr, what: str) -> None:
+        if place.kind == "created":
+            raise self.error(
+                f"{what} reads created_at as text, which run documents hold in another form",
+                shown.span, "compare created_at with a date, or use 'within last'")
+
+    def within(self, place: _Place, node: Within, shown: Expr, negated: bool) -> _Truth:
+        if place.kind != "created":
+            raise self.error("'within last' applies to created_at only", shown.span)
+        seconds = node.duration.seconds
+        try:
+            cutoff = self.now - timedelta(seconds=seconds)
+        except OverflowError:  # further back than any date, or further ahead
+            cutoff = _EARLIEST if seconds > 0 else _LATEST
+        bound = iso_timestamp(cutoff)
+        if negated:
+            return None if cutoff == _EARLIEST else {place.path: {"$lt": bound}}
+        return {place.path: {"$gte": bound}}
+
+
+# Filters -----------------------------------------------------------------------------------------
+
+def _scalar(place: _Place, test: Filter, *, prefixes: bool = True) -> Filter:
+    """``test`` (true only for single values of one type) where the key may hold an array:
+    then no non-empty array, and (``prefixes``) no array on the way to a nested key."""
+    if place.kind == "list":
+        test = _merge(test, {f"{place.path}.0": {"$exists": False}})
+    return _guard_prefixes(place, test) if prefixes else test
+
+
+def _guard_prefixes(place: _Place, truth: Filter) -> Filter:
+    if not place.prefixes:
+        return truth
+    return _merge(truth, {"$nor": [{prefix: {"$gte": []}} for prefix in place.prefixes]})
+
+
+def _is_null(place: _Place) -> Filter:
+    """Missing or null; through a key on the way that is not an object, missing too."""
+    if place.kind != "list":
+        return {place.path: None}
+    own: Filter = {place.path: None, f"{place.path}.0": {"$exists": False}}
+    if not place.prefixes:
+        return own
+    not_objects: list[Filter] = [{"$nor": [{prefix: {"$gte": {}}}]} for prefix in place.prefixes]
+    arrays: list[Filter] = [{prefix: {"$gte": []}} for prefix in place.prefixes]
+    return {"$or": [own, *not_objects, *arrays]}
+
+
+def _is_not_null(place: _Place) -> Filter:
+    if place.kind != "list":
+        return {place.path: {"$ne": None}}
+    held: Filter = {"$or": [{place.path: {"$ne": None}}, {f"{place.path}.0": {"$exists": True}}]}
+    if not place.prefixes:
+        return held
+    objects: Filter = {prefix: {"$gte": {}} for prefix in place.prefixes}
+    return _guard_prefixes(place, _merge(objects, held))
+
+
+def _outside(path: str, literals: Sequence[Any]) -> Filter:
+    """A value of the literals' type equal to none of them: the open intervals around them."""
+    ordered = sorted(literals)
+    intervals: list[Filter] = [{path: {"$lt": ordered[0]}}]
+    intervals += [{path: {"$gt": low, "$lt": high}}
+                  for low, high in itertools.pairwise(ordered)]
+    intervals.append({path: {"$gt": ordered[-1]}})
+    return {"$or": intervals}
+
+
+def _and(parts: Iterable[_Truth]) -> _Truth:
+    """All of ``parts``: None when one is None; keys merged into one document where they can
+    be (MongoDB ANDs the keys of a document, and the operators of a key)."""
+    merged: Filter = {}
+    for part in parts:
+        if part is None:
+            return None
+        merged = _merge(merged, part)
+    return merged
+
+
+def _merge(left: Filter, right: Filter) -> Filter:
+    """One filter for ``left`` and ``right`` together."""
+    merged = dict(left)
+    rest: list[Filter] = list(merged.pop("$and", []))
+    for key, condition in right.items():
+        if key == "$and":
+            rest.extend(condition)
+        elif key not in merged:
+            merged[key] = condition
+        elif key == "$nor":
+            merged[key] = [*merged[key], *condition]
+        elif _operators(merged[key]) and _operators(condition) and not (
+                merged[key].keys() & condition.keys()):
+            merged[key] = {**merged[key], **condition}
+        else:
+            rest.append({key: condition})
+    if rest:
+        merged["$and"] = rest
+    return merged
+
+
+def _operators(condition: Any) -> bool:
+    return isinstance(condition, dict) and bool(condition) and all(
+        key.startswith("$") for key in condition)
+
+
+def _or(parts: Iterable[_Truth]) -> _Truth:
+    """Any of ``parts``: None when all are None, ``{}`` when one is."""
+    branches: list[Filter] = []
+    for part in parts:
+        if part is None:
+            continue
+        if not part:
+            return {}
+        if list(part) == ["$or"]:
+            branches.extend(part["$or"])
+        else:
+            branches.append(part)
+    if not branches:
+        return None
+    return branches[0] if len(branches) == 1 else {"$or": branches}
+
+
+def _same(left: Any, right: Any) -> bool:
+    """Equal literals of one class (``1`` and ``1.0`` are, ``1`` and ``True`` are not)."""
+    return isinstance(left, bool) == isinstance(right, bool) and bool(left == right)
+
+
+def _show(value: Scalar) -> str:
+    return str(value) if not isinstance(value, str) else json.dumps(value)
+
+
+def _cover(spans: Sequence[Span]) -> Span:
+    known = [span for span in spans if span is not None]
+    if not known or len(known) != len(spans):
+        return None
+    return (min(span[0] for span in known), max(span[1] for span in known))
+
+
+# Regexes -----------------------------------------------------------------------------------------
+
+class RegexError(Exception):
+    """A Python regex with no RE2 equivalent: ``message`` says why, ``hint`` what to write."""
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+#: Characters Python's Unicode ``\\s`` matches besides RE2's ``\\p{Z}`` (str.isspace()).
+_SPACE = r"\x09-\x0d\x1c-\x1f\x{85}\p{Z}"
+_WORD = r"\p{L}\p{N}_"
+_DIGIT = r"\p{Nd}"
+_ASCII_SPACE = r"\x09-\x0d\x20"
+_FLAG_IGNORECASE, _FLAG_MULTILINE, _FLAG_DOTALL, _FLAG_ASCII = 2, 8, 16, 256
+#: Python's own regex parser: its parse tree is the exact meaning of a pattern.
+_SRE_PARSER = importlib.import_module("re._parser")
+_UNBOUNDED = importlib.import_module("re._constants").MAXREPEAT
+
+
+def re2_pattern(pattern: str) -> str:
+    """``pattern`` (Python syntax, searched as ``re.search`` does) written in RE2's syntax so
+    that RE2 finds a match in exactly the same strings.
+
+    Every literal is escaped, ``.`` and anchors carry their flags, ``\\d``/``\\w``/``\\s`` are
+    spelled as the Unicode classes Python means, a final ``$`` becomes ``\\n?\\z`` (Python's
+    ``$`` also matches before a final newline) and ``\\Z`` becomes ``\\z``. A ``RegexError`` for
+    what RE2 cannot do: backreferences, lookaround, atomic groups, possessive repeats,
+    conditionals, repeats over 1000, Unicode ``\\b``. With google-re2 installed the result is
+    also compiled by RE2 itself."""
+    try:
+        parsed = _SRE_PARSER.parse(pattern)
+    except Exception as error:  # re.error, or RecursionError on absurd nesting
+        raise RegexError(f"is not a valid regular expression: {error}") from None
+    flags = parsed.state.flags
+    if flags & _FLAG_ASCII and flags & _FLAG_IGNORECASE:
+        raise _ascii_case_error()
+    body = _Translator().sequence(list(parsed), flags, tail=True)
+    result = ("(?i)" if flags & _FLAG_IGNORECASE else "") + body
+    _check_with_re2(result)
+    return result
+
+
+def re2_escape(text: str) -> str:
+    """A regex matching ``text`` literally, read the same by RE2 and Python."""
+    return "".join(_literal(ord(character)) for character in text)
+
+
+def _ascii_case_error() -> RegexError:
+    return RegexError("ignores case in ASCII only ((?a) with (?i)); the server's RE2 ignores "
+                      "case in Unicode (k also matches the Kelvin sign)",
+                      "drop (?a), or spell the cases out: [kK]")
+
+
+def _check_with_re2(pattern: str) -> None:
+    """Compile with the server's engine when google-re2 is installed (not needed otherwise:
+    ``re2_pattern`` writes only syntax RE2 has)."""
+    re2 = re2_module()
+    if re2 is None:
+        return
+    options = re2.Options()
+    options.log_errors = False
+    try:
+        re2.compile(pattern, options)
+    except re2.error as error:
+        raise RegexError(f"is refused by RE2: {error}") from None
+
+
+def re2_module() -> Any:
+    """google-re2 when installed, else None."""
+    try:
+        return importlib.import_module("re2")
+    except ImportError:
+        return None
+
+
+def _literal(code: int) -> str:
+    """One character as a regex atom both dialects read as itself."""
+    if 0xD800 <= code <= 0xDFFF:
+        raise RegexError("holds a lone surrogate, which RE2 (reading UTF-8) cannot match")
+    character = chr(code)
+    if character.isascii():
+        if character.isalnum() or character == "_":
+            return character
+        if code < 0x21 or code == 0x7F:
+            return f"\\x{code:02x}"
+        return "\\" + character
+    return character
+
+
+class _Translator:
+    """Python's parse tree of a regex (``re._parser``) -> RE2 text; tracks the flags."""
+
+    def sequence(self, items: list[tuple[Any, Any]], flags: int, tail: bool) -> str:
+        """``tail``: nothing may follow the sequence in a match (where ``$`` may be turned
+        into ``\\n?\\z``)."""
+        return "".join(self.item(op, argument, flags, tail and index == len(items) - 1)
+                       for index, (op, argument) in enumerate(items))
+
+    def item(self, op: Any, argument: Any, flags: int, tail: bool) -> str:
+        name = op.name
+        ascii_only = bool(flags & _FLAG_ASCII)
+        if name == "LITERAL":
+            return _literal(argument)
+        if name == "NOT_LITERAL":
+            return f"[^{_literal(argument)}]"
+        if name == "ANY":
+            return "(?s:.)" if flags & _FLAG_DOTALL else "."
+        if name == "IN":
+            return self.char_class(argument, ascii_only)
+        if name == "BRANCH":
+            return "(?:" + "|".join(self.sequence(list(branch), flags, tail)
+                                    for branch in argument[1]) + ")"
+        if name == "SUBPATTERN":
+            _group, add, remove, items = argument
+            inner_flags = (flags | add) & ~remove
+            if inner_flags & _FLAG_ASCII and inner_flags & _FLAG_IGNORECASE:
+                raise _ascii_case_error()
+            inner = self.sequence(list(items), inner_flags, tail)
+            case = (inner_flags & _FLAG_IGNORECASE) != (flags & _FLAG_IGNORECASE)
+            opener = ("(?i:" if inner_flags & _FLAG_IGNORECASE else "(?-i:") if case else "(?:"
+            return opener + inner + ")"
+        if name in ("MAX_REPEAT", "MIN_REPEAT"):
+            low, high, items = argument
+            for count in (low, high):
+                if count != _UNBOUNDED and count > MAX_REPEAT:
+                    raise RegexError(f"repeats {count} times; RE2 allows at most {MAX_REPEAT}",
+                                     "match fewer repeats and check the rest locally")
+            inner = self.sequence(list(items), flags, tail and high <= 1)
+            return f"(?:{inner}){_quantifier(low, high)}" + (
+                "?" if name == "MIN_REPEAT" else "")
+        if name == "AT":
+            return self.anchor(argument.name, flags, tail)
+        raise RegexError(*_UNSUPPORTED.get(name, (f"uses {name.lower()}, which RE2 lacks", None)))
+
+    def anchor(self, name: str, flags: int, tail: bool) -> str:
+        multiline = bool(flags & _FLAG_MULTILINE)
+        if name == "AT_BEGINNING":
+            return "(?m:^)" if multiline else "^"
+        if name == "AT_BEGINNING_STRING":
+            return r"\A"
+        if name == "AT_END_STRING":
+            return r"\z"
+        if name == "AT_END":
+            if multiline:
+                return "(?m:$)"
+            if not tail:
+                raise RegexError(
+                    "has '$' before more of the pattern; there Python's '$' also matches "
+                    "before a final newline and RE2's does not",
+                    r"put '$' last, or write \Z for the very end")
+            return r"(?:\n?\z)"
+        if name in ("AT_BOUNDARY", "AT_NON_BOUNDARY"):
+            if flags & _FLAG_ASCII:
+                return r"\b" if name == "AT_BOUNDARY" else r"\B"
+            raise RegexError(
+                r"uses \b or \B, which RE2 knows for ASCII words only",
+                r"start the pattern with (?a) to use ASCII word boundaries")
+        raise RegexError(f"uses the anchor {name}, which RE2 lacks")
+
+    def char_class(self, items: list[tuple[Any, Any]], ascii_only: bool) -> str:
+        negate = False
+        parts: list[str] = []
+        complements: list[str] = []  # Unicode \W and \S: only whole-class complements
+        for op, argument in items:
+            name = op.name
+            if name == "NEGATE":
+                negate = True
+            elif name == "LITERAL":
+                parts.append(_literal(argument))
+            elif name == "RANGE":
+                low, high = argument
+                parts.append(_literal(low) + "-" + _literal(high))
+            elif name == "CATEGORY":
+                positive, negative = _category(argument.name, ascii_only)
+                if positive is not None:
+                    parts.append(positive)
+                else:
+                    complements.append(negative or "")
+            else:
+                raise RegexError(f"uses {name.lower()} in a character class, which RE2 lacks")
+        if complements:
+            if parts or len(complements) > 1:
+                raise RegexError(
+                    r"mixes \W or \S with other items in a character class, which RE2 cannot "
+                    "write with Python's Unicode meaning", r"write the class without \W and \S")
+            return ("[" if negate else "[^") + complements[0] + "]"
+        return "[" + ("^" if negate else "") + "".join(parts) + "]"
+
+
+_UNSUPPORTED: dict[str, tuple[str, str | None]] = {
+    "GROUPREF": ("uses a backreference, which RE2 lacks",
+                 "match the repeated part explicitly, or check it locally"),
+    "GROUPREF_EXISTS": ("uses a conditional group (?(...)), which RE2 lacks",
+                        "write the alternatives with |"),
+    "ASSERT": ("uses a lookaround assertion, which RE2 lacks",
+               "match the context itself, or combine two conditions with and"),
+    "ASSERT_NOT": ("uses a negative lookaround assertion, which RE2 lacks",
+                   "write a second condition with !~ and join them with and"),
+    "ATOMIC_GROUP": ("uses an atomic group (?>...), which RE2 lacks",
+                     "use a plain group (?:...): it matches the same strings here"),
+    "POSSESSIVE_REPEAT": ("uses a possessive repeat (*+, ++, ?+), which RE2 lacks",
+                          "use a plain repeat"),
+}
+
+
+def _category(name: str, ascii_only: bool) -> tuple[str | None, str | None]:
+    """A class escape as ``(items to add to a class, None)`` or, for the complements of a
+    Unicode set, ``(None, the items of the set)``."""
+    match name:
+        case "CATEGORY_DIGIT":
+            return ("0-9" if ascii_only else _DIGIT), None
+        case "CATEGORY_NOT_DIGIT":
+            return (r"\D" if ascii_only else r"\P{Nd}"), None
+        case "CATEGORY_WORD":
+            return (r"\w" if ascii_only else _WORD), None
+        case "CATEGORY_NOT_WORD":
+            return (r"\W", None) if ascii_only else (None, _WORD)
+        case "CATEGORY_SPACE":
+            return (_ASCII_SPACE if ascii_only else _SPACE), None
+        case "CATEGORY_NOT_SPACE":
+            return (None, _ASCII_SPACE if ascii_only else _SPACE)
+    raise RegexError(f"uses the class {name}, which RE2 lacks")
+
+
+def _quantifier(low: int, high: int) -> str:
+    if high == _UNBOUNDED:
+        return {0: "*", 1: "+"}.get(low, f"{{{low},}}")
+    if (low, high) == (0, 1):
+        return "?"
+    return f"{{{low}}}" if low == high else f"{{{low},{high}}}"
+
+
+# Documents ---------------------------------------------------------------------------------------
+
+def mongo_document(run: Any) -> dict[str, Any]:
+    """A run (any shape ``wsquery.evaluate`` reads, as a mapping) as the document runs-API
+    filters are matched against: its run keys under W&B's names at the top, ``config`` and
+    ``summary_metrics`` unwrapped, ``createdAt`` as ``iso_timestamp`` text. A ``WsqueryError``
+    when ``createdAt`` is not a date (W&B's always is)."""
+    if not isinstance(run, Mapping):
+        raise WsqueryError(f"a run document is made from a mapping, not {type(run).__name__}")
+    record = adapt(run)
+    assert isinstance(record.run, dict)
+    document = {key: value for key, value in record.run.items() if key not in _SECTION_KEYS}
+    created = document.get("createdAt")
+    if created is not None:
+        moment = created if isinstance(created, datetime) else (
+            parse_datetime(created) if isinstance(created, str) else None)
+        if moment is None:
+            raise WsqueryError(f"createdAt {created!r} is not an ISO-8601 date")
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        document["createdAt"] = iso_timestamp(moment)
+    config = dict(record.config.items()) if isinstance(record.config, Mapping) else {}
+    if CONFIG_KEYS_WITH_VALUE:
+        config = {key: {"value": value} for key, value in config.items()}
+    document["config"] = config
+    summary = record.summary
+    document["summary_metrics"] = dict(summary.items()) if isinstance(summary, Mapping) else {}
+    return document
+
+
+def order_key(order: str) -> OrderKey:
+    """The order key a runs-API ``order`` string (``-createdAt``, ``+summary_metrics.loss``)
+    stands for."""
+    ascending = not order.startswith("-")
+    path = order.lstrip("+-")
+    section, dot, rest = path.partition(".")
+    if dot and section == "summary_metrics":
+        return OrderKey(Field("summary", tuple(rest.split("."))), ascending)
+    if dot and section == "config":
+        segments = rest.split(".")
+        if CONFIG_KEYS_WITH_VALUE and len(segments) > 1 and segments[1] == "value":
+            del segments[1]
+        return OrderKey(Field("config", tuple(segments)), ascending)
+    return OrderKey(Field("run", tuple(path.split("."))), ascending)
+
+
+# Fetching ----------------------------------------------------------------------------------------
+
+def runs(entity: str, project: str, query: str | Query, *, client: GraphQLClient | None = None,
+         base_url: str | None = None, api_key: str | None = None, now: datetime | None = None,
+         page_size: int = 50) -> list[dict[str, Any]]:
+    """The runs of ``entity/project`` that ``query`` selects, in its order, fetched over
+    GraphQL with the compiled filters (every page, ``page_size`` runs at a time).
+
+    Each run is W&B run JSON as the GraphQL API gives it (``name`` is the id, ``config``
+    values wrapped as ``{"value": ...}``), with ``config`` and ``summaryMetrics`` decoded;
+    ``wsquery.evaluate`` reads it. ``client`` (else one made from ``base_url`` and
+    ``api_key``, as the wandb SDK would) talks to the server; ``now`` anchors ``within last``.
+    """
+    from ._graphql import GraphQLClient, resolve_settings
+    from ._parser import parse
+
+    if isinstance(page_size, bool) or not isinstance(page_size, int) or page_size < 1:
+        raise WsqueryError(f"page_size must be a positive whole number, not {page_size!r}")
+    text = query if isinstance(query, str) else None
+    parsed = parse(query) if isinstance(query, str) else query
+    compiler = _Compiler(text, _moment(now, {}, False), False)
+    filters = compiler.query_filter(parsed)
+    if filters is None:
+        return []
+    order = compiler.order(parsed)
+    own_client = client is None
+    active = client if client is not None else GraphQLClient(resolve_settings(base_url, api_key))
+    try:
+        return [_decoded(node) for node in active.iter_runs(
+            entity, project, filters=filters, order=order, page_size=page_size)]
+    finally:
+        if own_client:
+            active.close()
+
+
+def _decoded(node: dict[str, Any]) -> dict[str, Any]:
+    run = dict(node)
+    for key in ("config", "summaryMetrics"):
+        if isinstance(run.get(key), str):
+            try:
+                run[key] = json.loads(run[key])
+            except ValueError:
+                raise WsqueryError(f"the server sent run {run.get('name')!r} with {key} that "
+                                   "is not JSON") from None
+    return run
