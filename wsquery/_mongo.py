@@ -141,7 +141,8 @@ def compile_mongo(query: Query, *, text: str | None = None, now: datetime | None
     if filters is None:
         raise compiler.error("the filter can never be true, so no run would match",
                              query.filter.span if query.filter is not None else None,
-                             "remove the conditions that exclude each other")
+                             "some conditions exclude each other, or can never hold "
+                             "(true and false have no order)")
     return MongoQuery(filters, compiler.order(query), tuple(compiler.warnings))
 
 
@@ -232,18 +233,17 @@ class _Compiler:
     def place(self, field: Field, span: Span) -> _Place:
         """Where ``field`` lives in a run document; a ``TargetError`` when no path reaches it."""
         for segment in field.path:
-            problem = None
             if not segment:
-                problem = "an empty key"
+                problem = "an empty key, which no MongoDB path can reach"
             elif "." in segment:
-                problem = f"the key {segment!r}, which holds a dot"
+                problem = f"the key {segment!r}, which holds a dot: MongoDB paths cannot reach it"
             elif segment.startswith("$"):
-                problem = f"the key {segment!r}: a leading '$' is an operator in MongoDB"
-            if problem is not None:
-                raise self.error(
-                    f"{field} names {problem}; MongoDB paths cannot reach it", span,
-                    "runs-API filters cannot test such keys (wandb issues #2819, #3087): "
-                    "filter the fetched runs locally with wsquery.evaluate")
+                problem = f"the key {segment!r}, which MongoDB would read as an operator"
+            else:
+                continue
+            raise self.error(f"{field} names {problem}", span,
+                             "the runs API cannot reach such keys (wandb issues #2819, #3087): "
+                             "filter or sort the fetched runs with wsquery.evaluate")
         key = field.key
         if field.section == "run":
             if (field.section, field.path) == _STEP:
@@ -486,7 +486,8 @@ class _Compiler:
         try:
             translated = re2_pattern(pattern)
         except RegexError as error:
-            raise self.error(f"the regex {pattern!r} {error.message}", shown.span,
+            shown_pattern = pattern.encode("utf-8", "backslashreplace").decode("utf-8")
+            raise self.error(f"the regex /{shown_pattern}/ {error.message}", shown.span,
                              error.hint) from None
         path = place.path
         if negated:
@@ -762,7 +763,9 @@ class _Translator:
                     raise RegexError(f"repeats {count} times; RE2 allows at most {MAX_REPEAT}",
                                      "match fewer repeats and check the rest locally")
             inner = self.sequence(list(items), flags, tail and high <= 1)
-            return f"(?:{inner}){_quantifier(low, high)}" + (
+            if not (len(items) == 1 and items[0][0].name in _ATOMS):
+                inner = f"(?:{inner})"
+            return inner + _quantifier(low, high) + (
                 "?" if name == "MIN_REPEAT" else "")
         if name == "AT":
             return self.anchor(argument.name, flags, tail)
@@ -820,9 +823,15 @@ class _Translator:
                     r"mixes \W or \S with other items in a character class, which RE2 cannot "
                     "write with Python's Unicode meaning", r"write the class without \W and \S")
             return ("[" if negate else "[^") + complements[0] + "]"
+        if not negate and len(parts) == 1 and parts[0] in _ESCAPES:
+            return parts[0]
         return "[" + ("^" if negate else "") + "".join(parts) + "]"
 
 
+#: Parse-tree items written as one atom, which a quantifier may follow as they are.
+_ATOMS = frozenset({"LITERAL", "NOT_LITERAL", "ANY", "IN", "SUBPATTERN", "BRANCH"})
+#: Class items that are a whole class on their own.
+_ESCAPES = frozenset({_DIGIT, r"\P{Nd}", r"\D", r"\w", r"\W"})
 _UNSUPPORTED: dict[str, tuple[str, str | None]] = {
     "GROUPREF": ("uses a backreference, which RE2 lacks",
                  "match the repeated part explicitly, or check it locally"),

@@ -649,6 +649,8 @@ def _compare(left: Any, right: Any) -> int:
     left_type, right_type = _bracket(left), _bracket(right)
     if left_type != right_type:
         return -1 if left_type < right_type else 1
+    if left_type == _NULL:
+        return 0
     if left_type == _NUMBER and (math.isnan(left) or math.isnan(right)):
         return (not math.isnan(left)) - (not math.isnan(right))  # NaN first
     if left_type == _OBJECT:
