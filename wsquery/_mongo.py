@@ -208,11 +208,9 @@ class _Compiler:
             self.warn("the runs API does not group runs: group by was left out",
                       _cover([field.span for field in query.group_by]),
                       "group the runs it returns yourself")
-        normal = normalize(query).filter
-        if normal is None:
-            return {}
         try:
-            return self.expr(normal)
+            normal = normalize(query).filter
+            return {} if normal is None else self.expr(normal)
         except RecursionError:
             raise self.error("the filter nests too deeply to compile", query.filter.span
                              if query.filter is not None else None) from None
@@ -582,6 +580,8 @@ def _merge(left: Filter, right: Filter) -> Filter:
             rest.extend(condition)
         elif key not in merged:
             merged[key] = condition
+        elif _text(merged[key]) == _text(condition):
+            continue  # the same guard twice (``==`` would take true for 1)
         elif key == "$nor":
             merged[key] = [*merged[key], *condition]
         elif _operators(merged[key]) and _operators(condition) and not (
@@ -592,6 +592,10 @@ def _merge(left: Filter, right: Filter) -> Filter:
     if rest:
         merged["$and"] = rest
     return merged
+
+
+def _text(condition: Any) -> str:
+    return json.dumps(condition, sort_keys=True)
 
 
 def _operators(condition: Any) -> bool:
