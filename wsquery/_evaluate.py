@@ -36,11 +36,11 @@ from __future__ import annotations
 
 import json
 import operator
-import re
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol, TypeAlias, assert_never
 
+from ._regex import compile_user_regex
 from ._validate import parse_datetime
 from .ast import (
     RUN_ATTRIBUTES,
@@ -430,13 +430,11 @@ def _in_test(node: In) -> _ValueTest:
 
 
 def _match_test(pattern: str) -> _ValueTest:
-    try:
-        search = re.compile(pattern).search
-    except re.error as error:
-        raise WsqueryError(f"invalid regular expression {pattern!r}: {error}") from None
+    """A regex search that cannot hang (see ``_regex``): a refused pattern raises here."""
+    search = compile_user_regex(pattern)
 
     def test_match(value: Any) -> Truth:
-        return search(value) is not None if isinstance(value, str) else None
+        return search(value) if isinstance(value, str) else None
 
     return test_match
 
