@@ -680,6 +680,15 @@ def test_matcher_refuses_what_it_cannot_read(monkeypatch: pytest.MonkeyPatch) ->
         assert str(caught.value) == message
     monkeypatch.setattr(_mongo, "re2_module", lambda: None)
     with pytest.raises(FilterError) as caught:
-        matches_filter({"a": {"$regex": "never-compiled-before"}}, {"a": "x"})
+        matches_filter({"a": {"$regex": "^never-compiled-before"}}, {"a": "x"})
     assert str(caught.value) == (
         "$regex needs google-re2 on the server: pip install 'wsquery[re2]'")
+
+
+def test_matcher_searches_plain_text_without_google_re2(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_mongo, "re2_module", lambda: None)
+    escaped = re2_escape("b.c (x)")
+    assert matches_filter({"a": {"$regex": escaped}}, {"a": "ab.c (x)d"})
+    assert not matches_filter({"a": {"$regex": escaped}}, {"a": "abxc (x)d"})
+    assert _mongo.regex_literal(escaped) == "b.c (x)"
+    assert [_mongo.regex_literal(p) for p in ("^b", "(?i)b", "b+", r"\d", "(")] == [None] * 5

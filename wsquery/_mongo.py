@@ -652,7 +652,7 @@ _SPACE = r"\x09-\x0d\x1c-\x1f\x{85}\p{Z}"
 _WORD = r"\p{L}\p{N}_"
 _DIGIT = r"\p{Nd}"
 _ASCII_SPACE = r"\x09-\x0d\x20"
-_FLAG_IGNORECASE, _FLAG_MULTILINE, _FLAG_DOTALL, _FLAG_ASCII = 2, 8, 16, 256
+_FLAG_IGNORECASE, _FLAG_MULTILINE, _FLAG_DOTALL, _FLAG_UNICODE, _FLAG_ASCII = 2, 8, 16, 32, 256
 #: Python's own regex parser: its parse tree is the exact meaning of a pattern.
 _SRE_PARSER = importlib.import_module("re._parser")
 _UNBOUNDED = importlib.import_module("re._constants").MAXREPEAT
@@ -684,6 +684,18 @@ def re2_pattern(pattern: str) -> str:
 def re2_escape(text: str) -> str:
     """A regex matching ``text`` literally, read the same by RE2 and Python."""
     return "".join(_literal(ord(character)) for character in text)
+
+
+def regex_literal(pattern: str) -> str | None:
+    """The text a regex stands for when it is nothing but literal characters (as
+    ``re2_escape`` writes them: the same in both dialects), else None."""
+    try:
+        parsed = _SRE_PARSER.parse(pattern)
+    except Exception:  # re.error: then it is no plain text either
+        return None
+    if parsed.state.flags & ~_FLAG_UNICODE or any(op.name != "LITERAL" for op, _ in parsed):
+        return None
+    return "".join(chr(code) for _, code in parsed)
 
 
 def _ascii_case_error() -> RegexError:

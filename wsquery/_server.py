@@ -672,13 +672,21 @@ def _compare(left: Any, right: Any) -> int:
 
 @functools.cache
 def _re2_search(pattern: str) -> Any:
-    """RE2's search for ``pattern`` (compiled once); the runs API speaks RE2."""
-    from ._mongo import RE2_EXTRA, re2_module
+    """RE2's search for ``pattern`` (compiled once); the runs API speaks RE2. Without
+    google-re2 only plain text is searched."""
+    from ._mongo import RE2_EXTRA, re2_module, regex_literal
 
     re2 = re2_module()
     if re2 is None:
-        raise FilterError("$regex needs google-re2 on the server: "
-                          f"pip install 'wsquery[{RE2_EXTRA}]'")
+        text = regex_literal(pattern)  # plain text needs no engine ('contains' writes it)
+        if text is None:
+            raise FilterError("$regex needs google-re2 on the server: "
+                              f"pip install 'wsquery[{RE2_EXTRA}]'")
+
+        def holds_text(value: str) -> bool:
+            return text in value
+
+        return holds_text
     options = re2.Options()
     options.log_errors = False
     try:
