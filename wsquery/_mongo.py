@@ -136,7 +136,7 @@ def compile_mongo(query: Query, *, text: str | None = None, now: datetime | None
     """``query`` as runs-API filters and order. ``now`` anchors ``within last`` (default: the
     current time; naive means UTC); ``strict`` turns warnings into ``TargetError``\\ s; ``text``,
     the source of ``query``, lets errors and warnings show where they point."""
-    compiler = _Compiler(text, _moment(now, unknown, strict), strict)
+    compiler = _Compiler(text, _checked_options(now, unknown, strict), strict)
     filters = compiler.query_filter(query)
     if filters is None:
         raise compiler.error("the filter can never be true, so no run would match",
@@ -146,7 +146,9 @@ def compile_mongo(query: Query, *, text: str | None = None, now: datetime | None
     return MongoQuery(filters, compiler.order(query), tuple(compiler.warnings))
 
 
-def _moment(now: object, unknown: dict[str, object], strict: object) -> datetime:
+def _checked_options(now: object, unknown: dict[str, object], strict: object) -> datetime:
+    """The moment ``within last`` counts back from; a ``TargetError`` for an option or value
+    not known."""
     if unknown:
         names = ", ".join(repr(name) for name in sorted(unknown))
         plural = "s" if len(unknown) > 1 else ""
@@ -173,7 +175,8 @@ def iso_timestamp(moment: datetime) -> str:
 class _Place:
     """A field as a document path. ``kind``: ``list`` for keys that may hold any JSON (guarded
     against arrays), ``single`` for run attributes that never hold a list, ``tags``,
-    ``created``; ``prefixes`` are the paths of the objects on the way to a nested key."""
+    ``created``, ``step`` (two keys, see ``_Compiler.step``); ``prefixes`` are the paths of
+    the objects on the way to a nested key; ``lower``: literals are lower-cased (state)."""
 
     path: str
     kind: str
@@ -957,7 +960,7 @@ def runs(entity: str, project: str, query: str | Query, *, client: GraphQLClient
         raise WsqueryError(f"page_size must be a positive whole number, not {page_size!r}")
     text = query if isinstance(query, str) else None
     parsed = parse(query) if isinstance(query, str) else query
-    compiler = _Compiler(text, _moment(now, {}, False), False)
+    compiler = _Compiler(text, _checked_options(now, {}, False), False)
     filters = compiler.query_filter(parsed)
     if filters is None:
         return []
