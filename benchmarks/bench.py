@@ -1,82 +1,265 @@
-"""Time query text -> run-set JSON at several sizes, and ``import wsquery``; print medians.
+"""Time wsquery against W&B's wandb-workspaces, query text -> saved filterV2 JSON; print medians.
 
-    python benchmarks/bench.py [--rounds 7] [--per-round 200]
+    python benchmarks/bench.py [--rounds N] [--quick]
 
-Every timed string is distinct (the leaf literals change), so no cache can serve a repeat.
-Figures are medians over rounds; compare them with each other, not across machines.
+With the ``bench`` extra installed (``pip install -e '.[bench]'``: wandb-workspaces 0.4.13 and
+wandb) every round times both libraries and ``ast.parse`` in turn, interleaved, on equivalent
+expressions; without it wsquery is timed alone. What is timed:
+
+- wsquery: ``wsquery.compile(text).to_json()["filters"]``.
+- wandb-workspaces: ``expr.filters_tree_to_v2(expr.expr_to_filters(text))``, the very call its
+  ``Workspace`` makes to save a run set's ``filters`` string (``workspaces/interface.py``):
+  ``expr_to_filters`` rewrites ``within_last``, ``=`` and ``<``/``>``, runs ``ast.parse`` and
+  builds a tree of pydantic ``Filters``; ``filters_tree_to_v2`` flattens it into the saved
+  filterV2 dict. Both give the same JSON for the expressions below (checked before timing).
+- ``ast.parse(text, mode="eval")`` on the wsquery text, which is also a Python expression:
+  the floor for a parser written in Python.
+
+Every timed string is distinct (the literals change every round), so no cache serves a repeat;
+the cache is timed on its own. Figures are medians over rounds, ratios are medians of each
+round's ratio; compare them with each other, not across machines.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
+import os
+import platform
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Callable
+from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-_LEAVES = [
-    'summary.val_loss <= {n}',
-    'config.lr >= 0.00{n}',
-    'state == "finished"',
-    'config.optimizer in ["adam", "sgd{n}"]',
-    'summary.acc >= 0.{n}',
-    'created_at within last {n}d',
-    'tags contains "best{n}"',
-    'config.batch_size != {n}',
+import wsquery  # noqa: E402
+from wsquery import _evaluate  # noqa: E402
+
+try:
+    from wandb_workspaces import expr as wandb_expr
+except ImportError:
+    wandb_expr = None
+
+#: Leaves as (wsquery, wandb-workspaces) text; ``{n}`` changes per leaf and per string.
+LEAVES = [
+    ("config.lr >= 0.{n}", "Config('lr') >= 0.{n}"),
+    ("summary.acc <= {n}.5", "SummaryMetric('acc') <= {n}.5"),
+    ('state == "finished"', "Metric('State') == 'finished'"),
+    ('config.optimizer in ["adam", "sgd{n}"]', "Config('optimizer') in ['adam', 'sgd{n}']"),
+    ("config.batch_size != {n}", "Config('batch_size') != {n}"),
+    ('config.model == "resnet{n}"', "Config('model') == 'resnet{n}'"),
+    ('tags in ["best{n}"]', "Tags() in ['best{n}']"),
+    ("summary.loss >= {n}", "SummaryMetric('loss') >= {n}"),
 ]
+SIZES = (1, 4, 10, 40, 400)
+SCALING = (10, 100, 1000, 10_000)
+#: Runs the evaluator filters, and the filter: four comparisons, all true for every run, so
+#: each run costs four leaf evaluations.
+EVALUATED_RUNS = 100_000
+EVALUATED_QUERY = ("config.lr >= 0.0001 and summary.acc >= 0.0 and config.batch_size != 7 "
+                   "and summary.loss <= 100")
+EVALUATED_LEAVES = 4
 
 
-def query_with(leaves: int, serial: int) -> str:
-    """A query of ``leaves`` conditions joined by and/or, its literals varied by ``serial``."""
-    parts = [_LEAVES[i % len(_LEAVES)].format(n=serial + i + 1) for i in range(leaves)]
-    text = parts[0]
-    for index, part in enumerate(parts[1:], 1):
-        text += (" or " if index % 5 == 0 else " and ") + part
-    return text
+def expressions(leaves: int, serial: int) -> tuple[str, str]:
+    """Equivalent expressions of ``leaves`` leaves: and, with an or before every fifth leaf."""
+    ours, theirs = "", ""
+    for index in range(leaves):
+        template, wandb_template = LEAVES[index % len(LEAVES)]
+        n = serial * leaves + index + 1
+        joint = "" if index == 0 else " or " if index % 5 == 0 else " and "
+        ours += joint + template.format(n=n)
+        theirs += joint + wandb_template.format(n=n)
+    return ours, theirs
 
 
-def time_compile(leaves: int, rounds: int, per_round: int) -> float:
-    """Median seconds for one string -> ``compile(...).to_json()``."""
-    import wsquery
+def wsquery_filters(text: str) -> Any:
+    return wsquery.compile(text).to_json()["filters"]
 
-    medians = []
+
+def wandb_filters(text: str) -> Any:
+    return wandb_expr.filters_tree_to_v2(wandb_expr.expr_to_filters(text))
+
+
+def python_parse(text: str) -> Any:
+    import ast
+
+    return ast.parse(text, mode="eval")
+
+
+def batch_seconds(function: Callable[[str], Any], texts: list[str]) -> float:
+    """Seconds per call of ``function`` over ``texts``."""
+    start = time.perf_counter()
+    for text in texts:
+        function(text)
+    return (time.perf_counter() - start) / len(texts)
+
+
+def compare_libraries(sizes: tuple[int, ...], rounds: int, budget: float) -> None:
+    """Per size: median µs per string and per leaf of each library, and ratios per round."""
+    contenders: list[tuple[str, Callable[[str], Any], int]] = [("wsquery", wsquery_filters, 0)]
+    if wandb_expr is not None:
+        contenders.append(("wandb-workspaces", wandb_filters, 1))
+    contenders.append(("ast.parse", python_parse, 0))
+    names = [name for name, _, _ in contenders]
+    header = f"{'leaves':>7} " + " ".join(f"{name + ' µs':>18} {'µs/leaf':>8}" for name in names)
+    if wandb_expr is not None:
+        header += f" {'wsquery/wandb':>14}"
+    print(header + f" {'wsquery/ast.parse':>18}")
     serial = 0
+    for leaves in sizes:
+        per_batch = max(1, int(budget / (leaves * 25e-6)))  # about ``budget`` s of wsquery
+        if wandb_expr is not None:
+            ours, theirs = expressions(leaves, serial)
+            if wsquery_filters(ours) != wandb_filters(theirs):
+                raise SystemExit(f"the two libraries disagree on {ours!r}")
+        times: dict[str, list[float]] = {name: [] for name in names}
+        for round_number in range(rounds + 1):  # round 0 warms up and is not counted
+            pairs = [expressions(leaves, serial + i) for i in range(per_batch)]
+            serial += per_batch
+            order = contenders[round_number % len(contenders):] + contenders[
+                :round_number % len(contenders)]
+            for name, function, which in order:
+                texts = [pair[which] for pair in pairs]
+                seconds = batch_seconds(function, texts)
+                if round_number:
+                    times[name].append(seconds)
+        row = f"{leaves:>7} "
+        for name in names:
+            median = statistics.median(times[name])
+            row += f" {median * 1e6:>17.1f} {median * 1e6 / leaves:>8.2f}"
+        if wandb_expr is not None:
+            row += f" {_ratio(times['wsquery'], times['wandb-workspaces']):>14.2f}"
+        print(row + f" {_ratio(times['wsquery'], times['ast.parse']):>18.2f}")
+
+
+def _ratio(ours: list[float], theirs: list[float]) -> float:
+    return statistics.median(a / b for a, b in zip(ours, theirs, strict=True))
+
+
+def scaling(sizes: tuple[int, ...], rounds: int) -> None:
+    """wsquery's µs per leaf as queries grow: flat when the cost grows linearly."""
+    print(f"{'leaves':>7} {'wsquery µs/leaf':>16} {'ast.parse µs/leaf':>18}")
+    for leaves in sizes:
+        texts = [expressions(leaves, 10_000 + i)[0] for i in range(max(3, 2000 // leaves))]
+        ours, floor = [], []
+        for _ in range(rounds):
+            ours.append(batch_seconds(wsquery_filters, texts))
+            floor.append(batch_seconds(python_parse, texts))
+        print(f"{leaves:>7} {statistics.median(ours) * 1e6 / leaves:>16.2f} "
+              f"{statistics.median(floor) * 1e6 / leaves:>18.2f}")
+
+
+def cache(rounds: int) -> None:
+    """One string compiled again and again: served from the cache after the first time."""
+    text = expressions(40, 99_999)[0]
+    wsquery_filters(text)
+    repeats = [batch_seconds(wsquery_filters, [text] * 1000) for _ in range(rounds)]
+    print(f"the same 40-leaf string compiled again: {statistics.median(repeats) * 1e6:.2f} µs")
+
+
+def decompile(rounds: int) -> None:
+    """Saved run-set JSON -> ``Query``, per size."""
+    print(f"{'leaves':>7} {'decompile µs':>13} {'µs/leaf':>8}")
+    for leaves in SIZES:
+        runsets = [wsquery.compile(expressions(leaves, 20_000 + i)[0]).to_json()
+                   for i in range(max(1, 400 // leaves))]
+        seconds = [batch_seconds(wsquery.decompile, runsets) for _ in range(rounds)]
+        median = statistics.median(seconds)
+        print(f"{leaves:>7} {median * 1e6:>13.1f} {median * 1e6 / leaves:>8.2f}")
+
+
+def evaluator(rounds: int) -> None:
+    """Runs per second through a filter compiled once into a predicate, and end to end."""
+    runs = [{"id": f"run{i}", "name": f"run-{i}", "state": "finished",
+             "config": {"lr": 0.001 * (1 + i % 10), "batch_size": 32 + i % 4},
+             "summary": {"acc": (i % 100) / 100, "loss": 1 + i % 7}}
+            for i in range(EVALUATED_RUNS)]
+    query = wsquery.parse(EVALUATED_QUERY)
+    assert query.filter is not None
+    records = [_evaluate.adapt(run) for run in runs]
+    predicate = _evaluate.compile_predicate(query.filter)
+    filtered, end_to_end = [], []
     for _ in range(rounds):
-        texts = [query_with(leaves, serial + i) for i in range(per_round)]
-        serial += per_round
         start = time.perf_counter()
-        for text in texts:
-            wsquery.compile(text).to_json()
-        medians.append((time.perf_counter() - start) / per_round)
-    return statistics.median(medians)
+        selected = sum(1 for record in records if predicate(record) is True)
+        filtered.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        wsquery.evaluate(query, runs)
+        end_to_end.append(time.perf_counter() - start)
+    assert selected == EVALUATED_RUNS
+    rate = EVALUATED_RUNS / statistics.median(filtered)
+    print(f"compiled predicate: {rate:,.0f} runs/s, {rate * EVALUATED_LEAVES:,.0f} leaf "
+          f"evaluations/s ({EVALUATED_RUNS:,} runs, {EVALUATED_LEAVES} comparisons each)")
+    print(f"wsquery.evaluate (adapting each run too): "
+          f"{EVALUATED_RUNS / statistics.median(end_to_end):,.0f} runs/s")
 
 
-def time_import(rounds: int) -> float:
-    """Median seconds for ``import wsquery`` in a fresh interpreter (minus an empty one)."""
-    def run(code: str) -> float:
+def fresh_processes(rounds: int) -> None:
+    """Import time and a whole ``wsquery compile`` process, in fresh interpreters with their
+    bytecode cached (in a private directory), minus an interpreter that does nothing."""
+    env = dict(os.environ, PYTHONPYCACHEPREFIX=tempfile.mkdtemp(prefix="wsquery-bench-"))
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    query = expressions(10, 0)[0]
+    commands = {
+        "python -c pass": ["-c", "pass"],
+        "import wsquery": ["-c", "import wsquery"],
+        "wsquery compile (10 leaves)": ["-m", "wsquery", "compile", query],
+    }
+    if wandb_expr is not None:
+        commands["import wandb_workspaces.expr"] = ["-c", "import wandb_workspaces.expr"]
+
+    def seconds(arguments: list[str]) -> float:
         start = time.perf_counter()
-        subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+        subprocess.run([sys.executable, *arguments], check=True, env=env, cwd=ROOT,
+                       stdout=subprocess.DEVNULL)
         return time.perf_counter() - start
 
-    with_import = [run("import wsquery") for _ in range(rounds)]
-    bare = [run("pass") for _ in range(rounds)]
-    return statistics.median(with_import) - statistics.median(bare)
+    for arguments in commands.values():  # write the bytecode caches
+        seconds(arguments)
+    medians = {name: statistics.median(seconds(arguments) for _ in range(rounds))
+               for name, arguments in commands.items()}
+    bare = medians.pop("python -c pass")
+    print(f"python -c pass: {bare * 1e3:.1f} ms; beyond that:")
+    for name, median in medians.items():
+        print(f"  {name}: {(median - bare) * 1e3:.1f} ms")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=7)
-    parser.add_argument("--per-round", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=15, help="timed rounds per figure")
+    parser.add_argument("--quick", action="store_true", help="few rounds, small sizes: a smoke run")
     args = parser.parse_args()
-    print(f"{'leaves':>8} {'median µs':>10} {'µs/leaf':>8}")
-    for leaves in (1, 4, 10, 40):
-        seconds = time_compile(leaves, args.rounds, max(1, args.per_round // leaves))
-        print(f"{leaves:>8} {seconds * 1e6:>10.1f} {seconds * 1e6 / leaves:>8.1f}")
-    print(f"import wsquery: {time_import(args.rounds) * 1e3:.1f} ms (median, fresh interpreter)")
+    rounds = 3 if args.quick else args.rounds
+    budget = 0.002 if args.quick else 0.02
+    versions = f"wsquery {wsquery.__version__}"
+    if wandb_expr is not None:
+        versions += f", wandb-workspaces {metadata.version('wandb-workspaces')}"
+    print(f"{versions}; Python {platform.python_version()} on {platform.machine()}")
+    print(f"command: python {' '.join(sys.argv)}\n")
+    if wandb_expr is None:
+        print("wandb-workspaces is not installed, so wsquery is timed alone; for the comparison:\n"
+              "    pip install -e '.[bench]'   (or: pip install 'wandb-workspaces==0.4.13')\n")
+    gc.collect()
+    print("Query text -> saved filterV2 JSON (distinct strings):")
+    compare_libraries(SIZES[:3] if args.quick else SIZES, rounds, budget)
+    print("\nScaling:")
+    scaling(SCALING[:2] if args.quick else SCALING, rounds)
+    print("\nCache:")
+    cache(rounds)
+    print("\nDecompile (run-set JSON -> Query):")
+    decompile(rounds)
+    print("\nEvaluator:")
+    evaluator(1 if args.quick else max(3, rounds // 3))
+    print("\nFresh interpreters:")
+    fresh_processes(3 if args.quick else rounds)
 
 
 if __name__ == "__main__":

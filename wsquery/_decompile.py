@@ -26,7 +26,7 @@ from functools import cache
 from typing import Any, assert_never
 
 from . import _validate
-from ._parser import MAX_DEPTH
+from ._validate import MAX_DEPTH
 from ._wandb import DEFAULT_SORT, PLAIN_SEARCH_IS_SUBSTRING, WORKSPACE_OPS, config_key_from_wandb
 from .ast import (
     RUN_ATTRIBUTES,

@@ -1,8 +1,10 @@
 """Query text -> ``Query``: the lark LALR parser, its inline transformer and error translation.
 
-The parser is built once, on first use, from ``grammar/wsquery.lark``. The transformer runs
-inside the LALR parser, so no parse tree is ever built. Lark's exceptions never leave this
-module: they become ``QuerySyntaxError`` with the position, what was expected and a hint.
+The parser is built once, on first use, from ``grammar/wsquery.lark``. A tight loop drives
+lark's own LALR tables and builds AST nodes as it reduces, so no parse tree is ever built, and
+checks each leaf as it builds it. Lark's exceptions never leave this module: on an error lark
+re-runs the text, and what it raises becomes ``QuerySyntaxError`` with the position, what was
+expected and a hint.
 """
 
 from __future__ import annotations
@@ -10,10 +12,10 @@ from __future__ import annotations
 import difflib
 import math
 import re
-import threading
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import attrs
 from lark import Lark
@@ -21,6 +23,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedTok
 from lark.parsers.lalr_analysis import Shift
 
 from . import _validate
+from ._validate import MAX_DEPTH, UNCHECKED_LITERALS, UNTYPED_SECTIONS
 from .ast import (
     RUN_ATTRIBUTES,
     And,
@@ -38,22 +41,17 @@ from .ast import (
     OrderKey,
     Query,
     Within,
+    slot_constructor,
 )
 from .errors import Problem, QuerySyntaxError, QueryValidationError
 
 if TYPE_CHECKING:
-
-    class Token(str):
-        """lark's Token as this module uses it: positions are always set."""
-
-        type: str
-        start_pos: int
-        end_pos: int
-else:
     from lark import Token
 
-#: Deepest nesting of and/or/not accepted; deeper input is refused before any pass recurses.
-MAX_DEPTH = 100
+#: A terminal as the driver shifts it: the match of its regex (named group = terminal name),
+#: trailing whitespace included, so ``start()`` is where it starts and ``_text`` its text.
+_Terminal: TypeAlias = "re.Match[str]"
+
 _TOO_DEEP = f"conditions nest deeper than {MAX_DEPTH} levels"
 
 _SECTION_ALIASES = {"config": "config", "summary": "summary", "summary_metrics": "summary",
@@ -67,6 +65,17 @@ _UNIT_WORDS = {"s": "s", "sec": "s", "secs": "s", "second": "s", "seconds": "s",
 _ESCAPES = {"\\": "\\", '"': '"', "'": "'", "n": "\n", "t": "\t", "r": "\r", "b": "\b",
             "f": "\f", "/": "/"}
 
+_new_field = slot_constructor(Field)
+_new_compare = slot_constructor(Compare)
+_new_and = slot_constructor(And)
+_new_or = slot_constructor(Or)
+_new_not = slot_constructor(Not)
+_new_query = slot_constructor(Query)
+_LEAVES = frozenset({Compare, In, Match, Contains, IsNull, Within, Constant})
+#: Comparison operators as the AST spells them, and the literal types a comparison takes.
+_ORDERING = frozenset({"==", "!=", "<", "<=", ">", ">="})
+_SCALARS = frozenset({str, int, float, bool, Duration})
+
 
 def grammar_path() -> Path:
     """The grammar file: inside the installed package, or at the top of a source checkout."""
@@ -77,15 +86,9 @@ def grammar_path() -> Path:
     raise FileNotFoundError("grammar/wsquery.lark is missing from the wsquery installation")
 
 
-class _Literal:
-    """A literal value with the end of its source text, alive only during a parse."""
-
-    __slots__ = ("end", "start", "value")
-
-    def __init__(self, value: Any, start: int, end: int) -> None:
-        self.value = value
-        self.start = start
-        self.end = end
+#: A literal value and the span of its source text: ``(value, start, end)``, alive only
+#: during a parse (a tuple: one is built for every literal).
+_Literal: TypeAlias = "tuple[Any, int, int]"
 
 
 class _Chain:
@@ -100,58 +103,320 @@ class _Chain:
         self.depth = depth
 
 
-class _ParseState(threading.local):
-    """What one parse collects on the side: problems found so far and node nesting depths."""
+def _text(token: _Terminal) -> str:
+    return token[token.lastindex]  # type: ignore[index]
 
-    def reset(self, text: str) -> None:
-        self.text = text
+
+def _end(token: _Terminal) -> int:
+    return token.end(token.lastindex)  # type: ignore[arg-type]
+
+
+def _end_of(item: Expr | _Chain) -> int:
+    if isinstance(item, _Chain):
+        return _end_of(item.operands[-1])
+    return item.span[1]  # type: ignore[index]
+
+
+class _Build:
+    """One parse: builds AST nodes as the driver reduces, one method per rule alias, called with
+    the rule's children (None where an optional part is absent; see the grammar). It keeps the
+    problems met while building, those of checking each leaf, and the nesting depth of every
+    node that has one (leaves have none)."""
+
+    __slots__ = ("checks", "depths", "problems")
+
+    def __init__(self) -> None:
         self.problems: list[Problem] = []
+        self.checks: list[Problem] = []
         self.depths: dict[int, int] = {}
 
+    def query(self, condition: Any, group_by: Any, order_by: Any) -> Query:
+        node = None if condition is None else self.close(condition)
+        return _new_query(node, group_by or (), order_by or (), None)
 
-_state = _ParseState()
+    def or_(self, left: Any, op: _Terminal, right: Any) -> _Chain:
+        if type(left) is _Chain and left.kind is Or and type(right) in _LEAVES:  # most often
+            left.operands.append(right)
+            return left
+        return self.chain(Or, left, right)
+
+    def and_(self, left: Any, op: _Terminal, right: Any) -> _Chain:
+        if type(left) is _Chain and left.kind is And and type(right) in _LEAVES:  # most often
+            left.operands.append(right)
+            return left
+        return self.chain(And, left, right)
+
+    def chain(self, kind: type[And] | type[Or], left: Any, right: Any) -> _Chain:
+        """Extend ``left``'s open chain with ``right`` (itself an open chain from a range)."""
+        if type(left) is _Chain and left.kind is kind:
+            chain = left
+        else:
+            left = self.close(left)
+            chain = _Chain(kind, left, left.span[0], self.depth(left) + 1)
+        if type(right) in _LEAVES:  # a leaf nests nothing: the chain is as deep as it was
+            chain.operands.append(right)
+            return chain
+        if type(right) is _Chain and right.kind is kind:
+            chain.operands.extend(right.operands)
+            depth = right.depth
+        else:
+            right = self.close(right)
+            chain.operands.append(right)
+            depth = self.depth(right) + 1
+        if depth > chain.depth:
+            chain.depth = depth
+            if depth == MAX_DEPTH + 1:
+                self.too_deep(chain.start, _end_of(right))
+        return chain
+
+    def close(self, item: Expr | _Chain) -> Expr:
+        """Finish an open chain into its And/Or node; other nodes pass through."""
+        if type(item) is not _Chain:
+            return item  # type: ignore[return-value]
+        new = _new_and if item.kind is And else _new_or
+        node: Expr = new(tuple(item.operands), (item.start, _end_of(item.operands[-1])))
+        self.depths[id(node)] = item.depth
+        return node
+
+    def depth(self, node: Expr | _Chain) -> int:
+        if type(node) is _Chain:
+            return node.depth
+        return self.depths.get(id(node), 0)
+
+    def too_deep(self, start: int, end: int) -> None:
+        self.problems.append(Problem(
+            _TOO_DEEP, (start, end),
+            hint="split the query, or flatten needless parentheses and double negations"))
+
+    def not_(self, op: _Terminal, operand: Any) -> Not:
+        inner = self.close(operand)
+        start, end = op.start(), inner.span[1]  # type: ignore[index]
+        node: Not = _new_not(inner, (start, end))
+        depth = self.depth(inner) + 1
+        self.depths[id(node)] = depth
+        if depth == MAX_DEPTH + 1:
+            self.too_deep(start, end)
+        return node
+
+    def group(self, lpar: _Terminal, inner: Any, rpar: _Terminal) -> Expr:
+        """The parenthesized condition, its span widened to take in the parentheses (and so
+        the span of a leaf's problems)."""
+        node = self.close(inner)
+        span = (lpar.start(), _end(rpar))
+        widened = attrs.evolve(node, span=span)
+        depth = self.depths.get(id(node))
+        if depth is not None:
+            self.depths[id(widened)] = depth
+        elif type(node) in _LEAVES:
+            checks = self.checks
+            for index in range(len(checks) - 1, -1, -1):
+                if checks[index].span != node.span:
+                    break
+                checks[index] = attrs.evolve(checks[index], span=span)
+        return widened
+
+    def constant(self, token: _Terminal) -> Constant:
+        return Constant(token.lastgroup == "TRUE", span=(token.start(), _end(token)))
+
+    def leaf(self, node: Expr) -> Expr:
+        """``node``, checked (its problems go to ``checks``)."""
+        _validate.check_leaf(node, self.checks)
+        return node
+
+    def comparison(self, field: Field, op: str, value: _Literal, span: tuple[int, int]) -> Expr:
+        """``field op value`` for every operator spelling, including ``=~``/``!~`` and lists."""
+        literal = value[0]
+        if op == "=":
+            op = "=="
+        elif op == "=~" or op == "!~":
+            if not isinstance(literal, str):
+                self.problems.append(Problem(
+                    f"'{op}' needs a regular expression in quotes", value[1:],
+                    hint=f'write {field} {op} "^pattern"'))
+                return Constant(False, span=span)
+            match = self.leaf(Match(field, literal, span=span))
+            return match if op == "=~" else Not(match, span=span)
+        if isinstance(literal, tuple):
+            self.problems.append(Problem(
+                f"'{op}' compares with one value, not a list", value[1:],
+                hint=f"write {field} in [...] to match any of several values"))
+            return Constant(False, span=span)
+        if literal is None:
+            wanted = "is null" if op == "==" else "is not null"
+            self.problems.append(Problem(
+                f"nothing is {'equal' if op == '==' else 'compared'} to null", span,
+                hint=f"write {field} {wanted}"))
+            return Constant(False, span=span)
+        return self.leaf(_new_compare(field, op, literal, span))
+
+    # Predicates --------------------------------------------------------------------------
+
+    def compare(self, field: Field, op: _Terminal, value: _Literal) -> Expr:
+        text: str = op[op.lastindex]  # type: ignore[index]
+        literal = value[0]
+        span = (field.span[0], value[2])  # type: ignore[index]
+        if text in _ORDERING and type(literal) in _SCALARS:  # most often: nothing to rewrite
+            node: Compare = _new_compare(field, text, literal, span)
+            if field.section not in UNTYPED_SECTIONS or type(literal) not in UNCHECKED_LITERALS:
+                _validate.check_leaf(node, self.checks)
+            return node
+        return self.comparison(field, text, value, span)
+
+    def compare_flipped(self, value: _Literal, op: _Terminal, field: Field) -> Expr:
+        span = (value[1], field.span[1])  # type: ignore[index]
+        text = _text(op)
+        if text in ("=~", "!~"):
+            self.problems.append(Problem(
+                f"the pattern of '{text}' goes on its right", span,
+                hint=f"write {field} {text} <pattern>"))
+            return Constant(False, span=span)
+        return self.comparison(field, _FLIP[_op(text)], value, span)
+
+    def range(self, low: _Literal, op1: _Terminal, field: Field, op2: _Terminal,
+              high: _Literal) -> Expr | _Chain:
+        span = (low[1], high[2])
+        ops = (_op(_text(op1)), _op(_text(op2)))
+        if not (set(ops) <= {"<", "<="} or set(ops) <= {">", ">="}):
+            self.problems.append(Problem(
+                "a range needs two '<'/'<=' or two '>'/'>=' operators", span,
+                hint=f"write 0 <= {field} <= 1"))
+            return Constant(False, span=span)
+        return _range(self.comparison(field, _FLIP[ops[0]], low, span),
+                      self.comparison(field, ops[1], high, span))
+
+    def between(self, field: Field, kw: _Terminal, low: _Literal, kw_and: _Terminal,
+                high: _Literal) -> _Chain:
+        span = (field.span[0], high[2])  # type: ignore[index]
+        return _range(self.comparison(field, ">=", low, span),
+                      self.comparison(field, "<=", high, span))
+
+    def in_(self, field: Field, kw: _Terminal, values: _Literal) -> Expr:
+        return self.leaf(In(field, values[0], span=(field.span[0], values[2])))  # type: ignore[index]
+
+    def not_in(self, field: Field, kw: _Terminal, kw_in: _Terminal, values: _Literal) -> Not:
+        span = (field.span[0], values[2])  # type: ignore[index]
+        return Not(self.leaf(In(field, values[0], span=span)), span=span)
+
+    def contains(self, field: Field, kw: _Terminal, value: _Literal) -> Expr:
+        return self.leaf(Contains(field, value[0], span=(field.span[0], value[2])))  # type: ignore[index]
+
+    def member(self, value: _Terminal, kw: _Terminal, field: Field) -> Expr:
+        span = (value.start(), field.span[1])  # type: ignore[index]
+        return self.leaf(Contains(field, _unquote(_text(value)), span=span))
+
+    def not_member(self, value: _Terminal, kw: _Terminal, kw_in: _Terminal, field: Field) -> Not:
+        span = (value.start(), field.span[1])  # type: ignore[index]
+        return Not(self.leaf(Contains(field, _unquote(_text(value)), span=span)), span=span)
+
+    def is_null(self, field: Field, kw: _Terminal, null: _Terminal) -> IsNull:
+        return IsNull(field, span=(field.span[0], _end(null)))  # type: ignore[index]
+
+    def is_not_null(self, field: Field, kw: _Terminal, kw_not: _Terminal,
+                    null: _Terminal) -> Not:
+        span = (field.span[0], _end(null))  # type: ignore[index]
+        return Not(IsNull(field, span=span), span=span)
+
+    def within(self, field: Field, kw: _Terminal, last: _Terminal, duration: _Literal) -> Expr:
+        return self.leaf(Within(field, duration[0], span=(field.span[0], duration[2])))  # type: ignore[index]
+
+    # Clauses -----------------------------------------------------------------------------
+
+    def group_clause(self, kw: _Terminal, fields: list[Field]) -> tuple[Field, ...]:
+        return tuple(fields)
+
+    def order_clause(self, kw: _Terminal, keys: list[OrderKey]) -> tuple[OrderKey, ...]:
+        return tuple(keys)
+
+    def items(self, head: Any, comma: _Terminal | None = None, item: Any = None) -> list[Any]:
+        """A comma-separated list, grown left to right (also ``fields`` and ``order_keys``)."""
+        if comma is None:
+            return [head]
+        head.append(item)
+        return head  # type: ignore[no-any-return]
+
+    fields = order_keys = items
+
+    def order_key(self, field: Field, direction: _Terminal | None) -> OrderKey:
+        ascending = direction is None or direction.lastgroup == "ASC"
+        end = field.span[1] if direction is None else _end(direction)  # type: ignore[index]
+        return OrderKey(field, ascending, span=(field.span[0], end))  # type: ignore[index]
+
+    def field(self, token: _Terminal) -> Field:
+        text: str = token[token.lastindex]  # type: ignore[index]
+        start = token.start()
+        span = (start, start + len(text))
+        if token.lastgroup == "NAME":
+            key = RUN_ATTRIBUTES.get(text)
+            if key is None:
+                self.problems.append(_unknown_name(text, span))
+                key = text
+            return _new_field("run", (key,), span)
+        section, _, rest = text.partition(".")
+        path = tuple(rest.split(".")) if "`" not in rest else _segments(rest)
+        return _new_field(_SECTION_ALIASES[section], path, span)
+
+    # Literals ----------------------------------------------------------------------------
+
+    def number(self, token: _Terminal) -> _Literal:
+        text: str = token[token.lastindex]  # type: ignore[index]
+        start = token.start()
+        try:
+            value = _number(text)
+        except ValueError:  # more digits than Python converts
+            value = math.inf
+        if value == math.inf or value == -math.inf:
+            self.problems.append(Problem(
+                "number out of range", (start, start + len(text)),
+                hint="numbers are 64-bit floats or integers of at most 4300 digits"))
+            value = 0
+        return (value, start, start + len(text))
+
+    def string(self, token: _Terminal) -> _Literal:
+        text: str = token[token.lastindex]  # type: ignore[index]
+        start = token.start()
+        return (_unquote(text), start, start + len(text))
+
+    def true(self, token: _Terminal) -> _Literal:
+        return (True, token.start(), _end(token))
+
+    def false(self, token: _Terminal) -> _Literal:
+        return (False, token.start(), _end(token))
+
+    def null(self, token: _Terminal) -> _Literal:
+        return (None, token.start(), _end(token))
+
+    def duration(self, amount: _Terminal, unit: _Terminal | None = None) -> _Literal:
+        if unit is None:
+            text = _text(amount)
+            number, unit_text = text[:-1], text[-1]
+        else:
+            number, unit_text = _text(amount), _text(unit)
+        start, end = amount.start(), _end(unit or amount)
+        try:
+            count = _number(number)
+        except ValueError:  # more digits than Python converts
+            count = math.inf
+        if not 0 <= count < math.inf:
+            self.problems.append(Problem(
+                "a duration is a finite length of time, zero or more", (start, end),
+                hint="write a duration such as 90s, 5m, 2h, 3d or 1w"))
+            count = 0
+        return (Duration(count, _UNIT_WORDS[unit_text.lower()]), start, end)
+
+    def list(self, lsqb: _Terminal, *rest: Any) -> _Literal:
+        """``[`` items [``,``] ``]``, or the empty list ``[ ]``."""
+        values = tuple(item[0] for item in rest[0]) if len(rest) > 1 else ()
+        return (values, lsqb.start(), _end(rest[-1]))
 
 
-def _start(item: Any) -> int:
-    if isinstance(item, Token):
-        return item.start_pos
-    if isinstance(item, _Literal | _Chain):
-        return item.start
-    return item.span[0]  # type: ignore[no-any-return]
+def _range(low: Expr, high: Expr) -> _Chain:
+    """Both bounds of a range as an open and-chain, so ``a between 1 and 2 and b`` stays flat."""
+    chain = _Chain(And, low, low.span[0], 1)  # type: ignore[index]
+    chain.operands.append(high)
+    return chain
 
 
-def _end(item: Any) -> int:
-    if isinstance(item, Token):
-        return item.end_pos
-    if isinstance(item, _Literal):
-        return item.end
-    return item.span[1]  # type: ignore[no-any-return]
-
-
-def _close(item: Expr | _Chain) -> Expr:
-    """Finish an open chain into its And/Or node; other nodes pass through."""
-    if not isinstance(item, _Chain):
-        return item
-    node = item.kind(tuple(item.operands), span=(item.start, _end(item.operands[-1])))
-    _state.depths[id(node)] = item.depth
-    return node
-
-
-def _depth(node: Expr | _Chain) -> int:
-    if isinstance(node, _Chain):
-        return node.depth
-    return _state.depths.get(id(node), 0)
-
-
-def _too_deep(start: int, end: int) -> None:
-    _state.problems.append(Problem(
-        _TOO_DEEP, (start, end),
-        hint="split the query, or flatten needless parentheses and double negations"))
-
-
-def _unknown_name(token: Token) -> Problem:
-    name = str(token)
-    span = (token.start_pos, token.end_pos)
+def _unknown_name(name: str, span: tuple[int, int]) -> Problem:
     if name in _SECTION_ALIASES:
         example = {"config": "lr", "run": "commit"}.get(name, "val_loss")
         return Problem(f"'{name}' needs a key", span,
@@ -165,10 +430,10 @@ def _unknown_name(token: Token) -> Problem:
         "Bare names are run attributes: " + ", ".join(RUN_ATTRIBUTES) + ".")
 
 
-def _unquote(token: Token) -> str:
+def _unquote(token: str) -> str:
     body = token[1:-1]
     if "\\" not in body:
-        return str(body)
+        return body
     out: list[str] = []
     i = 0
     while i < len(body):
@@ -196,217 +461,13 @@ def _is_hex4(text: str) -> bool:
 
 
 def _number(text: str) -> int | float:
-    if any(c in text for c in ".eE"):
+    if "." in text or "e" in text or "E" in text:
         return float(text)
     return int(text)
 
 
-class _Builder:
-    """Builds AST nodes while the LALR parser reduces: one method per rule alias, called with
-    the rule's children (None where an optional part is absent); see the grammar."""
-
-    def query(self, condition: Any, group_by: Any, order_by: Any) -> Query:
-        node = None if condition is None else _close(condition)
-        return Query(node, group_by or (), order_by or ())
-
-    def or_(self, left: Any, op: Token, right: Any) -> _Chain:
-        return self._chain(Or, left, right)
-
-    def and_(self, left: Any, op: Token, right: Any) -> _Chain:
-        return self._chain(And, left, right)
-
-    def _chain(self, kind: type[And] | type[Or], left: Any, right: Any) -> _Chain:
-        """Extend ``left``'s open chain with ``right`` (itself an open chain from a range)."""
-        if isinstance(left, _Chain) and left.kind is kind:
-            chain = left
-        else:
-            left = _close(left)
-            chain = _Chain(kind, left, _start(left), _depth(left) + 1)
-        if isinstance(right, _Chain) and right.kind is kind:
-            chain.operands.extend(right.operands)
-            depth = right.depth
-        else:
-            right = _close(right)
-            chain.operands.append(right)
-            depth = _depth(right) + 1
-        if depth > chain.depth:
-            chain.depth = depth
-            if depth == MAX_DEPTH + 1:
-                _too_deep(chain.start, _end(right))
-        return chain
-
-    def not_(self, op: Token, operand: Any) -> Not:
-        inner = _close(operand)
-        node = Not(inner, span=(op.start_pos, _end(inner)))
-        depth = _depth(inner) + 1
-        _state.depths[id(node)] = depth
-        if depth == MAX_DEPTH + 1:
-            _too_deep(op.start_pos, _end(inner))
-        return node
-
-    def group(self, lpar: Token, inner: Any, rpar: Token) -> Expr:
-        """The parenthesized condition, its span widened to take in the parentheses."""
-        node = _close(inner)
-        widened = attrs.evolve(node, span=(lpar.start_pos, rpar.end_pos))
-        depth = _state.depths.get(id(node))
-        if depth is not None:
-            _state.depths[id(widened)] = depth
-        return widened
-
-    def constant(self, token: Token) -> Constant:
-        return Constant(token.type == "TRUE", span=(token.start_pos, token.end_pos))
-
-    # Predicates --------------------------------------------------------------------------
-
-    def compare(self, field: Field, op: Token, value: _Literal) -> Expr:
-        span = (field.span[0], value.end)  # type: ignore[index]
-        return _comparison(field, str(op), value, span)
-
-    def compare_flipped(self, value: _Literal, op: Token, field: Field) -> Expr:
-        span = (value.start, field.span[1])  # type: ignore[index]
-        if op in ("=~", "!~"):
-            _state.problems.append(Problem(
-                f"the pattern of '{op}' goes on its right", span,
-                hint=f"write {field} {op} <pattern>"))
-            return Constant(False, span=span)
-        return _comparison(field, _FLIP[_op(op)], value, span)
-
-    def range(self, low: _Literal, op1: Token, field: Field, op2: Token,
-              high: _Literal) -> Expr | _Chain:
-        span = (low.start, high.end)
-        ops = (_op(op1), _op(op2))
-        if not (set(ops) <= {"<", "<="} or set(ops) <= {">", ">="}):
-            _state.problems.append(Problem(
-                "a range needs two '<'/'<=' or two '>'/'>=' operators", span,
-                hint=f"write 0 <= {field} <= 1"))
-            return Constant(False, span=span)
-        return _range(_comparison(field, _FLIP[ops[0]], low, span),
-                      _comparison(field, ops[1], high, span))
-
-    def between(self, field: Field, kw: Token, low: _Literal, kw_and: Token,
-                high: _Literal) -> _Chain:
-        span = (field.span[0], high.end)  # type: ignore[index]
-        return _range(_comparison(field, ">=", low, span), _comparison(field, "<=", high, span))
-
-    def in_(self, field: Field, kw: Token, values: _Literal) -> In:
-        return In(field, values.value, span=(field.span[0], values.end))  # type: ignore[index]
-
-    def not_in(self, field: Field, kw: Token, kw_in: Token, values: _Literal) -> Not:
-        span = (field.span[0], values.end)  # type: ignore[index]
-        return Not(In(field, values.value, span=span), span=span)
-
-    def contains(self, field: Field, kw: Token, value: _Literal) -> Contains:
-        return Contains(field, value.value, span=(field.span[0], value.end))  # type: ignore[index]
-
-    def member(self, value: Token, kw: Token, field: Field) -> Contains:
-        return Contains(field, _unquote(value), span=(value.start_pos, field.span[1]))  # type: ignore[index]
-
-    def not_member(self, value: Token, kw: Token, kw_in: Token, field: Field) -> Not:
-        span = (value.start_pos, field.span[1])  # type: ignore[index]
-        return Not(Contains(field, _unquote(value), span=span), span=span)
-
-    def is_null(self, field: Field, kw: Token, null: Token) -> IsNull:
-        return IsNull(field, span=(field.span[0], null.end_pos))  # type: ignore[index]
-
-    def is_not_null(self, field: Field, kw: Token, kw_not: Token, null: Token) -> Not:
-        span = (field.span[0], null.end_pos)  # type: ignore[index]
-        return Not(IsNull(field, span=span), span=span)
-
-    def within(self, field: Field, kw: Token, last: Token, duration: _Literal) -> Within:
-        return Within(field, duration.value, span=(field.span[0], duration.end))  # type: ignore[index]
-
-    # Clauses -----------------------------------------------------------------------------
-
-    def group_clause(self, kw: Token, fields: list[Field]) -> tuple[Field, ...]:
-        return tuple(fields)
-
-    def order_clause(self, kw: Token, keys: list[OrderKey]) -> tuple[OrderKey, ...]:
-        return tuple(keys)
-
-    def items(self, head: Any, comma: Token | None = None, item: Any = None) -> list[Any]:
-        """A comma-separated list, grown left to right (also ``fields`` and ``order_keys``)."""
-        if comma is None:
-            return [head]
-        head.append(item)
-        return head  # type: ignore[no-any-return]
-
-    fields = order_keys = items
-
-    def order_key(self, field: Field, direction: Token | None) -> OrderKey:
-        ascending = direction is None or direction.type == "ASC"
-        end = field.span[1] if direction is None else direction.end_pos  # type: ignore[index]
-        return OrderKey(field, ascending, span=(field.span[0], end))  # type: ignore[index]
-
-    def field(self, token: Token) -> Field:
-        span = (token.start_pos, token.end_pos)
-        if token.type == "NAME":
-            key = RUN_ATTRIBUTES.get(str(token))
-            if key is None:
-                _state.problems.append(_unknown_name(token))
-                key = str(token)
-            return Field("run", (key,), span=span)
-        section, _, rest = str(token).partition(".")
-        return Field(_SECTION_ALIASES[section], _segments(rest), span=span)
-
-    # Literals ----------------------------------------------------------------------------
-
-    def number(self, token: Token) -> _Literal:
-        try:
-            value = _number(token)
-        except ValueError:  # more digits than Python converts
-            value = math.inf
-        if value in (math.inf, -math.inf):
-            _state.problems.append(Problem(
-                "number out of range", (token.start_pos, token.end_pos),
-                hint="numbers are 64-bit floats or integers of at most 4300 digits"))
-            value = 0
-        return _Literal(value, token.start_pos, token.end_pos)
-
-    def string(self, token: Token) -> _Literal:
-        return _Literal(_unquote(token), token.start_pos, token.end_pos)
-
-    def true(self, token: Token) -> _Literal:
-        return _Literal(True, token.start_pos, token.end_pos)
-
-    def false(self, token: Token) -> _Literal:
-        return _Literal(False, token.start_pos, token.end_pos)
-
-    def null(self, token: Token) -> _Literal:
-        return _Literal(None, token.start_pos, token.end_pos)
-
-    def duration(self, amount: Token, unit: Token | None = None) -> _Literal:
-        if unit is None:
-            text = str(amount)
-            number, unit_text = text[:-1], text[-1]
-        else:
-            number, unit_text = str(amount), str(unit)
-        start, end = amount.start_pos, (unit or amount).end_pos
-        try:
-            count = _number(number)
-        except ValueError:  # more digits than Python converts
-            count = math.inf
-        if not 0 <= count < math.inf:
-            _state.problems.append(Problem(
-                "a duration is a finite length of time, zero or more", (start, end),
-                hint="write a duration such as 90s, 5m, 2h, 3d or 1w"))
-            count = 0
-        return _Literal(Duration(count, _UNIT_WORDS[unit_text.lower()]), start, end)
-
-    def list(self, lsqb: Token, *rest: Any) -> _Literal:
-        """``[`` items [``,``] ``]``, or the empty list ``[ ]``."""
-        values = tuple(item.value for item in rest[0]) if len(rest) > 1 else ()
-        return _Literal(values, lsqb.start_pos, rest[-1].end_pos)
-
-
-def _range(low: Expr, high: Expr) -> _Chain:
-    """Both bounds of a range as an open and-chain, so ``a between 1 and 2 and b`` stays flat."""
-    chain = _Chain(And, low, _start(low), 1)
-    chain.operands.append(high)
-    return chain
-
-
-def _op(token: Token | str) -> str:
-    return "==" if token == "=" else str(token)
+def _op(text: str) -> str:
+    return "==" if text == "=" else text
 
 
 def _segments(rest: str) -> tuple[str, ...]:
@@ -428,31 +489,6 @@ def _segments(rest: str) -> tuple[str, ...]:
     return tuple(segments)
 
 
-def _comparison(field: Field, op_text: str, value: _Literal, span: tuple[int, int]) -> Expr:
-    """``field op value`` for every operator spelling, including ``=~``/``!~`` and lists."""
-    op = _op(op_text)
-    if op in ("=~", "!~"):
-        if not isinstance(value.value, str):
-            _state.problems.append(Problem(
-                f"'{op}' needs a regular expression in quotes", (value.start, value.end),
-                hint=f'write {field} {op} "^pattern"'))
-            return Constant(False, span=span)
-        match = Match(field, value.value, span=span)
-        return match if op == "=~" else Not(match, span=span)
-    if isinstance(value.value, tuple):
-        _state.problems.append(Problem(
-            f"'{op}' compares with one value, not a list", (value.start, value.end),
-            hint=f"write {field} in [...] to match any of several values"))
-        return Constant(False, span=span)
-    if value.value is None:
-        wanted = "is null" if op == "==" else "is not null"
-        _state.problems.append(Problem(
-            f"nothing is {'equal' if op == '==' else 'compared'} to null", span,
-            hint=f"write {field} {wanted}"))
-        return Constant(False, span=span)
-    return Compare(field, op, value.value, span=span)
-
-
 @cache
 def _lark() -> Lark:
     """Lark's LALR parser: its tables drive ``_Driver``, and it explains syntax errors."""
@@ -460,100 +496,266 @@ def _lark() -> Lark:
     return Lark(grammar, parser="lalr", lexer="contextual", maybe_placeholders=True)
 
 
-_PASS = None  # a reduction of a one-child ``?rule``: the child itself is the result
+#: What the driver calls to reduce by a rule: a ``_Build`` method, or None when the rule is a
+#: one-child ``?rule`` whose child is the result as it is.
+_Reducer: TypeAlias = "Callable[..., Any] | None"
+
+
+#: A table entry that is no action: the terminal is an error in that state.
+_ERROR = 1 << 30
 
 
 class _Driver:
-    """A tight LALR loop over lark's own tables, lexing contextually with one regex per state.
+    """A tight LALR loop over lark's own tables, lexing contextually like lark does.
 
-    It accepts exactly what lark accepts (same tables, same terminals in lark's order, so the
-    same token at every position) but calls ``_Builder`` directly, skips one-child ``?rule``
-    reductions and makes no per-token objects beyond the tokens. On any error it gives up, and
-    ``parse`` lets lark re-run the text to explain the error.
+    Terminals are numbered in lark's lexing order. A state's table row says, per terminal
+    number, to shift (the next state, >= 0), to reduce (``~rule``) or that it is an error
+    (``_ERROR``). Lark's lexer picks the first terminal, in that order, that matches; so does the
+    driver, with the regex of the terminals that can start with the next character (the
+    whitespace after a terminal is part of its match). When the state does not accept that
+    terminal, the state's own regex (only the terminals it accepts) decides, exactly as lark's
+    contextual lexer does: a terminal the state accepts that matched earlier in the order
+    would have been picked first. On any error the driver gives up, and ``parse`` lets lark
+    re-run the text to explain it.
     """
 
     def __init__(self, lark: Lark) -> None:
         table = lark.parser.parser.parser.parse_table
-        self.start = table.start_states["start"]
-        self.end = table.end_states["start"]
         ordered = sorted(lark.terminals, key=lambda t: (
             -t.priority, -t.pattern.max_width, -len(t.pattern.value), t.name))
         ignored = "|".join(t.pattern.to_regexp() for t in ordered if t.name in lark.ignore_tokens)
-        self.skip = re.compile(f"(?:{ignored})*")
-        builder = _Builder()
-        # Names become plain str: lark's are Tokens, whose __eq__ slows every dict lookup.
-        reductions = {rule: (len(rule.expansion), _reducer(builder, rule), str(rule.origin.name))
-                      for actions in table.states.values()
-                      for action, rule in actions.values() if action is not Shift}
-        by_names: dict[frozenset[str], re.Pattern[str]] = {}
-        self.actions: dict[int, dict[str, tuple[bool, Any]]] = {}
-        self.lexers: dict[int, re.Pattern[str]] = {}
-        for state, actions in table.states.items():
-            self.actions[state] = {
-                str(name): (True, arg) if action is Shift else (False, reductions[arg])
-                for name, (action, arg) in actions.items()}
-            names = frozenset(actions)
-            if names not in by_names:
-                alternatives = "|".join(f"(?P<{t.name}>{t.pattern.to_regexp()})"
-                                        for t in ordered if t.name in names)
-                by_names[names] = re.compile(alternatives or "(?!)")
-            self.lexers[state] = by_names[names]
+        terminals = {t.name: t.pattern.to_regexp() for t in ordered
+                     if t.name not in lark.ignore_tokens}
+        for name, regex in terminals.items():
+            if re.compile(regex).groups:
+                raise ValueError(f"terminal {name} has a capturing group")
+        numbers = {name: number for number, name in enumerate(terminals, 1)}
+        self.end = numbers["$END"] = len(terminals) + 1
+        terminals["$END"] = r"\Z"
 
-    def parse(self, text: str) -> Any:
+        def lexer(names: list[str], accepted: frozenset[str] | None = None) -> _Lexer:
+            """The regex of ``names`` in order (those not ``accepted`` never match), and the
+            terminal number of each of its groups."""
+            alternatives = "|".join(
+                f"(?P<{name.strip('$')}>"
+                f"{terminals[name] if accepted is None or name in accepted else '(?!)'})"
+                for name in names) or "(?!)"
+            return (re.compile(f"(?:{alternatives})(?:{ignored})*").match,
+                    [0, *(numbers[name] for name in names)])
+
+        self.skip = re.compile(f"(?:{ignored})*").match  # matches everywhere, even empty
+        everything = lexer(list(terminals))
+        firsts = {name: _first_characters(regex) for name, regex in terminals.items()}
+        firsts["$END"] = frozenset({""})  # the next "character" at the end of the text
+        by_names: dict[tuple[str, ...], _Lexer] = {}
+        self.by_character: dict[str, _Lexer] = {}
+        for character in ["", *map(chr, range(128))]:
+            names = tuple(name for name, first in firsts.items()
+                          if first is None or character in first)
+            if names not in by_names:
+                by_names[names] = lexer(list(names))
+            self.by_character[character] = by_names[names]
+        self.everything = everything
+
+        rules = list(dict.fromkeys(rule for actions in table.states.values()
+                                   for action, rule in actions.values() if action is not Shift))
+        rule_numbers = {rule: number for number, rule in enumerate(rules)}
+        nonterminals = {name: number for number, name in enumerate(
+            dict.fromkeys(str(rule.origin.name) for rule in rules))}
+        self.sizes = [len(rule.expansion) for rule in rules]
+        self.reducers = [_reducer(rule) for rule in rules]
+        self.origins = [nonterminals[str(rule.origin.name)] for rule in rules]
+        states = range(max(table.states) + 1)
+        self.rows = [[_ERROR] * (self.end + 1) for _ in states]
+        self.gotos: list[list[int | None]] = [[None] * len(nonterminals) for _ in states]
+        by_accepted: dict[frozenset[str], _Lexer] = {}
+        self.lexers: list[_Lexer] = []
+        for state in states:
+            actions = table.states.get(state, {})
+            for name, (action, arg) in actions.items():
+                name = str(name)
+                if name in numbers:
+                    self.rows[state][numbers[name]] = arg if action is Shift else ~rule_numbers[arg]
+                elif name in nonterminals:
+                    self.gotos[state][nonterminals[name]] = arg
+            accepted = frozenset(str(name) for name in actions)
+            if accepted not in by_accepted:
+                by_accepted[accepted] = lexer(list(terminals), accepted)
+            self.lexers.append(by_accepted[accepted])
+        self.start = table.start_states["start"]
+        # lark accepts on reaching the end state with the end of input next; here the end state
+        # shifts the end of input, which the loop takes as accepting.
+        self.rows[table.end_states["start"]][self.end] = table.end_states["start"]
+        self.gotos_ahead = [[None if target is None else self.passed(state, target)
+                             for target in targets] for state, targets in enumerate(self.gotos)]
+
+    def passed(self, below: int, target: int) -> list[int]:
+        """Per next terminal, the state after going to ``target`` from ``below`` and reducing
+        every one-child ``?rule`` that follows: those reductions leave the values as they are,
+        and each goes to its rule's state from ``below`` again."""
+        ahead = []
+        for kind in range(self.end + 1):
+            state = target
+            action = self.rows[state][kind]
+            while action < 0 and self.reducers[~action] is None:
+                state = self.gotos[below][self.origins[~action]]  # type: ignore[assignment]
+                action = self.rows[state][kind]
+            ahead.append(state)
+        return ahead
+
+    def parse(self, text: str, build: _Build) -> Any:
         """The ``Query`` built, or ``None`` when lark must explain an error."""
-        actions, lexers = self.actions, self.lexers
-        skip = self.skip.match  # matches everywhere: it accepts the empty string
-        states = [self.start]
+        by_character, everything = self.by_character, self.everything
+        rows, gotos, end = self.rows, self.gotos_ahead, self.end
+        sizes, reducers, origins = self.sizes, self.reducers, self.origins
+        state = self.start
+        states = [state]
         values: list[Any] = []
-        position = skip(text).end()  # type: ignore[union-attr]
         length = len(text)
-        new_token = str.__new__
+        position = self.skip(text).end()  # type: ignore[union-attr]
         while True:
-            state = states[-1]
-            if position < length:
-                found = lexers[state].match(text, position)
-                if found is None:
+            lex, numbering = by_character.get(text[position] if position < length else "",
+                                              everything)
+            token = lex(text, position)
+            if token is None:
+                return None
+            kind = numbering[token.lastindex]  # type: ignore[index]
+            action = rows[state][kind]
+            if action == _ERROR:  # the state does not take this terminal: does it take another?
+                lex, numbering = self.lexers[state]
+                token = lex(text, position)
+                if token is None:
                     return None
-                kind = found.lastgroup or ""
-                end = found.end()
-                token = new_token(Token, found.group())
-                token.type, token.start_pos, token.end_pos = kind, position, end
-                position = skip(text, end).end()  # type: ignore[union-attr]
-            else:
-                kind, token = "$END", None
-            while True:
-                step = actions[state].get(kind)
-                if step is None:
-                    return None
-                shift, target = step
-                if shift:
-                    if token is None:
-                        return values[-1]
-                    states.append(target)
-                    values.append(token)
-                    break
-                size, reduce, origin = target
-                if reduce is _PASS:
+                kind = numbering[token.lastindex]
+                action = rows[state][kind]
+            position = token.end()
+            while action < 0:
+                rule = ~action
+                reduce = reducers[rule]
+                size = sizes[rule]
+                if reduce is None:
+                    del states[-1]
+                elif size == 1:
+                    values[-1] = reduce(build, values[-1])
                     del states[-1]
                 elif size:
                     children = values[-size:]
-                    del states[-size:]
                     del values[-size:]
-                    values.append(reduce(*children))
+                    del states[-size:]
+                    values.append(reduce(build, *children))
                 else:
-                    values.append(reduce())
-                state = actions[states[-1]][origin][1]
+                    values.append(reduce(build))
+                state = gotos[states[-1]][origins[rule]][kind]
                 states.append(state)
-                if token is None and state == self.end:
-                    return values[-1]
+                action = rows[state][kind]
+            if action == _ERROR:
+                return None
+            if kind == end:  # only the end state shifts the end of input
+                return values[-1]
+            state = action
+            states.append(state)
+            values.append(token)
 
 
-def _reducer(builder: _Builder, rule: Any) -> Any:
-    """What reducing ``rule`` calls: the builder's method, with None for absent optionals."""
-    name = rule.alias or rule.origin.name
+#: A lexer of the driver: a regex's ``match`` and the terminal number of each of its groups.
+_Lexer: TypeAlias = "tuple[Callable[[str, int], _Terminal | None], list[int]]"
+
+_ASCII = [chr(code) for code in range(128)]
+
+
+def _first_characters(regex: str) -> frozenset[str] | None:
+    """The ASCII characters a match of ``regex`` can start with; None when any character may
+    start one, or when that cannot be told. Too many is safe: the lexer only tries more
+    terminals than it needs to."""
+    try:
+        from re import _constants as sre
+        from re import _parser as sre_parse
+
+        parsed = sre_parse.parse(regex)
+        first, nullable = _first_of(sre, parsed, bool(parsed.state.flags & sre.SRE_FLAG_IGNORECASE))
+    except (ImportError, AttributeError, ValueError, TypeError):
+        return None
+    return None if first is None or nullable else frozenset(first)
+
+
+def _first_of(sre: Any, items: Any, ignore_case: bool) -> tuple[set[str] | None, bool]:
+    """The first characters of a parsed regex sequence (None: any), and whether it can be empty."""
+    characters: set[str] = set()
+    for op, argument in items:
+        if op is sre.LITERAL:
+            first, nullable = _cased({chr(argument)}, ignore_case), False
+        elif op is sre.IN:
+            first, nullable = {c for c in _ASCII if _in_set(sre, argument, c, ignore_case)}, False
+        elif op is sre.BRANCH:
+            first, nullable = set(), False
+            for branch in argument[1]:
+                branch_first, branch_nullable = _first_of(sre, branch, ignore_case)
+                if branch_first is None:
+                    return None, False
+                first |= branch_first
+                nullable = nullable or branch_nullable
+        elif op is sre.SUBPATTERN:
+            _, add, remove, inner = argument
+            cased = (ignore_case or bool(add & sre.SRE_FLAG_IGNORECASE)) and not (
+                remove & sre.SRE_FLAG_IGNORECASE)
+            first_or_none, nullable = _first_of(sre, inner, cased)
+            if first_or_none is None:
+                return None, False
+            first = first_or_none
+        elif op in (sre.MAX_REPEAT, sre.MIN_REPEAT, getattr(sre, "POSSESSIVE_REPEAT", None)):
+            low, _, inner = argument
+            first_or_none, nullable = _first_of(sre, inner, ignore_case)
+            if first_or_none is None:
+                return None, False
+            first, nullable = first_or_none, nullable or low == 0
+        elif op in (sre.AT, sre.ASSERT, sre.ASSERT_NOT):  # zero width
+            first, nullable = set(), True
+        else:
+            return None, False
+        characters |= first
+        if not nullable:
+            return characters, False
+    return characters, True
+
+
+def _cased(characters: set[str], ignore_case: bool) -> set[str]:
+    if not ignore_case:
+        return characters
+    return characters | {c.lower() for c in characters} | {c.upper() for c in characters}
+
+
+def _in_set(sre: Any, items: Any, character: str, ignore_case: bool) -> bool:
+    """Whether a character set may match ``character`` (erring towards yes)."""
+    negated = bool(items) and items[0][0] is sre.NEGATE
+    if negated and ignore_case:
+        return True
+    variants = _cased({character}, ignore_case)
+    hit = any(_item_matches(sre, op, argument, variant)
+              for op, argument in items if op is not sre.NEGATE for variant in variants)
+    return hit is not negated
+
+
+def _item_matches(sre: Any, op: Any, argument: Any, character: str) -> bool:
+    if op is sre.LITERAL:
+        return bool(ord(character) == argument)
+    if op is sre.RANGE:
+        return bool(argument[0] <= ord(character) <= argument[1])
+    if op is sre.CATEGORY:
+        digit, space = character.isdecimal(), character.isspace()
+        word = character.isalnum() or character == "_"
+        categories = {sre.CATEGORY_DIGIT: digit, sre.CATEGORY_NOT_DIGIT: not digit,
+                      sre.CATEGORY_SPACE: space, sre.CATEGORY_NOT_SPACE: not space,
+                      sre.CATEGORY_WORD: word, sre.CATEGORY_NOT_WORD: not word}
+        if argument in categories:
+            return categories[argument]
+    raise ValueError(f"unknown character set item {op} {argument}")
+
+
+def _reducer(rule: Any) -> _Reducer:
+    """What reducing ``rule`` calls: the ``_Build`` method, with None for absent optionals."""
     if rule.options.expand1 and not rule.alias and len(rule.expansion) == 1:
-        return _PASS
-    method = getattr(builder, name)
+        return None
+    method: Callable[..., Any] = getattr(_Build, rule.alias or rule.origin.name)
     empty = rule.options.empty_indices
     if not empty:
         return method
@@ -561,8 +763,8 @@ def _reducer(builder: _Builder, rule: Any) -> Any:
     slots = iter(range(len(rule.expansion)))
     plan = [None if absent else next(slots) for absent in empty]
 
-    def with_placeholders(*children: Any) -> Any:
-        return method(*[None if i is None else children[i] for i in plan])
+    def with_placeholders(build: _Build, *children: Any) -> Any:
+        return method(build, *[None if i is None else children[i] for i in plan])
 
     return with_placeholders
 
@@ -577,19 +779,17 @@ def parse(text: str) -> Query:
     ``QueryValidationError``) pointing at the exact place when it is not a valid query."""
     if not isinstance(text, str):
         raise TypeError(f"parse() takes query text, not {type(text).__name__}")
-    _state.reset(text)
-    try:
-        query = _driver().parse(text)
-        if query is None:
+    build = _Build()
+    query = _driver().parse(text, build)
+    if query is None:
+        try:
             _lark().parse(text)  # raises the error the driver met, with lark's details
-            raise AssertionError(f"wsquery and lark disagree on {text!r}")
-    except UnexpectedInput as error:
-        raise QuerySyntaxError(text, [_syntax_problem(text, error)]) from None
-    finally:
-        problems, _state.problems = _state.problems, []
-        _state.depths = {}
-    if not any(p.message == _TOO_DEEP for p in problems):  # checking would recurse too deep
-        problems += _validate.check(query)
+        except UnexpectedInput as error:
+            raise QuerySyntaxError(text, [_syntax_problem(text, error)]) from None
+        raise AssertionError(f"wsquery and lark disagree on {text!r}")
+    problems = build.problems
+    if not any(p.message == _TOO_DEEP for p in problems):  # too deep is all that is said then
+        problems += build.checks
     if problems:
         raise QueryValidationError(text, sorted(problems, key=lambda p: p.span))
     return query  # type: ignore[no-any-return]

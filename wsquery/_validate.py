@@ -31,12 +31,18 @@ from .ast import (
 )
 from .errors import Problem
 
+#: Deepest nesting of and/or/not accepted; deeper input is refused before any pass recurses.
+MAX_DEPTH = 100
 #: The states a run can be in, as W&B stores them (lower case).
 RUN_STATES = ("running", "pending", "preempting", "crashed", "failed", "killed", "finished",
               "preempted")
 _STRING_ATTRIBUTES = frozenset(
     {"displayName", "name", "state", "username", "sweep", "group", "jobType", "host"})
 _NUMBER_ATTRIBUTES = frozenset({"duration", "_step"})
+#: Sections whose keys have no known type, and the literals a comparison on such a key never
+#: has a problem with (null and durations have).
+UNTYPED_SECTIONS = frozenset({"config", "summary"})
+UNCHECKED_LITERALS = frozenset({str, int, float, bool})
 _DATE_HINT = 'write an ISO-8601 date such as "2024-05-01" or "2024-05-01T12:00:00Z"'
 _NO_SPAN = (0, 0)
 
@@ -67,8 +73,21 @@ def _check_expr(node: Expr, problems: list[Problem]) -> None:
                 _check_expr(operand, problems)
         case Not():
             _check_expr(node.operand, problems)
+        case _:
+            check_leaf(node, problems)
+
+
+def check_leaf(node: Expr, problems: list[Problem]) -> None:
+    """Add the problems of one leaf to ``problems``; the parser checks each leaf it builds.
+
+    Only run attributes have known types, so a comparison on a config or summary key with a
+    plain literal has nothing to check, and is let through first."""
+    match node:
         case Compare():
-            _check_values(node.field, node.op, (node.value,), node.span, problems)
+            value = node.value
+            if node.field.section in UNTYPED_SECTIONS and type(value) in UNCHECKED_LITERALS:
+                return
+            _check_values(node.field, node.op, (value,), node.span, problems)
         case In():
             _check_values(node.field, "in", node.values, node.span, problems)
         case Contains():
@@ -82,6 +101,8 @@ def _check_expr(node: Expr, problems: list[Problem]) -> None:
                     hint="write created_at within last 3d"))
         case IsNull() | Constant():
             pass
+        case And() | Or() | Not():
+            raise TypeError(f"not a leaf: {node}")
         case _:
             assert_never(node)
 

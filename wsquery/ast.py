@@ -12,7 +12,8 @@ from __future__ import annotations
 import json
 import math
 import re
-from typing import TypeAlias
+from collections.abc import Callable
+from typing import Any, TypeAlias, TypeVar
 
 import attrs
 
@@ -250,6 +251,45 @@ class Query:
         if self.order_by:
             parts.append("order by " + ", ".join(str(k) for k in self.order_by))
         return " ".join(parts)
+
+
+_Node = TypeVar("_Node")
+
+
+def slot_constructor(cls: type[_Node]) -> Callable[..., _Node]:
+    """A constructor of ``cls`` taking every field positionally, ``span`` last, that fills the
+    slots directly: the node is the one ``cls(...)`` builds (no class here has validators,
+    converters or a post-init). A frozen attrs ``__init__`` sets each field through
+    ``object.__setattr__``, which costs more than all else in building a node, and the parser
+    and the normalizer build several nodes per condition."""
+    new = object.__new__
+    setters = [getattr(cls, field.name).__set__ for field in attrs.fields(cls)]  # type: ignore[arg-type]
+    match setters:
+        case [set_a, set_b]:
+            def construct2(a: Any, b: Any) -> _Node:
+                node = new(cls)
+                set_a(node, a)
+                set_b(node, b)
+                return node
+            return construct2
+        case [set_a, set_b, set_c]:
+            def construct3(a: Any, b: Any, c: Any) -> _Node:
+                node = new(cls)
+                set_a(node, a)
+                set_b(node, b)
+                set_c(node, c)
+                return node
+            return construct3
+        case [set_a, set_b, set_c, set_d]:
+            def construct4(a: Any, b: Any, c: Any, d: Any) -> _Node:
+                node = new(cls)
+                set_a(node, a)
+                set_b(node, b)
+                set_c(node, c)
+                set_d(node, d)
+                return node
+            return construct4
+    raise TypeError(f"no slot constructor for {cls.__name__}")
 
 
 def format_segment(segment: str) -> str:
