@@ -200,7 +200,7 @@ def _compile(pattern: str, use_re2: bool) -> Search | RegexRefusal:
         _unportable(tree.data)
         if use_re2:
             return _re2_search(pattern, tree)
-        return _python_search(pattern, _python_limit(tree))
+        return _python_search(pattern, tree, _python_limit(tree))
     except _Refused as refused:
         return refused.refusal
     except RecursionError:
@@ -252,19 +252,47 @@ def _children(name: str, av: Any) -> list[Any]:
 
 # Python's engine -------------------------------------------------------------------------------
 
-def _python_search(pattern: str, limit: int | None) -> Search:
-    search = re.compile(pattern).search
+def _python_search(pattern: str, tree: Any, limit: int | None) -> Search:
+    compiled = re.compile(pattern)
+    if _misread_by_search(tree):
+        match = compiled.match
+
+        def search(text: str) -> bool:
+            return any(match(text, start) is not None for start in range(len(text) + 1))
+    else:
+        def search(text: str) -> bool:
+            return compiled.search(text) is not None
+
     if limit is None:
-        return lambda text: search(text) is not None
+        return search
 
     def bounded_search(text: str) -> bool:
         if len(text) > limit:
             raise TargetError(
                 f"regex {_show(pattern)} runs on text of at most {limit} characters without "
                 f"RE2, and this text has {len(text)}", target=_TARGET, hint=_INSTALL)
-        return search(text) is not None
+        return search(text)
 
     return bounded_search
+
+
+def _misread_by_search(tree: Any) -> bool:
+    """Whether CPython's ``re.search`` (3.11 at least) skips places the pattern matches at.
+
+    Searching, ``re`` skips positions whose character cannot start a match, judged by the
+    pattern's first class; when that class sits in a group that sets ``(?a)`` and holds
+    ``\\w``, ``\\d`` or ``\\s``, the class is compiled with the pattern's outer flags, so
+    ``re.search(r"(?a:\\W)", "\\u212a")`` finds nothing although the Kelvin sign matches.
+    The pattern's meaning is a match at some position, so such patterns are matched position by
+    position instead."""
+    items, flags = tree.data, tree.state.flags
+    outer_ascii = flags & re.ASCII
+    while items and items[0][0].name == "SUBPATTERN":
+        flags = _scoped(flags, items[0][1])
+        items = items[0][1][3].data
+    if not items or items[0][0].name != "IN" or flags & re.ASCII == outer_ascii:
+        return False
+    return any(item.name == "CATEGORY" for item, _ in items[0][1])
 
 
 @attrs.frozen(slots=True)
@@ -434,8 +462,6 @@ def _char(op: Any, av: Any) -> tuple[str, Any]:
 def _char_pattern(char: _Char) -> re.Pattern[str]:
     """One character node as a Python pattern of its own, with the flags it is read under."""
     (name, value), flags = char
-    letters = ("i" if flags & re.IGNORECASE else "") + ("s" if flags & re.DOTALL else "") + (
-        "a" if flags & re.ASCII else "")
     if name == "LITERAL":
         text = _escape(value)
     elif name == "NOT_LITERAL":
@@ -444,7 +470,15 @@ def _char_pattern(char: _Char) -> re.Pattern[str]:
         text = "."
     else:
         text = "[" + "".join(_set_item_text(item, item_value) for item, item_value in value) + "]"
-    return re.compile(f"(?{letters}:{text})")
+    return re.compile(_global_flags(flags) + text)
+
+
+def _global_flags(flags: int) -> str:
+    """Flags as a pattern's leading group: scoped ones, ``(?a:...)``, are misread by
+    ``re.search`` when the pattern starts with them (see ``_python_search``)."""
+    letters = ("i" if flags & re.IGNORECASE else "") + ("s" if flags & re.DOTALL else "") + (
+        "a" if flags & re.ASCII else "")
+    return f"(?{letters})" if letters else ""
 
 
 def _set_item_text(item: str, value: Any) -> str:
@@ -477,7 +511,7 @@ def _re2_search(pattern: str, tree: Any) -> Search:
     fallback: Search | None = None
     if unicode_boundary or inner_end:
         try:
-            fallback = _python_search(pattern, _python_limit(tree))
+            fallback = _python_search(pattern, tree, _python_limit(tree))
         except _Refused as refused:
             cause = "\\b or \\B" if unicode_boundary else "'$' before more pattern"
             raise _Refused(
@@ -510,7 +544,7 @@ def _unicode_search(pattern: str, tree: Any) -> Search:
         program = _re2_compile(f"\\A(?:{_byte_class(_ALL)})*?(?:{translated})", latin1=True)
     except _Refused as refused:
         try:
-            return _python_search(pattern, _python_limit(tree))
+            return _python_search(pattern, tree, _python_limit(tree))
         except _Refused:
             failure = _error(pattern, refused.refusal)
 
@@ -754,8 +788,8 @@ def _every_character() -> str:
 @cache
 def _category(name: str, ascii_only: bool) -> Ranges:
     """The code points of ``\\d``, ``\\w``, ``\\s`` and their negations, asked of Python."""
-    flag = "a" if ascii_only else ""
-    runs = re.compile(f"(?{flag}:{_CATEGORIES[name]})+").finditer(_every_character())
+    flags = _global_flags(re.ASCII if ascii_only else 0)
+    runs = re.compile(f"{flags}(?:{_CATEGORIES[name]})+").finditer(_every_character())
     return tuple((run.start(), run.end() - 1) for run in runs)
 
 
