@@ -692,3 +692,14 @@ def test_matcher_searches_plain_text_without_google_re2(monkeypatch: pytest.Monk
     assert not matches_filter({"a": {"$regex": escaped}}, {"a": "abxc (x)d"})
     assert _mongo.regex_literal(escaped) == "b.c (x)"
     assert [_mongo.regex_literal(p) for p in ("^b", "(?i)b", "b+", r"\d", "(")] == [None] * 5
+
+
+def test_booleans_in_lists_are_matched_type_bracketed() -> None:
+    assert mongo("config.x contains true")["filters"] == {
+        "config.x": {"$gte": True}, "config.x.0": {"$exists": True}}
+    assert mongo("not (config.x contains false)")["filters"] == {
+        "config.x": {"$gte": []}, "$nor": [{"config.x": {"$lte": False}}]}
+    documents = [mongo_document({"config": {"x": value}}) for value in ([1, "a"], [True], [0])]
+    filters = mongo("not (config.x contains true)")["filters"]
+    assert mongomock_selects(filters, documents) == {0, 2}
+    assert {i for i, doc in enumerate(documents) if matches_filter(filters, doc)} == {0, 2}

@@ -462,7 +462,9 @@ class _Compiler:
                 branches.append(_scalar(place, {path: {"$gte": ""},
                                                 "$nor": [{path: {"$regex": re2_escape(literal)}}]},
                                         prefixes=False))
-            if lists:
+            if lists and kind == "bool":  # an array without the boolean
+                branches.append({path: {"$gte": []}, "$nor": [_boolean(path, literal)]})
+            elif lists:  # an array without an element equal to the literal
                 branches.append({path: {"$gte": []} if kind == "never"
                                  else {"$gte": [], "$ne": literal}})
             truth = _or(branches)
@@ -476,7 +478,8 @@ class _Compiler:
             if lists:
                 branches.append({path: literal})
         elif lists:
-            branches.append({path: literal, f"{path}.0": {"$exists": True}})
+            element = _boolean(path, literal) if kind == "bool" else {path: literal}
+            branches.append(_merge(element, {f"{path}.0": {"$exists": True}}))
         truth = _or(branches)
         return None if truth is None else _guard_prefixes(place, truth)
 
@@ -529,6 +532,12 @@ def _guard_prefixes(place: _Place, truth: Filter) -> Filter:
     if not place.prefixes:
         return truth
     return _merge(truth, {"$nor": [{prefix: {"$gte": []}} for prefix in place.prefixes]})
+
+
+def _boolean(path: str, literal: bool) -> Filter:
+    """The value, or an element, is this boolean: type-bracketed, as ``{path: true}`` is not
+    in every engine (some take ``1`` for ``true``)."""
+    return {path: {"$gte": True} if literal else {"$lte": False}}
 
 
 def _is_null(place: _Place) -> Filter:
