@@ -37,13 +37,16 @@ each leaf is guarded against them with the documented operators only:
 - *Missing and null.* ``{"x": null}`` matches missing or null (``is null``, plus no array that
   holds a null); ``is not null`` is ``{"$ne": null}`` or a non-empty array. A list ``contains``
   is an element equality on a non-empty array; ``not contains`` on a list is
-  ``{"$gte": [], "$ne": v}`` (an array, none of its elements ``v``).
+  ``{"$gte": [], "$ne": v}`` (an array, none of its elements ``v``); a boolean element is
+  matched type-bracketed. A number element relies on MongoDB's equality, which keeps ``1`` and
+  ``true`` apart (mongomock does not, inside arrays).
 
 ``state`` literals are lower-cased, ``created_at`` literals become fixed-width UTC text, a
 duration is its seconds; ``step`` is the run's own ``_step`` when it has one, else
 ``summary_metrics._step``, spelled out as such. ``within last`` is a ``createdAt`` bound computed
 from ``now``. Regexes are rewritten in RE2's syntax with the same meaning (``re2_pattern``);
-constructs RE2 lacks are refused. What cannot be written exactly is a ``TargetError``.
+constructs RE2 lacks are refused (RE2's and Python's Unicode tables are taken to agree). What
+cannot be written exactly is a ``TargetError``.
 """
 
 from __future__ import annotations
