@@ -19,17 +19,23 @@ are run by Python's ``re`` on those texts only: ``\\b``/``\\B`` (RE2 knows only 
 characters, so text that is not ASCII goes to Python unless the pattern has the ``(?a)`` flag)
 and a ``$`` with more pattern after it (text with a newline before its last character). Such a
 pattern must then also pass the checks below, or it is refused. A pattern RE2 cannot compile
-(repeat counts that multiply past 1000, a program too large) is refused.
+(repeat counts that multiply past 1000, a program too large) is refused. The first text that is
+not ASCII a process meets builds Python's Unicode tables for the classes (a fraction of a
+second, once).
 
 **Without RE2** Python's backtracking engine runs the pattern, so patterns that can take
 exponential time are refused: a repeated group holding a repeat (``(a+)+``, ``(a*)*``,
 ``(\\d+\\.)+``) and a repeated group whose alternatives can start alike (``(a|a)*``,
-``(ab|ac)+``). What remains takes at most polynomial time, and the degree is estimated from the
+``(a|ab)*``). What remains takes at most polynomial time, and the degree is estimated from the
 repeats that can trade characters with what follows them (``.*a.*b``, ``x+x+``); the text a
 pattern is run on is bounded so that one search stays within about ten million steps. A
 pattern whose bound would fall below 256 characters is refused (``(.*a){20}``, ``a.*b.*c.*d``);
 ordinary patterns (``^run-\\d+$``, ``adam|sgd``, ``[a-z]+_v\\d``, ``.*loss``) are accepted, and
 longer text makes the search raise ``TargetError`` naming the limit rather than run for minutes.
+
+Either way a match is looked for at every position, as ``re.search`` is documented to do;
+CPython's own ``re.search`` skips some when a pattern starts with a ``(?a:...)`` group holding
+``\\w``, ``\\d`` or ``\\s``, and those are matched position by position.
 """
 
 from __future__ import annotations
@@ -113,7 +119,8 @@ class _Refused(Exception):
 
 def compile_user_regex(pattern: str) -> Search:
     """A predicate telling whether ``pattern`` is found in a text (``re.search`` semantics),
-    that cannot hang: see the module docstring. A refused pattern raises ``TargetError``."""
+    that cannot hang: see the module docstring. A refused pattern raises ``TargetError``, one
+    that is no regular expression at all ``WsqueryError``."""
     compiled = _compile(pattern, re2_available())
     if isinstance(compiled, RegexRefusal):
         raise _error(pattern, compiled)
@@ -158,6 +165,8 @@ def to_re2(pattern: str) -> Re2Pattern:
         caveats.append("\\b and \\B see only ASCII letters, digits and _ as word characters")
     if emitter.inner_end:
         caveats.append("'$' before more pattern also matches before a newline inside the text")
+    if emitter.non_boundary and not _EMPTY_NON_BOUNDARY:
+        caveats.append("\\B also holds in the empty text")
     return Re2Pattern(text, "; ".join(caveats) or None)
 
 
@@ -192,7 +201,7 @@ def _too_deep() -> RegexRefusal:
 
 # Compilation -----------------------------------------------------------------------------------
 
-@lru_cache(maxsize=1024)
+@lru_cache(maxsize=256)
 def _compile(pattern: str, use_re2: bool) -> Search | RegexRefusal:
     """The predicate for ``pattern`` on one engine, or why it is refused (both cached)."""
     try:
@@ -446,6 +455,12 @@ def _disjoint(left: _Char, right: _Char) -> bool:
     for ((kind, code), flags), other in ((left, right), (right, left)):
         if kind == "LITERAL" and not flags & re.IGNORECASE:
             return _char_pattern(other).fullmatch(chr(code)) is None
+    (left_kind, left_code), _ = left
+    (right_kind, right_code), _ = right
+    if left_kind == right_kind == "LITERAL" and max(left_code, right_code) < 128:
+        # Both ignore case: ASCII characters fold together only with their own case pair
+        # and a few non-ASCII look-alikes (K and the Kelvin sign), never with another letter.
+        return chr(left_code).lower() != chr(right_code).lower()
     return False
 
 
