@@ -44,9 +44,9 @@ each leaf is guarded against them with the documented operators only:
 ``state`` literals are lower-cased, ``created_at`` literals become fixed-width UTC text, a
 duration is its seconds; ``step`` is the run's own ``_step`` when it has one, else
 ``summary_metrics._step``, spelled out as such. ``within last`` is a ``createdAt`` bound computed
-from ``now``. Regexes are rewritten in RE2's syntax with the same meaning (``re2_pattern``);
-constructs RE2 lacks are refused (RE2's and Python's Unicode tables are taken to agree). What
-cannot be written exactly is a ``TargetError``.
+from ``now``. Regexes are rewritten in RE2's syntax with the same meaning (``re2_pattern``, by
+``wsquery._regex``); what RE2 lacks or reads differently is refused, and ``contains`` searches
+for escaped text. What cannot be written exactly is a ``TargetError``.
 """
 
 from __future__ import annotations
@@ -94,8 +94,6 @@ TARGET = "mongo"
 DEFAULT_ORDER = "-createdAt"
 #: The extra that brings google-re2, which checks regexes with the server's own engine.
 RE2_EXTRA = "re2"
-#: RE2's largest repetition count (``a{1000}``).
-MAX_REPEAT = 1000
 
 # *unverified*: whether the runs API wants config keys as ``config.<key>`` or
 # ``config.<key>.value``; W&B's docs show both. wsquery writes the plain form. (This belongs
@@ -452,6 +450,9 @@ class _Compiler:
     def contains(self, place: _Place, value: Scalar, shown: Expr, negated: bool) -> _Truth:
         self.refuse_text(place, shown, "'contains'")
         kind, literal = self.literal(_Place(place.path, place.kind), value, shown)
+        if kind == "str" and any(0xD800 <= ord(character) <= 0xDFFF for character in literal):
+            raise self.error("the text holds a lone surrogate, which no UTF-8 text (what the "
+                             "server searches) holds", shown.span)
         path = place.path
         if place.kind == "tags":
             members = [] if kind == "never" else [literal]
@@ -494,7 +495,7 @@ class _Compiler:
             translated = re2_pattern(pattern)
         except RegexError as error:
             shown_pattern = pattern.encode("utf-8", "backslashreplace").decode("utf-8")
-            raise self.error(f"the regex /{shown_pattern}/ {error.message}", shown.span,
+            raise self.error(f"the regex /{shown_pattern}/: {error.message}", shown.span,
                              error.hint) from None
         path = place.path
         if negated:
@@ -654,7 +655,7 @@ def _cover(spans: Sequence[Span]) -> Span:
 # Regexes -----------------------------------------------------------------------------------------
 
 class RegexError(Exception):
-    """A Python regex with no RE2 equivalent: ``message`` says why, ``hint`` what to write."""
+    """A Python regex with no exact RE2 form: ``message`` says why, ``hint`` what to write."""
 
     def __init__(self, message: str, hint: str | None = None) -> None:
         super().__init__(message)
@@ -662,38 +663,32 @@ class RegexError(Exception):
         self.hint = hint
 
 
-#: Characters Python's Unicode ``\\s`` matches besides RE2's ``\\p{Z}`` (str.isspace()).
-_SPACE = r"\x09-\x0d\x1c-\x1f\x{85}\p{Z}"
-_WORD = r"\p{L}\p{N}_"
-_DIGIT = r"\p{Nd}"
-_ASCII_SPACE = r"\x09-\x0d\x20"
-_FLAG_IGNORECASE, _FLAG_MULTILINE, _FLAG_DOTALL, _FLAG_UNICODE, _FLAG_ASCII = 2, 8, 16, 32, 256
+_FLAG_UNICODE = 32
 #: Python's own regex parser: its parse tree is the exact meaning of a pattern.
 _SRE_PARSER = importlib.import_module("re._parser")
-_UNBOUNDED = importlib.import_module("re._constants").MAXREPEAT
+_CAVEAT_HINT = (r"write (?a) at the start for ASCII word boundaries, and put '$' last "
+                r"(or write \Z for the very end)")
 
 
 def re2_pattern(pattern: str) -> str:
-    """``pattern`` (Python syntax, searched as ``re.search`` does) written in RE2's syntax so
-    that RE2 finds a match in exactly the same strings.
+    """``pattern`` (Python syntax, searched as ``re.search`` does) in RE2's syntax, finding a
+    match in exactly the same texts: ``wsquery._regex.to_re2``, which spells out every class as
+    the code points Python means. What RE2 cannot run, or would read differently on some texts
+    (Unicode ``\b``, ``$`` before more pattern), is a ``RegexError``; with google-re2 installed
+    RE2 itself must also compile the result (its program-size limits)."""
+    from ._regex import to_re2
 
-    Every literal is escaped, ``.`` and anchors carry their flags, ``\\d``/``\\w``/``\\s`` are
-    spelled as the Unicode classes Python means, a final ``$`` becomes ``\\n?\\z`` (Python's
-    ``$`` also matches before a final newline) and ``\\Z`` becomes ``\\z``. A ``RegexError`` for
-    what RE2 cannot do: backreferences, lookaround, atomic groups, possessive repeats,
-    conditionals, repeats over 1000, Unicode ``\\b``. With google-re2 installed the result is
-    also compiled by RE2 itself."""
     try:
-        parsed = _SRE_PARSER.parse(pattern)
-    except Exception as error:  # re.error, or RecursionError on absurd nesting
-        raise RegexError(f"is not a valid regular expression: {error}") from None
-    flags = parsed.state.flags
-    if flags & _FLAG_ASCII and flags & _FLAG_IGNORECASE:
-        raise _ascii_case_error()
-    body = _Translator().sequence(list(parsed), flags, tail=True)
-    result = ("(?i)" if flags & _FLAG_IGNORECASE else "") + body
-    _check_with_re2(result)
-    return result
+        translated = to_re2(pattern)
+    except TargetError as error:
+        raise RegexError(error.message.partition(": ")[2] or error.message, error.hint) from None
+    except WsqueryError as error:
+        raise RegexError(f"not a regular expression: {error}") from None
+    if translated.caveat is not None:
+        raise RegexError(f"RE2 would read it differently on some texts: {translated.caveat}",
+                         _CAVEAT_HINT)
+    _check_with_re2(translated.text)
+    return translated.text
 
 
 def re2_escape(text: str) -> str:
@@ -713,15 +708,9 @@ def regex_literal(pattern: str) -> str | None:
     return "".join(chr(code) for _, code in parsed)
 
 
-def _ascii_case_error() -> RegexError:
-    return RegexError("ignores case in ASCII only ((?a) with (?i)); the server's RE2 ignores "
-                      "case in Unicode (k also matches the Kelvin sign)",
-                      "drop (?a), or spell the cases out: [kK]")
-
-
 def _check_with_re2(pattern: str) -> None:
-    """Compile with the server's engine when google-re2 is installed (not needed otherwise:
-    ``re2_pattern`` writes only syntax RE2 has)."""
+    """Compile with the server's engine when google-re2 is installed (without it, only the
+    syntax RE2 has is known to be written)."""
     re2 = re2_module()
     if re2 is None:
         return
@@ -730,7 +719,10 @@ def _check_with_re2(pattern: str) -> None:
     try:
         re2.compile(pattern, options)
     except re2.error as error:
-        raise RegexError(f"is refused by RE2: {error}") from None
+        detail = error.args[0] if error.args else ""
+        detail = detail.decode() if isinstance(detail, bytes) else str(detail)
+        raise RegexError(f"RE2 cannot compile it ({detail})",
+                         "use smaller repeat counts or fewer classes") from None
 
 
 def re2_module() -> Any:
@@ -743,8 +735,6 @@ def re2_module() -> Any:
 
 def _literal(code: int) -> str:
     """One character as a regex atom both dialects read as itself."""
-    if 0xD800 <= code <= 0xDFFF:
-        raise RegexError("holds a lone surrogate, which RE2 (reading UTF-8) cannot match")
     character = chr(code)
     if character.isascii():
         if character.isalnum() or character == "_":
@@ -753,157 +743,6 @@ def _literal(code: int) -> str:
             return f"\\x{code:02x}"
         return "\\" + character
     return character
-
-
-class _Translator:
-    """Python's parse tree of a regex (``re._parser``) -> RE2 text; tracks the flags."""
-
-    def sequence(self, items: list[tuple[Any, Any]], flags: int, tail: bool) -> str:
-        """``tail``: nothing may follow the sequence in a match (where ``$`` may be turned
-        into ``\\n?\\z``)."""
-        return "".join(self.item(op, argument, flags, tail and index == len(items) - 1)
-                       for index, (op, argument) in enumerate(items))
-
-    def item(self, op: Any, argument: Any, flags: int, tail: bool) -> str:
-        name = op.name
-        ascii_only = bool(flags & _FLAG_ASCII)
-        if name == "LITERAL":
-            return _literal(argument)
-        if name == "NOT_LITERAL":
-            return f"[^{_literal(argument)}]"
-        if name == "ANY":
-            return "(?s:.)" if flags & _FLAG_DOTALL else "."
-        if name == "IN":
-            return self.char_class(argument, ascii_only)
-        if name == "BRANCH":
-            return "(?:" + "|".join(self.sequence(list(branch), flags, tail)
-                                    for branch in argument[1]) + ")"
-        if name == "SUBPATTERN":
-            _group, add, remove, items = argument
-            inner_flags = (flags | add) & ~remove
-            if inner_flags & _FLAG_ASCII and inner_flags & _FLAG_IGNORECASE:
-                raise _ascii_case_error()
-            inner = self.sequence(list(items), inner_flags, tail)
-            case = (inner_flags & _FLAG_IGNORECASE) != (flags & _FLAG_IGNORECASE)
-            opener = ("(?i:" if inner_flags & _FLAG_IGNORECASE else "(?-i:") if case else "(?:"
-            return opener + inner + ")"
-        if name in ("MAX_REPEAT", "MIN_REPEAT"):
-            low, high, items = argument
-            for count in (low, high):
-                if count != _UNBOUNDED and count > MAX_REPEAT:
-                    raise RegexError(f"repeats {count} times; RE2 allows at most {MAX_REPEAT}",
-                                     "match fewer repeats and check the rest locally")
-            inner = self.sequence(list(items), flags, tail and high <= 1)
-            if not (len(items) == 1 and items[0][0].name in _ATOMS):
-                inner = f"(?:{inner})"
-            return inner + _quantifier(low, high) + (
-                "?" if name == "MIN_REPEAT" else "")
-        if name == "AT":
-            return self.anchor(argument.name, flags, tail)
-        raise RegexError(*_UNSUPPORTED.get(name, (f"uses {name.lower()}, which RE2 lacks", None)))
-
-    def anchor(self, name: str, flags: int, tail: bool) -> str:
-        multiline = bool(flags & _FLAG_MULTILINE)
-        if name == "AT_BEGINNING":
-            return "(?m:^)" if multiline else "^"
-        if name == "AT_BEGINNING_STRING":
-            return r"\A"
-        if name == "AT_END_STRING":
-            return r"\z"
-        if name == "AT_END":
-            if multiline:
-                return "(?m:$)"
-            if not tail:
-                raise RegexError(
-                    "has '$' before more of the pattern; there Python's '$' also matches "
-                    "before a final newline and RE2's does not",
-                    r"put '$' last, or write \Z for the very end")
-            return r"(?:\n?\z)"
-        if name in ("AT_BOUNDARY", "AT_NON_BOUNDARY"):
-            if flags & _FLAG_ASCII:
-                return r"\b" if name == "AT_BOUNDARY" else r"\B"
-            raise RegexError(
-                r"uses \b or \B, which RE2 knows for ASCII words only",
-                r"start the pattern with (?a) to use ASCII word boundaries")
-        raise RegexError(f"uses the anchor {name}, which RE2 lacks")
-
-    def char_class(self, items: list[tuple[Any, Any]], ascii_only: bool) -> str:
-        negate = False
-        parts: list[str] = []
-        complements: list[str] = []  # Unicode \W and \S: only whole-class complements
-        for op, argument in items:
-            name = op.name
-            if name == "NEGATE":
-                negate = True
-            elif name == "LITERAL":
-                parts.append(_literal(argument))
-            elif name == "RANGE":
-                low, high = argument
-                parts.append(_literal(low) + "-" + _literal(high))
-            elif name == "CATEGORY":
-                positive, negative = _category(argument.name, ascii_only)
-                if positive is not None:
-                    parts.append(positive)
-                else:
-                    complements.append(negative or "")
-            else:
-                raise RegexError(f"uses {name.lower()} in a character class, which RE2 lacks")
-        if complements:
-            if parts or len(complements) > 1:
-                raise RegexError(
-                    r"mixes \W or \S with other items in a character class, which RE2 cannot "
-                    "write with Python's Unicode meaning", r"write the class without \W and \S")
-            return ("[" if negate else "[^") + complements[0] + "]"
-        if not negate and len(parts) == 1 and parts[0] in _ESCAPES:
-            return parts[0]
-        return "[" + ("^" if negate else "") + "".join(parts) + "]"
-
-
-#: Parse-tree items written as one atom, which a quantifier may follow as they are.
-_ATOMS = frozenset({"LITERAL", "NOT_LITERAL", "ANY", "IN", "SUBPATTERN", "BRANCH"})
-#: Class items that are a whole class on their own.
-_ESCAPES = frozenset({_DIGIT, r"\P{Nd}", r"\D", r"\w", r"\W"})
-_UNSUPPORTED: dict[str, tuple[str, str | None]] = {
-    "GROUPREF": ("uses a backreference, which RE2 lacks",
-                 "match the repeated part explicitly, or check it locally"),
-    "GROUPREF_EXISTS": ("uses a conditional group (?(...)), which RE2 lacks",
-                        "write the alternatives with |"),
-    "ASSERT": ("uses a lookaround assertion, which RE2 lacks",
-               "match the context itself, or combine two conditions with and"),
-    "ASSERT_NOT": ("uses a negative lookaround assertion, which RE2 lacks",
-                   "write a second condition with !~ and join them with and"),
-    "ATOMIC_GROUP": ("uses an atomic group (?>...), which RE2 lacks",
-                     "use a plain group (?:...): it matches the same strings here"),
-    "POSSESSIVE_REPEAT": ("uses a possessive repeat (*+, ++, ?+), which RE2 lacks",
-                          "use a plain repeat"),
-}
-
-
-def _category(name: str, ascii_only: bool) -> tuple[str | None, str | None]:
-    """A class escape as ``(items to add to a class, None)`` or, for the complements of a
-    Unicode set, ``(None, the items of the set)``."""
-    match name:
-        case "CATEGORY_DIGIT":
-            return ("0-9" if ascii_only else _DIGIT), None
-        case "CATEGORY_NOT_DIGIT":
-            return (r"\D" if ascii_only else r"\P{Nd}"), None
-        case "CATEGORY_WORD":
-            return (r"\w" if ascii_only else _WORD), None
-        case "CATEGORY_NOT_WORD":
-            return (r"\W", None) if ascii_only else (None, _WORD)
-        case "CATEGORY_SPACE":
-            return (_ASCII_SPACE if ascii_only else _SPACE), None
-        case "CATEGORY_NOT_SPACE":
-            return (None, _ASCII_SPACE if ascii_only else _SPACE)
-    raise RegexError(f"uses the class {name}, which RE2 lacks")
-
-
-def _quantifier(low: int, high: int) -> str:
-    if high == _UNBOUNDED:
-        return {0: "*", 1: "+"}.get(low, f"{{{low},}}")
-    if (low, high) == (0, 1):
-        return "?"
-    return f"{{{low}}}" if low == high else f"{{{low},{high}}}"
 
 
 # Documents ---------------------------------------------------------------------------------------
