@@ -665,3 +665,12 @@ def test_booleans_in_lists_are_matched_type_bracketed() -> None:
     filters = mongo("not (config.x contains true)")["filters"]
     assert mongomock_selects(filters, documents) == {0, 2}
     assert {i for i, doc in enumerate(documents) if matches_filter(filters, doc)} == {0, 2}
+
+
+def test_integers_beyond_floats_stay_exact() -> None:
+    big = 10**400
+    assert mongo(f"config.n > {big}")["filters"] == {
+        "config.n": {"$gt": big}, "config.n.0": {"$exists": False}}
+    assert_same_runs(wsquery.parse(f"config.n != {big}"),
+                     [{"config": {"n": big}}, {"config": {"n": big + 1}}, {"config": {"n": 1.5}}],
+                     mongomock_too=False)

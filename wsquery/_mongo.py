@@ -367,7 +367,7 @@ class _Compiler:
                 number = value.seconds if isinstance(value, Duration) else value
                 if number != number:
                     return ("never", None)
-                if not math.isfinite(number):
+                if isinstance(number, float) and not math.isfinite(number):
                     raise self.error(f"{_show(value)} has no JSON form", shown.span,
                                      "use a finite number")
                 return ("num", number)
