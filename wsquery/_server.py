@@ -625,7 +625,11 @@ def _comparable(value: Any, operand: Any) -> bool:
     """Same BSON type, and no NaN (which compares with nothing but NaN)."""
     if _bracket(value) != _bracket(operand):
         return False
-    return not (_bracket(value) == _NUMBER and (math.isnan(value) or math.isnan(operand)))
+    return not (_nan(value) or _nan(operand))
+
+
+def _nan(value: Any) -> bool:
+    return isinstance(value, float) and math.isnan(value)
 
 
 def _bracket(value: Any) -> int:
@@ -651,8 +655,8 @@ def _compare(left: Any, right: Any) -> int:
         return -1 if left_type < right_type else 1
     if left_type == _NULL:
         return 0
-    if left_type == _NUMBER and (math.isnan(left) or math.isnan(right)):
-        return (not math.isnan(left)) - (not math.isnan(right))  # NaN first
+    if _nan(left) or _nan(right):
+        return int(not _nan(left)) - int(not _nan(right))  # NaN first
     if left_type == _OBJECT:
         left, right = list(left.items()), list(right.items())
         for (left_key, left_value), (right_key, right_value) in zip(left, right, strict=False):
