@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT.parent / "shared" / "spec" / "example-view-spec.json"
@@ -119,3 +121,28 @@ def test_missing_runs_file_is_a_clean_error() -> None:
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert "/nonexistent/runs.jsonl" in result.stderr
+
+
+def test_runs_fetches_matching_runs_from_a_server(view_server: Any) -> None:
+    view_server.add_runs("wsquery", "cli-runs", [
+        {"name": "r1", "displayName": "sweep-1", "state": "finished", "createdAt":
+         "2024-01-01T00:00:00", "config": {"lr": 0.01}, "summaryMetrics": {"acc": 0.9}},
+        {"name": "r2", "displayName": "sweep-2", "state": "crashed", "createdAt":
+         "2024-01-02T00:00:00", "config": {"lr": 0.1}, "summaryMetrics": {"acc": 0.5}},
+        {"name": "r3", "displayName": "base", "state": "finished", "createdAt":
+         "2024-01-03T00:00:00", "config": {"lr": 0.001}},
+    ])
+    env = {**os.environ, "WANDB_API_KEY": view_server.api_key}
+    result = subprocess.run(
+        [sys.executable, "-m", "wsquery", "runs", "wsquery/cli-runs",
+         'state == "finished" order by summary.acc desc', "--base-url", view_server.url,
+         "--page-size", "1"], cwd=ROOT, capture_output=True, text=True, timeout=60, env=env)
+    assert result.returncode == 0, result.stderr
+    assert [json.loads(line)["name"] for line in result.stdout.splitlines()] == ["r1", "r3"]
+    assert view_server.api_key not in result.stdout + result.stderr
+    wrong = subprocess.run(
+        [sys.executable, "-m", "wsquery", "runs", "wsquery/cli-runs", "config.lr > 0",
+         "--base-url", view_server.url], cwd=ROOT, capture_output=True, text=True, timeout=60,
+        env={**os.environ, "WANDB_API_KEY": "not-a-key"})
+    assert wrong.returncode == 2
+    assert "Traceback" not in wrong.stderr

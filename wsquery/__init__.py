@@ -33,7 +33,7 @@ from .errors import (
 )
 
 if TYPE_CHECKING:
-    from ._mongo import MongoQuery
+    from ._mongo import MongoQuery, runs
     from ._workspace import RunsetQuery
     from .workspace import (
         BarPlot,
@@ -54,6 +54,7 @@ __all__ = [
     "BarPlot",
     "DecompileError",
     "LinePlot",
+    "MongoQuery",
     "NetworkError",
     "NotFoundError",
     "PermissionDeniedError",
@@ -85,12 +86,15 @@ __all__ = [
     "matches",
     "normalize",
     "parse",
+    "runs",
     "to_wandb_workspaces",
 ]
 
 #: Public names served by modules loaded on first use, so ``import wsquery`` stays cheap.
 _LAZY = {
     "RunsetQuery": "_workspace",
+    "MongoQuery": "_mongo",
+    "runs": "_mongo",
     **dict.fromkeys(["BarPlot", "LinePlot", "RunSettings", "ScalarChart", "Section",
                      "SectionPanelSettings", "Workspace", "WorkspaceSettings", "list_views"],
                     "workspace"),
@@ -150,6 +154,8 @@ def compile(
 
     Workspace options: ``format="filterv2"|"legacy"``, ``exact_ops=False`` (keep ``<``/``>``
     instead of the UI's ``<=``/``>=``), ``strict=False`` (turn warnings into errors).
+    Mongo options: ``now=None`` (the moment ``within last`` counts back from; default the
+    current time), ``strict=False``.
     """
     text = query if isinstance(query, str) else None
     parsed = _as_query(query)

@@ -64,6 +64,7 @@ import attrs
 from ._evaluate import adapt
 from ._normalize import normalize
 from ._validate import parse_datetime
+from ._wandb import RUNS_API_CONFIG_KEYS_WITH_VALUE
 from .ast import (
     And,
     Compare,
@@ -94,11 +95,6 @@ TARGET = "mongo"
 DEFAULT_ORDER = "-createdAt"
 #: The extra that brings google-re2, which checks regexes with the server's own engine.
 RE2_EXTRA = "re2"
-
-# *unverified*: whether the runs API wants config keys as ``config.<key>`` or
-# ``config.<key>.value``; W&B's docs show both. wsquery writes the plain form. (This belongs
-# with the other unverified choices in wsquery._wandb.)
-CONFIG_KEYS_WITH_VALUE = False
 
 Filter: TypeAlias = "dict[str, Any]"
 _Truth: TypeAlias = "Filter | None"  # the filter of the runs a part is TRUE for; None: no run
@@ -264,10 +260,10 @@ class _Compiler:
             root = ""
         else:
             segments = list(field.path)
-            if field.section == "config" and CONFIG_KEYS_WITH_VALUE:
+            if field.section == "config" and RUNS_API_CONFIG_KEYS_WITH_VALUE:
                 segments.insert(1, "value")
             root = _SECTIONS[field.section] + "."
-        wrapped = 1 if field.section == "config" and CONFIG_KEYS_WITH_VALUE else 0
+        wrapped = 1 if field.section == "config" and RUNS_API_CONFIG_KEYS_WITH_VALUE else 0
         prefixes = tuple(root + ".".join(segments[:end]) for end in range(1, len(segments))
                          if end != wrapped)
         return _Place(root + ".".join(segments), "list", prefixes)
@@ -767,7 +763,7 @@ def mongo_document(run: Any) -> dict[str, Any]:
             moment = moment.replace(tzinfo=UTC)
         document["createdAt"] = iso_timestamp(moment)
     config = dict(record.config.items()) if isinstance(record.config, Mapping) else {}
-    if CONFIG_KEYS_WITH_VALUE:
+    if RUNS_API_CONFIG_KEYS_WITH_VALUE:
         config = {key: {"value": value} for key, value in config.items()}
     document["config"] = config
     summary = record.summary
@@ -785,7 +781,7 @@ def order_key(order: str) -> OrderKey:
         return OrderKey(Field("summary", tuple(rest.split("."))), ascending)
     if dot and section == "config":
         segments = rest.split(".")
-        if CONFIG_KEYS_WITH_VALUE and len(segments) > 1 and segments[1] == "value":
+        if RUNS_API_CONFIG_KEYS_WITH_VALUE and len(segments) > 1 and segments[1] == "value":
             del segments[1]
         return OrderKey(Field("config", tuple(segments)), ascending)
     return OrderKey(Field("run", tuple(path.split("."))), ascending)

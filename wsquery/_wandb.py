@@ -46,6 +46,10 @@ WORKSPACE_OPS = ("=", "!=", "<=", ">=", "<", ">", "IN", "NIN", "WITHINSECONDS")
 # wsquery writes the plain flattened key (as the reference library does) and reads both.
 CONFIG_FILTER_KEYS_WITH_VALUE = False
 
+# *unverified*: whether the runs API (``wandb.Api().runs(filters=...)``) wants config keys as
+# ``config.<key>`` or ``config.<key>.value``; W&B's docs show both. wsquery writes the plain form.
+RUNS_API_CONFIG_KEYS_WITH_VALUE = False
+
 # *unverified*: the panel bank keys of the panel search bar (the reference library declares
 # them in its models but does not write them).
 PANEL_SEARCH_QUERY_KEY = "searchQuery"

@@ -8,6 +8,7 @@ import json
 import sys
 import warnings
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any, TextIO
 
 from . import __version__
@@ -57,6 +58,8 @@ def _parser() -> argparse.ArgumentParser:
     compile_cmd.add_argument("--exact-ops", action="store_true",
                              help="keep < and > instead of the UI's <= and >=")
     compile_cmd.add_argument("--strict", action="store_true", help="turn warnings into errors")
+    compile_cmd.add_argument("--now", metavar="ISO",
+                             help="mongo: the moment 'within last' counts back from")
     compile_cmd.add_argument("query", help="query text, or - to read it from stdin")
     compile_cmd.set_defaults(func=_compile)
 
@@ -80,6 +83,14 @@ def _parser() -> argparse.ArgumentParser:
     filter_cmd.add_argument("query", help="query text, or - to read it from stdin")
     filter_cmd.add_argument("runs", help="runs as JSON lines or a JSON array (- for stdin)")
     filter_cmd.set_defaults(func=_filter)
+
+    runs = commands.add_parser(
+        "runs", help="fetch a project's matching runs over GraphQL, one JSON run per line")
+    runs.add_argument("project", metavar="ENTITY/PROJECT")
+    runs.add_argument("query", help="query text, or - to read it from stdin")
+    runs.add_argument("--page-size", type=int, default=50)
+    runs.add_argument("--base-url", help="the W&B server (default: as W&B's client finds it)")
+    runs.set_defaults(func=_runs)
 
     repl = commands.add_parser("repl", help="the interactive query REPL")
     repl.add_argument("--target", default="workspace")
@@ -106,6 +117,8 @@ def _compile(args: argparse.Namespace) -> int:
     options: dict[str, Any] = {"strict": args.strict}
     if args.target == "workspace":
         options.update(format=args.format, exact_ops=args.exact_ops)
+    if args.now is not None:
+        options["now"] = _moment(args.now)
     result = compile(_read_query(args.query), target=args.target, **options)
     _print_warnings(result.warnings)
     print(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
@@ -171,6 +184,27 @@ def _filter(args: argparse.Namespace) -> int:
     for run in evaluate(query, load_runs(source, args.runs)):
         print(json.dumps(run, ensure_ascii=False, default=str))
     return 0
+
+
+def _runs(args: argparse.Namespace) -> int:
+    from ._mongo import runs
+
+    entity, slash, project = args.project.partition("/")
+    if not (entity and slash and project):
+        raise WsqueryError(f"expected ENTITY/PROJECT, not {args.project!r}")
+    for run in runs(entity, project, _read_query(args.query), base_url=args.base_url,
+                    page_size=args.page_size):
+        print(json.dumps(run, ensure_ascii=False, default=str))
+    return 0
+
+
+def _moment(text: str) -> datetime:
+    from ._validate import parse_datetime
+
+    moment = parse_datetime(text)
+    if moment is None:
+        raise WsqueryError(f"--now: {text!r} is not an ISO-8601 date or datetime")
+    return moment
 
 
 def _repl(args: argparse.Namespace) -> int:
