@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import operator
 import re
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any, TypeAlias, assert_never
 
 import attrs
@@ -55,20 +55,35 @@ _ORDERED = frozenset({"num", "str", "time"})
 
 
 _Place: TypeAlias = "tuple[str, tuple[str, ...]]"
+#: The value class of literals that mean themselves on a config or summary key.
+_PLAIN_CLASSES: dict[type, str] = {bool: "bool", int: "num", float: "num", str: "str"}
 
 
 class _Normal:
-    """A normalized node, its identity key, the place of its field when it is a (negated) leaf,
-    and for and/or its operands already normalized."""
+    """A normalized node; the place of its field when it is a (negated) leaf; for and/or its
+    operands already normalized and its signature. ``key`` tells nodes apart by meaning
+    (``literal_key``); it is worked out only when needed, as two nodes can share a key only
+    when they share a place (leaves) or a signature (and/or)."""
 
-    __slots__ = ("expr", "key", "parts", "place")
+    __slots__ = ("expr", "known_key", "parts", "place", "signature")
 
-    def __init__(self, expr: Expr, key: Hashable, *, place: _Place | None = None,
-                 parts: tuple[_Normal, ...] | None = None) -> None:
+    def __init__(self, expr: Expr, key: Hashable | None, place: _Place | None = None,
+                 parts: tuple[_Normal, ...] | None = None, signature: Hashable = None) -> None:
         self.expr = expr
-        self.key = key
+        self.known_key = key
         self.place = place
         self.parts = parts
+        self.signature = signature
+
+    @property
+    def key(self) -> Hashable:
+        if self.known_key is None:
+            if self.parts is None:
+                self.known_key = literal_key(self.expr)
+            else:
+                self.known_key = (type(self.expr).__name__,
+                                  frozenset([part.key for part in self.parts]))
+        return self.known_key
 
 
 def normalize(query: Query) -> Query:
@@ -86,6 +101,10 @@ def value_key(field: Field, value: Scalar) -> ValueKey:
     """The meaning of ``value`` on ``field`` under ``==`` and ordering: durations are seconds,
     ``state`` is compared lower-cased, ``created_at`` as a datetime; class ``never`` when no run
     value can ever compare TRUE with it (null, NaN, a created_at that is not a date)."""
+    if field.section != "run":  # most often: a plain literal on a config or summary key
+        plain = _PLAIN_CLASSES.get(type(value))
+        if plain is not None and value == value:
+            return (plain, value)
     if _is(field, CREATED_AT):
         moment = parse_datetime(value) if isinstance(value, str) else None
         return ("never", _literal_key(value)) if moment is None else ("time", moment)
@@ -108,11 +127,14 @@ def literal_key(expr: Expr) -> Hashable:
     """A key equal for two leaves (or negated leaves) exactly when they select the same runs
     for the same reason: ``x == 1`` and ``x == 1.0`` share one, ``x == 1`` and ``x == true``
     do not (Python's ``1 == True`` would merge them)."""
+    if type(expr) is Compare:  # most often
+        field = expr.field
+        return ("cmp", (field.section, field.path), expr.op, value_key(field, expr.value))
     match expr:
         case Compare():
             return ("cmp", _place(expr.field), expr.op, value_key(expr.field, expr.value))
         case In():
-            keys = frozenset(value_key(expr.field, v) for v in expr.values)
+            keys = frozenset([value_key(expr.field, v) for v in expr.values])
             return ("in", _place(expr.field), keys)
         case Match():
             return ("match", _place(expr.field), expr.pattern)
@@ -165,6 +187,8 @@ def _literal_key(value: Scalar) -> Hashable:
 def _normal(node: Expr, negate: bool, not_span: Span) -> _Normal:
     """``node`` (negated when ``negate``) in normal form. ``not_span`` is the span of the ``not``
     being pushed down, which the node it lands on takes over."""
+    if type(node) is Compare and not negate:  # most often: a comparison left as it is
+        return _Normal(node, None, (node.field.section, node.field.path))
     span = node.span if not_span is None else not_span
     match node:
         case Not():
@@ -195,7 +219,7 @@ def _normal(node: Expr, negate: bool, not_span: Span) -> _Normal:
 def _leaf(expr: Compare | In | Match | Contains | IsNull | Within | Not) -> _Normal:
     leaf = expr.operand if isinstance(expr, Not) else expr
     assert not isinstance(leaf, Constant | Not | And | Or)
-    return _Normal(expr, literal_key(expr), place=_place(leaf.field))
+    return _Normal(expr, None, _place(leaf.field))
 
 
 def _constant(value: bool, span: Span) -> _Normal:
@@ -219,55 +243,78 @@ def _unique_values(field: Field, values: tuple[Scalar, ...]) -> tuple[Scalar, ..
 
 # and/or ----------------------------------------------------------------------------------------
 
-def _combine(conjunction: bool, parts: Iterable[_Normal], span: Span,
+def _combine(conjunction: bool, parts: list[_Normal], span: Span,
              original: And | Or | None) -> _Normal:
     """An and (``conjunction``) or an or of normalized ``parts``: flattened, constants folded,
     duplicates dropped, equalities merged, certain contradictions and tautologies folded.
     ``original`` is the node itself when ``parts`` are its operands, kept if nothing changed."""
     kind = And if conjunction else Or
     operands: list[_Normal] = []
-    seen: set[Hashable] = set()
     places: set[_Place] = set()
-    shared = False  # whether two leaves test one field: merges and certain truths need that
+    signatures: set[Hashable] = set()
+    alike = False  # whether two parts share a place or a signature: only then can they repeat
     for part in _flatten(kind, parts):
-        if isinstance(part.expr, Constant):
-            if part.expr.value is conjunction:  # `e and true`, `e or false`
+        expr = part.expr
+        if type(expr) is Constant:
+            if expr.value is conjunction:  # `e and true`, `e or false`
                 continue
-            folded_span = span if part.expr.span is None else part.expr.span
-            return _constant(not conjunction, folded_span)
-        if part.key not in seen:
-            seen.add(part.key)
-            operands.append(part)
-            if part.place is not None:
-                shared = shared or part.place in places
-                places.add(part.place)
-    if shared:
-        if conjunction and _contradiction(operands):
-            return _constant(False, span)
-        if not conjunction and _tautology(operands):
-            return _constant(True, span)
-        operands = _merge(operands, conjunction)
+            return _constant(not conjunction, span if expr.span is None else expr.span)
+        if part.place is None:
+            count = len(signatures)
+            signatures.add(part.signature)
+            alike = alike or len(signatures) == count
+        else:
+            count = len(places)
+            places.add(part.place)
+            alike = alike or len(places) == count
+        operands.append(part)
+    if alike:
+        operands = _unique(operands)
+        places = {part.place for part in operands if part.place is not None}
+        if len(places) < sum(part.place is not None for part in operands):
+            # two leaves test one field: merges and certain truths need that
+            if conjunction and _contradiction(operands):
+                return _constant(False, span)
+            if not conjunction and _tautology(operands):
+                return _constant(True, span)
+            operands = _merge(operands, conjunction)
+        signatures = {part.signature for part in operands if part.place is None}
     if not operands:
         return _constant(conjunction, span)
     if len(operands) == 1:
         return operands[0]
     parts_tuple = tuple(operands)
-    exprs = tuple(part.expr for part in parts_tuple)
+    exprs = tuple([part.expr for part in parts_tuple])
     if original is not None and len(exprs) == len(original.operands) and all(
-            new is old for new, old in zip(exprs, original.operands, strict=True)):
-        expr: Expr = original
+            map(operator.is_, exprs, original.operands)):
+        combined: Expr = original
     else:
-        expr = kind(exprs, span=span)
-    key = (kind.__name__, frozenset(part.key for part in parts_tuple))
-    return _Normal(expr, key, parts=parts_tuple)
+        combined = kind(exprs, span=span)
+    signature = (kind, frozenset(places), frozenset(signatures))
+    return _Normal(combined, None, None, parts_tuple, signature)
 
 
-def _flatten(kind: type[And] | type[Or], parts: Iterable[_Normal]) -> Iterable[_Normal]:
+def _unique(operands: list[_Normal]) -> list[_Normal]:
+    """``operands`` without repeats (by key), first occurrences in order."""
+    seen: set[Hashable] = set()
+    unique = []
+    for part in operands:
+        count = len(seen)
+        seen.add(part.key)  # keys are nested tuples: hashing them once is what costs least
+        if len(seen) > count:
+            unique.append(part)
+    return unique
+
+
+def _flatten(kind: type[And] | type[Or], parts: list[_Normal]) -> list[_Normal]:
+    """``parts`` with the operands of each part that is a ``kind`` itself in its place."""
+    flat: list[_Normal] = []
     for part in parts:
-        if part.parts is not None and isinstance(part.expr, kind):
-            yield from part.parts
+        if part.parts is not None and type(part.expr) is kind:
+            flat.extend(part.parts)
         else:
-            yield part
+            flat.append(part)
+    return flat
 
 
 def _merge(operands: list[_Normal], conjunction: bool) -> list[_Normal]:

@@ -75,6 +75,10 @@ _LEAVES = frozenset({Compare, In, Match, Contains, IsNull, Within, Constant})
 #: Comparison operators as the AST spells them, and the literal types a comparison takes.
 _ORDERING = frozenset({"==", "!=", "<", "<=", ">", ">="})
 _SCALARS = frozenset({str, int, float, bool, Duration})
+_INFINITE = (math.inf, -math.inf)
+#: Field text -> (section, path), for the field names met so far (at most that many kept).
+_KNOWN_FIELDS: dict[str, tuple[str, tuple[str, ...]]] = {}
+_KNOWN_FIELDS_KEPT = 4096
 
 
 def grammar_path() -> Path:
@@ -345,36 +349,44 @@ class _Build:
         text: str = token[token.lastindex]  # type: ignore[index]
         start = token.start()
         span = (start, start + len(text))
-        if token.lastgroup == "NAME":
-            key = RUN_ATTRIBUTES.get(text)
-            if key is None:
-                self.problems.append(_unknown_name(text, span))
-                key = text
-            return _new_field("run", (key,), span)
-        section, _, rest = text.partition(".")
-        path = tuple(rest.split(".")) if "`" not in rest else _segments(rest)
-        return _new_field(_SECTION_ALIASES[section], path, span)
+        known = _KNOWN_FIELDS.get(text)
+        if known is None:
+            if token.lastgroup == "NAME":
+                key = RUN_ATTRIBUTES.get(text)
+                if key is None:
+                    self.problems.append(_unknown_name(text, span))
+                    return _new_field("run", (text,), span)
+                known = ("run", (key,))
+            else:
+                section, _, rest = text.partition(".")
+                known = (_SECTION_ALIASES[section], _segments(rest))
+            if len(_KNOWN_FIELDS) >= _KNOWN_FIELDS_KEPT:
+                _KNOWN_FIELDS.clear()
+            _KNOWN_FIELDS[text] = known
+        return _new_field(known[0], known[1], span)
 
     # Literals ----------------------------------------------------------------------------
 
     def number(self, token: _Terminal) -> _Literal:
         text: str = token[token.lastindex]  # type: ignore[index]
         start = token.start()
+        end = start + len(text)
         try:
             value = _number(text)
         except ValueError:  # more digits than Python converts
             value = math.inf
-        if value == math.inf or value == -math.inf:
+        if value in _INFINITE:
             self.problems.append(Problem(
-                "number out of range", (start, start + len(text)),
+                "number out of range", (start, end),
                 hint="numbers are 64-bit floats or integers of at most 4300 digits"))
             value = 0
-        return (value, start, start + len(text))
+        return (value, start, end)
 
     def string(self, token: _Terminal) -> _Literal:
         text: str = token[token.lastindex]  # type: ignore[index]
         start = token.start()
-        return (_unquote(text), start, start + len(text))
+        body = text[1:-1]
+        return (body if "\\" not in body else _unquote(text), start, start + len(text))
 
     def true(self, token: _Terminal) -> _Literal:
         return (True, token.start(), _end(token))
@@ -540,10 +552,10 @@ class _Driver:
                 f"(?P<{name.strip('$')}>"
                 f"{terminals[name] if accepted is None or name in accepted else '(?!)'})"
                 for name in names) or "(?!)"
-            return (re.compile(f"(?:{alternatives})(?:{ignored})*").match,
+            return (re.compile(f"(?:{alternatives})(?:{ignored})*+").match,
                     [0, *(numbers[name] for name in names)])
 
-        self.skip = re.compile(f"(?:{ignored})*").match  # matches everywhere, even empty
+        self.skip = re.compile(f"(?:{ignored})*+").match  # matches everywhere, even empty
         everything = lexer(list(terminals))
         firsts = {name: _first_characters(regex) for name, regex in terminals.items()}
         firsts["$END"] = frozenset({""})  # the next "character" at the end of the text
@@ -788,7 +800,9 @@ def parse(text: str) -> Query:
             raise QuerySyntaxError(text, [_syntax_problem(text, error)]) from None
         raise AssertionError(f"wsquery and lark disagree on {text!r}")
     problems = build.problems
-    if not any(p.message == _TOO_DEEP for p in problems):  # too deep is all that is said then
+    if not problems:
+        problems = build.checks
+    elif not any(p.message == _TOO_DEEP for p in problems):  # too deep says it all then
         problems += build.checks
     if problems:
         raise QueryValidationError(text, sorted(problems, key=lambda p: p.span))

@@ -36,6 +36,7 @@ from .ast import (
     Scalar,
     Span,
     Within,
+    slot_constructor,
 )
 from .errors import TargetError, TargetWarning
 
@@ -52,6 +53,8 @@ _OPS = {"==": "=", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 _UI_OPS = {"<": "<=", ">": ">="}
 #: Longest query part quoted in a message.
 _BRIEF = 60
+#: The conditions that may stand for the search box.
+_SEARCHES = frozenset({Match, Contains})
 
 Conjunction = tuple[Expr, ...]
 
@@ -92,14 +95,19 @@ def compile_workspace(query: Query, *, text: str | None = None, format: str = "f
         sort = {"keys": [{"key": filter_key(key.field), "ascending": key.ascending}
                          for key in query.order_by]}
     else:
-        sort = {"keys": [{**key, "key": dict(key["key"])} for key in DEFAULT_SORT["keys"]]}
-    return RunsetQuery(filters, [grouping_key(field) for field in query.group_by], sort, search,
-                       tuple(compiler.warnings))
+        sort = {"keys": [{**key, "key": {**key["key"]}} for key in DEFAULT_SORT["keys"]]}
+    return _new_runset_query(filters, [grouping_key(field) for field in query.group_by], sort,
+                             search, tuple(compiler.warnings))
+
+
+_new_runset_query = slot_constructor(RunsetQuery)
 
 
 def _check_options(format: object, exact_ops: object, strict: object,
                    unknown: dict[str, object]) -> str:
     """The filter format asked for; a ``TargetError`` for any option or value not known."""
+    if format in FORMATS and type(exact_ops) is bool and type(strict) is bool and not unknown:
+        return format
     if unknown:
         names = ", ".join(repr(name) for name in sorted(unknown))
         plural = "s" if len(unknown) > 1 else ""
@@ -151,7 +159,7 @@ class _Compiler:
         search: dict[str, Any] | None = None
         rest = []
         for conjunct in conjuncts:
-            pattern = _search_pattern(conjunct)
+            pattern = _search_pattern(conjunct) if type(conjunct) in _SEARCHES else None
             if pattern is None:
                 rest.append(conjunct)
             elif not pattern:
@@ -286,16 +294,18 @@ class _Compiler:
     def value(self, field: Field, value: Scalar, expr: Expr) -> Any:
         """A literal as a filter value: durations in seconds, states in lower case, dates in
         ISO-8601 UTC."""
-        if field == CREATED_AT:
-            moment = parse_datetime(value) if isinstance(value, str) else None
-            if moment is None:
-                raise self.error(f"created_at is compared with an ISO-8601 date, not {value!r}",
-                                 expr.span, 'write a date such as "2024-05-01"')
-            return format_datetime(moment)
-        if isinstance(value, Duration):
+        if field.section == "run":
+            if field.path == CREATED_AT.path:
+                moment = parse_datetime(value) if isinstance(value, str) else None
+                if moment is None:
+                    raise self.error(
+                        f"created_at is compared with an ISO-8601 date, not {value!r}",
+                        expr.span, 'write a date such as "2024-05-01"')
+                return format_datetime(moment)
+            if isinstance(value, str) and field.path == STATE.path:
+                return value.lower()
+        if type(value) is Duration:
             return _whole(value.seconds)
-        if isinstance(value, str) and field == STATE:
-            return value.lower()
         return value
 
     def seconds(self, expr: Within) -> int:

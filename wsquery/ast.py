@@ -257,11 +257,11 @@ _Node = TypeVar("_Node")
 
 
 def slot_constructor(cls: type[_Node]) -> Callable[..., _Node]:
-    """A constructor of ``cls`` taking every field positionally, ``span`` last, that fills the
-    slots directly: the node is the one ``cls(...)`` builds (no class here has validators,
-    converters or a post-init). A frozen attrs ``__init__`` sets each field through
-    ``object.__setattr__``, which costs more than all else in building a node, and the parser
-    and the normalizer build several nodes per condition."""
+    """A constructor of a slotted attrs class taking every field positionally (``span`` last
+    for nodes) that fills the slots directly. The object is the one ``cls(...)`` builds, for
+    classes without validators, converters, factories or a post-init, as all here are. A
+    frozen attrs ``__init__`` sets each field through ``object.__setattr__``, which costs more
+    than all else in building a node, and a parse builds several nodes per condition."""
     new = object.__new__
     setters = [getattr(cls, field.name).__set__ for field in attrs.fields(cls)]  # type: ignore[arg-type]
     match setters:
@@ -289,7 +289,23 @@ def slot_constructor(cls: type[_Node]) -> Callable[..., _Node]:
                 set_d(node, d)
                 return node
             return construct4
-    raise TypeError(f"no slot constructor for {cls.__name__}")
+        case [set_a, set_b, set_c, set_d, set_e]:
+            def construct5(a: Any, b: Any, c: Any, d: Any, e: Any) -> _Node:
+                node = new(cls)
+                set_a(node, a)
+                set_b(node, b)
+                set_c(node, c)
+                set_d(node, d)
+                set_e(node, e)
+                return node
+            return construct5
+
+    def construct(*values: Any) -> _Node:
+        node = new(cls)
+        for setter, value in zip(setters, values, strict=True):
+            setter(node, value)
+        return node
+    return construct
 
 
 def format_segment(segment: str) -> str:
