@@ -810,13 +810,14 @@ def test_byte_classes_encode_exactly_their_code_points(bounds: list[tuple[int, i
 @FUZZ
 @given(regexes)
 def test_accepted_without_re2_is_accepted_with_re2(pattern: str) -> None:
-    """Installing RE2 never turns a query away (repeat counts here stay far below RE2's)."""
+    """Installing RE2 never turns a query away."""
     if _regex.refusal(pattern, with_re2=False) is None and _regex.re2_available():
         assert _regex.refusal(pattern, with_re2=True) is None
 
 
 ORDINARY = ["^run-\\d+$", "adam|sgd", "[a-z]+_v\\d", ".*loss", "", "\\bval\\b", "(?i)^ADAM",
-            "^(?:resnet|vit)-(?:18|50)$", "(\\d+\\.){3}\\d+", "^exp-\\d+-\\w+$", "lr=0\\.0*1"]
+            "^(?:resnet|vit)-(?:18|50)$", "(\\d+\\.){3}\\d+", "^exp-\\d+-\\w+$", "lr=0\\.0*1",
+            "x{0,70000}"]  # the last one too large for RE2: Python's engine runs it
 #: Patterns Python's re can take exponential (or high polynomial) time on -> whether they are
 #: found in "a" * 50_000 + "!".
 EXPONENTIAL = {"(a+)+$": False, "(a*)*": True, "(a|a)*": True, "(.*a){20}": True,

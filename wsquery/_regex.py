@@ -19,9 +19,10 @@ are run by Python's ``re`` on those texts only: ``\\b``/``\\B`` (RE2 knows only 
 characters, so text that is not ASCII goes to Python unless the pattern has the ``(?a)`` flag)
 and a ``$`` with more pattern after it (text with a newline before its last character). Such a
 pattern must then also pass the checks below, or it is refused. A pattern RE2 cannot compile
-(repeat counts that multiply past 1000, a program too large) is refused. The first text that is
-not ASCII a process meets builds Python's Unicode tables for the classes (a fraction of a
-second, once).
+(repeat counts that multiply past 1000, a program too large) goes to Python's re when the checks
+below allow it, else it is refused; the program for text that is not ASCII, with its classes
+spelt out in full, is built when the first such text comes, so a refusal of it comes then too.
+The first such text in a process also builds Python's Unicode tables (a fraction of a second).
 
 **Without RE2** Python's backtracking engine runs the pattern, so patterns that can take
 exponential time are refused: a repeated group holding a repeat (``(a+)+``, ``(a*)*``,
@@ -209,7 +210,12 @@ def _compile(pattern: str, use_re2: bool) -> Search | RegexRefusal:
         _unportable(tree.data)
         if use_re2:
             return _re2_search(pattern, tree)
-        return _python_search(pattern, tree, _python_limit(tree))
+        try:
+            limit = _python_limit(tree)
+        except _Refused as refused:
+            return attrs.evolve(refused.refusal,
+                                message=refused.refusal.message + ", so it runs only with RE2")
+        return _python_search(pattern, tree, limit)
     except _Refused as refused:
         return refused.refusal
     except RecursionError:
@@ -347,7 +353,7 @@ def _python_limit(tree: Any) -> int | None:
         raise _Refused(
             f"Python's re could take about n**{degree} steps on text of n characters "
             f"(repeats that can trade characters, such as .*a.*b or x+x+, or alternatives that "
-            f"start alike), so it runs only with RE2",
+            f"start alike)",
             _INSTALL + "; or anchor with ^ and separate repeats with characters they cannot "
             "match")
     return limit
@@ -405,12 +411,12 @@ def _item_cost(op: Any, av: Any, flags: int, follower: _Char) -> _Cost:
         if inner_cost.ambiguous or inner_cost.scans:
             raise _Refused(
                 "a repeated group holds a repeat (like (a+)+ or (\\d+\\.)+), which Python's re "
-                "can take exponential time on, so it runs only with RE2",
+                "can take exponential time on",
                 _INSTALL + "; or write the group once without the inner repeat")
         if inner_cost.paths > 1:
             raise _Refused(
                 "a repeated group holds alternatives that can start alike (like (a|ab)*), "
-                "which Python's re can take exponential time on, so it runs only with RE2",
+                "which Python's re can take exponential time on",
                 _INSTALL + "; or use a character class: [ab]*")
         char = _single_char(body.data, flags)
         if follower is _END:
@@ -518,7 +524,10 @@ def _re2_search(pattern: str, tree: Any) -> Search:
     ASCII text (the usual case) is searched by a program whose classes hold only ASCII, which
     is cheap to build; other text by a program over UTF-8 bytes, built when first needed."""
     emitter = _Emitter(_ascii_set, _code_class)
-    ascii_search = _re2_compile(emitter.translate(tree))
+    try:
+        ascii_search = _re2_compile(emitter.translate(tree))
+    except _Refused as refused:
+        return _python_instead(pattern, tree, refused)
     unicode_boundary, inner_end = emitter.unicode_boundary, emitter.inner_end
     empty_search = ascii_search
     if emitter.non_boundary and not _EMPTY_NON_BOUNDARY:
@@ -530,7 +539,7 @@ def _re2_search(pattern: str, tree: Any) -> Search:
         except _Refused as refused:
             cause = "\\b or \\B" if unicode_boundary else "'$' before more pattern"
             raise _Refused(
-                f"{cause} makes some texts go to Python's re, and {refused.refusal.message}",
+                f"{cause} sends some texts to Python's re, and {refused.refusal.message}",
                 "write (?a) at the start to make \\b ASCII-only, end the pattern at '$', "
                 "or simplify the repeats") from None
     unicode_search: list[Search] = []
@@ -559,15 +568,24 @@ def _unicode_search(pattern: str, tree: Any) -> Search:
         program = _re2_compile(f"\\A(?:{_byte_class(_ALL)})*?(?:{translated})", latin1=True)
     except _Refused as refused:
         try:
-            return _python_search(pattern, tree, _python_limit(tree))
-        except _Refused:
-            failure = _error(pattern, refused.refusal)
+            return _python_instead(pattern, tree, refused)
+        except _Refused as both:
+            failure = _error(pattern, both.refusal)
 
         def refuse(text: str) -> bool:
             raise failure
 
         return refuse
     return lambda text: program(text.encode("utf-8", "surrogatepass"))
+
+
+def _python_instead(pattern: str, tree: Any, refused: _Refused) -> Search:
+    """Python's engine for a pattern RE2 refused (too large), if it may run it."""
+    try:
+        return _python_search(pattern, tree, _python_limit(tree))
+    except _Refused as python_refused:
+        raise _Refused(f"{refused.refusal.message}, and {python_refused.refusal.message}",
+                       refused.refusal.hint) from None
 
 
 def _re2_compile(text: str, *, latin1: bool = False) -> Callable[[bytes], bool]:
