@@ -556,6 +556,8 @@ class _Driver:
                     [0, *(numbers[name] for name in names)])
 
         self.skip = re.compile(f"(?:{ignored})*+").match  # matches everywhere, even empty
+        #: First characters of text that need no skipping (its first terminal starts at once).
+        self.no_skip = frozenset(_ASCII) - (_first_characters(ignored) or frozenset(_ASCII))
         everything = lexer(list(terminals))
         firsts = {name: _first_characters(regex) for name, regex in terminals.items()}
         firsts["$END"] = frozenset({""})  # the next "character" at the end of the text
@@ -574,9 +576,9 @@ class _Driver:
         rule_numbers = {rule: number for number, rule in enumerate(rules)}
         nonterminals = {name: number for number, name in enumerate(
             dict.fromkeys(str(rule.origin.name) for rule in rules))}
-        self.sizes = [len(rule.expansion) for rule in rules]
-        self.reducers = [_reducer(rule) for rule in rules]
-        self.origins = [nonterminals[str(rule.origin.name)] for rule in rules]
+        #: Per rule: what reducing by it calls, how many symbols it takes, the nonterminal made.
+        self.rules = [(_reducer(rule), len(rule.expansion), nonterminals[str(rule.origin.name)])
+                      for rule in rules]
         states = range(max(table.states) + 1)
         self.rows = [[_ERROR] * (self.end + 1) for _ in states]
         self.gotos: list[list[int | None]] = [[None] * len(nonterminals) for _ in states]
@@ -609,8 +611,8 @@ class _Driver:
         for kind in range(self.end + 1):
             state = target
             action = self.rows[state][kind]
-            while action < 0 and self.reducers[~action] is None:
-                state = self.gotos[below][self.origins[~action]]  # type: ignore[assignment]
+            while action < 0 and self.rules[~action][0] is None:
+                state = self.gotos[below][self.rules[~action][2]]  # type: ignore[assignment]
                 action = self.rows[state][kind]
             ahead.append(state)
         return ahead
@@ -618,13 +620,13 @@ class _Driver:
     def parse(self, text: str, build: _Build) -> Any:
         """The ``Query`` built, or ``None`` when lark must explain an error."""
         by_character, everything = self.by_character, self.everything
-        rows, gotos, end = self.rows, self.gotos_ahead, self.end
-        sizes, reducers, origins = self.sizes, self.reducers, self.origins
+        rows, gotos, rules, end = self.rows, self.gotos_ahead, self.rules, self.end
         state = self.start
         states = [state]
         values: list[Any] = []
+        push_state, push_value, pop_value = states.append, values.append, values.pop
         length = len(text)
-        position = self.skip(text).end()  # type: ignore[union-attr]
+        position = 0 if text[:1] in self.no_skip else self.skip(text).end()  # type: ignore[union-attr]
         while True:
             lex, numbering = by_character.get(text[position] if position < length else "",
                                               everything)
@@ -641,32 +643,36 @@ class _Driver:
                 kind = numbering[token.lastindex]
                 action = rows[state][kind]
             position = token.end()
-            while action < 0:
-                rule = ~action
-                reduce = reducers[rule]
-                size = sizes[rule]
-                if reduce is None:
-                    del states[-1]
-                elif size == 1:
-                    values[-1] = reduce(build, values[-1])
-                    del states[-1]
+            while action < 0:  # reduce; the stacks shrink by the rule's size, then grow by one
+                reduce, size, origin = rules[~action]
+                if size == 1:
+                    if reduce is not None:
+                        values[-1] = reduce(build, values[-1])
+                    state = gotos[states[-2]][origin][kind]
+                    states[-1] = state
+                    action = rows[state][kind]
+                    continue
+                if size == 3:
+                    right = pop_value()
+                    middle = pop_value()
+                    values[-1] = reduce(build, values[-1], middle, right)
                 elif size:
                     children = values[-size:]
                     del values[-size:]
-                    del states[-size:]
-                    values.append(reduce(build, *children))
+                    push_value(reduce(build, *children))
                 else:
-                    values.append(reduce(build))
-                state = gotos[states[-1]][origins[rule]][kind]
-                states.append(state)
+                    push_value(reduce(build))
+                del states[len(states) - size:]
+                state = gotos[states[-1]][origin][kind]
+                push_state(state)
                 action = rows[state][kind]
             if action == _ERROR:
                 return None
             if kind == end:  # only the end state shifts the end of input
                 return values[-1]
             state = action
-            states.append(state)
-            values.append(token)
+            push_state(state)
+            push_value(token)
 
 
 #: A lexer of the driver: a regex's ``match`` and the terminal number of each of its groups.
