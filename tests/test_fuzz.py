@@ -82,6 +82,13 @@ def per_kb(ms: float, size: int) -> float:
     return ms / max(size / 1024, 1.0)
 
 
+def _keep_slowest(timings: list[Timing], timing: Timing, keep: int) -> None:
+    if len(timings) < keep or timing > timings[-1]:
+        timings.append(timing)
+        timings.sort(reverse=True)
+        del timings[keep:]
+
+
 class Worst:
     """The slowest inputs seen, as milliseconds per KB of input (inputs under 1 KB count as
     1 KB, so fixed costs do not swamp the ratio), overall and per stage. Recorded, never
@@ -90,20 +97,14 @@ class Worst:
     def __init__(self, keep: int = 5) -> None:
         self.keep = keep
         self.cases: list[Timing] = []
-        self.by_stage: dict[str, Timing] = {}
+        self.by_stage: dict[str, list[Timing]] = {}
         self.known: Counter[str] = Counter()
 
     def record(self, stage: str, shown: str, size: int, seconds: float,
                replay: Callable[[], object]) -> None:
-        ms = seconds * 1000
-        ratio = per_kb(ms, size)
-        slowest = self.by_stage.get(stage)
-        if slowest is None or ratio > slowest.ms_per_kb:
-            self.by_stage[stage] = Timing(ratio, ms, stage, shown, size, replay)
-        if len(self.cases) < self.keep or ratio > self.cases[-1].ms_per_kb:
-            self.cases.append(Timing(ratio, ms, stage, shown, size, replay))
-            self.cases.sort(reverse=True)
-            del self.cases[self.keep:]
+        timing = Timing(per_kb(seconds * 1000, size), seconds * 1000, stage, shown, size, replay)
+        _keep_slowest(self.cases, timing, self.keep)
+        _keep_slowest(self.by_stage.setdefault(stage, []), timing, self.keep)
 
     def clear(self) -> None:
         self.cases.clear()
