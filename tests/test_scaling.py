@@ -1,20 +1,25 @@
-"""Work grows linearly with the size of a query: counted in function calls, never timed.
+"""Work grows linearly with the size of a query, counted in function calls and never timed;
+starting up reuses the parser's tables, and never those of another grammar.
 
-Each case compiles (or decompiles) a query of n and of ten times n leaves with a profile hook
-that counts every call, Python's and C's; linear work makes the second count at most ten times
-the first (plus a little), while anything quadratic in the leaves shows up many times over.
+Each growth case compiles (or decompiles) a query of n and of ten times n leaves with a profile
+hook that counts every call, Python's and C's; linear work makes the second count at most ten
+times the first (plus a little), while anything quadratic in the leaves shows up many times
+over.
 """
 
 from __future__ import annotations
 
+import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
 import pytest
 
 import wsquery
+from wsquery import _parser
 
 SMALL = 200
 #: Ten times the leaves may cost at most this much more than ten times the calls.
@@ -95,3 +100,60 @@ def test_ten_thousand_leaves_compile() -> None:
     text = mixed(10_000)
     filters = wsquery.compile(text).to_json()["filters"]["filters"]
     assert len(filters) == 10_000
+
+
+# Starting up: the parser's tables are kept between runs, and never for another grammar -------
+
+@pytest.fixture
+def fresh_parser(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """An empty cache directory, and a parser built anew on first use (and again after)."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    _parser._driver.cache_clear()
+    _parser._lark.cache_clear()
+    yield tmp_path / "cache" / "wsquery"
+    _parser._driver.cache_clear()
+    _parser._lark.cache_clear()
+
+
+def test_kept_tables_are_those_lark_makes(fresh_parser: Path) -> None:
+    _parser._driver()
+    (kept,) = fresh_parser.iterdir()
+    content = json.loads(kept.read_text(encoding="utf-8"))
+    assert content["key"] == _parser._tables_key()
+    assert content["tables"] == json.loads(json.dumps(_parser._tables(_parser._lark())))
+
+
+def test_kept_tables_serve_the_next_run_without_lark(fresh_parser: Path) -> None:
+    before = wsquery.parse('config.lr <= 0.1 and tags in ["a"] order by summary.acc desc')
+    _parser._driver.cache_clear()
+    _parser._lark.cache_clear()
+    after = wsquery.parse('config.lr <= 0.1 and tags in ["a"] order by summary.acc desc')
+    assert after == before
+    assert _parser._lark.cache_info().currsize == 0  # lark was not needed
+
+
+def test_tables_of_another_grammar_are_never_used(fresh_parser: Path, tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    _parser._driver()
+    (kept,) = fresh_parser.iterdir()
+    # A grammar where `between` is no keyword: text using it parses differently, or not.
+    grammar = _parser.grammar_path().read_text(encoding="utf-8")
+    changed = tmp_path / "wsquery.lark"
+    changed.write_text(grammar.replace("| field BETWEEN value AND value -> between\n", ""),
+                       encoding="utf-8")
+    monkeypatch.setattr(_parser, "grammar_path", lambda: changed)
+    _parser._driver.cache_clear()
+    _parser._lark.cache_clear()
+    # The old tables stand where the new grammar's would, as if their names had collided.
+    _parser._tables_path(_parser._tables_key()).write_text(kept.read_text(encoding="utf-8"),
+                                                           encoding="utf-8")
+    with pytest.raises(wsquery.QuerySyntaxError):
+        wsquery.parse("config.lr between 1 and 2")
+
+
+def test_unreadable_kept_tables_are_made_again(fresh_parser: Path) -> None:
+    path = _parser._tables_path(_parser._tables_key())
+    path.parent.mkdir(parents=True)
+    path.write_text('{"key": {"layout": 1}, "tables": ', encoding="utf-8")
+    assert str(wsquery.parse("config.lr <= 0.1")) == "config.lr <= 0.1"
+    assert json.loads(path.read_text(encoding="utf-8"))["key"] == _parser._tables_key()

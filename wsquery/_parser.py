@@ -1,26 +1,28 @@
 """Query text -> ``Query``: the lark LALR parser, its inline transformer and error translation.
 
-The parser is built once, on first use, from ``grammar/wsquery.lark``. A tight loop drives
-lark's own LALR tables and builds AST nodes as it reduces, so no parse tree is ever built, and
-checks each leaf as it builds it. Lark's exceptions never leave this module: on an error lark
-re-runs the text, and what it raises becomes ``QuerySyntaxError`` with the position, what was
-expected and a hint.
+A tight loop drives the LALR tables lark makes from ``grammar/wsquery.lark`` and builds AST
+nodes as it reduces, so no parse tree is ever built, and checks each leaf as it builds it. The
+tables are made once and kept in the user's cache directory for the next run, under a key of
+the grammar's whole text, lark's version and Python's, so a changed grammar always gets new
+ones. Lark's exceptions never leave this module: on an error lark re-runs the text, and what it
+raises becomes ``QuerySyntaxError`` with the position, what was expected and a hint.
 """
 
 from __future__ import annotations
 
 import difflib
+import json
 import math
+import os
 import re
+import sys
+import zlib
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 import attrs
-from lark import Lark
-from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
-from lark.parsers.lalr_analysis import Shift
 
 from . import _validate
 from ._validate import MAX_DEPTH, UNCHECKED_LITERALS, UNTYPED_SECTIONS
@@ -46,7 +48,8 @@ from .ast import (
 from .errors import Problem, QuerySyntaxError, QueryValidationError
 
 if TYPE_CHECKING:
-    from lark import Token
+    from lark import Lark, Token
+    from lark.exceptions import UnexpectedInput, UnexpectedToken
 
 #: A terminal as the driver shifts it: the match of its regex (named group = terminal name),
 #: trailing whitespace included, so ``start()`` is where it starts and ``_text`` its text.
@@ -503,7 +506,9 @@ def _segments(rest: str) -> tuple[str, ...]:
 
 @cache
 def _lark() -> Lark:
-    """Lark's LALR parser: its tables drive ``_Driver``, and it explains syntax errors."""
+    """Lark's LALR parser: it makes the driver's tables, and it explains syntax errors."""
+    from lark import Lark
+
     grammar = grammar_path().read_text(encoding="utf-8")
     return Lark(grammar, parser="lalr", lexer="contextual", maybe_placeholders=True)
 
@@ -517,6 +522,89 @@ _Reducer: TypeAlias = "Callable[..., Any] | None"
 _ERROR = 1 << 30
 
 
+def _tables(lark: Lark) -> dict[str, Any]:
+    """What the driver needs of lark's parser, as plain data: the terminals in lark's lexing
+    order with their regexes and first characters, the rules, and the LALR table (one row of
+    actions per state, and the gotos with the one-child ``?rule`` reductions after them
+    folded in)."""
+    from lark.parsers.lalr_analysis import Shift
+
+    table = lark.parser.parser.parser.parse_table
+    ordered = sorted(lark.terminals, key=lambda t: (
+        -t.priority, -t.pattern.max_width, -len(t.pattern.value), t.name))
+    ignored = "|".join(t.pattern.to_regexp() for t in ordered if t.name in lark.ignore_tokens)
+    terminals = [(t.name, t.pattern.to_regexp()) for t in ordered
+                 if t.name not in lark.ignore_tokens]
+    for name, regex in terminals:
+        if re.compile(regex).groups:
+            raise ValueError(f"terminal {name} has a capturing group")
+    numbers = {name: number for number, (name, _) in enumerate(terminals, 1)}
+    end = numbers["$END"] = len(terminals) + 1
+    rules = list(dict.fromkeys(rule for actions in table.states.values()
+                               for action, rule in actions.values() if action is not Shift))
+    rule_numbers = {rule: number for number, rule in enumerate(rules)}
+    nonterminals = {name: number for number, name in enumerate(
+        dict.fromkeys(str(rule.origin.name) for rule in rules))}
+    passes = {number for number, rule in enumerate(rules)
+              if rule.options.expand1 and not rule.alias and len(rule.expansion) == 1}
+    states = range(max(table.states) + 1)
+    rows = [[_ERROR] * (end + 1) for _ in states]
+    gotos: list[list[int | None]] = [[None] * len(nonterminals) for _ in states]
+    for state, actions in table.states.items():
+        for name, (action, arg) in actions.items():
+            if str(name) in numbers:
+                rows[state][numbers[str(name)]] = arg if action is Shift else ~rule_numbers[arg]
+            elif str(name) in nonterminals:
+                gotos[state][nonterminals[str(name)]] = arg
+    # lark accepts on reaching the end state with the end of input next; here the end state
+    # shifts the end of input, which the loop takes as accepting.
+    rows[table.end_states["start"]][end] = table.end_states["start"]
+
+    def ahead(below: int, target: int) -> list[int]:
+        """Per next terminal, the state after going to ``target`` from ``below`` and reducing
+        every one-child ``?rule`` that follows: those reductions leave the values as they
+        are, and each goes to its rule's state from ``below`` again."""
+        states = []
+        for kind in range(end + 1):
+            state = target
+            while rows[state][kind] < 0 and ~rows[state][kind] in passes:
+                state = gotos[below][nonterminals[str(rules[~rows[state][kind]].origin.name)]]  # type: ignore[assignment]
+            states.append(state)
+        return states
+
+    return {
+        "ignored": ignored,
+        "terminals": [[name, regex, None if first is None else "".join(sorted(first))]
+                      for name, regex in terminals for first in [_first_characters(regex)]],
+        "rules": [[None if number in passes else rule.alias or str(rule.origin.name),
+                   len(rule.expansion), nonterminals[str(rule.origin.name)],
+                   list(rule.options.empty_indices) or None]
+                  for number, rule in enumerate(rules)],
+        "rows": rows,
+        "gotos": [[None if target is None else ahead(state, target) for target in targets]
+                  for state, targets in enumerate(gotos)],
+        "accepted": [sorted(str(name) for name in table.states.get(state, {}) if name in numbers)
+                     for state in states],
+        "start": table.start_states["start"],
+    }
+
+
+class _Lexers(dict[Any, "_Lexer"]):
+    """Lexers compiled when first needed, by key: ``make`` makes one, kept if ``keep``."""
+
+    def __init__(self, make: Callable[[Any], _Lexer],
+                 keep: Callable[[Any], bool] = lambda key: True) -> None:
+        super().__init__()
+        self.make = make
+        self.keep = keep
+
+    def __missing__(self, key: Any) -> _Lexer:
+        lexer = self.make(key)
+        if self.keep(key):
+            self[key] = lexer
+        return lexer
+
+
 class _Driver:
     """A tight LALR loop over lark's own tables, lexing contextually like lark does.
 
@@ -528,22 +616,17 @@ class _Driver:
     terminal, the state's own regex (only the terminals it accepts) decides, exactly as lark's
     contextual lexer does: a terminal the state accepts that matched earlier in the order
     would have been picked first. On any error the driver gives up, and ``parse`` lets lark
-    re-run the text to explain it.
+    re-run the text to explain it. Each regex is compiled the first time it is needed.
     """
 
-    def __init__(self, lark: Lark) -> None:
-        table = lark.parser.parser.parser.parse_table
-        ordered = sorted(lark.terminals, key=lambda t: (
-            -t.priority, -t.pattern.max_width, -len(t.pattern.value), t.name))
-        ignored = "|".join(t.pattern.to_regexp() for t in ordered if t.name in lark.ignore_tokens)
-        terminals = {t.name: t.pattern.to_regexp() for t in ordered
-                     if t.name not in lark.ignore_tokens}
-        for name, regex in terminals.items():
-            if re.compile(regex).groups:
-                raise ValueError(f"terminal {name} has a capturing group")
+    def __init__(self, tables: dict[str, Any]) -> None:
+        ignored = tables["ignored"]
+        terminals: dict[str, str] = {name: regex for name, regex, _ in tables["terminals"]}
         numbers = {name: number for number, name in enumerate(terminals, 1)}
-        self.end = numbers["$END"] = len(terminals) + 1
-        terminals["$END"] = r"\Z"
+        self.end = len(terminals) + 1
+        firsts = {name: None if first is None else frozenset(first)
+                  for name, _, first in tables["terminals"]}
+        terminals["$END"], numbers["$END"], firsts["$END"] = r"\Z", self.end, frozenset({""})
 
         def lexer(names: list[str], accepted: frozenset[str] | None = None) -> _Lexer:
             """The regex of ``names`` in order (those not ``accepted`` never match), and the
@@ -558,69 +641,36 @@ class _Driver:
         self.skip = re.compile(f"(?:{ignored})*+").match  # matches everywhere, even empty
         #: First characters of text that need no skipping (its first terminal starts at once).
         self.no_skip = frozenset(_ASCII) - (_first_characters(ignored) or frozenset(_ASCII))
-        everything = lexer(list(terminals))
-        firsts = {name: _first_characters(regex) for name, regex in terminals.items()}
-        firsts["$END"] = frozenset({""})  # the next "character" at the end of the text
-        by_names: dict[tuple[str, ...], _Lexer] = {}
-        self.by_character: dict[str, _Lexer] = {}
-        for character in ["", *map(chr, range(128))]:
-            names = tuple(name for name, first in firsts.items()
-                          if first is None or character in first)
-            if names not in by_names:
-                by_names[names] = lexer(list(names))
-            self.by_character[character] = by_names[names]
-        self.everything = everything
+        #: Lexers by the next character ("" at the end of the text), of the terminals that can
+        #: start with it; beyond ASCII, of all terminals.
+        everything = _Lexers(lambda _: lexer(list(terminals)))
+        by_names = _Lexers(lambda names: lexer(list(names)))
 
-        rules = list(dict.fromkeys(rule for actions in table.states.values()
-                                   for action, rule in actions.values() if action is not Shift))
-        rule_numbers = {rule: number for number, rule in enumerate(rules)}
-        nonterminals = {name: number for number, name in enumerate(
-            dict.fromkeys(str(rule.origin.name) for rule in rules))}
-        #: Per rule: what reducing by it calls, how many symbols it takes, the nonterminal made.
-        self.rules = [(_reducer(rule), len(rule.expansion), nonterminals[str(rule.origin.name)])
-                      for rule in rules]
-        states = range(max(table.states) + 1)
-        self.rows = [[_ERROR] * (self.end + 1) for _ in states]
-        self.gotos: list[list[int | None]] = [[None] * len(nonterminals) for _ in states]
-        by_accepted: dict[frozenset[str], _Lexer] = {}
-        self.lexers: list[_Lexer] = []
-        for state in states:
-            actions = table.states.get(state, {})
-            for name, (action, arg) in actions.items():
-                name = str(name)
-                if name in numbers:
-                    self.rows[state][numbers[name]] = arg if action is Shift else ~rule_numbers[arg]
-                elif name in nonterminals:
-                    self.gotos[state][nonterminals[name]] = arg
-            accepted = frozenset(str(name) for name in actions)
-            if accepted not in by_accepted:
-                by_accepted[accepted] = lexer(list(terminals), accepted)
-            self.lexers.append(by_accepted[accepted])
-        self.start = table.start_states["start"]
-        # lark accepts on reaching the end state with the end of input next; here the end state
-        # shifts the end of input, which the loop takes as accepting.
-        self.rows[table.end_states["start"]][self.end] = table.end_states["start"]
-        self.gotos_ahead = [[None if target is None else self.passed(state, target)
-                             for target in targets] for state, targets in enumerate(self.gotos)]
+        def by_character(character: str) -> _Lexer:
+            if character not in _FIRSTS:
+                return everything[None]
+            return by_names[tuple(name for name, first in firsts.items()
+                                  if first is None or character in first)]
 
-    def passed(self, below: int, target: int) -> list[int]:
-        """Per next terminal, the state after going to ``target`` from ``below`` and reducing
-        every one-child ``?rule`` that follows: those reductions leave the values as they are,
-        and each goes to its rule's state from ``below`` again."""
-        ahead = []
-        for kind in range(self.end + 1):
-            state = target
-            action = self.rows[state][kind]
-            while action < 0 and self.rules[~action][0] is None:
-                state = self.gotos[below][self.rules[~action][2]]  # type: ignore[assignment]
-                action = self.rows[state][kind]
-            ahead.append(state)
-        return ahead
+        self.by_character = _Lexers(by_character, keep=_FIRSTS.__contains__)
+        #: Per rule: what reducing by it calls (None only for size one), its size, the
+        #: nonterminal it makes.
+        self.rules: list[tuple[Any, int, int]] = [
+            (_reducer(name, size, empty), size, origin)
+            for name, size, origin, empty in tables["rules"]]
+        self.rows: list[list[int]] = tables["rows"]
+        #: Per state and nonterminal, per next terminal: the state to go to (None where the
+        #: table has no goto, which no reduction reaches).
+        self.gotos: list[list[Any]] = tables["gotos"]
+        #: Per state, the lexer of the terminals it accepts.
+        by_accepted = _Lexers(lambda accepted: lexer(list(terminals), accepted))
+        self.lexers = _Lexers(lambda state: by_accepted[frozenset(tables["accepted"][state])])
+        self.start: int = tables["start"]
 
     def parse(self, text: str, build: _Build) -> Any:
         """The ``Query`` built, or ``None`` when lark must explain an error."""
-        by_character, everything = self.by_character, self.everything
-        rows, gotos, rules, end = self.rows, self.gotos_ahead, self.rules, self.end
+        by_character = self.by_character
+        rows, gotos, rules, end = self.rows, self.gotos, self.rules, self.end
         state = self.start
         states = [state]
         values: list[Any] = []
@@ -628,8 +678,7 @@ class _Driver:
         length = len(text)
         position = 0 if text[:1] in self.no_skip else self.skip(text).end()  # type: ignore[union-attr]
         while True:
-            lex, numbering = by_character.get(text[position] if position < length else "",
-                                              everything)
+            lex, numbering = by_character[text[position] if position < length else ""]
             token = lex(text, position)
             if token is None:
                 return None
@@ -640,7 +689,7 @@ class _Driver:
                 token = lex(text, position)
                 if token is None:
                     return None
-                kind = numbering[token.lastindex]
+                kind = numbering[token.lastindex]  # type: ignore[index]
                 action = rows[state][kind]
             position = token.end()
             while action < 0:  # reduce; the stacks shrink by the rule's size, then grow by one
@@ -679,6 +728,8 @@ class _Driver:
 _Lexer: TypeAlias = "tuple[Callable[[str, int], _Terminal | None], list[int]]"
 
 _ASCII = [chr(code) for code in range(128)]
+#: The next characters whose terminals are told apart: ASCII, and "" at the end of the text.
+_FIRSTS = frozenset(["", *_ASCII])
 
 
 def _first_characters(regex: str) -> frozenset[str] | None:
@@ -769,16 +820,15 @@ def _item_matches(sre: Any, op: Any, argument: Any, character: str) -> bool:
     raise ValueError(f"unknown character set item {op} {argument}")
 
 
-def _reducer(rule: Any) -> _Reducer:
-    """What reducing ``rule`` calls: the ``_Build`` method, with None for absent optionals."""
-    if rule.options.expand1 and not rule.alias and len(rule.expansion) == 1:
+def _reducer(name: str | None, size: int, empty: list[bool] | None) -> _Reducer:
+    """What reducing by a rule calls: the ``_Build`` method named, with None for the absent
+    optional parts that ``empty`` marks, slot by slot; None for a one-child ``?rule``."""
+    if name is None:
         return None
-    method: Callable[..., Any] = getattr(_Build, rule.alias or rule.origin.name)
-    empty = rule.options.empty_indices
+    method: Callable[..., Any] = getattr(_Build, name)
     if not empty:
         return method
-    # empty_indices marks, slot by slot, where an absent optional part stands (True).
-    slots = iter(range(len(rule.expansion)))
+    slots = iter(range(size))
     plan = [None if absent else next(slots) for absent in empty]
 
     def with_placeholders(build: _Build, *children: Any) -> Any:
@@ -789,7 +839,73 @@ def _reducer(rule: Any) -> _Reducer:
 
 @cache
 def _driver() -> _Driver:
-    return _Driver(_lark())
+    """The driver, from the tables of the last run when lark and the grammar are the same."""
+    key = _tables_key()
+    path = _tables_path(key)
+    try:
+        kept = json.loads(path.read_text(encoding="utf-8"))
+        if kept["key"] == key:
+            return _Driver(kept["tables"])
+    except (OSError, ValueError, LookupError, TypeError):
+        pass
+    tables = _tables(_lark())
+    if key["lark"] is not None:
+        _keep(path, {"key": key, "tables": tables})
+    return _Driver(tables)
+
+
+#: The version of the tables' layout: a new layout never reads old tables.
+_TABLES_LAYOUT = 1
+
+
+def _tables_key() -> dict[str, Any]:
+    """What the tables depend on: the grammar, lark's version, Python's (lark orders
+    terminals by widths Python's regex parser reports) and the layout."""
+    return {"layout": _TABLES_LAYOUT, "grammar": grammar_path().read_text(encoding="utf-8"),
+            "lark": _lark_version(), "python": list(sys.version_info[:3])}
+
+
+def _tables_path(key: dict[str, Any]) -> Path:
+    """Where the tables for ``key`` are kept: the user's cache directory, one file per key
+    (so environments with different lark versions do not take turns)."""
+    home = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    digest = zlib.crc32(json.dumps(key, sort_keys=True).encode())
+    return Path(home) / "wsquery" / f"parser-tables-{digest:08x}.json"
+
+
+def _keep(path: Path, content: dict[str, Any]) -> None:
+    """Write ``content`` to ``path`` whole or not at all; a cache that cannot be written is
+    no cache."""
+    import tempfile
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent,
+                                         prefix=path.name, delete=False) as file:
+            json.dump(content, file)
+        os.replace(file.name, path)
+    except OSError:
+        pass
+
+
+def _lark_version() -> str | None:
+    """lark's version without importing lark (that takes longer than the tables save); None
+    when it cannot be told, and then the tables are not kept."""
+    if "lark" in sys.modules:
+        return str(sys.modules["lark"].__version__)
+    for finder in sys.meta_path:
+        find_spec = getattr(finder, "find_spec", None)
+        spec = find_spec("lark", None) if find_spec is not None else None
+        if spec is not None:
+            break
+    else:
+        return None
+    try:
+        source = Path(spec.origin or "").read_text(encoding="utf-8")
+    except OSError:
+        return None
+    found = re.search(r"^__version__\b[^=\n]*=\s*[\"']([^\"']+)[\"']", source, re.MULTILINE)
+    return found.group(1) if found else None
 
 
 def parse(text: str) -> Query:
@@ -800,6 +916,8 @@ def parse(text: str) -> Query:
     build = _Build()
     query = _driver().parse(text, build)
     if query is None:
+        from lark.exceptions import UnexpectedInput
+
         try:
             _lark().parse(text)  # raises the error the driver met, with lark's details
         except UnexpectedInput as error:
@@ -864,6 +982,8 @@ def _join(options: tuple[str, ...]) -> str:
 
 
 def _syntax_problem(text: str, error: UnexpectedInput) -> Problem:
+    from lark.exceptions import UnexpectedCharacters, UnexpectedToken
+
     if isinstance(error, UnexpectedToken):
         token = error.token
         accepted = _accepted(error)
