@@ -147,10 +147,12 @@ def _ratio(ours: list[float], theirs: list[float]) -> float:
 def scaling(sizes: tuple[int, ...], rounds: int) -> None:
     """wsquery's µs per leaf as queries grow: flat when the cost grows linearly."""
     print(f"{'leaves':>7} {'wsquery µs/leaf':>16} {'ast.parse µs/leaf':>18}")
+    serial = 10_000_000
     for leaves in sizes:
-        texts = [expressions(leaves, 10_000 + i)[0] for i in range(max(3, 2000 // leaves))]
         ours, floor = [], []
         for _ in range(rounds):
+            texts = [expressions(leaves, serial + i)[0] for i in range(max(3, 2000 // leaves))]
+            serial += len(texts)
             ours.append(batch_seconds(wsquery_filters, texts))
             floor.append(batch_seconds(python_parse, texts))
         print(f"{leaves:>7} {statistics.median(ours) * 1e6 / leaves:>16.2f} "

@@ -1,5 +1,6 @@
-"""Work grows linearly with the size of a query, counted in function calls and never timed;
-starting up reuses the parser's tables, and never those of another grammar.
+"""Work grows linearly with the size of a query, counted in function calls and never timed; a
+text compiled again comes from a bounded cache; starting up reuses the parser's tables, and
+never those of another grammar.
 
 Each growth case compiles (or decompiles) a query of n and of ten times n leaves with a profile
 hook that counts every call, Python's and C's; linear work makes the second count at most ten
@@ -19,7 +20,7 @@ from typing import Any
 import pytest
 
 import wsquery
-from wsquery import _parser
+from wsquery import _parser, _workspace
 
 SMALL = 200
 #: Ten times the leaves may cost at most this much more than ten times the calls.
@@ -100,6 +101,37 @@ def test_ten_thousand_leaves_compile() -> None:
     text = mixed(10_000)
     filters = wsquery.compile(text).to_json()["filters"]["filters"]
     assert len(filters) == 10_000
+
+
+# A text compiled again --------------------------------------------------------------------------
+
+def test_a_text_compiled_again_comes_from_the_cache() -> None:
+    text = mixed(40) + " and config.cached == 1"
+    once = _workspace.compile_text(text)
+    twice = _workspace.compile_text(text)
+    assert once is not twice  # kept from the second time on
+    assert calls(lambda: _workspace.compile_text(text)) < 10
+    assert _workspace.compile_text(text) is twice
+    assert twice.to_json() == _workspace.compile_workspace(wsquery.parse(text),
+                                                           text=text).to_json()
+    legacy = [_workspace.compile_text(text, format="legacy") for _ in range(3)]
+    assert legacy[2] is legacy[1] and legacy[1] is not twice
+
+
+def test_the_cache_is_bounded() -> None:
+    for serial in range(_workspace.CACHED_TEXTS + 10):
+        for _ in range(2):
+            _workspace.compile_text(f"config.bounded == {serial}")
+    assert len(_workspace._compiled) == _workspace.CACHED_TEXTS
+    assert len(_workspace._seen) <= _workspace.CACHED_TEXTS
+
+
+def test_errors_are_not_kept() -> None:
+    with pytest.raises(wsquery.TargetError) as first:
+        _workspace.compile_text("config.x is null")
+    with pytest.raises(wsquery.TargetError) as second:
+        _workspace.compile_text("config.x is null")
+    assert first.value is not second.value
 
 
 # Starting up: the parser's tables are kept between runs, and never for another grammar -------

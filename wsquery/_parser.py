@@ -705,13 +705,18 @@ class _Driver:
                     right = pop_value()
                     middle = pop_value()
                     values[-1] = reduce(build, values[-1], middle, right)
-                elif size:
+                    del states[-2:]
+                    state = gotos[states[-2]][origin][kind]
+                    states[-1] = state
+                    action = rows[state][kind]
+                    continue
+                if size:
                     children = values[-size:]
                     del values[-size:]
                     push_value(reduce(build, *children))
+                    del states[-size:]
                 else:
                     push_value(reduce(build))
-                del states[len(states) - size:]
                 state = gotos[states[-1]][origin][kind]
                 push_state(state)
                 action = rows[state][kind]

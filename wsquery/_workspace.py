@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import math
 import re
+from collections import OrderedDict
+from collections.abc import Hashable
 from typing import Any
 
 import attrs
 
 from ._normalize import CREATED_AT, DISPLAY_NAME, STATE, TAGS, literal_key, normalize
+from ._parser import parse
 from ._validate import parse_datetime
 from ._wandb import DEFAULT_SORT, EMPTY_SEARCH, filter_key, format_datetime, grouping_key
 from .ast import (
@@ -62,7 +65,8 @@ Conjunction = tuple[Expr, ...]
 @attrs.frozen(slots=True)
 class RunsetQuery:
     """A query as a workspace run set stores it; ``to_json()`` is what goes into a saved view's
-    ``runSets[0]``. The dicts are this object's own: copy them before changing them."""
+    ``runSets[0]``. Compiling the same text again may give this very object, dicts and all:
+    copy them before changing them."""
 
     filters: dict[str, Any]
     grouping: list[dict[str, str]]
@@ -73,6 +77,37 @@ class RunsetQuery:
     def to_json(self) -> dict[str, Any]:
         return {"filters": self.filters, "grouping": self.grouping, "sort": self.sort,
                 "search": self.search}
+
+
+#: Most compiled texts kept for when the same text comes again with the same options.
+CACHED_TEXTS = 256
+_compiled: OrderedDict[Hashable, RunsetQuery] = OrderedDict()  # the least recently used first
+_seen: set[Hashable] = set()  # texts compiled since it was last emptied, not kept (yet)
+
+
+def compile_text(text: str, **options: object) -> RunsetQuery:
+    """``compile_workspace(parse(text), text=text, **options)``, served from a bounded cache
+    when the same text comes again with the same options (a run set does not depend on when
+    it is compiled). A text is kept from its second time on: most texts come once, and
+    keeping every result would cost them all. Errors are not kept: they are raised anew."""
+    key: Hashable = (text, *sorted(options.items())) if options else text
+    try:
+        compiled = _compiled.get(key)
+    except TypeError:  # an option value no cache can hold, which the options check refuses
+        return compile_workspace(parse(text), text=text, **options)  # type: ignore[arg-type]
+    if compiled is not None:
+        _compiled.move_to_end(key)
+        return compiled
+    compiled = compile_workspace(parse(text), text=text, **options)  # type: ignore[arg-type]
+    if key in _seen:
+        _compiled[key] = compiled
+        if len(_compiled) > CACHED_TEXTS:
+            _compiled.popitem(last=False)
+    else:
+        if len(_seen) >= CACHED_TEXTS:
+            _seen.clear()
+        _seen.add(key)
+    return compiled
 
 
 def compile_workspace(query: Query, *, text: str | None = None, format: str = "filterv2",
