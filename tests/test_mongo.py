@@ -321,7 +321,7 @@ def test_filters_that_can_never_be_true_are_refused(text: str) -> None:
 
 
 def test_config_keys_with_value_when_chosen(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_mongo, "CONFIG_KEYS_WITH_VALUE", True)
+    monkeypatch.setattr(_mongo, "RUNS_API_CONFIG_KEYS_WITH_VALUE", True)
     assert mongo("config.opt.beta < 1")["filters"] == {
         "config.opt.value.beta": {"$lt": 1}, "config.opt.value.beta.0": {"$exists": False},
         "$nor": [{"config.opt.value": {"$gte": []}}]}
