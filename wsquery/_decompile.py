@@ -47,6 +47,7 @@ from .ast import (
     Query,
     Scalar,
     Within,
+    slot_constructor,
 )
 from .errors import DecompileError, WsqueryWarning
 
@@ -60,6 +61,8 @@ _TAGS = Field("run", (RUN_ATTRIBUTES["tags"],))
 _CREATED_AT = Field("run", (RUN_ATTRIBUTES["created_at"],))
 _UNITS_LARGEST_FIRST = sorted(UNIT_SECONDS.items(), key=lambda unit: -unit[1])
 _SHOW_LIMIT = 60
+_new_field = slot_constructor(Field)
+_new_compare = slot_constructor(Compare)
 
 # A reader of one filter item: (item, path, skipped, depth) -> its condition, None when empty.
 _ItemReader = Callable[[dict[str, Any], str, list[str], int], "Expr | None"]
@@ -270,7 +273,7 @@ def _leaf(field: Field, op: str, value: Any, op_path: str, value_path: str) -> E
     if isinstance(value, list):
         raise DecompileError(f'"{op}" compares with one value, found {_show(value)}; '
                              '"IN" matches any of several values', path=value_path)
-    return Compare(field, "==" if op == "=" else op, _scalar(value, value_path))
+    return _new_compare(field, "==" if op == "=" else op, _scalar(value, value_path), None)
 
 
 def _tag_leaf(tag: str, op: str, value: Any, op_path: str, value_path: str) -> Expr:
@@ -336,7 +339,7 @@ def _field(section: str, name: str, path: str) -> Field:
     if "`" in name:
         raise DecompileError(f"key name {_show(name)} holds a backtick, which a query cannot "
                              "spell", path=_at(path, "name"))
-    return Field(section, segments)
+    return _new_field(section, segments, None)
 
 
 def _read_grouping(grouping: Any, path: str) -> tuple[Field, ...]:
@@ -419,7 +422,7 @@ def _and_last(condition: Expr | None, last: Expr) -> Expr:
 
 def _checked(condition: Expr, path: str) -> Expr:
     """The condition, if it means what parsed query text could mean (``wsquery._validate``)."""
-    problems = _validate.check(Query(condition))
+    problems = _validate.check_condition(condition)
     if problems:
         problem = problems[0]
         hint = f"; {problem.hint}" if problem.hint else ""

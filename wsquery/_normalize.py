@@ -195,7 +195,12 @@ def _normal(node: Expr, negate: bool, not_span: Span) -> _Normal:
             return _normal(node.operand, not negate, node.span)
         case And() | Or():
             conjunction = isinstance(node, And) is not negate
-            parts = [_normal(operand, negate, None) for operand in node.operands]
+            if negate:
+                parts = [_normal(operand, True, None) for operand in node.operands]
+            else:  # the first case of ``_normal``, here to save a call per comparison
+                parts = [_Normal(operand, None, (operand.field.section, operand.field.path))
+                         if type(operand) is Compare else _normal(operand, False, None)
+                         for operand in node.operands]
             return _combine(conjunction, parts, span, None if negate else node)
         case Compare():
             if negate:

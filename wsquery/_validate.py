@@ -60,9 +60,13 @@ def parse_datetime(text: str) -> datetime | None:
 
 def check(query: Query) -> list[Problem]:
     """Every problem in ``query``; an empty list when it is meaningful."""
+    return [] if query.filter is None else check_condition(query.filter)
+
+
+def check_condition(condition: Expr) -> list[Problem]:
+    """Every problem in ``condition``, in the order of its leaves."""
     problems: list[Problem] = []
-    if query.filter is not None:
-        _check_expr(query.filter, problems)
+    _check_expr(condition, problems)
     return problems
 
 

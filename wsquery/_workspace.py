@@ -305,8 +305,11 @@ class _Compiler:
                     self.warn(expr, f"{expr} became {replacement}: the W&B UI shows only <= "
                               "and >=", f"pass exact_ops=True to keep {op}")
                     op = _UI_OPS[op]
-                value: Any = self.value(expr.field, expr.value, expr)
-                leaf = _leaf(expr.field, _OPS[op], value)
+                field, value = expr.field, expr.value
+                if field.section == "run" or type(value) is Duration:
+                    value = self.value(field, value, expr)
+                leaf = {"key": filter_key(field), "op": _OPS[op], "value": value,
+                        "disabled": False}
             case In():
                 leaf = _leaf(expr.field, "IN", [self.value(expr.field, v, expr)
                                                 for v in expr.values])
@@ -328,7 +331,8 @@ class _Compiler:
 
     def value(self, field: Field, value: Scalar, expr: Expr) -> Any:
         """A literal as a filter value: durations in seconds, states in lower case, dates in
-        ISO-8601 UTC."""
+        ISO-8601 UTC; any other literal as it is (``leaf`` leaves those of config and summary
+        comparisons as they are without asking)."""
         if field.section == "run":
             if field.path == CREATED_AT.path:
                 moment = parse_datetime(value) if isinstance(value, str) else None
