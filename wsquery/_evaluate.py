@@ -133,7 +133,10 @@ def adapt(run: Any) -> Record:
         return _from_plain(run) if _GRAPHQL_KEYS.isdisjoint(run) else _from_graphql(run)
     if any(hasattr(run, name) for name in _OBJECT_ATTRIBUTES):
         return _from_object(run)
-    shown = repr(run)
+    try:
+        shown = repr(run)
+    except ValueError:  # e.g. an int with more digits than Python will print
+        shown = "(too large to show)"
     shown = shown if len(shown) <= 60 else shown[:57] + "..."
     raise WsqueryError(
         f"not a run: {type(run).__name__} {shown}; a run is W&B run JSON, a dict with keys "

@@ -394,11 +394,14 @@ class _Compiler:
                 ) -> dict[str, list[Any]]:
         """The literals by class, each once, in order."""
         found: dict[str, list[Any]] = {}
+        seen: set[tuple[str, bool, Any]] = set()
         for value in values:
             kind, literal = self.literal(place, value, shown)
-            same = found.setdefault(kind, [])
-            if not any(_same(literal, other) for other in same):
-                same.append(literal)
+            # 1 and 1.0 are one literal (equal hashes), 1 and True are not (the bool flag)
+            key = (kind, isinstance(literal, bool), literal)
+            if key not in seen:
+                seen.add(key)
+                found.setdefault(kind, []).append(literal)
         return found
 
     def in_(self, place: _Place, values: tuple[Scalar, ...], shown: Expr) -> _Truth:
@@ -630,11 +633,6 @@ def _or(parts: Iterable[_Truth]) -> _Truth:
     if not branches:
         return None
     return branches[0] if len(branches) == 1 else {"$or": branches}
-
-
-def _same(left: Any, right: Any) -> bool:
-    """Equal literals of one class (``1`` and ``1.0`` are, ``1`` and ``True`` are not)."""
-    return isinstance(left, bool) == isinstance(right, bool) and bool(left == right)
 
 
 def _show(value: Scalar) -> str:
