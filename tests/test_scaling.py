@@ -186,6 +186,6 @@ def test_tables_of_another_grammar_are_never_used(fresh_parser: Path, tmp_path: 
 def test_unreadable_kept_tables_are_made_again(fresh_parser: Path) -> None:
     path = _parser._tables_path(_parser._tables_key())
     path.parent.mkdir(parents=True)
-    path.write_text('{"key": {"layout": 1}, "tables": ', encoding="utf-8")
+    path.write_text('{"key": {"lark": "1.0"}, "tables": ', encoding="utf-8")
     assert str(wsquery.parse("config.lr <= 0.1")) == "config.lr <= 0.1"
     assert json.loads(path.read_text(encoding="utf-8"))["key"] == _parser._tables_key()

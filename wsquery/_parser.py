@@ -3,9 +3,10 @@
 A tight loop drives the LALR tables lark makes from ``grammar/wsquery.lark`` and builds AST
 nodes as it reduces, so no parse tree is ever built, and checks each leaf as it builds it. The
 tables are made once and kept in the user's cache directory for the next run, under a key of
-the grammar's whole text, lark's version and Python's, so a changed grammar always gets new
-ones. Lark's exceptions never leave this module: on an error lark re-runs the text, and what it
-raises becomes ``QuerySyntaxError`` with the position, what was expected and a hint.
+the grammar's whole text, lark's version, Python's and this module's, so a changed grammar
+always gets new ones. Lark's exceptions never leave this module: on an error lark re-runs the
+text, and what it raises becomes ``QuerySyntaxError`` with the position, what was expected and
+a hint.
 """
 
 from __future__ import annotations
@@ -833,6 +834,13 @@ def _reducer(name: str | None, size: int, empty: list[bool] | None) -> _Reducer:
     method: Callable[..., Any] = getattr(_Build, name)
     if not empty:
         return method
+    if not any(empty[:size]):  # the parts there come first: the absent ones follow them
+        absent = (None,) * (len(empty) - size)
+
+        def with_trailing_placeholders(build: _Build, *children: Any) -> Any:
+            return method(build, *children, *absent)
+
+        return with_trailing_placeholders
     slots = iter(range(size))
     plan = [None if absent else next(slots) for absent in empty]
 
@@ -846,28 +854,36 @@ def _reducer(name: str | None, size: int, empty: list[bool] | None) -> _Reducer:
 def _driver() -> _Driver:
     """The driver, from the tables of the last run when lark and the grammar are the same."""
     key = _tables_key()
+    keeps = None not in key.values()
     path = _tables_path(key)
-    try:
-        kept = json.loads(path.read_text(encoding="utf-8"))
-        if kept["key"] == key:
-            return _Driver(kept["tables"])
-    except (OSError, ValueError, LookupError, TypeError):
-        pass
+    if keeps:
+        try:
+            kept = json.loads(path.read_text(encoding="utf-8"))
+            if kept["key"] == key:
+                return _Driver(kept["tables"])
+        except (OSError, ValueError, LookupError, TypeError):
+            pass
     tables = _tables(_lark())
-    if key["lark"] is not None:
+    if keeps:
         _keep(path, {"key": key, "tables": tables})
     return _Driver(tables)
 
 
-#: The version of the tables' layout: a new layout never reads old tables.
-_TABLES_LAYOUT = 1
-
-
 def _tables_key() -> dict[str, Any]:
     """What the tables depend on: the grammar, lark's version, Python's (lark orders
-    terminals by widths Python's regex parser reports) and the layout."""
-    return {"layout": _TABLES_LAYOUT, "grammar": grammar_path().read_text(encoding="utf-8"),
-            "lark": _lark_version(), "python": list(sys.version_info[:3])}
+    terminals by widths Python's regex parser reports) and this module, which makes them
+    from lark's. A part that cannot be told is None, and then no tables are kept."""
+    return {"grammar": grammar_path().read_text(encoding="utf-8"), "lark": _lark_version(),
+            "python": list(sys.version_info[:3]), "maker": _source_stamp()}
+
+
+def _source_stamp() -> str | None:
+    """The length and CRC-32 of this module's source."""
+    try:
+        source = Path(__file__).read_bytes()
+    except OSError:
+        return None
+    return f"{len(source)}:{zlib.crc32(source):08x}"
 
 
 def _tables_path(key: dict[str, Any]) -> Path:
