@@ -627,7 +627,8 @@ class _Driver:
         self.end = len(terminals) + 1
         firsts = {name: None if first is None else frozenset(first)
                   for name, _, first in tables["terminals"]}
-        terminals["$END"], numbers["$END"], firsts["$END"] = r"\Z", self.end, frozenset({""})
+        # The loop tells the end of the text itself; only a state's own lexer may meet it.
+        terminals["$END"], numbers["$END"], firsts["$END"] = r"\Z", self.end, frozenset()
 
         def lexer(names: list[str], accepted: frozenset[str] | None = None) -> _Lexer:
             """The regex of ``names`` in order (those not ``accepted`` never match), and the
@@ -642,8 +643,8 @@ class _Driver:
         self.skip = re.compile(f"(?:{ignored})*+").match  # matches everywhere, even empty
         #: First characters of text that need no skipping (its first terminal starts at once).
         self.no_skip = frozenset(_ASCII) - (_first_characters(ignored) or frozenset(_ASCII))
-        #: Lexers by the next character ("" at the end of the text), of the terminals that can
-        #: start with it; beyond ASCII, of all terminals.
+        #: Lexers by the next character, of the terminals that can start with it; beyond ASCII,
+        #: of all terminals.
         everything = _Lexers(lambda _: lexer(list(terminals)))
         by_names = _Lexers(lambda names: lexer(list(names)))
 
@@ -678,21 +679,26 @@ class _Driver:
         push_state, push_value, pop_value = states.append, values.append, values.pop
         length = len(text)
         position = 0 if text[:1] in self.no_skip else self.skip(text).end()  # type: ignore[union-attr]
+        token = None
         while True:
-            lex, numbering = by_character[text[position] if position < length else ""]
-            token = lex(text, position)
-            if token is None:
-                return None
-            kind = numbering[token.lastindex]  # type: ignore[index]
-            action = rows[state][kind]
-            if action == _ERROR:  # the state does not take this terminal: does it take another?
-                lex, numbering = self.lexers[state]
+            if position < length:
+                lex, numbering = by_character[text[position]]
                 token = lex(text, position)
                 if token is None:
                     return None
                 kind = numbering[token.lastindex]  # type: ignore[index]
                 action = rows[state][kind]
-            position = token.end()
+                if action == _ERROR:  # the state does not take this terminal: another one?
+                    lex, numbering = self.lexers[state]
+                    token = lex(text, position)
+                    if token is None:
+                        return None
+                    kind = numbering[token.lastindex]  # type: ignore[index]
+                    action = rows[state][kind]
+                position = token.end()
+            else:
+                kind = end
+                action = rows[state][end]
             while action < 0:  # reduce; the stacks shrink by the rule's size, then grow by one
                 reduce, size, origin = rules[~action]
                 if size == 1:
@@ -734,8 +740,8 @@ class _Driver:
 _Lexer: TypeAlias = "tuple[Callable[[str, int], _Terminal | None], list[int]]"
 
 _ASCII = [chr(code) for code in range(128)]
-#: The next characters whose terminals are told apart: ASCII, and "" at the end of the text.
-_FIRSTS = frozenset(["", *_ASCII])
+#: The next characters whose terminals are told apart by their first characters.
+_FIRSTS = frozenset(_ASCII)
 
 
 def _first_characters(regex: str) -> frozenset[str] | None:
