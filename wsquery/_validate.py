@@ -180,6 +180,9 @@ def _check_match(node: Match, problems: list[Problem]) -> None:
     except re.error as error:
         problems.append(Problem(f"invalid regular expression: {error}", span,
                                 hint="escape special characters with a backslash: \\. \\( \\["))
+    except (OverflowError, RecursionError):  # a repeat count or nesting Python's re cannot hold
+        problems.append(Problem("invalid regular expression: too large or too deeply nested",
+                                span, hint="use smaller repeat counts and fewer nested groups"))
 
 
 def _state_hint(value: str) -> str:
