@@ -10,6 +10,7 @@ nests deeper is distributed into an OR of ANDs, under a size limit.
 
 from __future__ import annotations
 
+import marshal
 import math
 import re
 from collections import OrderedDict
@@ -65,8 +66,7 @@ Conjunction = tuple[Expr, ...]
 @attrs.frozen(slots=True)
 class RunsetQuery:
     """A query as a workspace run set stores it; ``to_json()`` is what goes into a saved view's
-    ``runSets[0]``. Compiling the same text again may give this very object, dicts and all:
-    copy them before changing them."""
+    ``runSets[0]``. The dicts are this object's own: copy them before changing them."""
 
     filters: dict[str, Any]
     grouping: list[dict[str, str]]
@@ -81,26 +81,29 @@ class RunsetQuery:
 
 #: Most compiled texts kept for when the same text comes again with the same options.
 CACHED_TEXTS = 256
-_compiled: OrderedDict[Hashable, RunsetQuery] = OrderedDict()  # the least recently used first
+#: Compiled texts: the run set's JSON, marshalled, and its warnings; least recently used first.
+_compiled: OrderedDict[Hashable, tuple[bytes, tuple[TargetWarning, ...]]] = OrderedDict()
 _seen: set[Hashable] = set()  # texts compiled since it was last emptied, not kept (yet)
 
 
 def compile_text(text: str, **options: object) -> RunsetQuery:
     """``compile_workspace(parse(text), text=text, **options)``, served from a bounded cache
     when the same text comes again with the same options (a run set does not depend on when
-    it is compiled). A text is kept from its second time on: most texts come once, and
-    keeping every result would cost them all. Errors are not kept: they are raised anew."""
+    it is compiled). The cache keeps the JSON marshalled, so every result has dicts of its
+    own, as a fresh compile gives. A text is kept from its second time on: most texts come
+    once, and keeping every result would cost them all. Errors are not kept."""
     key: Hashable = (text, *sorted(options.items())) if options else text
     try:
-        compiled = _compiled.get(key)
+        kept = _compiled.get(key)
     except TypeError:  # an option value no cache can hold, which the options check refuses
         return compile_workspace(parse(text), text=text, **options)  # type: ignore[arg-type]
-    if compiled is not None:
+    if kept is not None:
         _compiled.move_to_end(key)
-        return compiled
+        return _new_runset_query(*marshal.loads(kept[0]), kept[1])
     compiled = compile_workspace(parse(text), text=text, **options)  # type: ignore[arg-type]
     if key in _seen:
-        _compiled[key] = compiled
+        json = (compiled.filters, compiled.grouping, compiled.sort, compiled.search)
+        _compiled[key] = (marshal.dumps(json), compiled.warnings)
         if len(_compiled) > CACHED_TEXTS:
             _compiled.popitem(last=False)
     else:
