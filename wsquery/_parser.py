@@ -421,7 +421,7 @@ class _Build:
 
     def list(self, lsqb: _Terminal, *rest: Any) -> _Literal:
         """``[`` items [``,``] ``]``, or the empty list ``[ ]``."""
-        values = tuple(item[0] for item in rest[0]) if len(rest) > 1 else ()
+        values = tuple([item[0] for item in rest[0]]) if len(rest) > 1 else ()
         return (values, lsqb.start(), _end(rest[-1]))
 
 

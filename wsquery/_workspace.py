@@ -10,6 +10,7 @@ nests deeper is distributed into an OR of ANDs, under a size limit.
 
 from __future__ import annotations
 
+import contextlib
 import marshal
 import math
 import re
@@ -98,7 +99,8 @@ def compile_text(text: str, **options: object) -> RunsetQuery:
     except TypeError:  # an option value no cache can hold, which the options check refuses
         return compile_workspace(parse(text), text=text, **options)  # type: ignore[arg-type]
     if kept is not None:
-        _compiled.move_to_end(key)
+        with contextlib.suppress(KeyError):  # another thread may have let it go meanwhile
+            _compiled.move_to_end(key)
         return _new_runset_query(*marshal.loads(kept[0]), kept[1])
     compiled = compile_workspace(parse(text), text=text, **options)  # type: ignore[arg-type]
     if key in _seen:
@@ -123,9 +125,9 @@ def compile_workspace(query: Query, *, text: str | None = None, format: str = "f
     filter_format = _check_options(format, exact_ops, strict, unknown)
     normal = normalize(query).filter
     compiler = _Compiler(text, exact_ops, strict)
-    if isinstance(normal, Constant) and not normal.value:
-        raise compiler.contradiction(normal, query.filter)
-    if isinstance(normal, Constant):
+    if type(normal) is Constant:
+        if not normal.value:
+            raise compiler.contradiction(normal, query.filter)
         normal = None
     search, rest = compiler.split_search(normal)
     filters = compiler.legacy(rest) if filter_format == "legacy" else compiler.filter_v2(rest)
@@ -225,10 +227,10 @@ class _Compiler:
         below a group's chains is distributed."""
         items: list[dict[str, Any]] = []
         if expr is not None:
-            for branch in expr.operands if isinstance(expr, Or) else (expr,):
+            for branch in expr.operands if type(expr) is Or else (expr,):
                 connector = "OR" if items else None
-                for item in branch.operands if isinstance(branch, And) else (branch,):
-                    if isinstance(item, Or):
+                for item in branch.operands if type(branch) is And else (branch,):
+                    if type(item) is Or:
                         items.append(self.group(item, connector))
                     else:
                         items.append(self.leaf(item, connector))
