@@ -157,12 +157,14 @@ def compile(
     Mongo options: ``now=None`` (the moment ``within last`` counts back from; default the
     current time), ``strict=False``.
     """
+    if target == "workspace":
+        from ._workspace import compile_text, compile_workspace
+
+        if isinstance(query, str):
+            return compile_text(query, **options)  # a repeated text comes from a bounded cache
+        return compile_workspace(_as_query(query), **options)
     text = query if isinstance(query, str) else None
     parsed = _as_query(query)
-    if target == "workspace":
-        from ._workspace import compile_workspace
-
-        return compile_workspace(parsed, text=text, **options)
     if target == "mongo":
         from ._mongo import compile_mongo
 
