@@ -75,6 +75,7 @@ _new_and = slot_constructor(And)
 _new_or = slot_constructor(Or)
 _new_not = slot_constructor(Not)
 _new_query = slot_constructor(Query)
+#: The nodes that nest nothing.
 _LEAVES = frozenset({Compare, In, Match, Contains, IsNull, Within, Constant})
 #: Comparison operators as the AST spells them, and the literal types a comparison takes.
 _ORDERING = frozenset({"==", "!=", "<", "<=", ">", ">="})
@@ -747,14 +748,15 @@ _FIRSTS = frozenset(_ASCII)
 def _first_characters(regex: str) -> frozenset[str] | None:
     """The ASCII characters a match of ``regex`` can start with; None when any character may
     start one, or when that cannot be told. Too many is safe: the lexer only tries more
-    terminals than it needs to."""
+    terminals than it needs to. Python's own regex parser reads the regex; it is private, so
+    anything unexpected of it means "cannot be told"."""
     try:
         from re import _constants as sre
         from re import _parser as sre_parse
 
         parsed = sre_parse.parse(regex)
         first, nullable = _first_of(sre, parsed, bool(parsed.state.flags & sre.SRE_FLAG_IGNORECASE))
-    except (ImportError, AttributeError, ValueError, TypeError):
+    except Exception:
         return None
     return None if first is None or nullable else frozenset(first)
 
@@ -916,20 +918,22 @@ def _keep(path: Path, content: dict[str, Any]) -> None:
 
 
 def _lark_version() -> str | None:
-    """lark's version without importing lark (that takes longer than the tables save); None
-    when it cannot be told, and then the tables are not kept."""
+    """lark's version, read from its source when lark is not imported yet (importing it costs
+    much of what keeping the tables saves); None when it cannot be told, and then no tables
+    are kept."""
     if "lark" in sys.modules:
-        return str(sys.modules["lark"].__version__)
-    for finder in sys.meta_path:
-        find_spec = getattr(finder, "find_spec", None)
-        spec = find_spec("lark", None) if find_spec is not None else None
-        if spec is not None:
-            break
-    else:
-        return None
+        version = getattr(sys.modules["lark"], "__version__", None)
+        return version if isinstance(version, str) else None
     try:
+        for finder in sys.meta_path:
+            find_spec = getattr(finder, "find_spec", None)
+            spec = find_spec("lark", None) if find_spec is not None else None
+            if spec is not None:
+                break
+        else:
+            return None
         source = Path(spec.origin or "").read_text(encoding="utf-8")
-    except OSError:
+    except (OSError, ImportError, ValueError):
         return None
     found = re.search(r"^__version__\b[^=\n]*=\s*[\"']([^\"']+)[\"']", source, re.MULTILINE)
     return found.group(1) if found else None
