@@ -307,7 +307,13 @@ class _Build:
         return Not(self.leaf(In(field, values[0], span=span)), span=span)
 
     def contains(self, field: Field, kw: _Terminal, value: _Literal) -> Expr:
-        return self.leaf(Contains(field, value[0], span=(field.span[0], value[2])))  # type: ignore[index]
+        span = (field.span[0], value[2])  # type: ignore[index]
+        if isinstance(value[0], tuple):  # lists are for `in` only
+            self.problems.append(Problem(
+                "'contains' takes one value, not a list", value[1:],
+                hint=f"write {field} in [...] to match any of several values"))
+            return Constant(False, span=span)
+        return self.leaf(Contains(field, value[0], span=span))
 
     def member(self, value: _Terminal, kw: _Terminal, field: Field) -> Expr:
         span = (value.start(), field.span[1])  # type: ignore[index]
