@@ -2,9 +2,10 @@
 
     python benchmarks/bench.py [--rounds N] [--quick]
 
-With the ``bench`` extra installed (``pip install -e '.[bench]'``: wandb-workspaces 0.4.13 and
-wandb) every round times both libraries and ``ast.parse`` in turn, interleaved, on equivalent
-expressions; without it wsquery is timed alone. What is timed:
+With the ``bench`` extra installed (``pip install -e '.[bench]'``: wandb-workspaces 0.4.13, which
+brings wandb, so best in a virtual environment of its own) every round times both libraries and
+``ast.parse`` in turn, interleaved, on equivalent expressions; without it wsquery is timed
+alone. What is timed:
 
 - wsquery: ``wsquery.compile(text).to_json()["filters"]``.
 - wandb-workspaces: ``expr.filters_tree_to_v2(expr.expr_to_filters(text))``, the very call its
