@@ -105,7 +105,10 @@ def compile_text(text: str, **options: object) -> RunsetQuery:
     compiled = compile_workspace(parse(text), text=text, **options)  # type: ignore[arg-type]
     if key in _seen:
         json = (compiled.filters, compiled.grouping, compiled.sort, compiled.search)
-        _compiled[key] = (marshal.dumps(json), compiled.warnings)
+        try:
+            _compiled[key] = (marshal.dumps(json), compiled.warnings)
+        except ValueError:  # a value marshal cannot hold: that text is not kept
+            return compiled
         if len(_compiled) > CACHED_TEXTS:
             _compiled.popitem(last=False)
     else:
