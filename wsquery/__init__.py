@@ -8,33 +8,34 @@ wsquery stays cheap.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import datetime
+import sys
 from typing import TYPE_CHECKING, Any, Literal, overload
 
-from .ast import Query
-from .errors import (
-    AuthenticationError,
-    DecompileError,
-    NetworkError,
-    NotFoundError,
-    PermissionDeniedError,
-    Problem,
-    QuerySyntaxError,
-    QueryValidationError,
-    RateLimitedError,
-    ServerError,
-    TargetError,
-    TargetWarning,
-    WorkspaceError,
-    WorkspaceValueError,
-    WsqueryError,
-    WsqueryWarning,
-)
-
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from datetime import datetime
+
     from ._mongo import MongoQuery, runs
     from ._workspace import RunsetQuery
+    from .ast import Query
+    from .errors import (
+        AuthenticationError,
+        DecompileError,
+        NetworkError,
+        NotFoundError,
+        PermissionDeniedError,
+        Problem,
+        QuerySyntaxError,
+        QueryValidationError,
+        RateLimitedError,
+        ServerError,
+        TargetError,
+        TargetWarning,
+        WorkspaceError,
+        WorkspaceValueError,
+        WsqueryError,
+        WsqueryWarning,
+    )
     from .workspace import (
         BarPlot,
         LinePlot,
@@ -92,6 +93,12 @@ __all__ = [
 
 #: Public names served by modules loaded on first use, so ``import wsquery`` stays cheap.
 _LAZY = {
+    "Query": "ast",
+    **dict.fromkeys(["AuthenticationError", "DecompileError", "NetworkError", "NotFoundError",
+                     "PermissionDeniedError", "Problem", "QuerySyntaxError",
+                     "QueryValidationError", "RateLimitedError", "ServerError", "TargetError",
+                     "TargetWarning", "WorkspaceError", "WorkspaceValueError", "WsqueryError",
+                     "WsqueryWarning"], "errors"),
     "RunsetQuery": "_workspace",
     "MongoQuery": "_mongo",
     "runs": "_mongo",
@@ -105,28 +112,34 @@ def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'wsquery' has no attribute {name!r}")
-    from importlib import import_module
-
-    value = getattr(import_module(f".{module}", __name__), name)
+    value = getattr(_module(module), name)
     globals()[name] = value
     return value
+
+
+def _module(name: str) -> Any:
+    """The wsquery module ``name``, imported on first use: an import statement in every call
+    would cost more than some calls' whole work."""
+    module = sys.modules.get(f"{__name__}.{name}")
+    if module is None:
+        from importlib import import_module
+
+        module = import_module(f".{name}", __name__)
+    return module
+
 
 TARGETS = ("workspace", "mongo")
 
 
 def parse(text: str) -> Query:
     """Parse query text into a ``Query``. ``str(query)`` is its canonical text."""
-    from ._parser import parse as parse_text
-
-    return parse_text(text)
+    return _module("_parser").parse(text)  # type: ignore[no-any-return]
 
 
 def normalize(query: str | Query) -> Query:
     """The same query with ``not`` pushed to the leaves, and/or flattened, duplicates dropped,
     constants folded and ``x == a or x == b`` merged into ``x in [a, b]``."""
-    from ._normalize import normalize as normalize_query
-
-    return normalize_query(_as_query(query))
+    return _module("_normalize").normalize(_as_query(query))  # type: ignore[no-any-return]
 
 
 @overload
@@ -158,17 +171,16 @@ def compile(
     current time), ``strict=False``.
     """
     if target == "workspace":
-        from ._workspace import compile_text, compile_workspace
-
-        if isinstance(query, str):
-            return compile_text(query, **options)  # a repeated text comes from a bounded cache
-        return compile_workspace(_as_query(query), **options)
-    text = query if isinstance(query, str) else None
-    parsed = _as_query(query)
+        workspace = _module("_workspace")
+        if isinstance(query, str):  # a repeated text comes from a bounded cache
+            return workspace.compile_text(query, **options)  # type: ignore[no-any-return]
+        return workspace.compile_workspace(_as_query(query), **options)  # type: ignore[no-any-return]
     if target == "mongo":
-        from ._mongo import compile_mongo
+        text = query if isinstance(query, str) else None
+        return _module("_mongo").compile_mongo(  # type: ignore[no-any-return]
+            _as_query(query), text=text, **options)
+    from .errors import TargetError
 
-        return compile_mongo(parsed, text=text, **options)
     raise TargetError(f"unknown target {target!r}", target=str(target),
                       hint="targets are " + ", ".join(TARGETS))
 
@@ -176,9 +188,7 @@ def compile(
 def decompile(data: dict[str, Any]) -> Query:
     """Read run-set JSON back into a ``Query``: a filterV2 filter, a legacy filter tree, or a
     whole run set with ``filters``, ``grouping``, ``sort`` and ``search``."""
-    from ._decompile import decompile as decompile_json
-
-    return decompile_json(data)
+    return _module("_decompile").decompile(data)  # type: ignore[no-any-return]
 
 
 def evaluate(query: str | Query, runs: Iterable[Any], *, now: datetime | None = None) -> list[Any]:
@@ -215,8 +225,8 @@ def to_wandb_workspaces(query: str | Query) -> str:
 
 
 def _as_query(query: str | Query) -> Query:
-    if isinstance(query, Query):
-        return query
     if isinstance(query, str):
         return parse(query)
+    if isinstance(query, _module("ast").Query):
+        return query  # type: ignore[no-any-return]
     raise TypeError(f"expected query text or a Query, not {type(query).__name__}")
