@@ -18,7 +18,7 @@ import netrc
 import os
 import random
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, overload
@@ -359,43 +359,41 @@ class GraphQLClient:
     def iter_views(self, entity: str, project: str, page_size: int = 50
                    ) -> Iterator[dict[str, Any]]:
         """Every workspace view of a project, fetched ``page_size`` at a time."""
-        after: str | None = None
-        while True:
-            data = self.execute(LIST_VIEWS, {"entityName": entity, "projectName": project,
-                                             "first": page_size, "after": after},
-                                operation_name="ListViews")
-            views = (data.get("project") or {}).get("allViews")
-            if not views:
-                return
-            for edge in views.get("edges") or ():
-                if edge.get("node"):
-                    yield dict(edge["node"])
-            page = views.get("pageInfo") or {}
-            if not page.get("hasNextPage") or not page.get("endCursor"):
-                return
-            after = page["endCursor"]
+        variables = {"entityName": entity, "projectName": project, "first": page_size}
+        yield from self._nodes(LIST_VIEWS, "ListViews", variables,
+                               lambda data: (data.get("project") or {}).get("allViews"))
 
     def iter_runs(self, entity: str, project: str, *, filters: Mapping[str, Any],
                   order: str, page_size: int = 50) -> Iterator[dict[str, Any]]:
         """The runs of a project that match runs-API ``filters`` (MongoDB-style), in ``order``
         (``-createdAt``, ``+summary_metrics.loss``), fetched ``page_size`` at a time. A missing
         project is a ``NotFoundError``."""
-        after: str | None = None
-        encoded = json.dumps(filters, allow_nan=False)
-        while True:
-            data = self.execute(LIST_RUNS, {"entityName": entity, "projectName": project,
-                                            "filters": encoded, "order": order,
-                                            "first": page_size, "after": after},
-                                operation_name="ListRuns")
+        variables = {"entityName": entity, "projectName": project,
+                     "filters": json.dumps(filters, allow_nan=False), "order": order,
+                     "first": page_size}
+
+        def runs_of(data: dict[str, Any]) -> Any:
             if data.get("project") is None:
                 raise NotFoundError(f"project {entity}/{project} not found")
-            found = data["project"].get("runs")
-            if not found:
+            return data["project"].get("runs")
+
+        yield from self._nodes(LIST_RUNS, "ListRuns", variables, runs_of)
+
+    def _nodes(self, document: str, operation: str, variables: dict[str, Any],
+               connection_of: Callable[[dict[str, Any]], Any]) -> Iterator[dict[str, Any]]:
+        """The nodes of a paged GraphQL connection, following ``endCursor`` to the last page;
+        ``connection_of`` picks the connection out of each answer (None ends the listing)."""
+        after: str | None = None
+        while True:
+            data = self.execute(document, {**variables, "after": after},
+                                operation_name=operation)
+            connection = connection_of(data)
+            if not connection:
                 return
-            for edge in found.get("edges") or ():
+            for edge in connection.get("edges") or ():
                 if edge.get("node"):
                     yield dict(edge["node"])
-            page = found.get("pageInfo") or {}
+            page = connection.get("pageInfo") or {}
             if not page.get("hasNextPage") or not page.get("endCursor"):
                 return
             after = page["endCursor"]
