@@ -18,7 +18,7 @@ import os
 import re
 import sys
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
@@ -261,7 +261,9 @@ class _Build:
     # Predicates --------------------------------------------------------------------------
 
     def compare(self, field: Field, op: _Terminal, value: _Literal) -> Expr:
-        text: str = op[op.lastindex]  # type: ignore[index]
+        return self.compare_text(field, op[op.lastindex], value)  # type: ignore[index]
+
+    def compare_text(self, field: Field, text: str, value: _Literal) -> Expr:
         literal = value[0]
         span = (field.span[0], value[2])  # type: ignore[index]
         if text in _ORDERING and type(literal) in _SCALARS:  # most often: nothing to rewrite
@@ -270,6 +272,32 @@ class _Build:
                 _validate.check_leaf(node, self.checks)
             return node
         return self.comparison(field, text, value, span)
+
+    def lexed_predicate(self, match: _Terminal, items: _ItemFinder) -> Expr:
+        """``field op value`` or ``field [not] in [...]``, lexed by the driver in one match
+        (groups as ``_predicate_lexer`` numbers them; ``items`` finds a list's items): built
+        as the rules' own methods build them."""
+        start = match.start()
+        name = match[1]
+        field = (self.field_text(name, start, False) if name is not None
+                 else self.field_text(match[2], start, True))
+        op = match[3]
+        if op is None:
+            span = (start, match.end(8))
+            values = tuple([
+                self.number_text(item[1], item.start(1))[0] if item[1] is not None
+                else self.string_text(item[2], item.start(2))[0]
+                for item in items(match.string, match.start(8) + 1, match.end(8) - 1)])
+            node = self.leaf(In(field, values, span=span))
+            return node if match[7] is None else Not(node, span=span)
+        number = match[4]
+        if number is not None:
+            value = self.number_text(number, match.start(4))
+        elif match[5] is not None:
+            value = self.string_text(match[5], match.start(5))
+        else:
+            value = (match[6][0] in "tT", match.start(6), match.end(6))
+        return self.compare_text(field, op, value)
 
     def compare_flipped(self, value: _Literal, op: _Terminal, field: Field) -> Expr:
         span = (value[1], field.span[1])  # type: ignore[index]
@@ -357,12 +385,15 @@ class _Build:
         return OrderKey(field, ascending, span=(field.span[0], end))  # type: ignore[index]
 
     def field(self, token: _Terminal) -> Field:
-        text: str = token[token.lastindex]  # type: ignore[index]
-        start = token.start()
+        return self.field_text(token[token.lastindex], token.start(),  # type: ignore[index]
+                               token.lastgroup == "NAME")
+
+    def field_text(self, text: str, start: int, bare: bool) -> Field:
+        """The field spelt ``text`` at ``start``: a bare run attribute name, or a dotted key."""
         span = (start, start + len(text))
         known = _KNOWN_FIELDS.get(text)
         if known is None:
-            if token.lastgroup == "NAME":
+            if bare:
                 key = RUN_ATTRIBUTES.get(text)
                 if key is None:
                     self.problems.append(_unknown_name(text, span))
@@ -379,8 +410,9 @@ class _Build:
     # Literals ----------------------------------------------------------------------------
 
     def number(self, token: _Terminal) -> _Literal:
-        text: str = token[token.lastindex]  # type: ignore[index]
-        start = token.start()
+        return self.number_text(token[token.lastindex], token.start())  # type: ignore[index]
+
+    def number_text(self, text: str, start: int) -> _Literal:
         end = start + len(text)
         try:
             value = _number(text)
@@ -394,8 +426,9 @@ class _Build:
         return (value, start, end)
 
     def string(self, token: _Terminal) -> _Literal:
-        text: str = token[token.lastindex]  # type: ignore[index]
-        start = token.start()
+        return self.string_text(token[token.lastindex], token.start())  # type: ignore[index]
+
+    def string_text(self, text: str, start: int) -> _Literal:
         body = text[1:-1]
         return (body if "\\" not in body else _unquote(text), start, start + len(text))
 
@@ -591,6 +624,7 @@ def _tables(lark: Lark) -> dict[str, Any]:
         "rows": rows,
         "gotos": [[None if target is None else ahead(state, target) for target in targets]
                   for state, targets in enumerate(gotos)],
+        "nonterminals": list(nonterminals),
         "accepted": [sorted(str(name) for name in table.states.get(state, {}) if name in numbers)
                      for state in states],
         "start": table.start_states["start"],
@@ -675,6 +709,12 @@ class _Driver:
         by_accepted = _Lexers(lambda accepted: lexer(list(terminals), accepted))
         self.lexers = _Lexers(lambda state: by_accepted[frozenset(tables["accepted"][state])])
         self.start: int = tables["start"]
+        #: Per state, where a predicate goes to (as ``gotos``), None where none starts.
+        predicate = tables["nonterminals"].index("predicate")
+        self.predicate_gotos: list[list[int] | None] = [row[predicate] for row in self.gotos]
+        self.lex_predicate, self.predicate_kinds = _predicate_lexer(terminals, numbers, ignored)
+        self.list_items = re.compile(
+            f"({terminals['NUMBER']})|({terminals['STRING']})").finditer
 
     def parse(self, text: str, build: _Build) -> Any:
         """The ``Query`` built, or ``None`` when lark must explain an error."""
@@ -687,21 +727,32 @@ class _Driver:
         length = len(text)
         position = 0 if text[:1] in self.no_skip else self.skip(text).end()  # type: ignore[union-attr]
         token = None
+        predicate_gotos, lex_predicate = self.predicate_gotos, self.lex_predicate
+        predicate_kinds, list_items = self.predicate_kinds, self.list_items
         while True:
             if position < length:
-                lex, numbering = by_character[text[position]]
-                token = lex(text, position)
-                if token is None:
-                    return None
-                kind = numbering[token.lastindex]  # type: ignore[index]
-                action = rows[state][kind]
-                if action == _ERROR:  # the state does not take this terminal: another one?
-                    lex, numbering = self.lexers[state]
+                ahead = predicate_gotos[state]
+                if ahead is not None and (token := lex_predicate(text, position)) is not None:
+                    # a whole predicate, reduced at once, and the terminal after it
+                    push_value(build.lexed_predicate(token, list_items))
+                    kind = predicate_kinds[token.lastindex]  # type: ignore[index]
+                    state = ahead[kind]
+                    push_state(state)
+                    action = rows[state][kind]
+                else:
+                    lex, numbering = by_character[text[position]]
                     token = lex(text, position)
                     if token is None:
                         return None
                     kind = numbering[token.lastindex]  # type: ignore[index]
                     action = rows[state][kind]
+                    if action == _ERROR:  # the state does not take this terminal: another?
+                        lex, numbering = self.lexers[state]
+                        token = lex(text, position)
+                        if token is None:
+                            return None
+                        kind = numbering[token.lastindex]  # type: ignore[index]
+                        action = rows[state][kind]
                 position = token.end()
             else:
                 kind = end
@@ -745,6 +796,43 @@ class _Driver:
 
 #: A lexer of the driver: a regex's ``match`` and the terminal number of each of its groups.
 _Lexer: TypeAlias = "tuple[Callable[[str, int], _Terminal | None], list[int]]"
+
+#: Finds the items of a list lexed with a predicate: ``(text, start, end)`` -> matches whose
+#: group 1 is a number, group 2 a string.
+_ItemFinder: TypeAlias = "Callable[[str, int, int], Iterator[_Terminal]]"
+
+#: The terminals that may follow a predicate, and so end one lexed in one match.
+_FOLLOWS = frozenset({"AND", "OR", "RPAR", "GROUP_BY", "ORDER_BY"})
+
+
+def _predicate_lexer(terminals: dict[str, str], numbers: dict[str, int],
+                     ignored: str) -> _Lexer:
+    """One regex for the commonest predicates, ``field op value`` (a number, string or
+    boolean value) and ``field [not] in [...]`` (numbers and strings), together with the
+    terminal after them or the end of the text: a query is mostly these, and one match then
+    does the work of four or more terminals and their reductions.
+
+    The match is the one tokenization lark's lexer gives that text: each part is its
+    terminal's own regex, each ends where no shorter match of it could go on, and the
+    terminal after it is one that only a finished predicate takes. So in any state where a
+    predicate may start, the parser would reduce exactly this predicate, then meet that
+    terminal. Groups: 1 FIELD, 2 NAME, 3 OP, 4 NUMBER, 5 STRING, 6 TRUE or FALSE, 7 NOT,
+    8 the list, then one per following terminal, in lark's order, and the end of the text
+    last; the terminal numbers of the groups are returned beside the regex's ``match``."""
+    skip = f"(?:{ignored})*+"
+    item = f"(?:{terminals['NUMBER']}|{terminals['STRING']}){skip}"
+    comma = f"{terminals['COMMA']}{skip}"
+    follows = [name for name in terminals if name in _FOLLOWS]
+    regex = (f"(?:({terminals['FIELD']})|({terminals['NAME']})){skip}"
+             f"(?:({terminals['OP']}){skip}(?:({terminals['NUMBER']})|({terminals['STRING']})"
+             f"|({terminals['TRUE']}|{terminals['FALSE']}))"
+             f"|(?:({terminals['NOT']}){skip})?{terminals['IN']}{skip}"
+             f"({terminals['LSQB']}{skip}(?:{item}(?:{comma}{item})*(?:{comma})?)?"
+             f"{terminals['RSQB']})){skip}"
+             f"(?:{''.join(f'({terminals[name]})|' for name in follows)}(\\Z)){skip}")
+    return re.compile(regex).match, [0] * 9 + [numbers[name] for name in follows] + [
+        numbers["$END"]]
+
 
 _ASCII = [chr(code) for code in range(128)]
 #: The next characters whose terminals are told apart by their first characters.
