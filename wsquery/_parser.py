@@ -71,6 +71,7 @@ _ESCAPES = {"\\": "\\", '"': '"', "'": "'", "n": "\n", "t": "\t", "r": "\r", "b"
 
 _new_field = slot_constructor(Field)
 _new_compare = slot_constructor(Compare)
+_new_in = slot_constructor(In)
 _new_and = slot_constructor(And)
 _new_or = slot_constructor(Or)
 _new_not = slot_constructor(Not)
@@ -283,13 +284,15 @@ class _Build:
                  else self.field_text(match[2], start, True))
         op = match[3]
         if op is None:
-            span = (start, match.end(8))
+            end = match.end(8)
             values = tuple([
-                self.number_text(item[1], item.start(1))[0] if item[1] is not None
-                else self.string_text(item[2], item.start(2))[0]
-                for item in items(match.string, match.start(8) + 1, match.end(8) - 1)])
-            node = self.leaf(In(field, values, span=span))
-            return node if match[7] is None else Not(node, span=span)
+                _unquote(item[2]) if item[1] is None
+                else self.number_text(item[1], item.start(1))[0]
+                for item in items(match.string, match.start(8) + 1, end - 1)])
+            node: Expr = _new_in(field, values, (start, end))
+            if field.section not in UNTYPED_SECTIONS:  # numbers and strings suit the others
+                _validate.check_leaf(node, self.checks)
+            return node if match[7] is None else _new_not(node, (start, end))
         number = match[4]
         if number is not None:
             value = self.number_text(number, match.start(4))

@@ -198,11 +198,13 @@ class _Compiler:
         """The search box (from a top-level ``name =~`` or ``name contains``) and the rest."""
         if expr is None:
             return dict(EMPTY_SEARCH), None
-        conjuncts = expr.operands if isinstance(expr, And) else (expr,)
+        conjuncts = expr.operands if type(expr) is And else (expr,)
+        if not any(type(conjunct) in _SEARCHES for conjunct in conjuncts):  # most often
+            return dict(EMPTY_SEARCH), expr
         search: dict[str, Any] | None = None
         rest = []
         for conjunct in conjuncts:
-            pattern = _search_pattern(conjunct) if type(conjunct) in _SEARCHES else None
+            pattern = _search_pattern(conjunct)
             if pattern is None:
                 rest.append(conjunct)
             elif not pattern:

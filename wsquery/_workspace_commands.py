@@ -1,7 +1,8 @@
 """argparse arguments -> the workspace commands: serve, demo, save, load, list and delete.
 
 ``wsquery.cli`` calls ``add_commands`` with its subparsers; each handler returns the exit
-status and lets ``WsqueryError`` through for the CLI to print.
+status and lets ``WsqueryError`` through for the CLI to print. Handlers import the workspace
+model when they run, so the other commands of the CLI start without it.
 """
 
 from __future__ import annotations
@@ -16,21 +17,9 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import attrs
 
-from .workspace import (
-    BarPlot,
-    LinePlot,
-    RunSettings,
-    ScalarChart,
-    Section,
-    SectionPanelSettings,
-    Workspace,
-    WorkspaceSettings,
-    WorkspaceValueError,
-    list_views,
-)
-
 if TYPE_CHECKING:
     from ._graphql import GraphQLClient
+    from .workspace import Workspace
 
 #: The project the demo saves its views to.
 DEMO_PROJECT = "wsquery-demo"
@@ -100,6 +89,8 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _save(args: argparse.Namespace) -> int:
+    from .workspace import Workspace
+
     query = sys.stdin.read().strip() if args.query == "-" else args.query
     client = _client(args)
     workspace = Workspace(args.entity or client.default_entity(), args.project, args.name,
@@ -112,6 +103,8 @@ def _save(args: argparse.Namespace) -> int:
 
 
 def _load(args: argparse.Namespace) -> int:
+    from .workspace import Workspace
+
     workspace = Workspace.from_url(args.url, client=_client(args))
     if args.spec:
         _print_json(workspace.to_spec())
@@ -121,6 +114,8 @@ def _load(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
+    from .workspace import WorkspaceValueError, list_views
+
     entity, slash, project = args.project.partition("/")
     if not slash or not entity or not project or "/" in project:
         raise WorkspaceValueError(f"{args.project!r}: name the project as ENTITY/PROJECT")
@@ -130,6 +125,8 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _delete(args: argparse.Namespace) -> int:
+    from .workspace import Workspace
+
     client = _client(args)
     workspace = Workspace.from_url(args.url, client=client)
     if args.dry_run:
@@ -191,6 +188,8 @@ def _demo_client(out: TextIO) -> Iterator[GraphQLClient]:
 def _save_and_show(number: int, workspace: Workspace, client: GraphQLClient,
                    out: TextIO) -> int:
     """Save, load back by URL, print; 1 when the loaded view differs from the saved one."""
+    from .workspace import Workspace, WorkspaceSettings
+
     saved_spec = workspace.to_spec()
     workspace.save(client=client)
     loaded = Workspace.from_url(workspace.url, client=client)
@@ -221,6 +220,17 @@ def _save_and_show(number: int, workspace: Workspace, client: GraphQLClient,
 def demo_workspaces(entity: str, project: str) -> list[Workspace]:
     """The seed tutorial's workspaces: sections, custom settings, a filtered view with a name
     regex, run colors, grouping, sorting, then all of it together."""
+    from .workspace import (
+        BarPlot,
+        LinePlot,
+        RunSettings,
+        ScalarChart,
+        Section,
+        SectionPanelSettings,
+        Workspace,
+        WorkspaceSettings,
+    )
+
     def sections() -> list[Section]:
         return [
             Section("Validation Metrics", [
