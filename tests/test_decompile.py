@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 import wsquery
 from wsquery import DecompileError, TargetError
 from wsquery._decompile import WsqueryWarning, decompile
-from wsquery._wandb import DEFAULT_SORT, WORKSPACE_OPS
+from wsquery._wandb import WORKSPACE_OPS, default_sort
 from wsquery.ast import Query
 
 from . import strategies
@@ -217,7 +217,7 @@ RUN_SETS = [
                    {"section": "run", "name": "custom"}]},
      "group by config.optimizer, config.model.depth, summary.best, job_type, run.custom"),
     ({"grouping": []}, ""),
-    ({"sort": DEFAULT_SORT}, ""),
+    ({"sort": default_sort()}, ""),
     ({"sort": {"keys": []}}, ""),
     ({"sort": {"keys": [{"key": {"section": "run", "name": "createdAt"}, "ascending": True}]}},
      "order by created_at"),

@@ -5,7 +5,6 @@ query selects, in the shape filterV2 allows."""
 
 from __future__ import annotations
 
-import copy
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,7 +16,7 @@ from hypothesis import strategies as st
 
 import wsquery
 from wsquery import TargetError
-from wsquery._wandb import DEFAULT_SORT
+from wsquery._wandb import default_sort
 from wsquery._workspace import MAX_DISTRIBUTED_LEAVES, RunsetQuery, compile_workspace
 from wsquery.ast import Compare, Constant, Expr, Field, Or, Query, Within
 
@@ -224,14 +223,15 @@ def test_grouping_and_sort() -> None:
     ]}
 
 
-def test_default_sort_is_a_copy() -> None:
-    shared = copy.deepcopy(DEFAULT_SORT)
+def test_default_sort_is_newest_first_and_every_result_has_its_own() -> None:
+    newest_first = {"keys": [{"key": {"section": "run", "name": "createdAt"},
+                              "ascending": False}]}
     result = wsquery.compile("config.a == 1")
-    assert result.sort == shared
+    assert result.sort == newest_first == default_sort()
     result.sort["keys"][0]["key"]["name"] = "changed"
     result.sort["keys"].append({})
-    assert shared == DEFAULT_SORT
-    assert wsquery.compile("config.a == 1").sort == shared
+    assert default_sort() == newest_first
+    assert wsquery.compile("config.a == 1").sort == newest_first
 
 
 # Warnings and options ----------------------------------------------------------------------

@@ -8,7 +8,6 @@ wsquery stays cheap.
 
 from __future__ import annotations
 
-import sys
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 if TYPE_CHECKING:
@@ -120,12 +119,15 @@ def __getattr__(name: str) -> Any:
 def _module(name: str) -> Any:
     """The wsquery module ``name``, imported on first use: an import statement in every call
     would cost more than some calls' whole work."""
-    module = sys.modules.get(f"{__name__}.{name}")
+    module = _modules.get(name)
     if module is None:
         from importlib import import_module
 
-        module = import_module(f".{name}", __name__)
+        module = _modules[name] = import_module(f".{name}", __name__)
     return module
+
+
+_modules: dict[str, Any] = {}
 
 
 TARGETS = ("workspace", "mongo")

@@ -27,7 +27,7 @@ from typing import Any, assert_never
 
 from . import _validate
 from ._validate import MAX_DEPTH
-from ._wandb import DEFAULT_SORT, PLAIN_SEARCH_IS_SUBSTRING, WORKSPACE_OPS, config_key_from_wandb
+from ._wandb import PLAIN_SEARCH_IS_SUBSTRING, WORKSPACE_OPS, config_key_from_wandb, default_sort
 from .ast import (
     RUN_ATTRIBUTES,
     UNIT_SECONDS,
@@ -380,7 +380,7 @@ def _read_sort(sort: Any, path: str) -> tuple[OrderKey, ...]:
 @cache
 def _default_order() -> tuple[OrderKey, ...]:
     """What a run set sorts by when a query has no ``order by``."""
-    return _read_sort(DEFAULT_SORT, "sort")
+    return _read_sort(default_sort(), "sort")
 
 
 def _read_search(search: Any, path: str) -> Expr | None:

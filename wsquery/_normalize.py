@@ -91,7 +91,7 @@ def normalize(query: Query) -> Query:
 
     Idempotent, and it keeps the spans of the nodes that survive; a filter that is always TRUE
     becomes ``Constant(True)``, one that can never be TRUE ``Constant(False)``."""
-    if query.filter is None:
+    if query.filter is None or type(query.filter) is Compare:  # a lone comparison is normal
         return query
     expr = _normal(query.filter, False, None).expr
     return query if expr is query.filter else attrs.evolve(query, filter=expr)
@@ -254,8 +254,12 @@ def _combine(conjunction: bool, parts: list[_Normal], span: Span,
     duplicates dropped, equalities merged, certain contradictions and tautologies folded.
     ``original`` is the node itself when ``parts`` are its operands, kept if nothing changed."""
     kind = And if conjunction else Or
+    places = {part.place for part in parts}
+    if len(places) == len(parts) > 1 and None not in places:  # most often: leaves on
+        # distinct fields, so no constant, nothing to flatten, repeat or merge: kept as they are
+        return _and_or(kind, parts, span, original, places, set())
     operands: list[_Normal] = []
-    places: set[_Place] = set()
+    places = set()
     signatures: set[Hashable] = set()
     alike = False  # whether two parts share a place or a signature: only then can they repeat
     for part in _flatten(kind, parts):
@@ -288,15 +292,21 @@ def _combine(conjunction: bool, parts: list[_Normal], span: Span,
         return _constant(conjunction, span)
     if len(operands) == 1:
         return operands[0]
-    parts_tuple = tuple(operands)
-    exprs = tuple([part.expr for part in parts_tuple])
+    return _and_or(kind, operands, span, original, places, signatures)
+
+
+def _and_or(kind: type[And] | type[Or], operands: list[_Normal], span: Span,
+            original: And | Or | None, places: set[_Place | None],
+            signatures: set[Hashable]) -> _Normal:
+    """The and/or of ``operands``: ``original`` itself when they are its very operands."""
+    parts = tuple(operands)
+    exprs = tuple([part.expr for part in parts])
     if original is not None and len(exprs) == len(original.operands) and all(
             map(operator.is_, exprs, original.operands)):
         combined: Expr = original
     else:
         combined = kind(exprs, span=span)
-    signature = (kind, frozenset(places), frozenset(signatures))
-    return _Normal(combined, None, None, parts_tuple, signature)
+    return _Normal(combined, None, None, parts, (kind, frozenset(places), frozenset(signatures)))
 
 
 def _unique(operands: list[_Normal]) -> list[_Normal]:

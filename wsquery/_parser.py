@@ -129,7 +129,8 @@ def _end_of(item: Expr | _Chain) -> int:
 
 class _Build:
     """One parse: builds AST nodes as the driver reduces, one method per rule alias, called with
-    the rule's children (None where an optional part is absent; see the grammar). It keeps the
+    the rule's children (None where an optional part is absent, which for the last parts is
+    the method's defaults; see the grammar). It keeps the
     problems met while building, those of checking each leaf, and the nesting depth of every
     node that has one (leaves have none)."""
 
@@ -140,7 +141,7 @@ class _Build:
         self.checks: list[Problem] = []
         self.depths: dict[int, int] = {}
 
-    def query(self, condition: Any, group_by: Any, order_by: Any) -> Query:
+    def query(self, condition: Any = None, group_by: Any = None, order_by: Any = None) -> Query:
         node = None if condition is None else self.close(condition)
         return _new_query(node, group_by or (), order_by or (), None)
 
@@ -382,7 +383,7 @@ class _Build:
 
     fields = order_keys = items
 
-    def order_key(self, field: Field, direction: _Terminal | None) -> OrderKey:
+    def order_key(self, field: Field, direction: _Terminal | None = None) -> OrderKey:
         ascending = direction is None or direction.lastgroup == "ASC"
         end = field.span[1] if direction is None else _end(direction)  # type: ignore[index]
         return OrderKey(field, ascending, span=(field.span[0], end))  # type: ignore[index]
@@ -933,19 +934,13 @@ def _item_matches(sre: Any, op: Any, argument: Any, character: str) -> bool:
 
 def _reducer(name: str | None, size: int, empty: list[bool] | None) -> _Reducer:
     """What reducing by a rule calls: the ``_Build`` method named, with None for the absent
-    optional parts that ``empty`` marks, slot by slot; None for a one-child ``?rule``."""
+    optional parts that ``empty`` marks, slot by slot (the method's defaults when they come
+    last); None for a one-child ``?rule``."""
     if name is None:
         return None
     method: Callable[..., Any] = getattr(_Build, name)
-    if not empty:
+    if not empty or not any(empty[:size]):
         return method
-    if not any(empty[:size]):  # the parts there come first: the absent ones follow them
-        absent = (None,) * (len(empty) - size)
-
-        def with_trailing_placeholders(build: _Build, *children: Any) -> Any:
-            return method(build, *children, *absent)
-
-        return with_trailing_placeholders
     slots = iter(range(size))
     plan = [None if absent else next(slots) for absent in empty]
 

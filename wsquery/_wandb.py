@@ -33,10 +33,12 @@ UI_RUN_NAMES: dict[str, str] = {
     "WallTime": "_timestamp",
 }
 
-#: The run set's sort when a query has no ``order by``: newest first.
-DEFAULT_SORT: dict[str, Any] = {
-    "keys": [{"key": {"section": "run", "name": "createdAt"}, "ascending": False}]
-}
+def default_sort() -> dict[str, Any]:
+    """The run set's sort when a query has no ``order by``, newest first: a new dict each
+    time, as callers may change it."""
+    return {"keys": [{"key": {"section": "run", "name": "createdAt"}, "ascending": False}]}
+
+
 #: The run set's search box when a query sets no name regex.
 EMPTY_SEARCH: dict[str, Any] = {"query": ""}
 #: Operators of run-set filter leaves (filterV2 and legacy alike).

@@ -23,7 +23,7 @@ import attrs
 from ._normalize import CREATED_AT, DISPLAY_NAME, STATE, TAGS, literal_key, normalize
 from ._parser import parse
 from ._validate import parse_datetime
-from ._wandb import DEFAULT_SORT, EMPTY_SEARCH, filter_key, format_datetime, grouping_key
+from ._wandb import EMPTY_SEARCH, default_sort, filter_key, format_datetime, grouping_key
 from .ast import (
     And,
     Compare,
@@ -138,9 +138,9 @@ def compile_workspace(query: Query, *, text: str | None = None, format: str = "f
         sort = {"keys": [{"key": filter_key(key.field), "ascending": key.ascending}
                          for key in query.order_by]}
     else:
-        sort = {"keys": [{**key, "key": {**key["key"]}} for key in DEFAULT_SORT["keys"]]}
-    return _new_runset_query(filters, [grouping_key(field) for field in query.group_by], sort,
-                             search, tuple(compiler.warnings))
+        sort = default_sort()
+    grouping = [grouping_key(field) for field in query.group_by] if query.group_by else []
+    return _new_runset_query(filters, grouping, sort, search, tuple(compiler.warnings))
 
 
 _new_runset_query = slot_constructor(RunsetQuery)
