@@ -191,6 +191,17 @@ def _normal(node: Expr, negate: bool, not_span: Span) -> _Normal:
         return _Normal(node, None, (node.field.section, node.field.path))
     span = node.span if not_span is None else not_span
     match node:
+        case Compare():
+            if negate:
+                node = Compare(node.field, _NEGATED_OP[node.op], node.value, span=span)
+            return _leaf(node, node.field)
+        case In():
+            values = _unique_values(node.field, node.values)
+            if not values:
+                return _constant(negate, span if negate else node.span)
+            if values is not node.values:
+                node = In(node.field, values, span=node.span)
+            return _leaf(Not(node, span=span) if negate else node, node.field)
         case Not():
             return _normal(node.operand, not negate, node.span)
         case And() | Or():
@@ -202,29 +213,17 @@ def _normal(node: Expr, negate: bool, not_span: Span) -> _Normal:
                          if type(operand) is Compare else _normal(operand, False, None)
                          for operand in node.operands]
             return _combine(conjunction, parts, span, None if negate else node)
-        case Compare():
-            if negate:
-                node = Compare(node.field, _NEGATED_OP[node.op], node.value, span=span)
-            return _leaf(node)
-        case In():
-            values = _unique_values(node.field, node.values)
-            if not values:
-                return _constant(negate, span if negate else node.span)
-            if values is not node.values:
-                node = In(node.field, values, span=node.span)
-            return _leaf(Not(node, span=span) if negate else node)
         case Match() | Contains() | IsNull() | Within():
-            return _leaf(Not(node, span=span) if negate else node)
+            return _leaf(Not(node, span=span) if negate else node, node.field)
         case Constant():
             return _constant(node.value is not negate, span if negate else node.span)
         case _:
             assert_never(node)
 
 
-def _leaf(expr: Compare | In | Match | Contains | IsNull | Within | Not) -> _Normal:
-    leaf = expr.operand if isinstance(expr, Not) else expr
-    assert not isinstance(leaf, Constant | Not | And | Or)
-    return _Normal(expr, None, _place(leaf.field))
+def _leaf(expr: Expr, field: Field) -> _Normal:
+    """A leaf, or a negated one, on ``field``."""
+    return _Normal(expr, None, (field.section, field.path))
 
 
 def _constant(value: bool, span: Span) -> _Normal:
@@ -350,7 +349,7 @@ def _merge(operands: list[_Normal], conjunction: bool) -> list[_Normal]:
         values = _unique_values(field, tuple(v for node in nodes for v in _values(node)))
         span = _cover([operands[i].expr.span for i in indexes])
         union = In(field, values, span=span)
-        merged[indexes[0]] = _leaf(Not(union, span=span) if conjunction else union)
+        merged[indexes[0]] = _leaf(Not(union, span=span) if conjunction else union, field)
         merged.update(dict.fromkeys(indexes[1:]))
     if not merged:
         return operands
