@@ -233,6 +233,8 @@ def _constant(value: bool, span: Span) -> _Normal:
 def _unique_values(field: Field, values: tuple[Scalar, ...]) -> tuple[Scalar, ...]:
     """``values`` without repeats (by meaning on ``field``), first occurrences in order; the
     very tuple given when it has none."""
+    if len(values) < 2:
+        return values
     keys = [value_key(field, v) for v in values]
     if len(set(keys)) == len(keys):
         return values

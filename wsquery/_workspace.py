@@ -56,6 +56,8 @@ _MONGO_HINT = 'compile with target="mongo", which can express it'
 _OPS = {"==": "=", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 #: Operators the W&B UI cannot show -> the ones it shows in their place.
 _UI_OPS = {"<": "<=", ">": ">="}
+#: The run attributes whose literals ``_Compiler.value`` changes (besides durations).
+_CONVERTED_PATHS = (CREATED_AT.path, STATE.path)
 #: Longest query part quoted in a message.
 _BRIEF = 60
 #: The conditions that may stand for the search box.
@@ -199,7 +201,7 @@ class _Compiler:
         if expr is None:
             return dict(EMPTY_SEARCH), None
         conjuncts = expr.operands if type(expr) is And else (expr,)
-        if not any(type(conjunct) in _SEARCHES for conjunct in conjuncts):  # most often
+        if _SEARCHES.isdisjoint(map(type, conjuncts)):  # most often
             return dict(EMPTY_SEARCH), expr
         search: dict[str, Any] | None = None
         rest = []
@@ -321,11 +323,9 @@ class _Compiler:
                 leaf = {"key": filter_key(field), "op": _OPS[op], "value": value,
                         "disabled": False}
             case In():
-                leaf = _leaf(expr.field, "IN", [self.value(expr.field, v, expr)
-                                                for v in expr.values])
+                leaf = _leaf(expr.field, "IN", self.values(expr.field, expr.values, expr))
             case Not(operand=In() as inner):
-                leaf = _leaf(inner.field, "NIN", [self.value(inner.field, v, expr)
-                                                  for v in inner.values])
+                leaf = _leaf(inner.field, "NIN", self.values(inner.field, inner.values, expr))
             case Contains() if expr.field == TAGS:
                 leaf = _leaf(TAGS, "IN", [expr.value])
             case Not(operand=Contains() as inner) if inner.field == TAGS:
@@ -343,7 +343,7 @@ class _Compiler:
         """A literal as a filter value: durations in seconds, states in lower case, dates in
         ISO-8601 UTC; any other literal as it is (``leaf`` leaves those of config and summary
         comparisons as they are without asking)."""
-        if field.section == "run":
+        if field.section == "run" and field.path in _CONVERTED_PATHS:
             if field.path == CREATED_AT.path:
                 moment = parse_datetime(value) if isinstance(value, str) else None
                 if moment is None:
@@ -351,11 +351,18 @@ class _Compiler:
                         f"created_at is compared with an ISO-8601 date, not {value!r}",
                         expr.span, 'write a date such as "2024-05-01"')
                 return format_datetime(moment)
-            if isinstance(value, str) and field.path == STATE.path:
+            if isinstance(value, str):
                 return value.lower()
         if type(value) is Duration:
             return _whole(value.seconds)
         return value
+
+    def values(self, field: Field, values: tuple[Scalar, ...], expr: Expr) -> list[Any]:
+        """The literals of an ``in`` as filter values (see ``value``)."""
+        if Duration not in map(type, values) and not (
+                field.section == "run" and field.path in _CONVERTED_PATHS):
+            return list(values)  # nothing that ``value`` changes
+        return [self.value(field, value, expr) for value in values]
 
     def seconds(self, expr: Within) -> int:
         exact = expr.duration.seconds
