@@ -95,6 +95,8 @@ CASES = [
     ('tags in ["a"] or tags in ["b", "a"]', 'tags in ["a", "b"]'),
     ('"a" in tags or "b" in tags', 'tags contains "a" or tags contains "b"'),
     ('config.x in [1, 1, 2]', 'config.x in [1, 2]'),
+    ('config.x in ["b", "a", "b", "a"]', 'config.x in ["b", "a"]'),
+    ('config.x in ["a", "A"]', 'config.x in ["a", "A"]'),
     ('state in ["running", "RUNNING"]', 'state in ["running"]'),
     # contradictions: never TRUE (FALSE or UNKNOWN)
     ('config.x == 1 and config.x == 2', 'false'),

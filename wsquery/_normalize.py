@@ -55,6 +55,9 @@ _ORDERED = frozenset({"num", "str", "time"})
 
 
 _Place: TypeAlias = "tuple[str, tuple[str, ...]]"
+#: Literal types of which a list on a config or summary key repeats a value only when it
+#: repeats a literal (``value_key`` is the literal's class and the literal).
+_JUST_STR = frozenset({str})
 #: The value class of literals that mean themselves on a config or summary key.
 _PLAIN_CLASSES: dict[type, str] = {bool: "bool", int: "num", float: "num", str: "str"}
 
@@ -235,6 +238,8 @@ def _unique_values(field: Field, values: tuple[Scalar, ...]) -> tuple[Scalar, ..
     very tuple given when it has none."""
     if len(values) < 2:
         return values
+    if field.section != "run" and _JUST_STR.issuperset(map(type, values)):  # most often
+        return values if len(set(values)) == len(values) else tuple(dict.fromkeys(values))
     keys = [value_key(field, v) for v in values]
     if len(set(keys)) == len(keys):
         return values
