@@ -226,7 +226,8 @@ def evaluator(rounds: int) -> None:
 
 
 def fresh_processes(rounds: int) -> None:
-    """Import time and a whole ``wsquery compile`` process, in fresh interpreters with their
+    """Import time, a first query after it (wsquery imports its parts when first used) and a
+    whole ``wsquery compile`` process, in fresh interpreters with their
     bytecode cached (in a private directory), minus an interpreter that does nothing."""
     env = dict(os.environ, PYTHONPYCACHEPREFIX=tempfile.mkdtemp(prefix="wsquery-bench-"))
     env.pop("PYTHONDONTWRITEBYTECODE", None)
@@ -234,6 +235,7 @@ def fresh_processes(rounds: int) -> None:
     commands = {
         "python -c pass": ["-c", "pass"],
         "import wsquery": ["-c", "import wsquery"],
+        "import wsquery, compile 1 query": ["-c", "import wsquery; wsquery.compile('step > 1')"],
         "wsquery compile (10 leaves)": ["-m", "wsquery", "compile", query],
     }
     if wandb_expr is not None:

@@ -146,3 +146,20 @@ def test_runs_fetches_matching_runs_from_a_server(view_server: Any) -> None:
         env={**os.environ, "WANDB_API_KEY": "not-a-key"})
     assert wrong.returncode == 2
     assert "Traceback" not in wrong.stderr
+
+
+def test_query_commands_load_no_workspace_client_repl_or_server() -> None:
+    """Only the commands that need them import the workspace model, the GraphQL client,
+    requests, the REPL and the server; the query commands start without them."""
+    heavy = ("wsquery.workspace", "wsquery._graphql", "requests", "wsquery._repl",
+             "prompt_toolkit", "wsquery._server", "graphql")
+    code = ("import contextlib, io, sys\nfrom wsquery import cli\n"
+            "with contextlib.redirect_stdout(io.StringIO()):\n"
+            "    for command in (['compile', 'config.x == 1'], ['fmt', 'config.x == 1'],\n"
+            "                    ['explain', 'config.x == 1']):\n"
+            "        assert cli.main(command) == 0\n"
+            f"print(sorted(m for m in {heavy!r} if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
