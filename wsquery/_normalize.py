@@ -55,6 +55,7 @@ _ORDERED = frozenset({"num", "str", "time"})
 
 
 _Place: TypeAlias = "tuple[str, tuple[str, ...]]"
+_AND_OR = frozenset({And, Or})
 #: Literal types of which a list on a config or summary key repeats a value only when it
 #: repeats a literal (``value_key`` is the literal's class and the literal).
 _JUST_STR = frozenset({str})
@@ -94,9 +95,15 @@ def normalize(query: Query) -> Query:
 
     Idempotent, and it keeps the spans of the nodes that survive; a filter that is always TRUE
     becomes ``Constant(True)``, one that can never be TRUE ``Constant(False)``."""
-    if query.filter is None or type(query.filter) is Compare:  # a lone comparison is normal
+    condition = query.filter
+    if condition is None or type(condition) is Compare:  # a lone comparison is normal
         return query
-    expr = _normal(query.filter, False, None).expr
+    if type(condition) in _AND_OR:  # so are comparisons on distinct fields, and-ed or or-ed
+        operands: tuple[Expr, ...] = condition.operands  # type: ignore[union-attr]
+        if len({(o.field.section, o.field.path) for o in operands
+                if type(o) is Compare}) == len(operands) > 1:
+            return query
+    expr = _normal(condition, False, None).expr
     return query if expr is query.filter else attrs.evolve(query, filter=expr)
 
 

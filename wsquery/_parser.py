@@ -106,11 +106,27 @@ class _Chain:
 
     __slots__ = ("depth", "kind", "operands", "start")
 
-    def __init__(self, kind: type[And] | type[Or], first: Expr, start: int, depth: int) -> None:
+    def __init__(self, kind: type[And] | type[Or], operands: list[Expr], start: int,
+                 depth: int) -> None:
         self.kind = kind
-        self.operands = [first]
+        self.operands = operands
         self.start = start
         self.depth = depth
+
+
+def _joiner(kind: type[And] | type[Or]) -> Callable[[_Build, Any, _Terminal, Any], _Chain]:
+    """The ``_Build`` method of the and/or rule: ``left kind right`` as an open chain."""
+
+    def join(build: _Build, left: Any, op: _Terminal, right: Any) -> _Chain:
+        if type(right) in _LEAVES:  # most often: a leaf joins a chain, or starts one
+            if type(left) is _Chain and left.kind is kind:
+                left.operands.append(right)
+                return left
+            if type(left) in _LEAVES:
+                return _Chain(kind, [left, right], left.span[0], 1)
+        return build.chain(kind, left, right)
+
+    return join
 
 
 def _text(token: _Terminal) -> str:
@@ -145,17 +161,8 @@ class _Build:
         node = None if condition is None else self.close(condition)
         return _new_query(node, group_by or (), order_by or (), None)
 
-    def or_(self, left: Any, op: _Terminal, right: Any) -> _Chain:
-        if type(left) is _Chain and left.kind is Or and type(right) in _LEAVES:  # most often
-            left.operands.append(right)
-            return left
-        return self.chain(Or, left, right)
-
-    def and_(self, left: Any, op: _Terminal, right: Any) -> _Chain:
-        if type(left) is _Chain and left.kind is And and type(right) in _LEAVES:  # most often
-            left.operands.append(right)
-            return left
-        return self.chain(And, left, right)
+    or_ = _joiner(Or)
+    and_ = _joiner(And)
 
     def chain(self, kind: type[And] | type[Or], left: Any, right: Any) -> _Chain:
         """Extend ``left``'s open chain with ``right`` (itself an open chain from a range)."""
@@ -163,7 +170,7 @@ class _Build:
             chain = left
         else:
             left = self.close(left)
-            chain = _Chain(kind, left, left.span[0], self.depth(left) + 1)
+            chain = _Chain(kind, [left], left.span[0], self.depth(left) + 1)
         if type(right) in _LEAVES:  # a leaf nests nothing: the chain is as deep as it was
             chain.operands.append(right)
             return chain
@@ -185,7 +192,7 @@ class _Build:
         if type(item) is not _Chain:
             return item  # type: ignore[return-value]
         new = _new_and if item.kind is And else _new_or
-        node: Expr = new(tuple(item.operands), (item.start, _end_of(item.operands[-1])))
+        node: Expr = new(tuple(item.operands), (item.start, item.operands[-1].span[1]))  # type: ignore[index]
         self.depths[id(node)] = item.depth
         return node
 
@@ -471,9 +478,7 @@ class _Build:
 
 def _range(low: Expr, high: Expr) -> _Chain:
     """Both bounds of a range as an open and-chain, so ``a between 1 and 2 and b`` stays flat."""
-    chain = _Chain(And, low, low.span[0], 1)  # type: ignore[index]
-    chain.operands.append(high)
-    return chain
+    return _Chain(And, [low, high], low.span[0], 1)  # type: ignore[index]
 
 
 def _unknown_name(name: str, span: tuple[int, int]) -> Problem:
