@@ -176,12 +176,23 @@ LEGACY = [
      legacy([run_leaf("tags", "IN", ["best"]), run_leaf("createdAt", "WITHINSECONDS", 604800)])),
     ("true", legacy([])),
     ("", legacy([])),
+    # an AND that distributing makes, and that can never be true, is left out
+    ("(config.a == 1 or config.b == 2) and config.a != 1",
+     legacy([leaf("b", "=", 2), leaf("a", "!=", 1)])),
 ]
 
 
 @pytest.mark.parametrize(("text", "expected"), LEGACY, ids=[t for t, _ in LEGACY])
 def test_legacy(text: str, expected: dict[str, Any]) -> None:
     assert filters(text, format="legacy") == expected
+
+
+def test_legacy_refuses_a_filter_whose_every_and_can_never_be_true() -> None:
+    text = 'not (runtime < 1m and config.opt == "a") and runtime < 1m and config.opt == "a"'
+    assert wsquery.compile(text, exact_ops=True).filters["filters"]  # filterV2 keeps a group
+    with pytest.raises(TargetError, match="can never be true") as raised:
+        wsquery.compile(text, format="legacy", exact_ops=True)
+    assert raised.value.span == (0, len(text))
 
 
 # Search, grouping, sort --------------------------------------------------------------------

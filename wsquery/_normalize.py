@@ -95,16 +95,40 @@ def normalize(query: Query) -> Query:
 
     Idempotent, and it keeps the spans of the nodes that survive; a filter that is always TRUE
     becomes ``Constant(True)``, one that can never be TRUE ``Constant(False)``."""
-    condition = query.filter
-    if condition is None or type(condition) is Compare:  # a lone comparison is normal
+    if query.filter is None or _plain(query.filter):
         return query
-    if type(condition) in _AND_OR:  # so are comparisons on distinct fields, and-ed or or-ed
-        operands: tuple[Expr, ...] = condition.operands  # type: ignore[union-attr]
-        if len({(o.field.section, o.field.path) for o in operands
-                if type(o) is Compare}) == len(operands) > 1:
-            return query
-    expr = _normal(condition, False, None).expr
+    expr = _normal(query.filter, False, None).expr
     return query if expr is query.filter else attrs.evolve(query, filter=expr)
+
+
+def never_true(condition: Expr) -> bool:
+    """Whether ``condition`` certainly selects no run: its normal form is ``false``."""
+    normal = _normal(condition, False, None).expr
+    return type(normal) is Constant and not normal.value
+
+
+def _plain(condition: Expr) -> bool:
+    """Whether ``condition`` is in normal form as it is, for the commonest shapes: a
+    comparison, a list of distinct values, or an and/or of those on distinct fields."""
+    kind = type(condition)
+    if kind is Compare:
+        return True
+    if kind is In:
+        return _distinct(condition)  # type: ignore[arg-type]
+    if kind not in _AND_OR:
+        return False
+    operands: tuple[Expr, ...] = condition.operands  # type: ignore[union-attr]
+    places = set()
+    for operand in operands:
+        if type(operand) is not Compare and not (type(operand) is In and _distinct(operand)):
+            return False
+        places.add((operand.field.section, operand.field.path))
+    return len(places) == len(operands) > 1
+
+
+def _distinct(node: In) -> bool:
+    """Whether an ``in`` has values, none of them twice."""
+    return bool(node.values) and _unique_values(node.field, node.values) is node.values
 
 
 def value_key(field: Field, value: Scalar) -> ValueKey:

@@ -20,7 +20,15 @@ from typing import Any
 
 import attrs
 
-from ._normalize import CREATED_AT, DISPLAY_NAME, STATE, TAGS, literal_key, normalize
+from ._normalize import (
+    CREATED_AT,
+    DISPLAY_NAME,
+    STATE,
+    TAGS,
+    literal_key,
+    never_true,
+    normalize,
+)
 from ._parser import parse
 from ._validate import parse_datetime
 from ._wandb import EMPTY_SEARCH, default_sort, filter_key, format_datetime, grouping_key
@@ -264,7 +272,14 @@ class _Compiler:
     # Legacy ------------------------------------------------------------------------------
 
     def legacy(self, expr: Expr | None) -> dict[str, Any]:
-        conjunctions: list[Conjunction] = [()] if expr is None else self.distribute(expr)
+        """An OR of ANDs, without the ANDs that can never be true (distributing makes them
+        from conditions such as ``not (a and b) and a and b``)."""
+        conjunctions: list[Conjunction] = [()]
+        if expr is not None:
+            conjunctions = [conjunction for conjunction in self.distribute(expr)
+                            if len(conjunction) < 2 or not never_true(And(conjunction))]
+            if not conjunctions:
+                raise self.contradiction(Constant(False, span=expr.span), expr)
         return {"op": "OR", "filters": [
             {"op": "AND", "filters": [self.leaf(literal, None) for literal in conjunction]}
             for conjunction in conjunctions]}
