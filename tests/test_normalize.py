@@ -269,3 +269,43 @@ def test_normalize_is_exact_for_any_literal(expr: Expr, runs: list[dict[str, Any
     _assert_normal_form(normal.filter)
     _assert_same_runs(query, normal, runs)
 
+
+
+# Shapes normalize takes as they are, without working them out (``_normalize._plain``): and/or
+# of comparisons and lists over few fields, nested one level, so fields and groups often repeat.
+_FEW_FIELDS = st.sampled_from([Field("config", ("a",)), Field("config", ("b",)),
+                               Field("summary", ("c",)), strategies.TAGS, strategies.STATE])
+_PLAIN_LEAF = st.one_of(
+    st.builds(Compare, _FEW_FIELDS, st.sampled_from(["==", "!=", "<", ">="]), _LITERALS),
+    st.builds(In, _FEW_FIELDS, st.lists(_LITERALS, max_size=3).map(tuple)),
+)
+
+
+def _joined(children: st.SearchStrategy[Expr]) -> st.SearchStrategy[Expr]:
+    return st.builds(lambda kind, operands: kind(tuple(operands)), st.sampled_from([And, Or]),
+                     st.lists(children, min_size=1, max_size=4))
+
+
+@settings(PROPERTY, max_examples=500)
+@given(st.one_of(_PLAIN_LEAF, _joined(_PLAIN_LEAF), _joined(st.one_of(_PLAIN_LEAF,
+                                                                      _joined(_PLAIN_LEAF)))))
+def test_what_normalize_takes_as_it_is_is_its_own_normal_form(expr: Expr) -> None:
+    """The shortcut is a shortcut: where it applies, working the normal form out gives back
+    the very same node."""
+    from wsquery import _normalize
+
+    if _normalize._plain(expr):
+        assert _normalize._normal(expr, False, None).expr is expr
+        assert wsquery.normalize(Query(expr)).filter is expr
+
+
+def test_the_common_shapes_are_taken_as_they_are() -> None:
+    from wsquery import _normalize
+
+    for text in ['config.a == 1', 'tags in ["a", "b"]', 'config.a == 1 and summary.b < 2',
+                 'config.a == 1 and summary.b in [1, 2] or config.a == 2 and summary.c > 1']:
+        assert _normalize._plain(wsquery.parse(text).filter), text  # type: ignore[arg-type]
+    for text in ['config.a == 1 and config.a == 2', 'config.a in [1, 1]', 'config.a in []',
+                 'not config.a == 1', '(config.a == 1 or config.b == 1) and (config.b == 1 or '
+                 'config.a == 1)', 'config.a == 1 and (config.b == 1 and config.c == 1)']:
+        assert not _normalize._plain(wsquery.parse(text).filter), text  # type: ignore[arg-type]

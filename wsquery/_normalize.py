@@ -109,26 +109,40 @@ def never_true(condition: Expr) -> bool:
 
 def _plain(condition: Expr) -> bool:
     """Whether ``condition`` is in normal form as it is, for the commonest shapes: a
-    comparison, a list of distinct values, or an and/or of those on distinct fields."""
-    kind = type(condition)
-    if kind is Compare:
+    comparison, a list of distinct values, an and/or of those on distinct fields, and an
+    and/or of those and of such and/ors of the other kind on distinct sets of fields
+    (``a and b or c and d``). ``_normal`` would give back the very same node."""
+    if type(condition) in _AND_OR:
+        return _plain_places(condition, nest=True) is not None  # type: ignore[arg-type]
+    return _plain_leaf(condition)
+
+
+def _plain_leaf(node: Expr) -> bool:
+    """A comparison, or a list of values none of which comes twice."""
+    if type(node) is Compare:
         return True
-    if kind is In:
-        return _distinct(condition)  # type: ignore[arg-type]
-    if kind not in _AND_OR:
-        return False
-    operands: tuple[Expr, ...] = condition.operands  # type: ignore[union-attr]
+    return type(node) is In and bool(node.values) and _unique_values(
+        node.field, node.values) is node.values
+
+
+def _plain_places(node: And | Or, nest: bool) -> frozenset[_Place] | None:
+    """The fields of the leaves of a plain and/or (see ``_plain``; ``nest`` lets it hold
+    and/ors of the other kind), or None when it is not plain."""
     places = set()
-    for operand in operands:
-        if type(operand) is not Compare and not (type(operand) is In and _distinct(operand)):
-            return False
-        places.add((operand.field.section, operand.field.path))
-    return len(places) == len(operands) > 1
-
-
-def _distinct(node: In) -> bool:
-    """Whether an ``in`` has values, none of them twice."""
-    return bool(node.values) and _unique_values(node.field, node.values) is node.values
+    groups = set()
+    for operand in node.operands:
+        if _plain_leaf(operand):
+            places.add((operand.field.section, operand.field.path))  # type: ignore[union-attr]
+        elif nest and type(operand) in _AND_OR and type(operand) is not type(node):
+            inner = _plain_places(operand, False)  # type: ignore[arg-type]
+            if inner is None:
+                return None
+            groups.add(inner)
+        else:
+            return None
+    if not len(places) + len(groups) == len(node.operands) > 1:
+        return None  # fields or groups that repeat may merge, repeat or contradict
+    return frozenset(places)
 
 
 def value_key(field: Field, value: Scalar) -> ValueKey:
