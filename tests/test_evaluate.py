@@ -391,6 +391,11 @@ def test_order_by_types_rank_and_missing_sort_last_in_both_directions() -> None:
                                                       "1", "5", "6"]
 
 
+def test_order_by_sorts_a_value_python_will_not_print() -> None:
+    runs = _xs([10 ** 5000], "a", [1], 2)  # repr of the first raises ValueError
+    assert _ids("order by summary.x", runs) == ["3", "1", "0", "2"]
+
+
 def test_order_by_is_stable_and_keys_apply_in_turn() -> None:
     runs = [{"id": str(i), "config": {"g": g}, "summary": {"x": x}}
             for i, (g, x) in enumerate([("b", 1), ("a", 2), ("b", 2), ("a", 1), ("a", 2),

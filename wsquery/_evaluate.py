@@ -133,10 +133,7 @@ def adapt(run: Any) -> Record:
         return _from_plain(run) if _GRAPHQL_KEYS.isdisjoint(run) else _from_graphql(run)
     if any(hasattr(run, name) for name in _OBJECT_ATTRIBUTES):
         return _from_object(run)
-    try:
-        shown = repr(run)
-    except ValueError:  # e.g. an int with more digits than Python will print
-        shown = "(too large to show)"
+    shown = _repr(run)
     shown = shown if len(shown) <= 60 else shown[:57] + "..."
     raise WsqueryError(
         f"not a run: {type(run).__name__} {shown}; a run is W&B run JSON, a dict with keys "
@@ -550,9 +547,18 @@ def _sort_value(field: Field) -> Callable[[Record], _SortValue]:
             return None if value != value else (1, value)
         if isinstance(value, str):
             return (2, value.lower() if lower else value)
-        return (3, repr(value))
+        return (3, _repr(value))
 
     return value_of
+
+
+def _repr(value: Any) -> str:
+    """``repr(value)``, or a stand-in where Python will not write it (an int inside it with
+    more digits than Python converts)."""
+    try:
+        return repr(value)
+    except ValueError:
+        return "(too large to show)"
 
 
 def _ordered(pairs: list[tuple[Record, Any]], key: OrderKey) -> list[tuple[Record, Any]]:
