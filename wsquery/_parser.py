@@ -1,12 +1,12 @@
 """Query text -> ``Query``: the lark LALR parser, its inline transformer and error translation.
 
 A tight loop drives the LALR tables lark makes from ``grammar/wsquery.lark`` and builds AST
-nodes as it reduces, so no parse tree is ever built, and checks each leaf as it builds it. The
-tables are made once and kept in the user's cache directory for the next run, under a key of
-the grammar's whole text, lark's version, Python's and this module's, so a changed grammar
-always gets new ones. Lark's exceptions never leave this module: on an error lark re-runs the
-text, and what it raises becomes ``QuerySyntaxError`` with the position, what was expected and
-a hint.
+nodes as it reduces, so no parse tree is ever built, and checks each leaf as it builds it; the
+commonest predicates are lexed in one match each (``_predicate_lexer``). The tables are made
+once and kept in the user's cache directory for the next run, under a key of the grammar's
+whole text, lark's version, Python's and this module's, so a changed grammar always gets new
+ones. Lark's exceptions never leave this module: on an error lark re-runs the text, and what
+it raises becomes ``QuerySyntaxError`` with the position, what was expected and a hint.
 """
 
 from __future__ import annotations
@@ -145,10 +145,10 @@ def _end_of(item: Expr | _Chain) -> int:
 
 class _Build:
     """One parse: builds AST nodes as the driver reduces, one method per rule alias, called with
-    the rule's children (None where an optional part is absent, which for the last parts is
-    the method's defaults; see the grammar). It keeps the
-    problems met while building, those of checking each leaf, and the nesting depth of every
-    node that has one (leaves have none)."""
+    the rule's children (None where an optional part is absent, given by the method's defaults
+    when the absent parts come last; see the grammar). It keeps the problems met while
+    building, those of checking each leaf, and the nesting depth of every node that has one
+    (leaves have none)."""
 
     __slots__ = ("checks", "depths", "problems")
 
@@ -666,8 +666,10 @@ class _Driver:
     whitespace after a terminal is part of its match). When the state does not accept that
     terminal, the state's own regex (only the terminals it accepts) decides, exactly as lark's
     contextual lexer does: a terminal the state accepts that matched earlier in the order
-    would have been picked first. On any error the driver gives up, and ``parse`` lets lark
-    re-run the text to explain it. Each regex is compiled the first time it is needed.
+    would have been picked first. Where a predicate may start, the predicate lexer is tried
+    first: a whole ``field op value`` or ``field [not] in [...]`` and the terminal after it.
+    On any error the driver gives up, and ``parse`` lets lark re-run the text to explain it.
+    Each regex is compiled the first time it is needed.
     """
 
     def __init__(self, tables: dict[str, Any]) -> None:
