@@ -169,7 +169,7 @@ def test_tables_of_another_grammar_are_never_used(fresh_parser: Path, tmp_path: 
     _parser._driver()
     (kept,) = fresh_parser.iterdir()
     # A grammar where `between` is no keyword: text using it parses differently, or not.
-    grammar = _parser.grammar_path().read_text(encoding="utf-8")
+    grammar = Path(_parser.grammar_path()).read_text(encoding="utf-8")
     changed = tmp_path / "wsquery.lark"
     changed.write_text(grammar.replace("| field BETWEEN value AND value -> between\n", ""),
                        encoding="utf-8")
@@ -177,14 +177,14 @@ def test_tables_of_another_grammar_are_never_used(fresh_parser: Path, tmp_path: 
     _parser._driver.cache_clear()
     _parser._lark.cache_clear()
     # The old tables stand where the new grammar's would, as if their names had collided.
-    _parser._tables_path(_parser._tables_key()).write_text(kept.read_text(encoding="utf-8"),
-                                                           encoding="utf-8")
+    Path(_parser._tables_path(_parser._tables_key())).write_text(
+        kept.read_text(encoding="utf-8"), encoding="utf-8")
     with pytest.raises(wsquery.QuerySyntaxError):
         wsquery.parse("config.lr between 1 and 2")
 
 
 def test_unreadable_kept_tables_are_made_again(fresh_parser: Path) -> None:
-    path = _parser._tables_path(_parser._tables_key())
+    path = Path(_parser._tables_path(_parser._tables_key()))
     path.parent.mkdir(parents=True)
     path.write_text('{"key": {"lark": "1.0"}, "tables": ', encoding="utf-8")
     assert str(wsquery.parse("config.lr <= 0.1")) == "config.lr <= 0.1"

@@ -11,7 +11,6 @@ it raises becomes ``QuerySyntaxError`` with the position, what was expected and 
 
 from __future__ import annotations
 
-import difflib
 import json
 import math
 import os
@@ -20,7 +19,6 @@ import sys
 import zlib
 from collections.abc import Callable, Iterator
 from functools import cache
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 import attrs
@@ -87,13 +85,20 @@ _KNOWN_FIELDS: dict[str, tuple[str, tuple[str, ...]]] = {}
 _KNOWN_FIELDS_KEPT = 4096
 
 
-def grammar_path() -> Path:
-    """The grammar file: inside the installed package, or at the top of a source checkout."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "grammar" / "wsquery.lark", here.parent / "grammar" / "wsquery.lark"):
-        if candidate.is_file():
+def grammar_path() -> str:
+    """The grammar file: inside the installed package, or at the top of a source checkout.
+    (Paths here are ``os.path`` strings: ``pathlib`` would add to the first parse's imports.)"""
+    here = os.path.dirname(os.path.realpath(__file__))
+    for candidate in (os.path.join(here, "grammar", "wsquery.lark"),
+                      os.path.join(os.path.dirname(here), "grammar", "wsquery.lark")):
+        if os.path.isfile(candidate):
             return candidate
     raise FileNotFoundError("grammar/wsquery.lark is missing from the wsquery installation")
+
+
+def _read_text(path: str | os.PathLike[str]) -> str:
+    with open(path, encoding="utf-8") as file:
+        return file.read()
 
 
 #: A literal value and the span of its source text: ``(value, start, end)``, alive only
@@ -487,6 +492,8 @@ def _unknown_name(name: str, span: tuple[int, int]) -> Problem:
         return Problem(f"'{name}' needs a key", span,
                        hint=f"write {name}.<key>, e.g. {name}.{example}")
     suggestions = [f"summary.{name}", f"config.{name}"]
+    import difflib  # here: only a mistake needs it
+
     close = difflib.get_close_matches(name.lower(), list(RUN_ATTRIBUTES), n=2, cutoff=0.7)
     options = close + suggestions
     return Problem(
@@ -559,7 +566,7 @@ def _lark() -> Lark:
     """Lark's LALR parser: it makes the driver's tables, and it explains syntax errors."""
     from lark import Lark
 
-    grammar = grammar_path().read_text(encoding="utf-8")
+    grammar = _read_text(grammar_path())
     return Lark(grammar, parser="lalr", lexer="contextual", maybe_placeholders=True)
 
 
@@ -965,7 +972,7 @@ def _driver() -> _Driver:
     path = _tables_path(key)
     if keeps:
         try:
-            kept = json.loads(path.read_text(encoding="utf-8"))
+            kept = json.loads(_read_text(path))
             if kept["key"] == key:
                 return _Driver(kept["tables"])
         except (OSError, ValueError, LookupError, TypeError):
@@ -980,36 +987,38 @@ def _tables_key() -> dict[str, Any]:
     """What the tables depend on: the grammar, lark's version, Python's (lark orders
     terminals by widths Python's regex parser reports) and this module, which makes them
     from lark's. A part that cannot be told is None, and then no tables are kept."""
-    return {"grammar": grammar_path().read_text(encoding="utf-8"), "lark": _lark_version(),
+    return {"grammar": _read_text(grammar_path()), "lark": _lark_version(),
             "python": list(sys.version_info[:3]), "maker": _source_stamp()}
 
 
 def _source_stamp() -> str | None:
     """The length and CRC-32 of this module's source."""
     try:
-        source = Path(__file__).read_bytes()
+        with open(__file__, "rb") as file:
+            source = file.read()
     except OSError:
         return None
     return f"{len(source)}:{zlib.crc32(source):08x}"
 
 
-def _tables_path(key: dict[str, Any]) -> Path:
+def _tables_path(key: dict[str, Any]) -> str:
     """Where the tables for ``key`` are kept: the user's cache directory, one file per key
     (so environments with different lark versions do not take turns)."""
     home = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     digest = zlib.crc32(json.dumps(key, sort_keys=True).encode())
-    return Path(home) / "wsquery" / f"parser-tables-{digest:08x}.json"
+    return os.path.join(home, "wsquery", f"parser-tables-{digest:08x}.json")
 
 
-def _keep(path: Path, content: dict[str, Any]) -> None:
+def _keep(path: str, content: dict[str, Any]) -> None:
     """Write ``content`` to ``path`` whole or not at all; a cache that cannot be written is
     no cache."""
     import tempfile
 
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent,
-                                         prefix=path.name, delete=False) as file:
+        folder, name = os.path.split(path)
+        os.makedirs(folder, exist_ok=True)
+        with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=folder, prefix=name,
+                                         delete=False) as file:
             json.dump(content, file)
         os.replace(file.name, path)
     except OSError:
@@ -1031,7 +1040,7 @@ def _lark_version() -> str | None:
                 break
         else:
             return None
-        source = Path(spec.origin or "").read_text(encoding="utf-8")
+        source = _read_text(spec.origin or "")
     except (OSError, ImportError, ValueError):
         return None
     found = re.search(r"^__version__\b[^=\n]*=\s*[\"']([^\"']+)[\"']", source, re.MULTILINE)

@@ -7,7 +7,6 @@ compiled. Every problem is collected, each pointing at the predicate it came fro
 
 from __future__ import annotations
 
-import difflib
 import re
 from datetime import UTC, datetime
 from typing import assert_never
@@ -186,6 +185,8 @@ def _check_match(node: Match, problems: list[Problem]) -> None:
 
 
 def _state_hint(value: str) -> str:
+    import difflib  # here: only a mistake needs it
+
     close = difflib.get_close_matches(value.lower(), RUN_STATES, n=1, cutoff=0.6)
     listed = "states are " + ", ".join(RUN_STATES)
     return f'did you mean "{close[0]}"? {listed}' if close else listed
