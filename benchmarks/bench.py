@@ -41,7 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import wsquery  # noqa: E402
-from wsquery import _evaluate, _workspace  # noqa: E402
+from wsquery import _evaluate  # noqa: E402
 
 try:
     from wandb_workspaces import expr as wandb_expr
@@ -175,17 +175,13 @@ def scaling(sizes: tuple[int, ...], rounds: int) -> None:
 
 def cache(rounds: int) -> None:
     """One string compiled again and again: from the cache after its second time (the cache
-    is ``_workspace.compile_text``; ``wsquery.compile`` serves text from it when it uses it)."""
+    is ``_workspace.compile_text``, which ``wsquery.compile`` serves text from)."""
     text = expressions(40, 99_999)[0]
-    contenders: list[tuple[str, Callable[[str], Any]]] = [("wsquery.compile", wsquery_filters)]
-    if hasattr(_workspace, "compile_text"):  # older versions have no cache
-        contenders.append(("_workspace.compile_text",
-                           lambda text: _workspace.compile_text(text).to_json()["filters"]))
-    for label, function in contenders:
-        function(text)
-        function(text)
-        repeats = [batch_seconds(function, [text] * 200) for _ in range(rounds)]
-        print(f"the same 40-leaf string again, {label}: {statistics.median(repeats) * 1e6:.2f} µs")
+    wsquery_filters(text)
+    wsquery_filters(text)
+    repeats = [batch_seconds(wsquery_filters, [text] * 200) for _ in range(rounds)]
+    median = statistics.median(repeats)
+    print(f"the same 40-leaf string again, wsquery.compile: {median * 1e6:.2f} µs")
 
 
 def decompile(rounds: int) -> None:
