@@ -122,6 +122,18 @@ def test_every_single_predicate(monkeypatch: pytest.MonkeyPatch) -> None:
             assert_same_either_way(f"config.lr in [{value}]{join}summary.x != 1", monkeypatch)
 
 
+def test_a_field_is_taken_whole_as_lark_takes_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A field segment may end in ``-`` or ``/``, and a keyword may follow with no space:
+    ``config.a-in [1]`` is the field ``config.a-in`` and then an error, never ``config.a-``
+    in a list (the regex engine must not back into the field to make the rest match)."""
+    for field in ["config.a-", "config.a/", "summary.x-", "run.x-", "config.a-b", "name"]:
+        for op in ["in", "IN", "not in", "!in", "==", "!=", "and", "or", "is null"]:
+            for value in ["[1]", "[]", "['s', 2,]", "1", '"s"', "true", ""]:
+                for text in (f"{field}{op} {value}", f"{field}{op}{value}",
+                             f"{field}{op} {value} and config.y == 2"):
+                    assert_same_either_way(text, monkeypatch)
+
+
 SETTINGS = settings(max_examples=400, deadline=None, suppress_health_check=[
     HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 

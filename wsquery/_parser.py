@@ -751,7 +751,9 @@ class _Driver:
             if position < length:
                 ahead = predicate_gotos[state]
                 if ahead is not None and (token := lex_predicate(text, position)) is not None:
-                    # a whole predicate, reduced at once, and the terminal after it
+                    # a whole predicate, reduced at once, and the terminal after it; the
+                    # match then stands for that terminal (its last group, which ``_end``
+                    # reads, is that terminal's)
                     push_value(build.lexed_predicate(token, list_items))
                     kind = predicate_kinds[token.lastindex]  # type: ignore[index]
                     state = ahead[kind]
@@ -830,26 +832,39 @@ def _predicate_lexer(terminals: dict[str, str], numbers: dict[str, int],
     terminal after them or the end of the text: a query is mostly these, and one match then
     does the work of four or more terminals and their reductions.
 
-    The match is the one tokenization lark's lexer gives that text: each part is its
-    terminal's own regex, each ends where no shorter match of it could go on, and the
-    terminal after it is one that only a finished predicate takes. So in any state where a
-    predicate may start, the parser would reduce exactly this predicate, then meet that
-    terminal. Groups: 1 FIELD, 2 NAME, 3 OP, 4 NUMBER, 5 STRING, 6 TRUE or FALSE, 7 NOT,
-    8 the list, then one per following terminal, in lark's order, and the end of the text
-    last; the terminal numbers of the groups are returned beside the regex's ``match``."""
+    The match is the one tokenization lark's lexer gives that text. At each place the
+    terminals that may stand there are tried in lark's order, each with its own regex, and
+    the first that matches is taken whole: an atomic group, which the regex engine never
+    backs into to make the rest match (lark's lexer does not either: ``config.a-in [1]`` is
+    the field ``config.a-in``, then an error). The terminal after the predicate is one that
+    only a finished predicate takes. So in any state where a predicate may start, the parser
+    would reduce exactly this predicate, then meet that terminal. Groups: 1 FIELD, 2 NAME,
+    3 OP, 4 NUMBER, 5 STRING, 6 TRUE or FALSE, 7 NOT, 8 the list, then one per following
+    terminal, in lark's order, and the end of the text last; the terminal numbers of the
+    groups are returned beside the regex's ``match``."""
     skip = f"(?:{ignored})*+"
-    item = f"(?:{terminals['NUMBER']}|{terminals['STRING']}){skip}"
-    comma = f"{terminals['COMMA']}{skip}"
+
+    def token(*alternatives: str) -> str:
+        return f"(?>{'|'.join(alternatives)}){skip}"
+
+    def group(name: str) -> str:
+        return f"({terminals[name]})"
+
+    item = token(terminals["NUMBER"], terminals["STRING"])
+    comma = token(terminals["COMMA"])
     follows = [name for name in terminals if name in _FOLLOWS]
-    regex = (f"(?:({terminals['FIELD']})|({terminals['NAME']})){skip}"
-             f"(?:({terminals['OP']}){skip}(?:({terminals['NUMBER']})|({terminals['STRING']})"
-             f"|({terminals['TRUE']}|{terminals['FALSE']}))"
-             f"|(?:({terminals['NOT']}){skip})?{terminals['IN']}{skip}"
-             f"({terminals['LSQB']}{skip}(?:{item}(?:{comma}{item})*(?:{comma})?)?"
-             f"{terminals['RSQB']})){skip}"
-             f"(?:{''.join(f'({terminals[name]})|' for name in follows)}(\\Z)){skip}")
-    return re.compile(regex).match, [0] * 9 + [numbers[name] for name in follows] + [
-        numbers["$END"]]
+    regex = (token(group("FIELD"), group("NAME"))
+             + f"(?:{token(group('OP'))}"
+             + token(group("NUMBER"), group("STRING"),
+                     f"({terminals['TRUE']}|{terminals['FALSE']})")
+             + f"|(?:{token(group('NOT'))})?{token(terminals['IN'])}"
+             + f"({terminals['LSQB']}{skip}(?:{item}(?:{comma}{item})*(?:{comma})?)?"
+             + f"{terminals['RSQB']}){skip})"
+             + token(*[group(name) for name in follows], r"(\Z)"))
+    compiled = re.compile(regex)
+    if compiled.groups != 9 + len(follows):
+        raise ValueError("a terminal of the predicate lexer has a capturing group")
+    return compiled.match, [0] * 9 + [numbers[name] for name in follows] + [numbers["$END"]]
 
 
 _ASCII = [chr(code) for code in range(128)]
