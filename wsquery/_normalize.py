@@ -110,8 +110,9 @@ def never_true(condition: Expr) -> bool:
 def _plain(condition: Expr) -> bool:
     """Whether ``condition`` is in normal form as it is, for the commonest shapes: a
     comparison, a list of distinct values, an and/or of those on distinct fields, and an
-    and/or of those and of such and/ors of the other kind on distinct sets of fields
-    (``a and b or c and d``). ``_normal`` would give back the very same node."""
+    and/or of those and of such and/ors of the other kind (``a and b or c and d``), where no
+    two of its own leaves share a field and no two of its and/ors the same set of fields.
+    ``_normal`` would give back the very same node."""
     if type(condition) in _AND_OR:
         return _plain_places(condition, nest=True) is not None  # type: ignore[arg-type]
     return _plain_leaf(condition)
