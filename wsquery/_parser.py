@@ -730,9 +730,8 @@ class _Driver:
         #: Per state, where a predicate goes to (as ``gotos``), None where none starts.
         predicate = tables["nonterminals"].index("predicate")
         self.predicate_gotos: list[list[int] | None] = [row[predicate] for row in self.gotos]
-        self.lex_predicate, self.predicate_kinds = _predicate_lexer(terminals, numbers, ignored)
-        self.list_items = re.compile(
-            f"({terminals['NUMBER']})|({terminals['STRING']})").finditer
+        self.lex_predicate, self.predicate_kinds, self.list_items = _predicate_lexer(
+            terminals, numbers, ignored)
 
     def parse(self, text: str, build: _Build) -> Any:
         """The ``Query`` built, or ``None`` when lark must explain an error."""
@@ -826,7 +825,8 @@ _FOLLOWS = frozenset({"AND", "OR", "RPAR", "GROUP_BY", "ORDER_BY"})
 
 
 def _predicate_lexer(terminals: dict[str, str], numbers: dict[str, int],
-                     ignored: str) -> _Lexer:
+                     ignored: str) -> tuple[Callable[[str, int], _Terminal | None], list[int],
+                                            _ItemFinder]:
     """One regex for the commonest predicates, ``field op value`` (a number, string or
     boolean value) and ``field [not] in [...]`` (numbers and strings), together with the
     terminal after them or the end of the text: a query is mostly these, and one match then
@@ -840,8 +840,8 @@ def _predicate_lexer(terminals: dict[str, str], numbers: dict[str, int],
     only a finished predicate takes. So in any state where a predicate may start, the parser
     would reduce exactly this predicate, then meet that terminal. Groups: 1 FIELD, 2 NAME,
     3 OP, 4 NUMBER, 5 STRING, 6 TRUE or FALSE, 7 NOT, 8 the list, then one per following
-    terminal, in lark's order, and the end of the text last; the terminal numbers of the
-    groups are returned beside the regex's ``match``."""
+    terminal, in lark's order, and the end of the text last. Returned: the regex's ``match``,
+    the terminal number of each group, and what finds the items of a matched list."""
     skip = f"(?:{ignored})*+"
 
     def token(*alternatives: str) -> str:
@@ -864,7 +864,9 @@ def _predicate_lexer(terminals: dict[str, str], numbers: dict[str, int],
     compiled = re.compile(regex)
     if compiled.groups != 9 + len(follows):
         raise ValueError("a terminal of the predicate lexer has a capturing group")
-    return compiled.match, [0] * 9 + [numbers[name] for name in follows] + [numbers["$END"]]
+    items = re.compile(f"{group('NUMBER')}|{group('STRING')}").finditer
+    return (compiled.match, [0] * 9 + [numbers[name] for name in follows] + [numbers["$END"]],
+            items)
 
 
 _ASCII = [chr(code) for code in range(128)]
