@@ -27,7 +27,14 @@ from typing import Any, assert_never
 
 from . import _validate
 from ._validate import MAX_DEPTH
-from ._wandb import PLAIN_SEARCH_IS_SUBSTRING, WORKSPACE_OPS, config_key_from_wandb, default_sort
+from ._wandb import (
+    HAS_TAG_OP,
+    LACKS_TAG_OP,
+    PLAIN_SEARCH_IS_SUBSTRING,
+    WORKSPACE_OPS,
+    config_key_from_wandb,
+    default_sort,
+)
 from .ast import (
     RUN_ATTRIBUTES,
     UNIT_SECONDS,
@@ -257,9 +264,15 @@ def _leaf(field: Field, op: str, value: Any, op_path: str, value_path: str) -> E
             if not isinstance(value, list):
                 raise DecompileError(f'"{op}" needs a list of values, found {_show(value)}',
                                      path=value_path)
-            member = In(field, tuple(_scalar(v, f"{value_path}[{i}]")
-                                     for i, v in enumerate(value)))
+            member: Expr = In(field, tuple(_scalar(v, f"{value_path}[{i}]")
+                                           for i, v in enumerate(value) if v is not None))
+            if None in value:  # equal to null: the key is missing or null
+                member = IsNull(field) if len(value) == value.count(None) else Or(
+                    (member, IsNull(field)))
             return member if op == "IN" else Not(member)
+        case _ if field == _TAGS and op in (HAS_TAG_OP, LACKS_TAG_OP) and isinstance(value, str):
+            has_tag = Contains(_TAGS, value)
+            return has_tag if op == HAS_TAG_OP else Not(has_tag)
         case "WITHINSECONDS":
             if field != _CREATED_AT:
                 raise DecompileError(f'"WITHINSECONDS" applies only to run "createdAt", not '

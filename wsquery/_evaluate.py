@@ -580,19 +580,24 @@ def _ordered(pairs: list[tuple[Record, Any]], key: OrderKey) -> list[tuple[Recor
 
 def evaluate(query: Query, runs: Iterable[Any], *, now: datetime | None = None) -> list[Any]:
     """The runs (the very objects given) that ``query``'s filter holds TRUE for, sorted by its
-    ``order by`` keys in turn (stable: ties and unordered queries keep the input order)."""
+    ``order by`` keys in turn (stable: ties and unordered queries keep the input order), the
+    first ``limit`` of them. Without ``order by``, reading stops at the ``limit``-th match."""
     if isinstance(runs, Mapping) or not isinstance(runs, Iterable):
         raise WsqueryError(f"evaluate() takes an iterable of runs, not {type(runs).__name__}; "
                            "use matches() for a single run")
     test = None if query.filter is None else compile_predicate(query.filter, now)
+    limit = query.limit
+    enough = limit if limit is not None and not query.order_by else None
     selected = []
     for run in runs:
         record = adapt(run)
         if test is None or test(record) is True:
             selected.append((record, run))
+            if len(selected) == enough:
+                break
     for key in reversed(query.order_by):
         selected = _ordered(selected, key)
-    return [run for _, run in selected]
+    return [run for _, run in selected[:limit]]
 
 
 def matches(query: Query, run: Any, *, now: datetime | None = None) -> bool:

@@ -32,8 +32,8 @@ import unicodedata
 from typing import NamedTuple, assert_never
 
 from . import parse
-from ._wandb import UI_RUN_NAMES
 from .ast import (
+    UI_RUN_NAMES,
     And,
     Compare,
     Constant,

@@ -26,6 +26,7 @@ import attrs
 from . import _validate
 from ._validate import MAX_DEPTH, UNCHECKED_LITERALS, UNTYPED_SECTIONS
 from .ast import (
+    BARE_NAMES,
     RUN_ATTRIBUTES,
     And,
     Compare,
@@ -78,6 +79,7 @@ _new_query = slot_constructor(Query)
 _LEAVES = frozenset({Compare, In, Match, Contains, IsNull, Within, Constant})
 #: Comparison operators as the AST spells them, and the literal types a comparison takes.
 _ORDERING = frozenset({"==", "!=", "<", "<=", ">", ">="})
+_TAGS_PATH = (RUN_ATTRIBUTES["tags"],)
 _SCALARS = frozenset({str, int, float, bool, Duration})
 _INFINITE = (math.inf, -math.inf)
 #: Field text -> (section, path), for the field names met so far (at most that many kept).
@@ -162,9 +164,10 @@ class _Build:
         self.checks: list[Problem] = []
         self.depths: dict[int, int] = {}
 
-    def query(self, condition: Any = None, group_by: Any = None, order_by: Any = None) -> Query:
+    def query(self, condition: Any = None, group_by: Any = None, order_by: Any = None,
+              limit: int | None = None) -> Query:
         node = None if condition is None else self.close(condition)
-        return _new_query(node, group_by or (), order_by or (), None)
+        return _new_query(node, group_by or (), order_by or (), limit, None)
 
     or_ = _joiner(Or)
     and_ = _joiner(And)
@@ -270,6 +273,9 @@ class _Build:
                 f"nothing is {'equal' if op == '==' else 'compared'} to null", span,
                 hint=f"write {field} {wanted}"))
             return Constant(False, span=span)
+        if field.path == _TAGS_PATH and field.section == "run" and op in ("==", "!="):
+            has_tag = self.leaf(Contains(field, literal, span=span))  # the UI's "is"
+            return has_tag if op == "==" else Not(has_tag, span=span)
         return self.leaf(_new_compare(field, op, literal, span))
 
     # Predicates --------------------------------------------------------------------------
@@ -280,8 +286,8 @@ class _Build:
     def compare_text(self, field: Field, text: str, value: _Literal) -> Expr:
         literal = value[0]
         span = (field.span[0], value[2])  # type: ignore[index]
-        if text in _ORDERING and type(literal) in _SCALARS:  # most often: nothing to rewrite
-            node: Compare = _new_compare(field, text, literal, span)
+        if text in _ORDERING and type(literal) in _SCALARS and field.path != _TAGS_PATH:
+            node: Compare = _new_compare(field, text, literal, span)  # most often: as it is
             if field.section not in UNTYPED_SECTIONS or type(literal) not in UNCHECKED_LITERALS:
                 _validate.check_leaf(node, self.checks)
             return node
@@ -386,6 +392,15 @@ class _Build:
     def order_clause(self, kw: _Terminal, keys: list[OrderKey]) -> tuple[OrderKey, ...]:
         return tuple(keys)
 
+    def limit_clause(self, kw: _Terminal, number: _Terminal) -> int | None:
+        count, start, end = self.number_text(_text(number), number.start())
+        if type(count) is int and count >= 1:
+            return count
+        self.problems.append(Problem(
+            "limit takes a whole number of runs, 1 or more", (start, end),
+            hint="write limit 10 for the first 10 runs in order"))
+        return None
+
     def items(self, head: Any, comma: _Terminal | None = None, item: Any = None) -> list[Any]:
         """A comma-separated list, grown left to right (also ``fields`` and ``order_keys``)."""
         if comma is None:
@@ -410,7 +425,7 @@ class _Build:
         known = _KNOWN_FIELDS.get(text)
         if known is None:
             if bare:
-                key = RUN_ATTRIBUTES.get(text)
+                key = BARE_NAMES.get(text.lower())
                 if key is None:
                     self.problems.append(_unknown_name(text, span))
                     return _new_field("run", (text,), span)
@@ -821,7 +836,7 @@ _Lexer: TypeAlias = "tuple[Callable[[str, int], _Terminal | None], list[int]]"
 _ItemFinder: TypeAlias = "Callable[[str, int, int], Iterator[_Terminal]]"
 
 #: The terminals that may follow a predicate, and so end one lexed in one match.
-_FOLLOWS = frozenset({"AND", "OR", "RPAR", "GROUP_BY", "ORDER_BY"})
+_FOLLOWS = frozenset({"AND", "OR", "RPAR", "GROUP_BY", "ORDER_BY", "LIMIT"})
 
 
 def _predicate_lexer(terminals: dict[str, str], numbers: dict[str, int],
@@ -1101,12 +1116,12 @@ _DESCRIPTIONS = {
     "$END": "end of input", "NOT": "'not'", "IN": "'in'",
     "BETWEEN": "'between'", "CONTAINS": "'contains'", "IS": "'is'", "NULL": "'null'",
     "TRUE": "'true'", "FALSE": "'false'", "WITHIN": "'within'", "LAST": "'last'",
-    "ASC": "'asc'", "DESC": "'desc'",
+    "ASC": "'asc'", "DESC": "'desc'", "LIMIT": "'limit'",
 }
 _VALUE_TERMINALS = {"NUMBER", "STRING", "DURATION", "TRUE", "FALSE", "NULL"}
 _ORDER = ["AND", "OR", "FIELD", "NAME", "NOT", "LPAR", "NUMBER", "STRING", "DURATION", "TRUE",
           "FALSE", "NULL", "LSQB", "OP", "IN", "BETWEEN", "CONTAINS", "IS", "WITHIN", "LAST",
-          "UNIT", "ASC", "DESC", "COMMA", "RSQB", "RPAR", "GROUP_BY", "ORDER_BY", "$END"]
+          "UNIT", "ASC", "DESC", "COMMA", "RSQB", "RPAR", "GROUP_BY", "ORDER_BY", "LIMIT", "$END"]
 
 
 def _describe_expected(names: set[str]) -> tuple[str, ...]:
@@ -1207,6 +1222,8 @@ def _hint_for_token(text: str, token: Token, expected: set[str]) -> str | None:
         return "'is' only takes null: is null, is not null; compare values with '=='"
     if "OP" in expected and value in ("like", "matches", "match", "regex", "~"):
         return "a regex match is written '=~'"
+    if token.type in ("GROUP_BY", "ORDER_BY") and expected == {"$END"}:
+        return "'limit' comes last, after 'group by' and 'order by'"
     if token.type == "GROUP_BY" and "GROUP_BY" not in expected and "ORDER_BY" not in expected:
         return "'group by' comes before 'order by'"
     if token.type == "RPAR" and "RPAR" not in expected:

@@ -128,7 +128,7 @@ def _check_values(field: Field, op: str, values: tuple[Scalar, ...],
         if op != "in":
             problems.append(Problem(
                 f"tags is a list: '{op}' cannot match it", span,
-                hint='write "best" in tags, tags contains "best" or tags in ["a", "b"]'))
+                hint='write tags == "best", tags != "best" or tags in ["a", "b"]'))
         elif not all(isinstance(v, str) for v in values):
             problems.append(Problem("tags are strings", span, hint='write tags in ["a", "b"]'))
     elif key == "createdAt":
@@ -163,8 +163,9 @@ def _check_contains(node: Contains, problems: list[Problem]) -> None:
                                 hint="compare it with '<', '>=' or 'between'"))
     elif node.field.section == "run" and node.field.key in _STRING_ATTRIBUTES | {"tags"} and (
             not isinstance(value, str)):
+        op = "==" if node.field.key == "tags" else "contains"
         problems.append(Problem(f"{node.field} holds strings, not {_show(value)}", span,
-                                hint=f'write {node.field} contains "{_show_plain(value)}"'))
+                                hint=f'write {node.field} {op} "{_show_plain(value)}"'))
 
 
 def _check_match(node: Match, problems: list[Problem]) -> None:

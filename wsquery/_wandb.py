@@ -11,27 +11,6 @@ from typing import Any
 
 from .ast import Field
 
-#: The names W&B's UI and workspace library give run attributes (``Metric('State')``, a panel's
-#: ``x="Step"``) -> the keys W&B stores for them.
-UI_RUN_NAMES: dict[str, str] = {
-    "ID": "name",
-    "Name": "displayName",
-    "Tags": "tags",
-    "State": "state",
-    "CreatedTimestamp": "createdAt",
-    "Runtime": "duration",
-    "User": "username",
-    "Sweep": "sweep",
-    "Group": "group",
-    "JobType": "jobType",
-    "Hostname": "host",
-    "UsingArtifact": "inputArtifacts",
-    "OutputtingArtifact": "outputArtifacts",
-    "Step": "_step",
-    "RelativeTime(Wall)": "_absolute_runtime",
-    "RelativeTime(Process)": "_runtime",
-    "WallTime": "_timestamp",
-}
 
 def default_sort() -> dict[str, Any]:
     """The run set's sort when a query has no ``order by``, newest first: a new dict each
@@ -56,6 +35,12 @@ RUNS_API_CONFIG_KEYS_WITH_VALUE = False
 # them in its models but does not write them).
 PANEL_SEARCH_QUERY_KEY = "searchQuery"
 PANEL_SEARCH_EXPAND_KEY = "autoExpandSearchResults"
+
+# *unverified*: how the W&B UI stores its tag operators "is" and "is not" on run tags. wsquery
+# writes them as wandb-workspaces writes ``Tags() == "x"`` and ``Tags() != "x"``; it reads these
+# and the ``tags`` section's leaves (``{"section": "tags", "name": "x"}`` = true or false).
+HAS_TAG_OP = "="
+LACKS_TAG_OP = "!="
 
 # *unverified*: a non-regex search box matches run names containing the text, case-sensitively.
 PLAIN_SEARCH_IS_SUBSTRING = True

@@ -31,7 +31,15 @@ from ._normalize import (
 )
 from ._parser import parse
 from ._validate import parse_datetime
-from ._wandb import EMPTY_SEARCH, default_sort, filter_key, format_datetime, grouping_key
+from ._wandb import (
+    EMPTY_SEARCH,
+    HAS_TAG_OP,
+    LACKS_TAG_OP,
+    default_sort,
+    filter_key,
+    format_datetime,
+    grouping_key,
+)
 from .ast import (
     And,
     Compare,
@@ -59,7 +67,7 @@ MAX_DISTRIBUTED_LEAVES = 200
 FORMATS = ("filterv2", "legacy")
 
 _TARGET = "workspace"
-_OPTIONS = "options are format, exact_ops and strict"
+_OPTIONS = "options are format, exact_ops, strict and limit_as_max_runs"
 _MONGO_HINT = 'compile with target="mongo", which can express it'
 _OPS = {"==": "=", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 #: Operators the W&B UI cannot show -> the ones it shows in their place.
@@ -84,6 +92,9 @@ class RunsetQuery:
     sort: dict[str, Any]
     search: dict[str, Any]
     warnings: tuple[TargetWarning, ...] = ()
+    #: The view's max-runs setting that a ``limit`` became (``limit_as_max_runs=True``); it
+    #: belongs to the view's settings, not to the run set, so ``to_json`` leaves it out.
+    max_runs: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {"filters": self.filters, "grouping": self.grouping, "sort": self.sort,
@@ -130,12 +141,14 @@ def compile_text(text: str, **options: object) -> RunsetQuery:
 
 def compile_workspace(query: Query, *, text: str | None = None, format: str = "filterv2",
                       exact_ops: bool = False, strict: bool = False,
-                      **unknown: object) -> RunsetQuery:
+                      limit_as_max_runs: bool = False, **unknown: object) -> RunsetQuery:
     """``query`` as a run set: ``format`` is ``"filterv2"`` (what W&B writes today) or
     ``"legacy"``; ``exact_ops`` keeps ``<``/``>`` that the UI cannot show; ``strict`` turns
-    every warning into a ``TargetError``. ``text``, the source of ``query``, lets errors and
-    warnings show where they point. Whatever a run set cannot express is a ``TargetError``."""
-    filter_format = _check_options(format, exact_ops, strict, unknown)
+    every warning into a ``TargetError``; ``limit_as_max_runs`` turns a ``limit`` into the
+    view's max-runs setting (a run set has no limit). ``text``, the source of ``query``, lets
+    errors and warnings show where they point. Whatever a run set cannot express is a
+    ``TargetError``."""
+    filter_format = _check_options(format, exact_ops, strict, limit_as_max_runs, unknown)
     normal = normalize(query).filter
     compiler = _Compiler(text, exact_ops, strict)
     if type(normal) is Constant:
@@ -150,16 +163,20 @@ def compile_workspace(query: Query, *, text: str | None = None, format: str = "f
     else:
         sort = default_sort()
     grouping = [grouping_key(field) for field in query.group_by] if query.group_by else []
-    return _new_runset_query(filters, grouping, sort, search, tuple(compiler.warnings))
+    max_runs = compiler.max_runs(query, limit_as_max_runs)
+    return _new_runset_query(filters, grouping, sort, search, tuple(compiler.warnings),
+                             max_runs)
 
 
 _new_runset_query = slot_constructor(RunsetQuery)
 
 
 def _check_options(format: object, exact_ops: object, strict: object,
-                   unknown: dict[str, object]) -> str:
+                   limit_as_max_runs: object, unknown: dict[str, object]) -> str:
     """The filter format asked for; a ``TargetError`` for any option or value not known."""
-    if format in FORMATS and type(exact_ops) is bool and type(strict) is bool and not unknown:
+    flags = (("exact_ops", exact_ops), ("strict", strict),
+             ("limit_as_max_runs", limit_as_max_runs))
+    if format in FORMATS and all(type(value) is bool for _, value in flags) and not unknown:
         return format
     if unknown:
         names = ", ".join(repr(name) for name in sorted(unknown))
@@ -168,7 +185,7 @@ def _check_options(format: object, exact_ops: object, strict: object,
     if not (isinstance(format, str) and format.lower() in FORMATS):
         raise TargetError(f"unknown format {format!r}", target=_TARGET,
                           hint='format is "filterv2" or "legacy"')
-    for name, value in (("exact_ops", exact_ops), ("strict", strict)):
+    for name, value in flags:
         if not isinstance(value, bool):
             raise TargetError(f"{name} must be True or False, not {value!r}", target=_TARGET)
     return format.lower()
@@ -188,6 +205,23 @@ class _Compiler:
 
     def error(self, message: str, span: Span, hint: str | None = None) -> TargetError:
         return TargetError(message, target=_TARGET, span=span, text=self.text, hint=hint)
+
+    def max_runs(self, query: Query, limit_as_max_runs: bool) -> int | None:
+        """The view's max-runs setting a ``limit`` becomes when asked; else a ``TargetError``:
+        a run set shows every run its filter selects."""
+        if query.limit is None:
+            return None
+        span = _limit_span(query, self.text)
+        if not limit_as_max_runs:
+            raise self.error(f"a run set has no limit: limit {query.limit} cannot be saved",
+                             span, "pass limit_as_max_runs=True to make it the view's max-runs "
+                             "setting (how many runs its charts show), or leave it out")
+        message = (f"limit {query.limit} became the view's max-runs setting (maxRuns): the "
+                   "charts show the first that many runs, the runs table shows them all")
+        if self.strict:
+            raise self.error(message, span)
+        self.warnings.append(TargetWarning(message, _TARGET, span, None, self.text))
+        return query.limit
 
     def warn(self, node: Expr, message: str, hint: str | None = None) -> None:
         if self.strict:
@@ -342,9 +376,9 @@ class _Compiler:
             case Not(operand=In() as inner):
                 leaf = _leaf(inner.field, "NIN", self.values(inner.field, inner.values, expr))
             case Contains() if expr.field == TAGS:
-                leaf = _leaf(TAGS, "IN", [expr.value])
+                leaf = _leaf(TAGS, HAS_TAG_OP, expr.value)
             case Not(operand=Contains() as inner) if inner.field == TAGS:
-                leaf = _leaf(TAGS, "NIN", [inner.value])
+                leaf = _leaf(TAGS, LACKS_TAG_OP, inner.value)
             case Within() if expr.field == CREATED_AT:
                 leaf = _leaf(CREATED_AT, "WITHINSECONDS", self.seconds(expr))
             case _:
@@ -385,6 +419,14 @@ class _Compiler:
         if whole != exact:
             self.warn(expr, f"{expr} became {whole} seconds: a run set takes whole seconds")
         return whole
+
+
+def _limit_span(query: Query, text: str | None) -> Span:
+    """Where ``limit`` stands in the source text (it is the query's last clause)."""
+    if text is None:
+        return None
+    start = text.lower().rfind("limit")
+    return None if start < 0 else (start, len(text.rstrip()))
 
 
 def _leaf(field: Field, op: str, value: Any) -> dict[str, Any]:

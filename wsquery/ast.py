@@ -40,6 +40,37 @@ RUN_ATTRIBUTES: dict[str, str] = {
 #: W&B ``run`` key names -> the bare attribute name that prints them.
 RUN_KEY_ATTRIBUTES: dict[str, str] = {key: attr for attr, key in RUN_ATTRIBUTES.items()}
 
+#: The names W&B's UI and workspace library give run attributes (``Metric('State')``, a panel's
+#: ``x="Step"``) -> the keys W&B stores for them.
+UI_RUN_NAMES: dict[str, str] = {
+    "ID": "name",
+    "Name": "displayName",
+    "Tags": "tags",
+    "State": "state",
+    "CreatedTimestamp": "createdAt",
+    "Runtime": "duration",
+    "User": "username",
+    "Sweep": "sweep",
+    "Group": "group",
+    "JobType": "jobType",
+    "Hostname": "host",
+    "UsingArtifact": "inputArtifacts",
+    "OutputtingArtifact": "outputArtifacts",
+    "Step": "_step",
+    "RelativeTime(Wall)": "_absolute_runtime",
+    "RelativeTime(Process)": "_runtime",
+    "WallTime": "_timestamp",
+}
+
+#: Every bare name a query may use for a run attribute, lower-cased (bare names are
+#: case-insensitive): the language's own names and the UI's (``State``, ``CreatedTimestamp``).
+BARE_NAMES: dict[str, str] = {
+    **{name.lower(): key for name, key in UI_RUN_NAMES.items() if name.isidentifier()},
+    **RUN_ATTRIBUTES,
+}
+
+_TAGS_PATH = (RUN_ATTRIBUTES["tags"],)
+
 #: Duration units in canonical spelling -> seconds.
 UNIT_SECONDS: dict[str, int] = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
@@ -140,7 +171,15 @@ class Contains:
     value: Scalar
     span: Span = _SPAN
 
+    @property
+    def has_tag(self) -> bool:
+        """Whether this says a run has a tag: printed ``tags == "x"``, as the W&B UI's "is"."""
+        field = self.field
+        return field.path == _TAGS_PATH and field.section == "run" and isinstance(self.value, str)
+
     def __str__(self) -> str:
+        if self.has_tag:
+            return f"{self.field} == {format_value(self.value)}"
         return f"{self.field} contains {format_value(self.value)}"
 
 
@@ -192,6 +231,8 @@ class Not:
                 return f"{inner.field} !~ {format_value(inner.pattern)}"
             case IsNull():
                 return f"{inner.field} is not null"
+            case Contains() if inner.has_tag:
+                return f"{inner.field} != {format_value(inner.value)}"
             case And() | Or():
                 return f"not ({inner})"
             case _:
@@ -237,11 +278,13 @@ class OrderKey:
 
 @attrs.frozen(slots=True)
 class Query:
-    """A whole query: an optional filter, then ``group by`` and ``order by`` clauses."""
+    """A whole query: an optional filter, then ``group by``, ``order by`` and ``limit``
+    clauses; ``limit`` keeps the first that many runs in order (None: all of them)."""
 
     filter: Expr | None = None
     group_by: tuple[Field, ...] = ()
     order_by: tuple[OrderKey, ...] = ()
+    limit: int | None = None
     span: Span = _SPAN
 
     def __str__(self) -> str:
@@ -250,6 +293,8 @@ class Query:
             parts.append("group by " + ", ".join(str(f) for f in self.group_by))
         if self.order_by:
             parts.append("order by " + ", ".join(str(k) for k in self.order_by))
+        if self.limit is not None:
+            parts.append(f"limit {self.limit}")
         return " ".join(parts)
 
 

@@ -29,8 +29,8 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 import attrs
 
 from ._graphql import MAX_NAME_LENGTH
-from ._wandb import PANEL_SEARCH_EXPAND_KEY, PANEL_SEARCH_QUERY_KEY, UI_RUN_NAMES
-from .ast import Query
+from ._wandb import PANEL_SEARCH_EXPAND_KEY, PANEL_SEARCH_QUERY_KEY
+from .ast import UI_RUN_NAMES, Query
 from .errors import NotFoundError, WorkspaceError, WorkspaceValueError
 
 if TYPE_CHECKING:
@@ -865,7 +865,8 @@ def _compile(query: str | Query) -> tuple[Query, RunsetQuery]:
     else:
         raise WorkspaceValueError(
             f"Workspace.query: expected query text or a Query, not {query!r}")
-    compiled = compile_query(query if isinstance(query, str) and query.strip() else parsed)
+    compiled = compile_query(query if isinstance(query, str) and query.strip() else parsed,
+                             limit_as_max_runs=True)
     for warning in compiled.warnings:
         _warn(str(warning))
     return parsed, compiled
@@ -967,6 +968,8 @@ class Workspace:
     @query.setter
     def query(self, value: str | Query) -> None:
         self._query, self._compiled = _compile(value)
+        if self._compiled.max_runs is not None:  # a limit: how many runs the charts show
+            self.settings = attrs.evolve(self.settings, max_runs=self._compiled.max_runs)
 
     @property
     def view_id(self) -> str | None:
