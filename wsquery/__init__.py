@@ -14,7 +14,8 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
     from datetime import datetime
 
-    from ._mongo import MongoQuery, runs
+    from ._mongo import MongoQuery
+    from ._runs_api import RunsApiQuery, runs
     from ._workspace import RunsetQuery
     from .ast import Query
     from .errors import (
@@ -64,6 +65,7 @@ __all__ = [
     "QueryValidationError",
     "RateLimitedError",
     "RunSettings",
+    "RunsApiQuery",
     "RunsetQuery",
     "ScalarChart",
     "Section",
@@ -100,7 +102,8 @@ _LAZY = {
                      "WsqueryWarning"], "errors"),
     "RunsetQuery": "_workspace",
     "MongoQuery": "_mongo",
-    "runs": "_mongo",
+    "RunsApiQuery": "_runs_api",
+    "runs": "_runs_api",
     **dict.fromkeys(["BarPlot", "LinePlot", "RunSettings", "ScalarChart", "Section",
                      "SectionPanelSettings", "Workspace", "WorkspaceSettings", "list_views"],
                     "workspace"),
@@ -130,7 +133,7 @@ def _module(name: str) -> Any:
 _modules: dict[str, Any] = {}
 
 
-TARGETS = ("workspace", "mongo")
+TARGETS = ("workspace", "runs-api", "mongo")
 
 
 def parse(text: str) -> Query:
@@ -157,26 +160,42 @@ def compile(
 
 
 @overload
-def compile(query: str | Query, target: str, **options: Any) -> RunsetQuery | MongoQuery: ...
+def compile(
+    query: str | Query, target: Literal["runs-api"], **options: Any
+) -> RunsApiQuery: ...
+
+
+@overload
+def compile(
+    query: str | Query, target: str, **options: Any
+) -> RunsetQuery | RunsApiQuery | MongoQuery: ...
 
 
 def compile(
     query: str | Query, target: str = "workspace", **options: Any
-) -> RunsetQuery | MongoQuery:
+) -> RunsetQuery | RunsApiQuery | MongoQuery:
     """Compile a query for ``target``: ``"workspace"`` gives a ``RunsetQuery`` whose
-    ``to_json()`` is what goes into a saved view's ``runSets[0]``; ``"mongo"`` gives a
-    ``MongoQuery`` whose ``filters`` and ``order`` go to ``wandb.Api().runs()``.
+    ``to_json()`` is what goes into a saved view's ``runSets[0]``; ``"runs-api"`` gives a
+    ``RunsApiQuery`` whose ``to_json()`` holds the arguments of ``wandb.Api().runs()``, as
+    W&B's SDK writes them; ``"mongo"`` gives a ``MongoQuery`` for a MongoDB collection of run
+    documents, exact under MongoDB's own rules.
 
     Workspace options: ``format="filterv2"|"legacy"``, ``exact_ops=False`` (keep ``<``/``>``
-    instead of the UI's ``<=``/``>=``), ``strict=False`` (turn warnings into errors).
-    Mongo options: ``now=None`` (the moment ``within last`` counts back from; default the
-    current time), ``strict=False``.
+    instead of the UI's ``<=``/``>=``), ``strict=False`` (turn warnings into errors),
+    ``limit_as_max_runs=False`` (a ``limit`` becomes the view's max-runs setting).
+    Runs-API and mongo options: ``now=None`` (the moment ``within last`` counts back from;
+    default the current time), ``strict=False`` (for the runs API, also refuse what W&B's
+    meaning for runs without the key is not known of).
     """
     if target == "workspace":
         workspace = _module("_workspace")
         if isinstance(query, str):  # a repeated text comes from a bounded cache
             return workspace.compile_text(query, **options)  # type: ignore[no-any-return]
         return workspace.compile_workspace(_as_query(query), **options)  # type: ignore[no-any-return]
+    if target == "runs-api":
+        text = query if isinstance(query, str) else None
+        return _module("_runs_api").compile_runs_api(  # type: ignore[no-any-return]
+            _as_query(query), text=text, **options)
     if target == "mongo":
         text = query if isinstance(query, str) else None
         return _module("_mongo").compile_mongo(  # type: ignore[no-any-return]

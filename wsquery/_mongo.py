@@ -64,7 +64,7 @@ import attrs
 from ._evaluate import adapt
 from ._normalize import normalize
 from ._validate import parse_datetime
-from ._wandb import RUNS_API_CONFIG_KEYS_WITH_VALUE
+from ._wandb import RUNS_API_CONFIG_KEYS_WITH_VALUE, iso_timestamp
 from .ast import (
     And,
     Compare,
@@ -157,13 +157,6 @@ def _checked_options(now: object, unknown: dict[str, object], strict: object) ->
     if not isinstance(now, datetime):
         raise TargetError(f"now must be a datetime, not {type(now).__name__}", target=TARGET)
     return now if now.tzinfo is not None else now.replace(tzinfo=UTC)
-
-
-def iso_timestamp(moment: datetime) -> str:
-    """A timestamp as run documents hold ``createdAt``: UTC, fixed width, so that text order is
-    time order (``2024-05-01T12:00:00.000000Z``)."""
-    plain = moment.astimezone(UTC).replace(tzinfo=None)
-    return plain.isoformat(timespec="microseconds") + "Z"
 
 
 # Places: where a field lives in a run document --------------------------------------------------
@@ -783,50 +776,3 @@ def order_key(order: str) -> OrderKey:
             del segments[1]
         return OrderKey(Field("config", tuple(segments)), ascending)
     return OrderKey(Field("run", tuple(path.split("."))), ascending)
-
-
-# Fetching ----------------------------------------------------------------------------------------
-
-def runs(entity: str, project: str, query: str | Query, *, client: GraphQLClient | None = None,
-         base_url: str | None = None, api_key: str | None = None, now: datetime | None = None,
-         page_size: int = 50) -> list[dict[str, Any]]:
-    """The runs of ``entity/project`` that ``query`` selects, in its order, fetched over
-    GraphQL with the compiled filters (every page, ``page_size`` runs at a time).
-
-    Each run is W&B run JSON as the GraphQL API gives it (``name`` is the id, ``config``
-    values wrapped as ``{"value": ...}``), with ``config`` and ``summaryMetrics`` decoded;
-    ``wsquery.evaluate`` reads it. ``client`` (else one made from ``base_url`` and
-    ``api_key``, as the wandb SDK would) talks to the server; ``now`` anchors ``within last``.
-    """
-    from ._graphql import GraphQLClient, resolve_settings
-    from ._parser import parse
-
-    if isinstance(page_size, bool) or not isinstance(page_size, int) or page_size < 1:
-        raise WsqueryError(f"page_size must be a positive whole number, not {page_size!r}")
-    text = query if isinstance(query, str) else None
-    parsed = parse(query) if isinstance(query, str) else query
-    compiler = _Compiler(text, _checked_options(now, {}, False), False)
-    filters = compiler.query_filter(parsed)
-    if filters is None:
-        return []
-    order = compiler.order(parsed)
-    own_client = client is None
-    active = client if client is not None else GraphQLClient(resolve_settings(base_url, api_key))
-    try:
-        return [_decoded(node) for node in active.iter_runs(
-            entity, project, filters=filters, order=order, page_size=page_size)]
-    finally:
-        if own_client:
-            active.close()
-
-
-def _decoded(node: dict[str, Any]) -> dict[str, Any]:
-    run = dict(node)
-    for key in ("config", "summaryMetrics"):
-        if isinstance(run.get(key), str):
-            try:
-                run[key] = json.loads(run[key])
-            except ValueError:
-                raise WsqueryError(f"the server sent run {run.get('name')!r} with {key} that "
-                                   "is not JSON") from None
-    return run

@@ -49,7 +49,7 @@ from wsquery.errors import (
 if TYPE_CHECKING:
     from prompt_toolkit.completion import Completer
 
-TARGETS = ("workspace", "mongo")
+TARGETS = wsquery.TARGETS
 HISTORY_ENV = "WSQUERY_HISTORY"
 DEFAULT_HISTORY = "~/.wsquery_history"
 PROMPT = "wsquery> "
@@ -62,7 +62,7 @@ MAX_CELL = 32
 HELP = """\
 Type a query to see its canonical text, its warnings and the JSON for the current target.
 A line ending in \\ or with open ( or [ continues on the next line.
-  :target workspace|mongo   compile for this target
+  :target NAME              compile for this target: workspace, runs-api or mongo
   :runs FILE                load runs (JSON lines or a JSON array); queries then list matches
   :explain [QUERY]          the normalized form and compiled shape of QUERY or the last query
   :save ENTITY/PROJECT NAME save the last query as a workspace view and print its URL
@@ -180,10 +180,7 @@ class _Session:
     def compile(self, text: str) -> _Compiled:
         query = wsquery.parse(text)
         compiled: Any = wsquery.compile(text, target=self.target)
-        if self.target == "mongo":
-            result = {"filters": compiled.filters, "order": compiled.order}
-        else:
-            result = compiled.to_json()
+        result = compiled.to_json()
         matches = None if self.runs is None else wsquery.evaluate(query, self.runs)
         self.last = text
         return _Compiled(query, self.target, result, tuple(compiled.warnings), matches,

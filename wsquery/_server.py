@@ -449,7 +449,7 @@ class _Project:
              first: int | None = None, after: str | None = None) -> dict[str, Any]:
         """The project's runs that match runs-API ``filters``, in ``order``, one page."""
         from ._evaluate import evaluate
-        from ._mongo import DEFAULT_ORDER, order_key
+        from ._runs_api import DEFAULT_ORDER, order_key
         from .ast import Query
 
         try:
@@ -601,7 +601,7 @@ def _operator(values: list[Any], op: str, operand: Any) -> bool:
     if op == "$regex":
         if not isinstance(operand, str):
             raise FilterError("$regex takes a string")
-        search = _re2_search(operand)
+        search = _regex_search(operand)
         return any(isinstance(value, str) and search(value) for value in _expanded(values))
     raise FilterError(f"unknown operator {op}")
 
@@ -674,29 +674,15 @@ def _compare(left: Any, right: Any) -> int:
     return int(left > right) - int(left < right)
 
 
-@functools.cache
-def _re2_search(pattern: str) -> Any:
-    """RE2's search for ``pattern`` (compiled once); the runs API speaks RE2. Without
-    google-re2 only plain text is searched."""
-    from ._mongo import RE2_EXTRA, re2_module, regex_literal
+def _regex_search(pattern: str) -> Any:
+    """The search for a ``$regex``: RE2's meaning, as W&B's server runs it (the language's
+    own regexes, so wsquery's engine serves)."""
+    from ._regex import compile_user_regex
 
-    re2 = re2_module()
-    if re2 is None:
-        text = regex_literal(pattern)  # plain text needs no engine ('contains' writes it)
-        if text is None:
-            raise FilterError("$regex needs google-re2 on the server: "
-                              f"pip install 'wsquery[{RE2_EXTRA}]'")
-
-        def holds_text(value: str) -> bool:
-            return text in value
-
-        return holds_text
-    options = re2.Options()
-    options.log_errors = False
     try:
-        return re2.compile(pattern, options).search
-    except re2.error as error:
-        raise FilterError(f"$regex {pattern!r} is not RE2: {error}") from None
+        return compile_user_regex(pattern)
+    except WsqueryError as error:
+        raise FilterError(f"$regex {pattern!r}: {error}") from None
 
 
 class _Root:

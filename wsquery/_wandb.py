@@ -31,6 +31,12 @@ CONFIG_FILTER_KEYS_WITH_VALUE = False
 # ``config.<key>`` or ``config.<key>.value``; W&B's docs show both. wsquery writes the plain form.
 RUNS_API_CONFIG_KEYS_WITH_VALUE = False
 
+# The runs API's order strings spell run keys as ``Api.runs``' docstring does ("``created_at``,
+# ``heartbeat_at``, ``config.*.value``, or ``summary_metrics.*``"); *unverified*: other run keys
+# (``displayName``, ``state``, ...) are written under their own names, as W&B's SDK writes
+# a sort key of a run set (``QueryGenerator.keys_to_order``).
+RUNS_API_ORDER_NAMES = {"createdAt": "created_at", "heartbeatAt": "heartbeat_at"}
+
 # *unverified*: the panel bank keys of the panel search bar (the reference library declares
 # them in its models but does not write them).
 PANEL_SEARCH_QUERY_KEY = "searchQuery"
@@ -82,3 +88,13 @@ def format_datetime(value: datetime) -> str:
     if value.microsecond:
         text += f".{value.microsecond:06d}"
     return text + "Z"
+
+
+def iso_timestamp(moment: datetime) -> str:
+    """A timestamp as run documents hold ``createdAt`` and runs-API filters compare with it:
+    UTC, fixed width, so that text order is time order (``2024-05-01T12:00:00.000000Z``).
+    *unverified*: how W&B's server compares ``createdAt`` with the text of a filter (its
+    docstring's example is ``2023-01-01T12:00:00Z``); a fixed width is right for text and time
+    order alike."""
+    plain = moment.astimezone(UTC).replace(tzinfo=None)
+    return plain.isoformat(timespec="microseconds") + "Z"

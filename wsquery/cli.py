@@ -50,16 +50,20 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"wsquery {__version__}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
 
-    compile_cmd = commands.add_parser("compile", help="print the run-set JSON of a query")
+    compile_cmd = commands.add_parser(
+        "compile", help="print what a query compiles to: run-set JSON, or another target's")
     compile_cmd.add_argument("--target", default="workspace",
-                             help="what to compile for (default: workspace)")
+                             help="workspace (run-set JSON, the default), runs-api (the "
+                             "arguments of wandb.Api().runs) or mongo (a MongoDB filter)")
     compile_cmd.add_argument("--format", choices=("filterv2", "legacy"), default="filterv2",
                              help="run-set filter format (default: filterv2)")
     compile_cmd.add_argument("--exact-ops", action="store_true",
                              help="keep < and > instead of the UI's <= and >=")
+    compile_cmd.add_argument("--limit-as-max-runs", action="store_true",
+                             help="workspace: make a limit the view's max-runs setting")
     compile_cmd.add_argument("--strict", action="store_true", help="turn warnings into errors")
     compile_cmd.add_argument("--now", metavar="ISO",
-                             help="mongo: the moment 'within last' counts back from")
+                             help="runs-api, mongo: the moment 'within last' counts back from")
     compile_cmd.add_argument("query", help="query text, or - to read it from stdin")
     compile_cmd.set_defaults(func=_compile)
 
@@ -116,7 +120,8 @@ def _compile(args: argparse.Namespace) -> int:
 
     options: dict[str, Any] = {"strict": args.strict}
     if args.target == "workspace":
-        options.update(format=args.format, exact_ops=args.exact_ops)
+        options.update(format=args.format, exact_ops=args.exact_ops,
+                       limit_as_max_runs=args.limit_as_max_runs)
     if args.now is not None:
         options["now"] = _moment(args.now)
     result = compile(_read_query(args.query), target=args.target, **options)
@@ -187,7 +192,7 @@ def _filter(args: argparse.Namespace) -> int:
 
 
 def _runs(args: argparse.Namespace) -> int:
-    from ._mongo import runs
+    from ._runs_api import runs
 
     entity, slash, project = args.project.partition("/")
     if not (entity and slash and project):

@@ -1,0 +1,414 @@
+"""Query -> ``RunsApiQuery``: the ``filters``, ``order`` and ``per_page`` of W&B's public runs
+API (``wandb.Api().runs``), written as W&B's own SDK writes them; and ``runs()``, which fetches
+the runs a query selects over GraphQL.
+
+**What is known.** W&B's SDK turns the filter tree a run set stores into runs-API filters in
+``wandb/apis/public/query_generator.py`` (``QueryGenerator.filter_to_mongo``); this target
+writes the same forms: ``{path: value}`` for ``==``, ``{path: {"$ne"|"$gt"|"$gte"|"$lt"|"$lte"|
+"$in"|"$nin"|"$regex": value}}``, ``$and``/``$or``, paths ``config.<key>``,
+``summary_metrics.<key>`` and a run key's own name (``displayName``, ``createdAt``, ...), a tag
+as ``{"tags": name}``, a missing tag as ``{"$or": [{"tags": null}, {"tags": {"$ne": name}}]}``.
+Beyond those it uses only operators ``Api.runs``' docstring lists (``$nor`` for ``!~``) and
+orders as that docstring spells them (``created_at``, ``config.<key>.value``,
+``summary_metrics.<key>``). Regexes are RE2, the server's dialect and the language's, so a
+pattern goes out as it was written.
+
+**What is not known** is how W&B's server treats a run that lacks the key (or holds null)
+under ``$ne``, ``$nin``, ``$nor`` and ``{path: null}``: MongoDB would select it, SQL would not,
+and ``evaluate`` selects it only for ``is null``. Those forms (``!=``, ``not in``, ``!~``,
+``is null``, ``is not null`` on any key but ``tags``) come with a warning, and ``strict=True``
+refuses them. Everything else selects what ``evaluate`` selects on W&B's runs, given that a
+run's ``tags`` is always a list of strings, ``state`` is lower case and ``createdAt`` is set.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, TypeAlias, assert_never
+
+import attrs
+
+from ._normalize import normalize
+from ._validate import parse_datetime
+from ._wandb import RUNS_API_CONFIG_KEYS_WITH_VALUE, RUNS_API_ORDER_NAMES, iso_timestamp
+from .ast import (
+    And,
+    Compare,
+    Constant,
+    Contains,
+    Duration,
+    Expr,
+    Field,
+    In,
+    IsNull,
+    Match,
+    Not,
+    Or,
+    OrderKey,
+    Query,
+    Scalar,
+    Span,
+    Within,
+)
+from .errors import TargetError, TargetWarning, WsqueryError
+
+if TYPE_CHECKING:
+    from ._graphql import GraphQLClient
+
+#: What ``compile(..., target=...)`` calls this target.
+TARGET = "runs-api"
+#: The order of a query without ``order by``: newest first, as the language orders.
+DEFAULT_ORDER = "-" + RUNS_API_ORDER_NAMES.get("createdAt", "createdAt")
+#: ``Api.runs``' own page size, the most a ``limit`` asks for at once.
+DEFAULT_PER_PAGE = 50
+
+Filter: TypeAlias = "dict[str, Any]"
+
+_OPTIONS = "options are now and strict"
+_SECTION_PATHS = {"config": "config.", "summary": "summary_metrics."}
+_RANGE_OPS = {"!=": "$ne", "<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte"}
+_FLIPPED = {"==": "!=", "!=": "==", "<": ">=", "<=": ">", ">": "<=", ">=": "<"}
+_TAGS = Field("run", ("tags",))
+_CREATED_AT = Field("run", ("createdAt",))
+#: A filter no run matches, from the documented operators: no run id is in the empty list.
+NO_RUN: Filter = {"name": {"$in": []}}
+_EARLIEST = datetime.min.replace(tzinfo=UTC)
+_LATEST = datetime.max.replace(tzinfo=UTC)
+
+
+@attrs.frozen(slots=True)
+class RunsApiQuery:
+    """A query as ``wandb.Api().runs`` takes it: ``api.runs(path, **q.to_json())``.
+
+    ``warnings`` say what was left out (grouping, order keys after the first) and which parts
+    W&B's meaning for runs without the key is not known of. The dict is this object's own."""
+
+    filters: Filter
+    order: str = DEFAULT_ORDER
+    per_page: int | None = None
+    warnings: tuple[TargetWarning, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        """The keyword arguments of ``Api.runs``: ``filters``, ``order``, and ``per_page``
+        when the query has a ``limit``."""
+        arguments: dict[str, Any] = {"filters": self.filters, "order": self.order}
+        if self.per_page is not None:
+            arguments["per_page"] = self.per_page
+        return arguments
+
+
+def compile_runs_api(query: Query, *, text: str | None = None, now: datetime | None = None,
+                     strict: bool = False, **unknown: object) -> RunsApiQuery:
+    """``query`` as runs-API arguments. ``now`` anchors ``within last`` (default: the current
+    time; naive means UTC); ``strict`` turns warnings into ``TargetError``\\ s; ``text``, the
+    source of ``query``, lets errors and warnings show where they point."""
+    compiler = _Compiler(text, _checked_now(now, unknown, strict), strict)
+    if query.group_by:
+        compiler.warn("the runs API does not group runs: group by was left out",
+                      _cover([field.span for field in query.group_by]),
+                      "group the runs it returns yourself")
+    normal = normalize(query).filter
+    filters = {} if normal is None else compiler.expr(normal)
+    per_page = None if query.limit is None else min(query.limit, DEFAULT_PER_PAGE)
+    return RunsApiQuery(filters, compiler.order(query.order_by), per_page,
+                        tuple(compiler.warnings))
+
+
+def _checked_now(now: object, unknown: dict[str, object], strict: object) -> datetime:
+    """The moment ``within last`` counts back from; a ``TargetError`` for an option or value
+    not known."""
+    if unknown:
+        names = ", ".join(repr(name) for name in sorted(unknown))
+        plural = "s" if len(unknown) > 1 else ""
+        raise TargetError(f"unknown option{plural} {names}", target=TARGET, hint=_OPTIONS)
+    if not isinstance(strict, bool):
+        raise TargetError(f"strict must be True or False, not {strict!r}", target=TARGET)
+    if now is None:
+        return datetime.now(UTC)
+    if not isinstance(now, datetime):
+        raise TargetError(f"now must be a datetime, not {type(now).__name__}", target=TARGET)
+    return now if now.tzinfo is not None else now.replace(tzinfo=UTC)
+
+
+class _Compiler:
+    """One compilation: its options, and the warnings given so far."""
+
+    __slots__ = ("now", "strict", "text", "warnings")
+
+    def __init__(self, text: str | None, now: datetime, strict: bool) -> None:
+        self.text = text
+        self.now = now
+        self.strict = strict
+        self.warnings: list[TargetWarning] = []
+
+    def error(self, message: str, span: Span, hint: str | None = None) -> TargetError:
+        return TargetError(message, target=TARGET, span=span, text=self.text, hint=hint)
+
+    def warn(self, message: str, span: Span, hint: str | None = None) -> None:
+        if self.strict:
+            raise self.error(message, span, hint)
+        self.warnings.append(TargetWarning(message, TARGET, span, hint, self.text))
+
+    def unknown_when_missing(self, node: Expr, field: Field) -> None:
+        """Warn that W&B's meaning of ``node`` for runs without ``field`` is not known."""
+        if field == _TAGS:
+            return  # every W&B run has a list of tags
+        self.warn(f"{node}: whether the runs API selects runs without {field} (or with null "
+                  "there) is not known; MongoDB would, evaluate does "
+                  + ("so too" if isinstance(node, IsNull) else "not"), node.span,
+                  "check the runs it returns with wsquery.evaluate, as wsquery.runs() does")
+
+    # Order -----------------------------------------------------------------------------------
+
+    def order(self, keys: tuple[OrderKey, ...]) -> str:
+        if not keys:
+            return DEFAULT_ORDER
+        first, *rest = keys
+        if rest:
+            dropped = ", ".join(str(key) for key in rest)
+            self.warn(f"the runs API orders by one key: {dropped} was left out",
+                      _cover([key.span for key in rest]),
+                      "sort the runs it returns by the other keys yourself")
+        field = first.field
+        path = self.path(field, first.span)
+        if field.section == "config":
+            path = ".".join([path, "value"])
+        elif field.section == "run":
+            path = RUNS_API_ORDER_NAMES.get(field.key, field.key)
+        return ("+" if first.ascending else "-") + path
+
+    # Filters ---------------------------------------------------------------------------------
+
+    def path(self, field: Field, span: Span) -> str:
+        """The runs-API path of ``field``: ``config.<key>``, ``summary_metrics.<key>`` or a run
+        key's own name; a ``TargetError`` for keys no path reaches."""
+        for segment in field.path:
+            if not segment or "." in segment or segment.startswith("$"):
+                raise self.error(
+                    f"{field} names the key {segment!r}, which no runs-API path can reach",
+                    span, "the runs API cannot reach keys with dots (wandb issues #2819, "
+                    "#3087): filter or sort the fetched runs with wsquery.evaluate")
+        if field.section == "run":
+            return field.key
+        segments = list(field.path)
+        if field.section == "config" and RUNS_API_CONFIG_KEYS_WITH_VALUE:
+            segments.insert(1, "value")
+        return _SECTION_PATHS[field.section] + ".".join(segments)
+
+    def expr(self, node: Expr) -> Filter:
+        match node:
+            case And():
+                return _and([self.expr(operand) for operand in node.operands])
+            case Or():
+                return {"$or": [self.expr(operand) for operand in node.operands]}
+            case Constant():
+                return {} if node.value else dict(NO_RUN)
+            case Not():
+                return self.negation(node.operand, node)
+            case Compare():
+                return self.compare(node.field, node.op, node.value, node)
+            case In():
+                return {self.path(node.field, node.span): {"$in": self.values(node)}}
+            case Contains():
+                return self.contains(node)
+            case Match():
+                return {self.path(node.field, node.span): {"$regex": node.pattern}}
+            case IsNull():
+                self.unknown_when_missing(node, node.field)
+                return {self.path(node.field, node.span): None}
+            case Within():
+                return {self.path(node.field, node.span): {"$gte": self.cutoff(node)}}
+            case _:
+                assert_never(node)
+
+    def negation(self, node: Expr, outer: Not) -> Filter:
+        """``not node``; normalizing leaves ``not`` on leaves only (the rest follows De
+        Morgan's laws, which hold in three-valued logic)."""
+        match node:
+            case And():
+                return {"$or": [self.negation(operand, outer) for operand in node.operands]}
+            case Or():
+                return _and([self.negation(operand, outer) for operand in node.operands])
+            case Constant():
+                return dict(NO_RUN) if node.value else {}
+            case Not():
+                return self.expr(node.operand)
+            case Compare():
+                return self.compare(node.field, _FLIPPED[node.op], node.value, outer)
+            case In():
+                self.unknown_when_missing(outer, node.field)
+                return {self.path(node.field, node.span): {"$nin": self.values(node)}}
+            case Contains() if node.field == _TAGS:
+                tag = self.literal(node.field, node.value, outer)
+                return {"$or": [{"tags": None}, {"tags": {"$ne": tag}}]}
+            case Match():
+                self.unknown_when_missing(outer, node.field)
+                return {"$nor": [{self.path(node.field, node.span): {"$regex": node.pattern}}]}
+            case IsNull():
+                self.unknown_when_missing(outer, node.field)
+                return {self.path(node.field, node.span): {"$ne": None}}
+            case Within():
+                return {self.path(node.field, node.span): {"$lt": self.cutoff(node)}}
+            case Contains():
+                raise self.error(f"the runs API cannot say {outer}", outer.span,
+                                 "write a regex that fails on the text with !~")
+            case _:
+                assert_never(node)
+
+    def compare(self, field: Field, op: str, value: Scalar, shown: Expr) -> Filter:
+        literal = self.literal(field, value, shown)
+        if isinstance(literal, bool) and op not in ("==", "!="):
+            return dict(NO_RUN)  # true and false have no order: never TRUE
+        path = self.path(field, shown.span)
+        if op == "==":
+            return {path: literal}
+        if op == "!=":
+            self.unknown_when_missing(shown, field)
+        return {path: {_RANGE_OPS[op]: literal}}
+
+    def contains(self, node: Contains) -> Filter:
+        literal = self.literal(node.field, node.value, node)
+        if node.field == _TAGS:
+            return {"tags": literal}
+        if not isinstance(literal, str):
+            raise self.error(f"the runs API cannot say {node}: it has no membership test for "
+                             "lists other than tags", node.span,
+                             "filter the fetched runs with wsquery.evaluate")
+        from ._regex import escape
+
+        return {self.path(node.field, node.span): {"$regex": escape(literal)}}
+
+    def values(self, node: In) -> list[Any]:
+        return [self.literal(node.field, value, node) for value in node.values]
+
+    def literal(self, field: Field, value: Scalar, shown: Expr) -> Any:
+        """A literal as the runs API compares it: dates as ISO-8601 UTC text, durations and
+        the runtime in seconds, states in lower case; other literals as they are."""
+        if field == _CREATED_AT and isinstance(value, str):
+            moment = parse_datetime(value)
+            if moment is None:
+                raise self.error(f"{value!r} is not a date", shown.span)
+            return iso_timestamp(moment)
+        if isinstance(value, Duration):
+            seconds = value.seconds
+            return int(seconds) if float(seconds).is_integer() else seconds
+        if field.section == "run" and field.key == "state" and isinstance(value, str):
+            return value.lower()
+        return value
+
+    def cutoff(self, node: Within) -> str:
+        seconds = node.duration.seconds
+        try:
+            cutoff = self.now - timedelta(seconds=seconds)
+        except OverflowError:  # further back than any date, or further ahead
+            cutoff = _EARLIEST if seconds > 0 else _LATEST
+        return iso_timestamp(cutoff)
+
+
+def _and(parts: list[Filter]) -> Filter:
+    """All of ``parts``: one document when their keys differ (as a filter is written by
+    hand), else ``$and``."""
+    merged: Filter = {}
+    for part in parts:
+        if merged.keys() & part.keys():
+            return {"$and": parts}
+        merged.update(part)
+    return merged
+
+
+def _cover(spans: list[Span]) -> Span:
+    known = [span for span in spans if span is not None]
+    if not known or len(known) != len(spans):
+        return None
+    return (min(span[0] for span in known), max(span[1] for span in known))
+
+
+# Reading orders back -----------------------------------------------------------------------------
+
+def order_key(order: str) -> OrderKey:
+    """The order key a runs-API ``order`` string stands for (``-created_at``,
+    ``+config.lr.value``, ``-summary_metrics.loss``, ``+displayName``)."""
+    ascending = not order.startswith("-")
+    path = order.lstrip("+-")
+    section, dot, rest = path.partition(".")
+    if dot and section == "summary_metrics":
+        return OrderKey(Field("summary", tuple(rest.split("."))), ascending)
+    if dot and section == "config":
+        segments = rest.split(".")
+        if len(segments) > 1 and segments[1] == "value":
+            del segments[1]
+        elif segments[-1] == "value" and len(segments) > 1:
+            segments.pop()
+        return OrderKey(Field("config", tuple(segments)), ascending)
+    names = {spelled: key for key, spelled in RUNS_API_ORDER_NAMES.items()}
+    return OrderKey(Field("run", (names.get(path, path),)), ascending)
+
+
+# Fetching ----------------------------------------------------------------------------------------
+
+def runs(entity: str, project: str, query: str | Query, *, client: GraphQLClient | None = None,
+         base_url: str | None = None, api_key: str | None = None, now: datetime | None = None,
+         page_size: int = DEFAULT_PER_PAGE) -> list[dict[str, Any]]:
+    """The runs of ``entity/project`` that ``query`` selects, in its order, at most its
+    ``limit``: fetched over GraphQL with the runs-API filters, then checked with ``evaluate``
+    (so a run the server adds where its meaning is not known, such as a run without the key
+    under ``!=``, is left out) and sorted by every ``order by`` key.
+
+    Each run is W&B run JSON as the GraphQL API gives it (``name`` is the id, ``config``
+    values wrapped as ``{"value": ...}``), with ``config`` and ``summaryMetrics`` decoded.
+    ``client`` (else one made from ``base_url`` and ``api_key``, as the wandb SDK would) talks
+    to the server; ``now`` anchors ``within last``."""
+    from ._evaluate import compile_predicate, evaluate
+    from ._graphql import GraphQLClient, resolve_settings
+    from ._parser import parse
+
+    if isinstance(page_size, bool) or not isinstance(page_size, int) or page_size < 1:
+        raise WsqueryError(f"page_size must be a positive whole number, not {page_size!r}")
+    text = query if isinstance(query, str) else None
+    parsed = parse(query) if isinstance(query, str) else query
+    moment = datetime.now(UTC) if now is None else now
+    compiled = compile_runs_api(parsed, text=text, now=moment)
+    if compiled.per_page is not None:
+        page_size = min(page_size, compiled.per_page)
+    test = None if parsed.filter is None else compile_predicate(parsed.filter, moment)
+    # With one order key the server's order is the query's, so the first matches suffice.
+    enough = parsed.limit if len(parsed.order_by) <= 1 else None
+    own_client = client is None
+    active = client if client is not None else GraphQLClient(resolve_settings(base_url, api_key))
+    try:
+        selected = list(_selected(active.iter_runs(entity, project, filters=compiled.filters,
+                                                   order=compiled.order, page_size=page_size),
+                                  test, enough))
+    finally:
+        if own_client:
+            active.close()
+    return evaluate(attrs.evolve(parsed, filter=None), selected, now=moment)
+
+
+def _selected(nodes: Iterator[dict[str, Any]], test: Any, enough: int | None
+              ) -> Iterator[dict[str, Any]]:
+    """The decoded runs ``test`` holds TRUE for, stopping after ``enough`` of them."""
+    from ._evaluate import adapt
+
+    count = 0
+    for node in nodes:
+        run = _decoded(node)
+        if test is None or test(adapt(run)) is True:
+            yield run
+            count += 1
+            if count == enough:
+                return
+
+
+def _decoded(node: dict[str, Any]) -> dict[str, Any]:
+    run = dict(node)
+    for key in ("config", "summaryMetrics"):
+        if isinstance(run.get(key), str):
+            try:
+                run[key] = json.loads(run[key])
+            except ValueError:
+                raise WsqueryError(f"the server sent run {run.get('name')!r} with {key} that "
+                                   "is not JSON") from None
+    return run
