@@ -17,7 +17,8 @@ pattern goes out as it was written.
 under ``$ne``, ``$nin``, ``$nor`` and ``{path: null}``: MongoDB would select it, SQL would not,
 and ``evaluate`` selects it only for ``is null``. Those forms (``!=``, ``not in``, ``!~``,
 ``is null``, ``is not null`` on any key but ``tags``) come with a warning, and ``strict=True``
-refuses them. Everything else selects what ``evaluate`` selects on W&B's runs, given that a
+refuses them; so does ``contains`` on a config or summary key, whose value may be text or a
+list (MongoDB's element match and regex blur the two). Everything else selects what ``evaluate`` selects on W&B's runs, given that a
 run's ``tags`` is always a list of strings, ``state`` is lower case and ``createdAt`` is set.
 """
 
@@ -89,6 +90,9 @@ class RunsApiQuery:
     order: str = DEFAULT_ORDER
     per_page: int | None = None
     warnings: tuple[TargetWarning, ...] = ()
+    #: Whether W&B's meaning of some part is not known for every run (its warning says which):
+    #: then the runs it returns are to be checked with ``evaluate``.
+    approximate: bool = False
 
     def to_json(self) -> dict[str, Any]:
         """The keyword arguments of ``Api.runs``: ``filters``, ``order``, and ``per_page``
@@ -113,7 +117,7 @@ def compile_runs_api(query: Query, *, text: str | None = None, now: datetime | N
     filters = {} if normal is None else compiler.expr(normal)
     per_page = None if query.limit is None else min(query.limit, DEFAULT_PER_PAGE)
     return RunsApiQuery(filters, compiler.order(query.order_by), per_page,
-                        tuple(compiler.warnings))
+                        tuple(compiler.warnings), compiler.approximate)
 
 
 def _checked_now(now: object, unknown: dict[str, object], strict: object) -> datetime:
@@ -135,13 +139,14 @@ def _checked_now(now: object, unknown: dict[str, object], strict: object) -> dat
 class _Compiler:
     """One compilation: its options, and the warnings given so far."""
 
-    __slots__ = ("now", "strict", "text", "warnings")
+    __slots__ = ("approximate", "now", "strict", "text", "warnings")
 
     def __init__(self, text: str | None, now: datetime, strict: bool) -> None:
         self.text = text
         self.now = now
         self.strict = strict
         self.warnings: list[TargetWarning] = []
+        self.approximate = False
 
     def error(self, message: str, span: Span, hint: str | None = None) -> TargetError:
         return TargetError(message, target=TARGET, span=span, text=self.text, hint=hint)
@@ -155,6 +160,7 @@ class _Compiler:
         """Warn that W&B's meaning of ``node`` for runs without ``field`` is not known."""
         if field == _TAGS:
             return  # every W&B run has a list of tags
+        self.approximate = True
         self.warn(f"{node}: whether the runs API selects runs without {field} (or with null "
                   "there) is not known; MongoDB would, evaluate does "
                   + ("so too" if isinstance(node, IsNull) else "not"), node.span,
@@ -269,16 +275,25 @@ class _Compiler:
         return {path: {_RANGE_OPS[op]: literal}}
 
     def contains(self, node: Contains) -> Filter:
+        """A tag as W&B's SDK writes it; a substring as an escaped regex; a list member as
+        MongoDB's element match (``{path: value}``). Run attributes hold single strings; a
+        config or summary value may be either, where the two tests blur."""
         literal = self.literal(node.field, node.value, node)
         if node.field == _TAGS:
             return {"tags": literal}
+        path = self.path(node.field, node.span)
+        if node.field.section != "run":
+            self.approximate = True
+            blur = ("on a list it also finds the text inside an element" if
+                    isinstance(literal, str) else "it also selects a single value equal to it")
+            self.warn(f"{node}: the runs API's test is not quite the language's: {blur}",
+                      node.span, "check the runs it returns with wsquery.evaluate, as "
+                      "wsquery.runs() does")
         if not isinstance(literal, str):
-            raise self.error(f"the runs API cannot say {node}: it has no membership test for "
-                             "lists other than tags", node.span,
-                             "filter the fetched runs with wsquery.evaluate")
+            return {path: literal}
         from ._regex import escape
 
-        return {self.path(node.field, node.span): {"$regex": escape(literal)}}
+        return {path: {"$regex": escape(literal)}}
 
     def values(self, node: In) -> list[Any]:
         return [self.literal(node.field, value, node) for value in node.values]
@@ -351,10 +366,12 @@ def order_key(order: str) -> OrderKey:
 def runs(entity: str, project: str, query: str | Query, *, client: GraphQLClient | None = None,
          base_url: str | None = None, api_key: str | None = None, now: datetime | None = None,
          page_size: int = DEFAULT_PER_PAGE) -> list[dict[str, Any]]:
-    """The runs of ``entity/project`` that ``query`` selects, in its order, at most its
-    ``limit``: fetched over GraphQL with the runs-API filters, then checked with ``evaluate``
-    (so a run the server adds where its meaning is not known, such as a run without the key
-    under ``!=``, is left out) and sorted by every ``order by`` key.
+    """The runs of ``entity/project`` that ``query`` selects, in its order (newest first
+    without ``order by``), at most its ``limit``: fetched over GraphQL with the runs-API
+    filters, checked with ``evaluate`` (so a run the server adds where its meaning differs
+    from the language's, such as a run without the key under ``!=`` or a list under ``==``,
+    is left out) and sorted by every ``order by`` key. A query that reads ``runtime`` or
+    ``host``, which the fetched run JSON does not hold, takes the server's answer as it is.
 
     Each run is W&B run JSON as the GraphQL API gives it (``name`` is the id, ``config``
     values wrapped as ``{"value": ...}``), with ``config`` and ``summaryMetrics`` decoded.
@@ -370,9 +387,12 @@ def runs(entity: str, project: str, query: str | Query, *, client: GraphQLClient
     parsed = parse(query) if isinstance(query, str) else query
     moment = datetime.now(UTC) if now is None else now
     compiled = compile_runs_api(parsed, text=text, now=moment)
+    if compiled.filters == NO_RUN:  # the filter can never be true: nothing to ask
+        return []
     if compiled.per_page is not None:
         page_size = min(page_size, compiled.per_page)
-    test = None if parsed.filter is None else compile_predicate(parsed.filter, moment)
+    test = (None if parsed.filter is None or _reads_unfetched(parsed.filter)
+            else compile_predicate(parsed.filter, moment))
     # With one order key the server's order is the query's, so the first matches suffice.
     enough = parsed.limit if len(parsed.order_by) <= 1 else None
     own_client = client is None
@@ -385,6 +405,25 @@ def runs(entity: str, project: str, query: str | Query, *, client: GraphQLClient
         if own_client:
             active.close()
     return evaluate(attrs.evolve(parsed, filter=None), selected, now=moment)
+
+
+#: Run keys a filter may read that W&B's run JSON, as ``_graphql.RUN_FIELDS`` fetches it,
+#: does not hold (the GraphQL schema's ``Run`` has no such fields).
+_NOT_FETCHED = frozenset({"duration", "host"})
+
+
+def _reads_unfetched(node: Expr) -> bool:
+    match node:
+        case And() | Or():
+            return any(_reads_unfetched(operand) for operand in node.operands)
+        case Not():
+            return _reads_unfetched(node.operand)
+        case Constant():
+            return False
+        case Compare() | In() | Match() | Contains() | IsNull() | Within():
+            return node.field.section == "run" and node.field.key in _NOT_FETCHED
+        case _:
+            assert_never(node)
 
 
 def _selected(nodes: Iterator[dict[str, Any]], test: Any, enough: int | None
