@@ -1,56 +1,51 @@
-"""User regex text -> a search predicate that cannot hang: RE2 when it is installed, else
-Python's ``re`` on patterns that cannot backtrack badly, over text of bounded length.
+"""User regex text (RE2 syntax) -> a reading of it, a search predicate that cannot hang, and the
+same pattern for other engines.
 
-``name =~ "pattern"`` means Python's ``re.search(pattern, value)``, whichever engine runs it.
+``name =~ "pattern"`` means what Google's RE2 means: a match somewhere in the text (unanchored),
+with RE2's syntax and classes. W&B's server runs such patterns with RE2, so users write RE2 and
+read back what they wrote.
 
-**Everywhere.** A pattern must compile with Python's ``re``, and constructs RE2 cannot run are
-refused, so a query means the same on every machine and can go to a server that speaks RE2:
-backreferences (``\\1``, ``(?P=name)``), lookahead and lookbehind (``(?=``, ``(?!``,
-``(?<=``, ``(?<!``), conditional groups (``(?(1)a|b)``), atomic groups (``(?>...)``) and
-possessive quantifiers (``a*+``).
+**Reading.** A pure-Python reader accepts exactly the syntax RE2 accepts (google-re2 is not
+needed to check a pattern) and refuses the rest with the offset and length of the bad part and a
+hint: backreferences, lookahead and lookbehind, atomic groups, possessive quantifiers, ``\\Z``,
+``(?x)`` and other Perl or Python syntax RE2 lacks. One limit is RE2's alone: a valid pattern
+whose compiled program passes RE2's memory budget (``\\pL{500}``) is refused when RE2 compiles
+it.
 
-**With RE2** (``pip install 'wsquery[re2]'``, the ``google-re2`` package): the pattern is
-translated from Python's own parse of it into RE2 syntax that means the same, so matching takes
-time linear in the text. Character classes are spelt out as the code points Python matches
-(``\\d``, ``\\w``, ``\\s`` are Unicode-wide, case-insensitive matching folds case as Python
-does), ``$`` is Python's (end, or before a final newline), ``\\Z`` is the very end, and lone
-surrogates are matched as Python matches them. Two things RE2 reads differently on some texts
-are run by Python's ``re`` on those texts only: ``\\b``/``\\B`` (RE2 knows only ASCII word
-characters, so text that is not ASCII goes to Python unless the pattern has the ``(?a)`` flag)
-and a ``$`` with more pattern after it (text with a newline before its last character). Such a
-pattern must then also pass the checks below, or it is refused. A pattern RE2 cannot compile
-(repeat counts that multiply past 1000, a program too large) goes to Python's re when the checks
-below allow it, else it is refused; the program for text that is not ASCII, with its classes
-spelt out in full, is built when the first such text comes, so a refusal of it comes then too.
-The first such text in a process also builds Python's Unicode tables (a fraction of a second).
+**Searching.** With google-re2 (``pip install 'wsquery[re2]'``) RE2 runs the pattern, in time
+linear in the text. Without it, Python's ``re`` runs a translation of the parsed pattern that
+finds a match in exactly the same texts: every class is spelt out as the code points RE2 means
+(``\\d``, ``\\w``, ``\\s`` and POSIX classes are ASCII, ``\\s`` is ``[\\t\\n\\f\\r ]``, ``(?i)``
+folds case as RE2 does, by Unicode simple case folding), ``$`` without ``(?m)`` is the very end
+of the text, ``\\b`` and ``\\B`` see ASCII word characters, and flags are scoped as RE2 scopes
+them (a ``(?i)`` inside a group holds to the end of that group). What the translation cannot
+spell exactly is refused with a hint to install RE2: Unicode classes (``\\pL``, ``\\p{Greek}``,
+which need RE2's tables) and ``\\C`` (one byte of UTF-8). Python's backtracking engine can take
+exponential time, so patterns that risk it are refused (a repeated group holding a repeat,
+``(a+)+``; a repeated group whose alternatives can start alike, ``(a|ab)*``), and the text is
+bounded so that one search stays within about ten million steps; a pattern whose bound would
+fall below 256 characters is refused (``(.*a){20}``), and longer text makes the search raise
+``TargetError`` naming the limit rather than run for minutes.
 
-**Without RE2** Python's backtracking engine runs the pattern, so patterns that can take
-exponential time are refused: a repeated group holding a repeat (``(a+)+``, ``(a*)*``,
-``(\\d+\\.)+``) and a repeated group whose alternatives can start alike (``(a|a)*``,
-``(a|ab)*``). What remains takes at most polynomial time, and the degree is estimated from the
-repeats that can trade characters with what follows them (``.*a.*b``, ``x+x+``); the text a
-pattern is run on is bounded so that one search stays within about ten million steps. A
-pattern whose bound would fall below 256 characters is refused (``(.*a){20}``, ``a.*b.*c.*d``);
-ordinary patterns (``^run-\\d+$``, ``adam|sgd``, ``[a-z]+_v\\d``, ``.*loss``) are accepted, and
-longer text makes the search raise ``TargetError`` naming the limit rather than run for minutes.
+**Lone surrogates.** W&B's text is UTF-8 and never holds them, and RE2 cannot read them; on both
+engines a text is searched with each lone surrogate replaced by U+FFFD, the replacement
+character. A pattern cannot hold one (it is not UTF-8); ``escape`` writes U+FFFD in its place.
 
-Either way a match is looked for at every position, as ``re.search`` is documented to do;
-CPython's own ``re.search`` skips some when a pattern starts with a ``(?a:...)`` group holding
-``\\w``, ``\\d`` or ``\\s``, and those are matched position by position.
+**Other dialects.** ``to_pcre`` writes the pattern for MongoDB's ``$regex`` (PCRE, UTF mode,
+no UCP) as the user wrote it wherever PCRE reads that spelling the same way; ``escape`` writes
+text as a pattern that RE2, PCRE and Python's ``re`` all read as that text.
 """
 
 from __future__ import annotations
 
+import bisect
 import importlib
 import itertools
 import math
 import re
-import sys
-import warnings
-from array import array
 from collections.abc import Callable, Iterable, Sequence
 from functools import cache, lru_cache
-from typing import Any
+from typing import Any, assert_never
 
 import attrs
 
@@ -70,58 +65,722 @@ _TARGET = "evaluate"
 _INSTALL = "install RE2, which runs any pattern in linear time: pip install 'wsquery[re2]'"
 _MAX_CODE = 0x10FFFF
 _ALL: Ranges = ((0, _MAX_CODE),)
-_SURROGATES = (0xD800, 0xDFFF)
-_RE2_REPEAT = 1000
-_MAX_CHUNKS = 64
+_MAX_REPEAT = 1000
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 _parser: Any = importlib.import_module("re._parser")
-_MAXREPEAT: int = _parser.MAXREPEAT
-
-_CHAR_OPS = frozenset({"LITERAL", "NOT_LITERAL", "ANY", "IN"})
-_REPEAT_OPS = frozenset({"MAX_REPEAT", "MIN_REPEAT"})
-_CATEGORIES = {"CATEGORY_DIGIT": r"\d", "CATEGORY_NOT_DIGIT": r"\D",
-               "CATEGORY_SPACE": r"\s", "CATEGORY_NOT_SPACE": r"\S",
-               "CATEGORY_WORD": r"\w", "CATEGORY_NOT_WORD": r"\W"}
-_UNPORTABLE = {
-    "GROUPREF": ("a backreference", "match the repeated text explicitly"),
-    "GROUPREF_EXISTS": ("a conditional group (?(...)...)", "write the alternatives with '|'"),
-    "ATOMIC_GROUP": ("an atomic group (?>...)", "use a plain group (?:...)"),
-    "POSSESSIVE_REPEAT": ("a possessive quantifier (*+, ++, ?+, {m,n}+)",
-                          "drop the final '+' of the quantifier"),
-}
 
 
 @attrs.frozen(slots=True)
 class RegexRefusal:
-    """Why a pattern is not run: what is wrong with it, and how to write it instead;
-    ``invalid`` when it is no regular expression at all (else RE2 or safety rules it out)."""
+    """Why a pattern is not run: what is wrong with it, how to write it instead, and where
+    (``offset`` and ``length`` in the pattern, for a caret under it); ``invalid`` when it is not
+    RE2 at all (else RE2 is missing, or the target cannot run it exactly)."""
 
     message: str
     hint: str
     invalid: bool = False
-
-
-@attrs.frozen(slots=True)
-class Re2Pattern:
-    """A user pattern in RE2 syntax. ``caveat`` says on which texts RE2 would read it
-    differently from Python's ``re`` (None: on none)."""
-
-    text: str
-    caveat: str | None = None
+    offset: int = 0
+    length: int = 0
 
 
 class _Refused(Exception):
-    def __init__(self, message: str, hint: str, *, invalid: bool = False) -> None:
-        super().__init__(message)
-        self.refusal = RegexRefusal(message, hint, invalid)
+    def __init__(self, refusal: RegexRefusal) -> None:
+        super().__init__(refusal.message)
+        self.refusal = refusal
 
 
-# Public entry points ---------------------------------------------------------------------------
+def _invalid(message: str, hint: str, offset: int, length: int = 1) -> _Refused:
+    return _Refused(RegexRefusal(message, hint, True, offset, max(length, 1)))
+
+
+# What RE2 knows ------------------------------------------------------------------------------
+
+_WORD: Ranges = ((0x30, 0x39), (0x41, 0x5A), (0x5F, 0x5F), (0x61, 0x7A))
+#: Perl and POSIX classes: RE2's are ASCII (``\\s`` lacks ``\\v``, ``[[:space:]]`` has it).
+_GROUPS: dict[str, Ranges] = {
+    "d": ((0x30, 0x39),), "s": ((0x09, 0x0A), (0x0C, 0x0D), (0x20, 0x20)), "w": _WORD,
+    "alnum": ((0x30, 0x39), (0x41, 0x5A), (0x61, 0x7A)), "alpha": ((0x41, 0x5A), (0x61, 0x7A)),
+    "ascii": ((0, 0x7F),), "blank": ((0x09, 0x09), (0x20, 0x20)),
+    "cntrl": ((0, 0x1F), (0x7F, 0x7F)), "digit": ((0x30, 0x39),), "graph": ((0x21, 0x7E),),
+    "lower": ((0x61, 0x7A),), "print": ((0x20, 0x7E),),
+    "punct": ((0x21, 0x2F), (0x3A, 0x40), (0x5B, 0x60), (0x7B, 0x7E)),
+    "space": ((0x09, 0x0D), (0x20, 0x20)), "upper": ((0x41, 0x5A),), "word": _WORD,
+    "xdigit": ((0x30, 0x39), (0x41, 0x46), (0x61, 0x66)),
+}
+#: The names ``\\p{...}`` takes: general categories, scripts (Unicode 15.1) and ``Any``.
+_UNICODE_CLASSES = frozenset((
+    "Any", "C", "Cc", "Cf", "Co", "Cs", "L", "Ll", "Lm", "Lo", "Lt", "Lu", "M", "Mc", "Me",
+    "Mn", "N", "Nd", "Nl", "No", "P", "Pc", "Pd", "Pe", "Pf", "Pi", "Po", "Ps", "S", "Sc",
+    "Sk", "Sm", "So", "Z", "Zl", "Zp", "Zs", "Adlam", "Ahom", "Anatolian_Hieroglyphs",
+    "Arabic", "Armenian", "Avestan", "Balinese", "Bamum", "Bassa_Vah", "Batak", "Bengali",
+    "Bhaiksuki", "Bopomofo", "Brahmi", "Braille", "Buginese", "Buhid", "Canadian_Aboriginal",
+    "Carian", "Caucasian_Albanian", "Chakma", "Cham", "Cherokee", "Chorasmian", "Common",
+    "Coptic", "Cuneiform", "Cypriot", "Cypro_Minoan", "Cyrillic", "Deseret", "Devanagari",
+    "Dives_Akuru", "Dogra", "Duployan", "Egyptian_Hieroglyphs", "Elbasan", "Elymaic",
+    "Ethiopic", "Georgian", "Glagolitic", "Gothic", "Grantha", "Greek", "Gujarati",
+    "Gunjala_Gondi", "Gurmukhi", "Han", "Hangul", "Hanifi_Rohingya", "Hanunoo", "Hatran",
+    "Hebrew", "Hiragana", "Imperial_Aramaic", "Inherited", "Inscriptional_Pahlavi",
+    "Inscriptional_Parthian", "Javanese", "Kaithi", "Kannada", "Katakana", "Kawi", "Kayah_Li",
+    "Kharoshthi", "Khitan_Small_Script", "Khmer", "Khojki", "Khudawadi", "Lao", "Latin",
+    "Lepcha", "Limbu", "Linear_A", "Linear_B", "Lisu", "Lycian", "Lydian", "Mahajani",
+    "Makasar", "Malayalam", "Mandaic", "Manichaean", "Marchen", "Masaram_Gondi", "Medefaidrin",
+    "Meetei_Mayek", "Mende_Kikakui", "Meroitic_Cursive", "Meroitic_Hieroglyphs", "Miao",
+    "Modi", "Mongolian", "Mro", "Multani", "Myanmar", "Nabataean", "Nag_Mundari",
+    "Nandinagari", "New_Tai_Lue", "Newa", "Nko", "Nushu", "Nyiakeng_Puachue_Hmong", "Ogham",
+    "Ol_Chiki", "Old_Hungarian", "Old_Italic", "Old_North_Arabian", "Old_Permic",
+    "Old_Persian", "Old_Sogdian", "Old_South_Arabian", "Old_Turkic", "Old_Uyghur", "Oriya",
+    "Osage", "Osmanya", "Pahawh_Hmong", "Palmyrene", "Pau_Cin_Hau", "Phags_Pa", "Phoenician",
+    "Psalter_Pahlavi", "Rejang", "Runic", "Samaritan", "Saurashtra", "Sharada", "Shavian",
+    "Siddham", "SignWriting", "Sinhala", "Sogdian", "Sora_Sompeng", "Soyombo", "Sundanese",
+    "Syloti_Nagri", "Syriac", "Tagalog", "Tagbanwa", "Tai_Le", "Tai_Tham", "Tai_Viet", "Takri",
+    "Tamil", "Tangsa", "Tangut", "Telugu", "Thaana", "Thai", "Tibetan", "Tifinagh", "Tirhuta",
+    "Toto", "Ugaritic", "Vai", "Vithkuqi", "Wancho", "Warang_Citi", "Yezidi", "Yi",
+    "Zanabazar_Square",
+))
+#: Case pairs RE2's tables (Unicode 15.1) fold together that older Python tables do not.
+_EXTRA_FOLDS = ((0x0390, 0x1FD3), (0x03B0, 0x1FE3), (0xFB05, 0xFB06))
+#: Escapes of other dialects RE2 lacks -> what is wrong, what to write instead.
+_FOREIGN_ESCAPES = {
+    "Z": ("RE2 has no \\Z", "write \\z for the very end of the text, or $"),
+    "R": ("RE2 has no \\R", "write (?:\\r\\n|\\n|\\r)"),
+    "h": ("RE2 has no \\h", "write [\\t ]"),
+    "c": ("RE2 has no control escapes (\\c)", "write \\x01 and so on"),
+    "e": ("RE2 has no \\e", "write \\x1b"),
+    "g": ("RE2 has no backreferences (\\g)", "match the repeated text itself"),
+    "k": ("RE2 has no backreferences (\\k)", "match the repeated text itself"),
+    "E": ("\\E ends a \\Q...\\E quote, and none is open", "write \\\\E for a backslash and E"),
+}
+
+
+def _simple_fold(char: str) -> str:
+    """The character RE2's tables fold ``char`` to (Unicode simple case folding)."""
+    folded = char.casefold()
+    if len(folded) == 1:
+        return folded
+    lower = char.lower()
+    return lower if len(lower) == 1 else char  # U+0130 folds to nothing simple
+
+
+@cache
+def _case_orbits() -> tuple[list[int], dict[int, tuple[int, ...]]]:
+    """Every character that folds together with others -> the characters it folds with
+    (itself included), and those characters in order. Built once (a fifth of a second)."""
+    together: dict[int, set[int]] = {}
+    for code in itertools.chain(range(0xD800), range(0xE000, _MAX_CODE + 1)):
+        char = chr(code)
+        if char.casefold() != char and (folded := _simple_fold(char)) != char:
+            together.setdefault(ord(folded), {ord(folded)}).add(code)
+    orbits = {member: group for group in together.values() for member in group}
+    for left, right in _EXTRA_FOLDS:
+        merged = orbits.get(left, {left}) | orbits.get(right, {right})
+        orbits.update(dict.fromkeys(merged, merged))
+    return sorted(orbits), {code: tuple(sorted(group)) for code, group in orbits.items()}
+
+
+def _folded(ranges: Ranges) -> Ranges:
+    """``ranges`` with every character's case partners added, as RE2's ``(?i)`` adds them."""
+    codes, orbits = _case_orbits()
+    extra: list[tuple[int, int]] = []
+    for low, high in ranges:
+        for code in codes[bisect.bisect_left(codes, low):bisect.bisect_right(codes, high)]:
+            extra.extend((partner, partner) for partner in orbits[code])
+    return _normalized((*ranges, *extra)) if extra else ranges
+
+
+# The reading of a pattern --------------------------------------------------------------------
+
+@attrs.frozen(slots=True)
+class _Group:
+    """A named class inside a set: a Perl or POSIX class (``_GROUPS``) or a Unicode one."""
+
+    name: str
+    negated: bool
+    unicode: bool = False
+
+
+@attrs.frozen(slots=True)
+class _Set:
+    """Characters: ranges and named classes, each folded under ``(?i)`` (a negated class is
+    the complement of the folded one), the union complemented when ``negate``."""
+
+    parts: tuple[tuple[int, int] | _Group, ...]
+    negate: bool = False
+    fold: bool = False
+
+    @property
+    def unicode(self) -> bool:
+        return any(isinstance(part, _Group) and part.unicode for part in self.parts)
+
+    def ranges(self) -> Ranges:
+        """The code points matched (not for Unicode classes, whose tables only RE2 has)."""
+        pieces: list[tuple[int, int]] = []
+        for part in self.parts:
+            if isinstance(part, _Group):
+                group = _GROUPS[part.name]
+                group = _folded(group) if self.fold else group
+                pieces.extend(_complement(group) if part.negated else group)
+            else:
+                pieces.extend(_folded((part,)) if self.fold else (part,))
+        ranges = _normalized(pieces)
+        return _complement(ranges) if self.negate else ranges
+
+
+@attrs.frozen(slots=True)
+class _Assert:
+    """An empty-width test: ``\\A``, ``\\z``, ``(?m)^`` (``^m``), ``(?m)$`` (``$m``), ``\\b``,
+    ``\\B``."""
+
+    kind: str
+
+
+@attrs.frozen(slots=True)
+class _AnyByte:
+    """``\\C``: one byte of the text's UTF-8."""
+
+
+@attrs.frozen(slots=True)
+class _Concat:
+    items: tuple[_Node, ...]
+
+
+@attrs.frozen(slots=True)
+class _Alternate:
+    items: tuple[_Node, ...]
+
+
+@attrs.frozen(slots=True)
+class _Repeat:
+    """``item`` low..high times (None: no bound); ``counted`` when written ``{m,n}``."""
+
+    item: _Node
+    low: int
+    high: int | None
+    counted: bool
+
+
+_Node = _Set | _Assert | _AnyByte | _Concat | _Alternate | _Repeat
+_DOT = _Set(((0, 9), (11, _MAX_CODE)))
+_ANY = _Set(_ALL)
+
+
+@attrs.frozen(slots=True)
+class _Reading:
+    """A pattern read as RE2 reads it; ``pcre_edits`` rewrite its text for PCRE (a replacement
+    text, or a set to spell out), ``pcre_refusal`` is what PCRE cannot read the same way."""
+
+    tree: _Node
+    pcre_edits: tuple[tuple[int, int, str | _Set], ...]
+    pcre_refusal: RegexRefusal | None
+
+
+@lru_cache(maxsize=256)
+def _read(pattern: str) -> _Reading | RegexRefusal:
+    """RE2's reading of ``pattern``, or why it is not RE2 (both cached)."""
+    if not isinstance(pattern, str):
+        return RegexRefusal(f"a pattern is text, not {type(pattern).__name__}",
+                            'write the pattern in quotes: name =~ "^run"', True, 0, 0)
+    try:
+        return _Reader(pattern).read()
+    except _Refused as refused:
+        return refused.refusal
+
+
+class _Reader:
+    """RE2's parser (``re2/parse.cc``) over a Python string: one pass, a stack of open groups,
+    no recursion. Offsets are in characters."""
+
+    def __init__(self, pattern: str) -> None:
+        self.text = pattern
+        self.at = 0
+        self.fold = self.multiline = self.dot_all = False
+        # Open groups: (the alternatives so far, flags to restore, where the group opened).
+        self.open: list[tuple[list[list[_Node]], tuple[bool, bool, bool], int]] = []
+        self.alternatives: list[list[_Node]] = [[]]
+        self.repeat_at: int | None = None  # where the repeat operator just read starts
+        self.edits: list[tuple[int, int, str | _Set]] = []
+        self.pcre_refusal: RegexRefusal | None = None
+
+    # The loop ----------------------------------------------------------------------------
+
+    def read(self) -> _Reading:
+        text = self.text
+        if (surrogate := _SURROGATE.search(text)) is not None:
+            raise _invalid("a pattern cannot hold a lone surrogate (it is not UTF-8)",
+                           "write the character as \\x{...}", surrogate.start())
+        while self.at < len(text):
+            start = self.at
+            char = text[start]
+            repeat_at = None
+            if char == "(":
+                self.open_group()
+            elif char == "|":
+                self.alternatives.append([])
+                self.at += 1
+            elif char == ")":
+                self.close_group()
+            elif char == "^":
+                self.push(_Assert("^m" if self.multiline else "\\A"))
+                if self.multiline:  # PCRE's (?m)^ fails after a final newline
+                    self.edit(start, start + 1, "(?:^|(?<=\\n))")
+                self.at += 1
+            elif char == "$":
+                self.push(_Assert("$m" if self.multiline else "\\z"))
+                if not self.multiline:  # PCRE's $ also matches before a final newline
+                    self.edit(start, start + 1, "\\z")
+                self.at += 1
+            elif char == ".":
+                self.push(_ANY if self.dot_all else _DOT)
+                self.at += 1
+            elif char == "[":
+                self.char_class()
+            elif char in "*+?":
+                self.at += 1
+                self.repeat(start, *{"*": (0, None), "+": (1, None), "?": (0, 1)}[char],
+                            counted=False)
+                repeat_at = start
+            elif char == "{" and (counts := self.counts()) is not None:
+                self.repeat(start, *counts, counted=True)
+                repeat_at = start
+            elif char == "\\":
+                self.escape()
+            else:
+                self.literal(ord(char), start, start + 1)
+                if char == "{":  # PCRE2 reads {,n} as a repeat
+                    self.edit(start, start + 1, "\\{")
+                self.at += 1
+            self.repeat_at = repeat_at
+        if self.open:
+            raise _invalid("missing ')' to close this group",
+                           "close it, or write \\( for a literal parenthesis", self.open[-1][2])
+        return _Reading(_join(self.alternatives), tuple(self.edits), self.pcre_refusal)
+
+    def push(self, node: _Node) -> None:
+        self.alternatives[-1].append(node)
+
+    def literal(self, code: int, start: int, end: int, *, quoted: bool = False) -> None:
+        node = _Set(((code, code),), fold=self.fold)
+        self.push(node)
+        if (self.fold and not _pcre_folds_alike(code)) or 0xD800 <= code <= 0xDFFF:
+            self.edit(start, end, node)
+        elif quoted:
+            self.edit(start, end, escape(chr(code)))
+
+    def edit(self, start: int, end: int, replacement: str | _Set) -> None:
+        if isinstance(replacement, _Set) and replacement.unicode:
+            self.refuse_pcre("PCRE folds case in Unicode classes differently", start, end,
+                             "drop (?i) around the Unicode class, or list both cases")
+        self.edits.append((start, end, replacement))
+
+    def refuse_pcre(self, message: str, start: int, end: int, hint: str) -> None:
+        if self.pcre_refusal is None:
+            self.pcre_refusal = RegexRefusal(message, hint, False, start, end - start)
+
+    # Groups and flags --------------------------------------------------------------------
+
+    def open_group(self) -> None:
+        start, text = self.at, self.text
+        if not text.startswith("(?", start):
+            self.enter(start)
+            self.at += 1
+            return
+        rest = text[start + 2:start + 4]
+        if rest.startswith(("P<", "<")) and not rest.startswith(("<=", "<!")):
+            self.named_group(start, start + (4 if rest.startswith("P") else 3))
+            return
+        for opening, message, hint in _FOREIGN_GROUPS:
+            if rest.startswith(opening):
+                raise _invalid(message, hint, start, 2 + len(opening))
+        flags = [self.fold, self.multiline, self.dot_all]
+        negated = saw_flag = False
+        at = start + 2
+        while True:
+            if at >= len(text):
+                raise _invalid("missing ')' after the flags", "write flags as (?i) or (?i:...)",
+                               start, at - start)
+            char = text[at]
+            at += 1
+            if char in "imsU":
+                saw_flag = True
+                if char != "U":  # non-greedy repeats find the same texts
+                    flags["ims".index(char)] = not negated
+            elif char == "-" and not negated:
+                negated, saw_flag = True, False
+            elif char in ":)":
+                if negated and not saw_flag:
+                    raise _invalid("'-' must be followed by flags to turn off",
+                                   "write (?-i) or (?i-s)", start, at - start)
+                if at == start + 3 and char == ")":  # (?) sets nothing; PCRE may refuse it
+                    self.edit(start, at, "")
+                if char == ":":
+                    self.enter(start)
+                self.fold, self.multiline, self.dot_all = flags
+                self.at = at
+                return
+            else:
+                raise _invalid(f"RE2 has no flag {char!r}" if char.isalpha()
+                               else f"{text[start:at]!r} is no group RE2 knows",
+                               "RE2's flags are i, m, s and U: (?i), (?s:...), (?-m)",
+                               at - 1 if char.isalpha() else start,
+                               1 if char.isalpha() else at - start)
+
+    def named_group(self, start: int, name_at: int) -> None:
+        end = self.text.find(">", name_at)
+        if end < 0:
+            raise _invalid("a group name must end with '>'", "write (?P<name>...)", start,
+                           len(self.text) - start)
+        name = self.text[name_at:end]
+        if not name or not all(char.isascii() and (char.isalnum() or char == "_")
+                               for char in name):
+            raise _invalid("a group name is letters, digits and '_'",
+                           "write (?P<name>...), or (?:...) for a group without a name",
+                           start, end + 1 - start)
+        if name[0].isdigit() or len(name) > 32:  # PCRE refuses these names
+            self.edit(start, end + 1, "(")
+        self.enter(start)
+        self.at = end + 1
+
+    def enter(self, start: int) -> None:
+        self.open.append((self.alternatives, (self.fold, self.multiline, self.dot_all), start))
+        self.alternatives = [[]]
+
+    def close_group(self) -> None:
+        if not self.open:
+            raise _invalid("')' closes no group", "write \\) for a literal parenthesis", self.at)
+        node = _join(self.alternatives)
+        self.alternatives, (self.fold, self.multiline, self.dot_all), _ = self.open.pop()
+        self.push(node)
+        self.at += 1
+
+    # Repeats -----------------------------------------------------------------------------
+
+    def counts(self) -> tuple[int, int | None] | None:
+        """``{n}``, ``{n,}`` or ``{n,m}`` at the reading point (consumed), or None: then the
+        brace is a literal. Numbers have no leading zeros and at most 9 digits."""
+        found = _COUNTS.match(self.text, self.at)
+        if found is None:
+            return None
+        self.at = found.end()
+        low = int(found["low"])
+        if found["comma"] is None:
+            return low, low
+        return low, None if found["high"] is None else int(found["high"])
+
+    def repeat(self, start: int, low: int, high: int | None, *, counted: bool) -> None:
+        if self.text.startswith("?", self.at):
+            self.at += 1  # non-greedy: the same texts match
+        operator = self.text[start:self.at]
+        if self.repeat_at is not None:
+            first = self.repeat_at
+            if operator.startswith("+"):
+                raise _invalid("RE2 has no possessive quantifiers", "drop the final '+'",
+                               first, self.at - first)
+            raise _invalid(f"a repeat cannot repeat a repeat ({self.text[first:self.at]!r})",
+                           "put the repeated part in a group: (?:a*)*", first, self.at - first)
+        if counted and ((high is not None and high < low) or max(low, high or 0) > _MAX_REPEAT):
+            raise _invalid(f"bad repeat count {operator!r}",
+                           f"counts go from 0 to {_MAX_REPEAT}, the smaller one first",
+                           start, self.at - start)
+        items = self.alternatives[-1]
+        if not items:
+            raise _invalid(f"nothing before {operator!r} to repeat",
+                           f"write \\{operator[0]} for a literal {operator[0]!r}", start,
+                           self.at - start)
+        items[-1] = _Repeat(items[-1], low, high, counted)
+        if counted and max(low, high or 0) >= 2 and _repeat_budget(items[-1]) == 0:
+            raise _invalid(f"nested repeats {operator!r} multiply past {_MAX_REPEAT}",
+                           "use smaller counts, or + and *", start, self.at - start)
+
+    # Escapes -----------------------------------------------------------------------------
+
+    def escape(self) -> None:
+        start, text = self.at, self.text
+        letter = text[start + 1:start + 2]
+        if letter in ("b", "B", "A", "z"):
+            self.push(_Assert("\\" + letter))
+            self.at += 2
+        elif letter == "C":
+            self.push(_AnyByte())
+            self.refuse_pcre("PCRE may refuse \\C, one byte of a character", start, start + 2,
+                             "write . for one character")
+            self.at += 2
+        elif letter == "Q":
+            end = text.find("\\E", start + 2)
+            end = len(text) if end < 0 else end
+            for at in range(start + 2, end):
+                self.literal(ord(text[at]), at, at + 1, quoted=True)
+            self.edit(start, start + 2, "")
+            if end < len(text):
+                self.edit(end, end + 2, "")
+            self.at = min(end + 2, len(text))
+        elif letter in ("p", "P"):
+            group = self.unicode_class()
+            self.push(_Set((group,), fold=self.fold))
+            if self.fold:
+                self.edit(start, self.at, _Set((group,), fold=True))
+        elif letter in ("d", "s", "w", "D", "S", "W"):
+            node = _Set((_Group(letter.lower(), letter.isupper()),), fold=self.fold)
+            self.push(node)
+            self.at += 2
+            if self.fold and letter in "wW":  # RE2 folds \w: (?i)\w holds the Kelvin sign
+                self.edit(start, self.at, node)
+            elif letter in "sS":  # PCRE's \s holds \v
+                self.edit(start, self.at, "[\\t\\n\\f\\r ]" if letter == "s" else
+                          "[^\\t\\n\\f\\r ]")
+        else:
+            code = self.escaped_char()
+            self.literal(code, start, self.at)
+            if not self.fold or _pcre_folds_alike(code):
+                self.pcre_char(start, code)
+
+    def escaped_char(self, *, in_class: bool = False) -> int:
+        """The character an escape such as ``\\n``, ``\\x41`` or ``\\101`` stands for."""
+        start, text = self.at, self.text
+        if start + 1 >= len(text):
+            raise _invalid("a pattern cannot end with a lone backslash",
+                           "write \\\\ for a backslash", start)
+        letter = text[start + 1]
+        if letter in "01234567" and (letter == "0" or text[start + 2:start + 3] in _OCTAL):
+            digits = letter + "".join(itertools.takewhile(_OCTAL.__contains__,
+                                                          text[start + 2:start + 4]))
+            self.at = start + 1 + len(digits)
+            return int(digits, 8)
+        if letter.isdigit() and letter.isascii():
+            raise _invalid(f"RE2 has no backreferences (\\{letter})",
+                           "match the repeated text itself; write a character by its code as "
+                           "\\x{...}", start, 2)
+        if letter == "x":
+            found = _HEX.match(text, start + 2)
+            code = -1 if found is None else int(found["hex"] or found["short"], 16)
+            if found is None or code > _MAX_CODE:
+                raise _invalid("bad hexadecimal escape",
+                               "write \\x and two hex digits, or \\x{...} up to 10FFFF",
+                               start, 2 if found is None else found.end() - start)
+            self.at = found.end()
+            return code
+        if letter in _C_ESCAPES:
+            self.at = start + 2
+            return _C_ESCAPES[letter]
+        if letter.isascii() and not letter.isalnum():
+            self.at = start + 2
+            return ord(letter)
+        if letter == "b" and in_class:
+            message, hint = "RE2 has no \\b inside a class", "write \\x08 for a backspace"
+        elif in_class and letter in "pPdDsSwW":
+            message, hint = f"\\{letter} cannot end a range", "write the range's ends alone"
+        elif in_class and letter in "QAzBC":
+            message = f"\\{letter} has no meaning inside a class"
+            hint = "write it outside the brackets"
+        elif not letter.isascii():
+            message, hint = f"\\{letter} is no escape", f"write {letter} without a backslash"
+        else:
+            message, hint = _FOREIGN_ESCAPES.get(letter, (
+                f"RE2 has no escape \\{letter}", "escape only punctuation: \\. \\( \\[ \\\\"))
+        raise _invalid(message, hint, start, 2)
+
+    def pcre_char(self, start: int, code: int) -> None:
+        """Spell an escaped character for PCRE where PCRE reads it otherwise."""
+        written = self.text[start:self.at]
+        if written[1] in _OCTAL:  # PCRE reads \12 as a backreference when there are 12 groups
+            self.edit(start, self.at, f"\\x{{{code:x}}}")
+        elif written == "\\v":  # PCRE's \v is any vertical space
+            self.edit(start, self.at, "\\x0b")
+
+    def unicode_class(self) -> _Group:
+        """``\\pL``, ``\\p{Greek}``, ``\\PL``, ``\\p{^Greek}`` at the reading point."""
+        start, text = self.at, self.text
+        name_at = start + 2
+        if name_at >= len(text):
+            raise _invalid("\\p needs a class name", "write \\pL or \\p{Greek}", start, 2)
+        if text[name_at] == "{":
+            end = text.find("}", name_at)
+            if end < 0:
+                raise _invalid("missing '}' after the class name", "write \\p{Greek}", start,
+                               len(text) - start)
+            name, self.at = text[name_at + 1:end], end + 1
+        else:
+            name, self.at = text[name_at], name_at + 1
+        negated = text[start + 1] == "P"
+        if name.startswith("^"):
+            negated, name = not negated, name[1:]
+        if name not in _UNICODE_CLASSES:
+            raise _invalid(f"RE2 knows no Unicode class {name!r}",
+                           "write a category (\\pL, \\p{Lu}, \\pN) or a script (\\p{Greek})",
+                           start, self.at - start)
+        return _Group(name, negated, unicode=True)
+
+    # Classes -----------------------------------------------------------------------------
+
+    def char_class(self) -> None:
+        start, text = self.at, self.text
+        self.at += 1
+        negate = text.startswith("^", self.at)
+        self.at += negate
+        parts: list[tuple[int, int] | _Group] = []
+        edits: list[tuple[int, int, str]] = []
+        explicit = False  # PCRE must be given the class spelt out
+        first = True
+        while self.at < len(text) and (text[self.at] != "]" or first):
+            first = False
+            at = self.at
+            if text.startswith("[:", at) and len(text) - at > 2 and (
+                    end := text.find(":]", at + 2)) >= 0:
+                name = text[at + 2:end]
+                negated = name.startswith("^")
+                if name.removeprefix("^") not in _POSIX_CLASSES:
+                    raise _invalid(f"RE2 knows no POSIX class [:{name}:]",
+                                   "write [[:alpha:]], [[:digit:]], [[:^space:]] and so on",
+                                   at, end + 2 - at)
+                parts.append(_Group(name.removeprefix("^"), negated))
+                explicit |= self.fold and name.removeprefix("^") not in _CASELESS_GROUPS
+                self.at = end + 2
+            elif text.startswith(("\\p", "\\P"), at) and len(text) - at > 2:
+                parts.append(self.unicode_class())
+            elif text[at:at + 2] in _PERL_CLASSES:
+                group = _Group(text[at + 1].lower(), text[at + 1].isupper())
+                parts.append(group)
+                self.at += 2
+                if group.name == "s":
+                    edits.append((at, at + 2, "\\S\\x0b" if group.negated else "\\t\\n\\f\\r "))
+                explicit |= self.fold and group.name == "w"
+            else:
+                low = self.class_char(start, edits)
+                high = low
+                if text.startswith("-", self.at) and text[self.at + 1:self.at + 2] not in (
+                        "]", ""):
+                    self.at += 1
+                    high = self.class_char(start, edits)
+                    if high < low:
+                        raise _invalid(f"the range {text[at:self.at]!r} runs backwards",
+                                       "write the smaller end first", at, self.at - at)
+                parts.append((low, high))
+                explicit |= self.fold and not (
+                    _pcre_folds_alike(low) and _pcre_folds_alike(high)
+                    and not low <= ord("I") <= high and not low <= ord("i") <= high)
+                explicit |= any(0xD800 <= end <= 0xDFFF for end in (low, high))
+        if self.at >= len(text):
+            raise _invalid("missing ']' to close this class", "write \\[ for a literal '['",
+                           start, self.at - start)
+        self.at += 1
+        node = _Set(tuple(parts), negate, self.fold)
+        self.push(node)
+        if explicit:
+            self.edit(start, self.at, node)
+        else:
+            self.edits.extend(edits)
+
+    def class_char(self, start: int, edits: list[tuple[int, int, str]]) -> int:
+        at, text = self.at, self.text
+        if at >= len(text):
+            raise _invalid("missing ']' to close this class", "write \\[ for a literal '['",
+                           start, at - start)
+        if text[at] == "\\":
+            code = self.escaped_char(in_class=True)
+            written = text[at:self.at]
+            if written[1] in _OCTAL:
+                edits.append((at, self.at, f"\\x{{{code:x}}}"))
+            elif written == "\\v":
+                edits.append((at, self.at, "\\x0b"))
+            return code
+        self.at += 1
+        if text[at] in "-[":  # PCRE reads [\d-z] as a bad range, [[:a] as a POSIX class
+            edits.append((at, at + 1, "\\" + text[at]))
+        return ord(text[at])
+
+
+_COUNTS = re.compile(r"\{(?P<low>[1-9][0-9]{0,8}|0)(?:(?P<comma>,)(?P<high>[1-9][0-9]{0,8}|0)?)?\}")
+_HEX = re.compile(r"\{(?P<hex>[0-9A-Fa-f]+)\}|(?P<short>[0-9A-Fa-f]{2})")
+_OCTAL = frozenset("01234567")
+_C_ESCAPES = {"n": 10, "r": 13, "t": 9, "a": 7, "f": 12, "v": 11}
+_PERL_CLASSES = frozenset({"\\d", "\\s", "\\w", "\\D", "\\S", "\\W"})
+_POSIX_CLASSES = frozenset(_GROUPS) - {"d", "s", "w"}
+#: Classes without letters, which ``(?i)`` leaves alone in RE2 and PCRE alike.
+_CASELESS_GROUPS = frozenset({"d", "s", "digit", "space", "blank", "cntrl", "punct"})
+_LOOK = "match the text itself, or split the condition with and/or"
+#: Group openings of other dialects, after ``(?``: message and hint.
+_FOREIGN_GROUPS = (
+    ("=", "RE2 has no lookahead (?=...)", _LOOK),
+    ("!", "RE2 has no negative lookahead (?!...)", _LOOK),
+    ("<=", "RE2 has no lookbehind (?<=...)", _LOOK),
+    ("<!", "RE2 has no negative lookbehind (?<!...)", _LOOK),
+    (">", "RE2 has no atomic groups (?>...)", "use a plain group (?:...)"),
+    ("P=", "RE2 has no backreferences (?P=name)", "match the repeated text itself"),
+    ("P>", "RE2 has no subroutine calls (?P>name)", "write the group's pattern again"),
+    ("#", "RE2 has no comments (?#...)", "leave the comment out"),
+    ("(", "RE2 has no conditional groups (?(...)...)", "write the alternatives with '|'"),
+    ("|", "RE2 has no branch reset groups (?|...)", "use a plain group (?:...)"),
+    ("'", "RE2 names groups only as (?P<name>...) or (?<name>...)", "write (?P<name>...)"),
+)
+
+
+def _pcre_folds_alike(code: int) -> bool:
+    """Whether PCRE's ``(?i)`` folds this character as RE2 does: ASCII save ``i`` and ``I``
+    (PCRE matches the dotless and dotted Turkish i against them, one way or the other)."""
+    return code < 0x80 and code not in (0x49, 0x69)
+
+
+def _join(alternatives: list[list[_Node]]) -> _Node:
+    joined = [items[0] if len(items) == 1 else _Concat(tuple(items)) for items in alternatives]
+    return joined[0] if len(joined) == 1 else _Alternate(tuple(joined))
+
+
+def _children(node: _Node) -> tuple[_Node, ...]:
+    if isinstance(node, _Concat | _Alternate):
+        return node.items
+    if isinstance(node, _Repeat):
+        return (node.item,)
+    return ()
+
+
+def _repeat_budget(node: _Node) -> int:
+    """RE2's check of nested counted repeats: 1000 divided by each count on the way down
+    (the upper one, or the lower when unbounded); 0 somewhere means too many copies."""
+    least = _MAX_REPEAT
+    pending = [(node, _MAX_REPEAT)]
+    while pending:
+        node, budget = pending.pop()
+        if isinstance(node, _Repeat) and node.counted:
+            count = node.low if node.high is None else node.high
+            budget = budget // count if count > 0 else budget
+        least = min(least, budget)
+        pending.extend((child, budget) for child in _children(node))
+    return least
+
+
+def _normalized(pieces: Iterable[tuple[int, int]]) -> Ranges:
+    merged: list[tuple[int, int]] = []
+    for low, high in sorted(pieces):
+        if merged and low <= merged[-1][1] + 1:
+            merged[-1] = (merged[-1][0], max(high, merged[-1][1]))
+        else:
+            merged.append((low, high))
+    return tuple(merged)
+
+
+def _complement(ranges: Ranges) -> Ranges:
+    gaps = []
+    start = 0
+    for low, high in ranges:
+        if low > start:
+            gaps.append((start, low - 1))
+        start = high + 1
+    if start <= _MAX_CODE:
+        gaps.append((start, _MAX_CODE))
+    return tuple(gaps)
+
+
+# Public entry points -------------------------------------------------------------------------
+
+def check(pattern: str) -> RegexRefusal | None:
+    """Why ``pattern`` is not RE2 (None: it is); needs no google-re2."""
+    reading = _read(pattern)
+    return reading if isinstance(reading, RegexRefusal) else None
+
 
 def compile_user_regex(pattern: str) -> Search:
-    """A predicate telling whether ``pattern`` is found in a text (``re.search`` semantics),
-    that cannot hang: see the module docstring. A refused pattern raises ``TargetError``, one
-    that is no regular expression at all ``WsqueryError``."""
+    """A predicate telling whether RE2 finds ``pattern`` somewhere in a text, that cannot
+    hang: see the module docstring. A pattern that is not RE2 raises ``WsqueryError``, one the
+    engine at hand refuses ``TargetError``."""
     compiled = _compile(pattern, re2_available())
     if isinstance(compiled, RegexRefusal):
         raise _error(pattern, compiled)
@@ -136,57 +795,79 @@ def refusal(pattern: str, *, with_re2: bool | None = None) -> RegexRefusal | Non
     return compiled if isinstance(compiled, RegexRefusal) else None
 
 
-def unportable(pattern: str) -> RegexRefusal | None:
-    """What in ``pattern`` RE2 cannot run or Python's ``re`` cannot compile (None: nothing).
-    Refused on every machine; needs no RE2 to tell."""
-    try:
-        _unportable(_parse(pattern).data)
-    except _Refused as refused:
-        return refused.refusal
-    except RecursionError:
-        return _too_deep()
-    return None
+def to_pcre(pattern: str) -> str:
+    """``pattern`` for MongoDB's ``$regex`` (PCRE in UTF mode, without UCP), written as the
+    user wrote it where PCRE reads that the same way. Rewritten: ``$`` without ``(?m)`` (PCRE's
+    also matches before a final newline) -> ``\\z``; ``(?m)^`` (PCRE's fails after a final
+    newline) -> ``(?:^|(?<=\\n))``; ``\\s`` and ``\\S`` (PCRE's hold ``\\v``) -> explicit
+    classes; ``\\v`` (PCRE's is any vertical space) -> ``\\x0b``; octal escapes (PCRE may read
+    ``\\12`` as a backreference) -> ``\\x{a}``; a literal ``{`` -> ``\\{`` and, in classes,
+    ``-`` and ``[`` escaped; ``\\Q...\\E`` -> escaped characters; group names PCRE refuses
+    (leading digit, over 32 characters) and ``(?)`` dropped; escaped surrogates (PCRE refuses
+    them, RE2 never matches them) -> a class without them; under ``(?i)``, ``i``, ``I``,
+    characters beyond ASCII, ``\\w``, ``\\W`` and classes with letters (PCRE folds the Turkish
+    i, the Kelvin sign and others otherwise) -> ``(?-i:[...])`` spelt out as RE2 folds them.
+    Raises ``TargetError`` for ``\\C`` and for Unicode classes under ``(?i)``."""
+    reading = _read(pattern)
+    if isinstance(reading, RegexRefusal):
+        raise _error(pattern, reading)
+    if reading.pcre_refusal is not None:
+        raise _error(pattern, reading.pcre_refusal, target="mongo")
+    pieces = []
+    done = 0
+    for start, end, replacement in sorted(reading.pcre_edits, key=lambda edit: edit[0]):
+        pieces.append(pattern[done:start])
+        pieces.append(replacement if isinstance(replacement, str)
+                      else "(?-i:" + _pcre_class(replacement.ranges()) + ")")
+        done = end
+    pieces.append(pattern[done:])
+    return "".join(pieces)
 
 
-def to_re2(pattern: str) -> Re2Pattern:
-    """``pattern`` in RE2 syntax, finding a match in exactly the (UTF-8) texts where
-    ``re.search(pattern, text)`` does, save those ``caveat`` names. Raises ``TargetError``
-    when RE2 cannot run it."""
-    try:
-        tree = _parse(pattern)
-        _unportable(tree.data)
-        emitter = _Emitter(_unicode_set, _code_class)
-        text = emitter.translate(tree)
-    except _Refused as refused:
-        raise _error(pattern, refused.refusal) from None
-    except RecursionError:
-        raise _error(pattern, _too_deep()) from None
-    caveats = []
-    if emitter.unicode_boundary:
-        caveats.append("\\b and \\B see only ASCII letters, digits and _ as word characters")
-    if emitter.inner_end:
-        caveats.append("'$' before more pattern also matches before a newline inside the text")
-    if emitter.non_boundary and not _EMPTY_NON_BOUNDARY:
-        caveats.append("\\B also holds in the empty text")
-    return Re2Pattern(text, "; ".join(caveats) or None)
+#: Characters RE2, PCRE and Python's re all read as operators outside a class.
+_SPECIAL = frozenset("\\.^$|?*+()[]{}")
+
+
+def escape(text: str) -> str:
+    """A pattern matching ``text`` literally, read the same by RE2, PCRE and Python's ``re``:
+    operators get a backslash, NUL is ``\\x00``, a lone surrogate becomes U+FFFD."""
+    text = _SURROGATE.sub("\ufffd", text)
+    return "".join("\\x00" if char == "\0" else "\\" + char if char in _SPECIAL else char
+                   for char in text)
+
+
+def literal_text(pattern: str) -> str | None:
+    """The text ``pattern`` stands for when it is nothing but literal characters (plain, or
+    punctuation escaped with a backslash, or ``\\x00``), else None."""
+    found = _LITERAL.fullmatch(pattern)
+    if found is None:
+        return None
+    return _LITERAL_PIECE.sub(lambda piece: "\0" if piece[0] == "\\x00" else piece[0][-1],
+                              pattern)
+
+
+_LITERAL_PIECE = re.compile(r"\\x00|\\[!-/:-@\[-`{-~]")
+_LITERAL = re.compile(r"(?:\\x00|\\[!-/:-@\[-`{-~]|[^\\.^$|?*+()\[\]{}\ud800-\udfff])*")
 
 
 def re2_available() -> bool:
-    """Whether ``google-re2`` (import name ``re2``) can be imported."""
-    return _re2() is not None
+    """Whether google-re2 (import name ``re2``) can be imported."""
+    return re2_module() is not None
 
 
-def _re2() -> Any:
+def re2_module() -> Any:
+    """The google-re2 module, or None when it is not installed."""
     try:
         return importlib.import_module("re2")
     except ImportError:
         return None
 
 
-def _error(pattern: str, refused: RegexRefusal) -> WsqueryError:
+def _error(pattern: str, refused: RegexRefusal, *, target: str = _TARGET) -> WsqueryError:
     if refused.invalid:
-        return WsqueryError(f"invalid regular expression {pattern!r}: {refused.message}")
-    return TargetError(f"regex {_show(pattern)}: {refused.message}", target=_TARGET,
+        return WsqueryError(f"invalid regular expression {pattern!r}: {refused.message}"
+                            + (f"\nhint: {refused.hint}" if refused.hint else ""))
+    return TargetError(f"regex {_show(pattern)}: {refused.message}", target=target,
                        hint=refused.hint)
 
 
@@ -195,119 +876,132 @@ def _show(pattern: str) -> str:
     return '"' + shown.encode("unicode_escape").decode("ascii").replace('"', '\\"') + '"'
 
 
-def _too_deep() -> RegexRefusal:
-    return RegexRefusal("groups nest too deeply to read", "flatten needless groups",
-                        invalid=True)
+def _pcre_class(ranges: Ranges) -> str:
+    """A PCRE class of exactly these code points, lone surrogates left out (UTF-8 text has
+    none, and PCRE refuses them)."""
+    ranges = _normalized(piece for low, high in ranges for piece in (
+        (low, min(high, 0xD7FF)), (max(low, 0xE000), high)) if piece[0] <= piece[1])
+    if not ranges:
+        return "[^\\x{0}-\\x{10ffff}]"
+    return "[" + "".join(f"\\x{{{low:x}}}" if low == high else f"\\x{{{low:x}}}-\\x{{{high:x}}}"
+                         for low, high in ranges) + "]"
 
 
-# Compilation -----------------------------------------------------------------------------------
+# Compilation ---------------------------------------------------------------------------------
 
 @lru_cache(maxsize=256)
 def _compile(pattern: str, use_re2: bool) -> Search | RegexRefusal:
     """The predicate for ``pattern`` on one engine, or why it is refused (both cached)."""
+    reading = _read(pattern)
+    if isinstance(reading, RegexRefusal):
+        return reading
     try:
-        tree = _parse(pattern)
-        _unportable(tree.data)
-        if use_re2:
-            return _re2_search(pattern, tree)
-        try:
-            limit = _python_limit(tree)
-        except _Refused as refused:
-            return attrs.evolve(refused.refusal,
-                                message=refused.refusal.message + ", so it runs only with RE2")
-        return _python_search(pattern, tree, limit)
+        return _re2_search(pattern) if use_re2 else _python_search(pattern, reading.tree)
     except _Refused as refused:
         return refused.refusal
-    except RecursionError:
-        return _too_deep()
 
 
-def _parse(pattern: str) -> Any:
-    """Python's parse of ``pattern`` (a ``re._parser.SubPattern``); it compiles, too."""
-    if not isinstance(pattern, str):
-        raise _Refused(f"a pattern is text, not {type(pattern).__name__}",
-                       'write the pattern in quotes: name =~ "^run"', invalid=True)
+def _searchable(text: str) -> str:
+    """The text as both engines read it: lone surrogates become U+FFFD."""
+    return text if text.isascii() or _SURROGATE.search(text) is None else _SURROGATE.sub(
+        "\ufffd", text)
+
+
+def _re2_search(pattern: str) -> Search:
+    re2 = re2_module()
+    options = re2.Options()
+    options.log_errors = False
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # "possible nested set": the validator reports it
-            re.compile(pattern)
-            return _parser.parse(pattern)
-    except re.error as error:
-        raise _Refused(str(error), "escape special characters with a backslash: \\. \\( \\[",
-                       invalid=True) from None
-    except OverflowError as error:
-        raise _Refused(str(error), "repeat counts go up to 4294967294", invalid=True) from None
+        search = re2.compile(pattern.encode("utf-8"), options).search
+    except re2.error as error:
+        detail = error.args[0] if error.args else ""
+        detail = detail.decode() if isinstance(detail, bytes) else str(detail)
+        raise _Refused(RegexRefusal(f"RE2 cannot compile it ({detail})",
+                                    "use smaller repeat counts or fewer Unicode classes",
+                                    False, 0, len(pattern))) from None
+    return lambda text: search(_searchable(text).encode("utf-8")) is not None
 
 
-def _unportable(items: Iterable[tuple[Any, Any]]) -> None:
-    """Refuse what RE2 cannot run, wherever it is."""
-    for op, av in items:
-        name = op.name
-        if name in _UNPORTABLE:
-            what, hint = _UNPORTABLE[name]
-            raise _Refused(f"RE2 cannot run {what}, so wsquery does not accept it", hint)
-        if name in ("ASSERT", "ASSERT_NOT"):
-            look = "lookbehind" if av[0] < 0 else "lookahead"
-            kind = "a negative " if name == "ASSERT_NOT" else "a "
-            raise _Refused(f"RE2 cannot run {kind}{look}, so wsquery does not accept it",
-                           "match the text itself, or split the condition with and/or")
-        for child in _children(name, av):
-            _unportable(child.data)
+# Python's engine -----------------------------------------------------------------------------
 
-
-def _children(name: str, av: Any) -> list[Any]:
-    if name == "SUBPATTERN":
-        return [av[3]]
-    if name == "BRANCH":
-        return list(av[1])
-    if name in _REPEAT_OPS:
-        return [av[2]]
-    return []
-
-
-# Python's engine -------------------------------------------------------------------------------
-
-def _python_search(pattern: str, tree: Any, limit: int | None) -> Search:
-    compiled = re.compile(pattern)
-    if _misread_by_search(tree):
-        match = compiled.match
-
-        def search(text: str) -> bool:
-            return any(match(text, start) is not None for start in range(len(text) + 1))
-    else:
-        def search(text: str) -> bool:
-            return compiled.search(text) is not None
-
-    if limit is None:
-        return search
+def _python_search(pattern: str, tree: _Node) -> Search:
+    """Python's ``re`` on the translation of ``tree``, over text of bounded length."""
+    try:
+        translated = _python_text(tree)
+        python_tree = _parser.parse(translated, re.ASCII)
+        limit = _python_limit(python_tree)
+    except RecursionError:
+        raise _fallback_refusal(pattern, "groups nest too deeply for Python's re") from None
+    except _Refused as refused:
+        raise _fallback_refusal(pattern, refused.refusal.message,
+                                refused.refusal.hint) from None
+    search = re.compile(translated, re.ASCII).search
 
     def bounded_search(text: str) -> bool:
-        if len(text) > limit:
+        if limit is not None and len(text) > limit:
             raise TargetError(
                 f"regex {_show(pattern)} runs on text of at most {limit} characters without "
                 f"RE2, and this text has {len(text)}", target=_TARGET, hint=_INSTALL)
-        return search(text)
+        return search(_searchable(text)) is not None
 
     return bounded_search
 
 
-def _misread_by_search(tree: Any) -> bool:
-    """Whether CPython's ``re.search`` (3.11 at least) skips places the pattern matches at.
+def _fallback_refusal(pattern: str, message: str, hint: str = _INSTALL) -> _Refused:
+    return _Refused(RegexRefusal(message + ", so it runs only with RE2", hint, False, 0,
+                                 len(pattern)))
 
-    Searching, ``re`` skips positions whose character cannot start a match, judged by the
-    pattern's first class; when that class sits in a group that sets ``(?a)`` and holds
-    ``\\w``, ``\\d`` or ``\\s``, the class is compiled with the pattern's outer flags, so
-    ``re.search(r"(?a:\\W)", "\\u212a")`` finds nothing although the Kelvin sign matches.
-    The pattern's meaning is a match at some position, so such patterns are matched position by
-    position instead."""
-    items, flags = tree.data, tree.state.flags
-    outer_ascii = flags & re.ASCII
-    while items and items[0][0].name == "SUBPATTERN":
-        flags = _scoped(flags, items[0][1])
-        items = items[0][1][3].data
-    if not items or items[0][0].name != "IN" or flags & re.ASCII == outer_ascii:
-        return False
-    return any(item.name == "CATEGORY" for item, _ in items[0][1])
+
+#: Whether Python's \B holds in the empty text (not in 3.11 to 3.13; RE2's does).
+_EMPTY_NON_BOUNDARY = re.search(r"\B", "") is not None
+_PYTHON_ASSERTS = {"\\A": "\\A", "\\z": "\\Z", "^m": "(?m:^)", "$m": "(?m:$)", "\\b": "\\b",
+                   "\\B": "\\B" if _EMPTY_NON_BOUNDARY else "(?:\\B|\\A\\Z)"}
+
+
+def _python_text(node: _Node) -> str:
+    """RE2's reading -> a Python pattern (compiled with ``re.ASCII``, for ``\\b``) matching
+    the same texts; every class spelt out, so no other flag is needed."""
+    match node:
+        case _Set():
+            if node.unicode:
+                raise _Refused(RegexRefusal(
+                    "Python's re has no tables for RE2's Unicode classes (\\pL, \\p{Greek})",
+                    _INSTALL + "; or list the characters in a class: [a-zà-ÿ]"))
+            return _python_class(node.ranges())
+        case _Assert():
+            return _PYTHON_ASSERTS[node.kind]
+        case _AnyByte():
+            raise _Refused(RegexRefusal(
+                "Python's re cannot match \\C, one byte of a character", _INSTALL))
+        case _Concat():
+            return "".join(_python_text(item) for item in node.items)
+        case _Alternate():
+            return "(?:" + "|".join(_python_text(item) for item in node.items) + ")"
+        case _Repeat():
+            high = "" if node.high is None else node.high
+            count = {(0, ""): "*", (1, ""): "+", (0, 1): "?"}.get((node.low, high),
+                                                                  f"{{{node.low},{high}}}")
+            return "(?:" + _python_text(node.item) + ")" + count
+        case _:
+            assert_never(node)
+
+
+def _python_class(ranges: Ranges) -> str:
+    if len(ranges) == 1 and ranges[0][0] == ranges[0][1]:
+        return _escape(ranges[0][0])
+    negate = len(_complement(ranges)) < len(ranges)
+    shown = _complement(ranges) if negate else ranges
+    if not shown:
+        return "[^\\x00-\\U0010ffff]" if not negate else "[\\x00-\\U0010ffff]"
+    return ("[^" if negate else "[") + "".join(
+        _escape(low) if low == high else f"{_escape(low)}-{_escape(high)}"
+        for low, high in shown) + "]"
+
+
+# How long Python's engine can take -------------------------------------------------------
+
+_CHAR_OPS = frozenset({"LITERAL", "NOT_LITERAL", "IN"})
+_REPEAT_OPS = frozenset({"MAX_REPEAT", "MIN_REPEAT"})
 
 
 @attrs.frozen(slots=True)
@@ -329,9 +1023,9 @@ class _Cost:
                      self.paths ** min(count, 64))
 
 
-#: A character node of Python's parse made hashable: ("LITERAL", code), ("NOT_LITERAL", code),
-#: ("ANY", None) or ("IN", items) with items ("NEGATE", None), ("LITERAL", code),
-#: ("RANGE", (low, high)), ("CATEGORY", name); with the flags it is read under.
+#: A character node of Python's parse made hashable: ("LITERAL", code), ("NOT_LITERAL", code)
+#: or ("IN", items) with items ("NEGATE", None), ("LITERAL", code),
+#: ("RANGE", (low, high)); with the flags it is read under.
 _Char = tuple[tuple[str, Any], int]
 #: What follows a part of a pattern: nothing at all, one character node, or anything else.
 _END: _Char = (("END", None), 0)
@@ -350,12 +1044,12 @@ def _python_limit(tree: Any) -> int | None:
     log_limit = (math.log(MAX_STEPS) + math.lgamma(degree + 1) - math.log(cost.paths)) / degree
     limit = math.floor(math.exp(min(log_limit, 60.0)))
     if limit < MIN_TEXT:
-        raise _Refused(
+        raise _Refused(RegexRefusal(
             f"Python's re could take about n**{degree} steps on text of n characters "
             f"(repeats that can trade characters, such as .*a.*b or x+x+, or alternatives that "
             f"start alike)",
             _INSTALL + "; or anchor with ^ and separate repeats with characters they cannot "
-            "match")
+            "match"))
     return limit
 
 
@@ -409,22 +1103,22 @@ def _item_cost(op: Any, av: Any, flags: int, follower: _Char) -> _Cost:
             return _sequence_cost(body.data, flags, inner).times(low)
         inner_cost = _sequence_cost(body.data, flags, _OTHER)
         if inner_cost.ambiguous or inner_cost.scans:
-            raise _Refused(
+            raise _Refused(RegexRefusal(
                 "a repeated group holds a repeat (like (a+)+ or (\\d+\\.)+), which Python's re "
                 "can take exponential time on",
-                _INSTALL + "; or write the group once without the inner repeat")
+                _INSTALL + "; or write the group once without the inner repeat"))
         if inner_cost.paths > 1:
-            raise _Refused(
+            raise _Refused(RegexRefusal(
                 "a repeated group holds alternatives that can start alike (like (a|ab)*), "
                 "which Python's re can take exponential time on",
-                _INSTALL + "; or use a character class: [ab]*")
+                _INSTALL + "; or use a character class: [ab]*"))
         char = _single_char(body.data, flags)
         if follower is _END:
             return _Cost()  # nothing after it can fail, so it is never backtracked into
         if char is not None and follower is not _OTHER and _disjoint(char, follower):
             return _Cost(scans=1)
         return _Cost(ambiguous=1)
-    raise AssertionError(f"unexpected regex node {name}")  # _unportable refused it already
+    raise AssertionError(f"unexpected regex node {name}")  # the translation writes no other
 
 
 def _scoped(flags: int, av: Any) -> int:
@@ -458,15 +1152,9 @@ def _distinct_starts(alternatives: Sequence[Any], flags: int) -> bool:
 
 def _disjoint(left: _Char, right: _Char) -> bool:
     """Whether two character nodes match no character in common (False when unsure)."""
-    for ((kind, code), flags), other in ((left, right), (right, left)):
-        if kind == "LITERAL" and not flags & re.IGNORECASE:
+    for ((kind, code), _), other in ((left, right), (right, left)):
+        if kind == "LITERAL":
             return _char_pattern(other).fullmatch(chr(code)) is None
-    (left_kind, left_code), _ = left
-    (right_kind, right_code), _ = right
-    if left_kind == right_kind == "LITERAL" and max(left_code, right_code) < 128:
-        # Both ignore case: ASCII characters fold together only with their own case pair
-        # and a few non-ASCII look-alikes (K and the Kelvin sign), never with another letter.
-        return chr(left_code).lower() != chr(right_code).lower()
     return False
 
 
@@ -475,31 +1163,20 @@ def _char(op: Any, av: Any) -> tuple[str, Any]:
     name = op.name
     if name != "IN":
         return (name, av)
-    return (name, tuple((item.name, value.name if item.name == "CATEGORY" else value)
-                        for item, value in av))
+    return (name, tuple((item.name, value) for item, value in av))
 
 
 @lru_cache(maxsize=4096)
 def _char_pattern(char: _Char) -> re.Pattern[str]:
-    """One character node as a Python pattern of its own, with the flags it is read under."""
-    (name, value), flags = char
+    """One character node as a Python pattern of its own (the translation's classes are
+    spelt out, so no flag changes what they match)."""
+    (name, value), _ = char
     if name == "LITERAL":
-        text = _escape(value)
-    elif name == "NOT_LITERAL":
-        text = f"[^{_escape(value)}]"
-    elif name == "ANY":
-        text = "."
-    else:
-        text = "[" + "".join(_set_item_text(item, item_value) for item, item_value in value) + "]"
-    return re.compile(_global_flags(flags) + text)
-
-
-def _global_flags(flags: int) -> str:
-    """Flags as a pattern's leading group: scoped ones, ``(?a:...)``, are misread by
-    ``re.search`` when the pattern starts with them (see ``_python_search``)."""
-    letters = ("i" if flags & re.IGNORECASE else "") + ("s" if flags & re.DOTALL else "") + (
-        "a" if flags & re.ASCII else "")
-    return f"(?{letters})" if letters else ""
+        return re.compile(_escape(value))
+    if name == "NOT_LITERAL":
+        return re.compile(f"[^{_escape(value)}]")
+    return re.compile(
+        "[" + "".join(_set_item_text(item, item_value) for item, item_value in value) + "]")
 
 
 def _set_item_text(item: str, value: Any) -> str:
@@ -507,393 +1184,10 @@ def _set_item_text(item: str, value: Any) -> str:
         return "^"
     if item == "LITERAL":
         return _escape(value)
-    if item == "RANGE":
-        return f"{_escape(value[0])}-{_escape(value[1])}"
-    return _CATEGORIES[value]
+    return f"{_escape(value[0])}-{_escape(value[1])}"  # RANGE: the translation has no other
 
 
 def _escape(code: int) -> str:
     return f"\\U{code:08x}"
 
 
-# RE2 -------------------------------------------------------------------------------------------
-
-def _re2_search(pattern: str, tree: Any) -> Search:
-    """RE2 on text it reads as Python does; Python's engine on the rest (see the docstring).
-
-    ASCII text (the usual case) is searched by a program whose classes hold only ASCII, which
-    is cheap to build; other text by a program over UTF-8 bytes, built when first needed."""
-    emitter = _Emitter(_ascii_set, _code_class)
-    try:
-        ascii_search = _re2_compile(emitter.translate(tree))
-    except _Refused as refused:
-        return _python_instead(pattern, tree, refused)
-    unicode_boundary, inner_end = emitter.unicode_boundary, emitter.inner_end
-    empty_search = ascii_search
-    if emitter.non_boundary and not _EMPTY_NON_BOUNDARY:
-        empty_search = _re2_compile(_Emitter(_ascii_set, _code_class, empty=True).translate(tree))
-    fallback: Search | None = None
-    if unicode_boundary or inner_end:
-        try:
-            fallback = _python_search(pattern, tree, _python_limit(tree))
-        except _Refused as refused:
-            cause = "\\b or \\B" if unicode_boundary else "'$' before more pattern"
-            raise _Refused(
-                f"{cause} sends some texts to Python's re, and {refused.refusal.message}",
-                "write (?a) at the start to make \\b ASCII-only, end the pattern at '$', "
-                "or simplify the repeats") from None
-    unicode_search: list[Search] = []
-
-    def search(text: str) -> bool:
-        if fallback is not None and (
-                (inner_end and text.find("\n", 0, len(text) - 1) >= 0)
-                or (unicode_boundary and not text.isascii())):
-            return fallback(text)
-        if text.isascii():
-            return (ascii_search if text else empty_search)(text.encode("ascii"))
-        if not unicode_search:
-            unicode_search.append(_unicode_search(pattern, tree))
-        return unicode_search[0](text)
-
-    return search
-
-
-def _unicode_search(pattern: str, tree: Any) -> Search:
-    """RE2 over the UTF-8 bytes of any text (lone surrogates encoded like other characters),
-    each class spelt as the byte sequences of its code points. The match must start at a
-    character, so an assertion never holds in the middle of one. Should RE2 refuse this
-    longer program, Python's engine runs the pattern if it may."""
-    translated = _Emitter(_unicode_set, _byte_class).translate(tree)
-    try:
-        program = _re2_compile(f"\\A(?:{_byte_class(_ALL)})*?(?:{translated})", latin1=True)
-    except _Refused as refused:
-        try:
-            return _python_instead(pattern, tree, refused)
-        except _Refused as both:
-            failure = _error(pattern, both.refusal)
-
-        def refuse(text: str) -> bool:
-            raise failure
-
-        return refuse
-    return lambda text: program(text.encode("utf-8", "surrogatepass"))
-
-
-def _python_instead(pattern: str, tree: Any, refused: _Refused) -> Search:
-    """Python's engine for a pattern RE2 refused (too large), if it may run it."""
-    try:
-        return _python_search(pattern, tree, _python_limit(tree))
-    except _Refused as python_refused:
-        raise _Refused(f"{refused.refusal.message}, and {python_refused.refusal.message}",
-                       refused.refusal.hint) from None
-
-
-def _re2_compile(text: str, *, latin1: bool = False) -> Callable[[bytes], bool]:
-    re2 = _re2()
-    options = re2.Options()
-    options.log_errors = False
-    options.never_capture = True
-    if latin1:
-        options.encoding = re2.Options.Encoding.LATIN1
-    try:
-        search = re2.compile(text.encode("ascii") if latin1 else text, options).search
-    except re2.error as error:
-        detail = error.args[0] if error.args else ""
-        detail = detail.decode() if isinstance(detail, bytes) else str(detail)
-        raise _Refused(f"RE2 cannot compile it ({detail})",
-                       "use smaller repeat counts or fewer Unicode classes") from None
-    return lambda data: search(data) is not None
-
-
-#: Whether Python's \B holds in the empty text (not in Python 3.11 to 3.13; RE2's does).
-_EMPTY_NON_BOUNDARY = re.search(r"\B", "") is not None
-
-
-class _Emitter:
-    """Python's parse of a pattern -> RE2 syntax with the same meaning. ``charset`` gives the
-    code points a character node matches and ``render`` spells them; anchors and repeats are
-    spelt out, so no RE2 flag is needed. ``empty`` translates for the empty text only."""
-
-    def __init__(self, charset: Callable[[_Char], Ranges], render: Callable[[Ranges], str],
-                 *, empty: bool = False) -> None:
-        self.charset = charset
-        self.render = render
-        self.empty = empty
-        self.unicode_boundary = False
-        self.non_boundary = False
-        self.inner_end = False
-
-    def translate(self, tree: Any) -> str:
-        return self.sequence(tree.data, tree.state.flags, tail=True)
-
-    def sequence(self, items: Sequence[tuple[Any, Any]], flags: int, *, tail: bool) -> str:
-        last = len(items) - 1
-        return "".join(self.item(op, av, flags, tail=tail and index == last)
-                       for index, (op, av) in enumerate(items))
-
-    def item(self, op: Any, av: Any, flags: int, *, tail: bool) -> str:
-        name = op.name
-        if name in _CHAR_OPS:
-            return self.render(self.charset((_char(op, av), flags)))
-        if name == "AT":
-            return self.anchor(av.name, flags, tail=tail)
-        if name == "SUBPATTERN":
-            return "(?:" + self.sequence(av[3].data, _scoped(flags, av), tail=tail) + ")"
-        if name == "BRANCH":
-            return "(?:" + "|".join(self.sequence(alt.data, flags, tail=tail)
-                                    for alt in av[1]) + ")"
-        if name in _REPEAT_OPS:
-            low, high, body = av
-            inner = self.sequence(body.data, flags, tail=tail and high <= 1)
-            return _repeat(f"(?:{inner})", low, None if high == _MAXREPEAT else high)
-        raise AssertionError(f"unexpected regex node {name}")  # _unportable refused it already
-
-    def anchor(self, name: str, flags: int, *, tail: bool) -> str:
-        multiline = flags & re.MULTILINE
-        if name == "AT_BEGINNING":
-            return "(?m:^)" if multiline else "\\A"
-        if name == "AT_BEGINNING_STRING":
-            return "\\A"
-        if name == "AT_END_STRING":
-            return "\\z"
-        if name == "AT_END":
-            if multiline:
-                return "(?m:$)"
-            if tail:
-                return "(?:\\n?\\z)"  # Python's $: the end, or a final newline (consumed)
-            self.inner_end = True  # the same as Python's $ unless a newline precedes the last
-            return "(?m:$)"
-        if not flags & re.ASCII:
-            self.unicode_boundary = True
-        if name == "AT_BOUNDARY":
-            return "\\b"
-        self.non_boundary = True
-        return _NEVER if self.empty and not _EMPTY_NON_BOUNDARY else "\\B"
-
-
-_NEVER = "[^\\x00-\\x{10ffff}]"
-
-
-def _repeat(atom: str, low: int, high: int | None) -> str:
-    """``atom`` repeated low..high times (None: no bound), counts split into RE2's 1000."""
-    chunks = []
-    while low > _RE2_REPEAT:
-        chunks.append(f"{atom}{{{_RE2_REPEAT}}}")
-        low -= _RE2_REPEAT
-        if high is not None:
-            high -= _RE2_REPEAT
-    if high is None:
-        chunks.append(atom + {0: "*", 1: "+"}.get(low, f"{{{low},}}"))
-    else:
-        chunks.append(atom + _count(low, min(high, _RE2_REPEAT)))
-        high -= min(high, _RE2_REPEAT)
-        while high > 0:
-            chunks.append(atom + _count(0, min(high, _RE2_REPEAT)))
-            high -= min(high, _RE2_REPEAT)
-    if len(chunks) > _MAX_CHUNKS:
-        raise _Refused(f"RE2 cannot run a repeat count above {_MAX_CHUNKS * _RE2_REPEAT}",
-                       "use a smaller repeat count")
-    return "".join(chunks)
-
-
-def _count(low: int, high: int) -> str:
-    if (low, high) == (0, 1):
-        return "?"
-    return f"{{{low}}}" if low == high else f"{{{low},{high}}}"
-
-
-def _code_class(ranges: Ranges) -> str:
-    """A class of code points in RE2's UTF-8 syntax; lone surrogates, which UTF-8 text never
-    holds, are left out."""
-    ranges = _subtract(ranges, (_SURROGATES,))
-    if not ranges:
-        return _NEVER
-    if len(ranges) == 1 and ranges[0][0] == ranges[0][1]:
-        return _hex(ranges[0][0])
-    return "[" + "".join(_hex(low) if low == high else f"{_hex(low)}-{_hex(high)}"
-                         for low, high in ranges) + "]"
-
-
-@lru_cache(maxsize=4096)
-def _byte_class(ranges: Ranges) -> str:
-    """A class of code points as the UTF-8 byte sequences that encode them (surrogates
-    included), for RE2 reading bytes as Latin-1."""
-    sequences = [
-        "".join(_hex(low) if low == high else f"[{_hex(low)}-{_hex(high)}]"
-                for low, high in sequence)
-        for low, high in ranges for sequence in _utf8_sequences(low, high)]
-    if not sequences:
-        return _NEVER
-    return sequences[0] if len(sequences) == 1 else "(?:" + "|".join(sequences) + ")"
-
-
-def _utf8_sequences(low: int, high: int) -> list[list[tuple[int, int]]]:
-    """The code points low..high as byte-range sequences, each matching a run of UTF-8
-    encodings byte by byte (the split of Rust's regex-syntax ``Utf8Sequences``)."""
-    sequences = []
-    pending = [(low, high)]
-    while pending:
-        start, end = pending.pop()
-        while True:
-            for limit in (0x7F, 0x7FF, 0xFFFF):  # one encoding length per piece
-                if start <= limit < end:
-                    pending.append((limit + 1, end))
-                    end = limit
-                    break
-            else:
-                for shift in (6, 12, 18):  # continuation bytes must span their whole range
-                    mask = (1 << shift) - 1
-                    if start & ~mask != end & ~mask:
-                        if start & mask:
-                            pending.append(((start | mask) + 1, end))
-                            end = start | mask
-                            break
-                        if end & mask != mask:
-                            pending.append((end & ~mask, end))
-                            end = (end & ~mask) - 1
-                            break
-                else:
-                    first = chr(start).encode("utf-8", "surrogatepass")
-                    last = chr(end).encode("utf-8", "surrogatepass")
-                    sequences.append(list(zip(first, last, strict=True)))
-                    break
-    return sequences
-
-
-def _hex(code: int) -> str:
-    return f"\\x{{{code:x}}}"
-
-
-# Character sets --------------------------------------------------------------------------------
-
-@cache
-def _ascii_text() -> str:
-    return "".join(map(chr, range(128)))
-
-
-@lru_cache(maxsize=4096)
-def _ascii_set(char: _Char) -> Ranges:
-    """The ASCII characters a node matches, asked of Python's engine itself."""
-    return _ranges_of(map(ord, _char_pattern(char).findall(_ascii_text())))
-
-
-@lru_cache(maxsize=4096)
-def _unicode_set(char: _Char) -> Ranges:
-    """Every code point a node matches. Case-insensitive matching can differ from
-    case-sensitive matching only on characters that have case, so Python's engine is asked
-    about those, and the rest is worked out from the node."""
-    ranges = _case_sensitive_set(char)
-    if char[1] & re.IGNORECASE:
-        cased_ranges, cased_text = _cased()
-        found = _ranges_of(map(ord, _char_pattern(char).findall(cased_text)))
-        ranges = _union(_subtract(ranges, cased_ranges), found)
-    return ranges
-
-
-def _case_sensitive_set(char: _Char) -> Ranges:
-    (name, value), flags = char
-    if name == "LITERAL":
-        return ((value, value),)
-    if name == "NOT_LITERAL":
-        return _complement(((value, value),))
-    if name == "ANY":
-        return _ALL if flags & re.DOTALL else _complement(((10, 10),))
-    pieces: list[tuple[int, int]] = []
-    for item, item_value in value:
-        if item == "LITERAL":
-            pieces.append((item_value, item_value))
-        elif item == "RANGE":
-            pieces.append(item_value)
-        elif item == "CATEGORY":
-            pieces.extend(_category(item_value, bool(flags & re.ASCII)))
-    ranges = _normalized(pieces)
-    return _complement(ranges) if value[0][0] == "NEGATE" else ranges
-
-
-@cache
-def _every_character() -> str:
-    """All code points in order, lone surrogates included."""
-    codes = array("I" if array("I").itemsize == 4 else "L", range(_MAX_CODE + 1))
-    return codes.tobytes().decode(f"utf-32-{'le' if sys.byteorder == 'little' else 'be'}",
-                                  "surrogatepass")
-
-
-@cache
-def _category(name: str, ascii_only: bool) -> Ranges:
-    """The code points of ``\\d``, ``\\w``, ``\\s`` and their negations, asked of Python."""
-    flags = _global_flags(re.ASCII if ascii_only else 0)
-    runs = re.compile(f"{flags}(?:{_CATEGORIES[name]})+").finditer(_every_character())
-    return tuple((run.start(), run.end() - 1) for run in runs)
-
-
-@cache
-def _cased() -> tuple[Ranges, str]:
-    """The characters case-insensitive matching may treat differently: those with case, their
-    lower case, and the extra pairs Python's ``re`` folds together."""
-    sre: Any = importlib.import_module("_sre")
-    casefix: Any = importlib.import_module("re._casefix")
-    codes = range(_MAX_CODE + 1)
-    cased = set(itertools.compress(codes, map(sre.unicode_iscased, codes)))
-    cased.update(list(map(sre.unicode_tolower, cased)))
-    for key, values in casefix._EXTRA_CASES.items():
-        cased.add(key)
-        cased.update(values)
-    ordered = sorted(cased)
-    return _ranges_of(ordered), "".join(map(chr, ordered))
-
-
-def _ranges_of(codes: Iterable[int]) -> Ranges:
-    """Sorted code points -> ranges."""
-    ranges: list[tuple[int, int]] = []
-    for code in codes:
-        if ranges and code <= ranges[-1][1] + 1:
-            ranges[-1] = (ranges[-1][0], max(code, ranges[-1][1]))
-        else:
-            ranges.append((code, code))
-    return tuple(ranges)
-
-
-def _normalized(pieces: Iterable[tuple[int, int]]) -> Ranges:
-    merged: list[tuple[int, int]] = []
-    for low, high in sorted(pieces):
-        if merged and low <= merged[-1][1] + 1:
-            merged[-1] = (merged[-1][0], max(high, merged[-1][1]))
-        else:
-            merged.append((low, high))
-    return tuple(merged)
-
-
-def _union(left: Ranges, right: Ranges) -> Ranges:
-    return _normalized((*left, *right))
-
-
-def _complement(ranges: Ranges) -> Ranges:
-    gaps = []
-    start = 0
-    for low, high in ranges:
-        if low > start:
-            gaps.append((start, low - 1))
-        start = high + 1
-    if start <= _MAX_CODE:
-        gaps.append((start, _MAX_CODE))
-    return tuple(gaps)
-
-
-def _subtract(ranges: Ranges, removed: Ranges) -> Ranges:
-    return _intersect(ranges, _complement(_normalized(removed)))
-
-
-def _intersect(left: Ranges, right: Ranges) -> Ranges:
-    """Both range lists' common part, in one pass over the two."""
-    common = []
-    i = j = 0
-    while i < len(left) and j < len(right):
-        low = max(left[i][0], right[j][0])
-        high = min(left[i][1], right[j][1])
-        if low <= high:
-            common.append((low, high))
-        if left[i][1] < right[j][1]:
-            i += 1
-        else:
-            j += 1
-    return tuple(common)
