@@ -190,15 +190,20 @@ def test_read_errors(text: str, message: str) -> None:
 
 
 def test_read_collects_every_meaningless_comparison() -> None:
-    text = "Metric('State') == 'finishd' and Tags() == 'x'"
+    text = "Metric('State') == 'finishd' and Tags() <= 'x'"
     with pytest.raises(QueryValidationError) as caught:
         from_wandb_workspaces(text)
     error = caught.value
     assert [p.message for p in error.problems] == [
-        'state is never "finishd"', "tags is a list: '==' cannot match it"]
+        'state is never "finishd"', "tags is a list: '<=' cannot match it"]
     assert [text[slice(*p.span)] for p in error.problems] == [
-        "Metric('State') == 'finishd'", "Tags() == 'x'"]
+        "Metric('State') == 'finishd'", "Tags() <= 'x'"]
     assert error.hint is not None and 'did you mean "finished"?' in error.hint
+
+
+def test_tags_equal_to_a_name_has_that_tag() -> None:
+    assert str(from_wandb_workspaces("Tags() == 'x' and Tags() != 'y'")) == (
+        'tags == "x" and tags != "y"')
 
 
 def test_read_within_last_only_on_created_at() -> None:

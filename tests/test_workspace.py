@@ -143,11 +143,12 @@ FILTER_V2 = [
     ("created_at within last 2d", v2(run_leaf("createdAt", "WITHINSECONDS", 172800))),
     ("runtime <= 1.5s", v2(run_leaf("duration", "<=", 1.5))),
     # tags
-    ('"best" in tags', v2(run_leaf("tags", "IN", ["best"]))),
+    ('"best" in tags', v2(run_leaf("tags", "=", "best"))),
+    ('tags == "best"', v2(run_leaf("tags", "=", "best"))),
     ('"bad" not in tags and tags not in ["a", "b"]',
-     v2(run_leaf("tags", "NIN", ["bad"]), run_leaf("tags", "NIN", ["a", "b"], "AND"))),
+     v2(run_leaf("tags", "!=", "bad"), run_leaf("tags", "NIN", ["a", "b"], "AND"))),
     ('tags contains "x" or tags in ["y", "z"]',
-     v2(run_leaf("tags", "IN", ["x"]), run_leaf("tags", "IN", ["y", "z"], "OR"))),
+     v2(run_leaf("tags", "=", "x"), run_leaf("tags", "IN", ["y", "z"], "OR"))),
     ('tags in ["x"] or tags in ["y"]', v2(run_leaf("tags", "IN", ["x", "y"]))),
     # always TRUE: the empty filter
     ("true", v2()),
@@ -173,7 +174,7 @@ LEGACY = [
      legacy([leaf("a", "=", 1)], [leaf("a", "=", 1), leaf("c", "=", 3)],
             [leaf("b", "=", 2), leaf("a", "=", 1)], [leaf("b", "=", 2), leaf("c", "=", 3)])),
     ('"best" in tags and created_at within last 1w',
-     legacy([run_leaf("tags", "IN", ["best"]), run_leaf("createdAt", "WITHINSECONDS", 604800)])),
+     legacy([run_leaf("tags", "=", "best"), run_leaf("createdAt", "WITHINSECONDS", 604800)])),
     ("true", legacy([])),
     ("", legacy([])),
     # an AND that distributing makes, and that can never be true, is left out
@@ -310,9 +311,10 @@ def test_strict_turns_warnings_into_errors() -> None:
 
 @pytest.mark.parametrize(("options", "expected"), [
     ({"fromat": "legacy"}, "workspace: unknown option 'fromat'\n"
-                           "hint: options are format, exact_ops and strict"),
+                           "hint: options are format, exact_ops, strict and "
+                           "limit_as_max_runs"),
     ({"b": 1, "a": 2}, "workspace: unknown options 'a', 'b'\n"
-                       "hint: options are format, exact_ops and strict"),
+                       "hint: options are format, exact_ops, strict and limit_as_max_runs"),
     ({"format": "filterv3"}, "workspace: unknown format 'filterv3'\n"
                              'hint: format is "filterv2" or "legacy"'),
     ({"format": None}, "workspace: unknown format None\n"

@@ -44,14 +44,17 @@ each leaf is guarded against them with the documented operators only:
 ``state`` literals are lower-cased, ``created_at`` literals become fixed-width UTC text, a
 duration is its seconds; ``step`` is the run's own ``_step`` when it has one, else
 ``summary_metrics._step``, spelled out as such. ``within last`` is a ``createdAt`` bound computed
-from ``now``. Regexes are rewritten in RE2's syntax with the same meaning (``re2_pattern``, by
-``wsquery._regex``); what RE2 lacks or reads differently is refused, and ``contains`` searches
-for escaped text. What cannot be written exactly is a ``TargetError``.
+from ``now``. Regexes (RE2, the language's) go to MongoDB's engine, PCRE, as written except
+where PCRE reads a spelling differently (``wsquery._regex.to_pcre``); what has no exact PCRE form
+is refused, and ``contains`` searches for escaped text. What cannot be written exactly is a
+``TargetError``.
+
+This target is for real MongoDB collections of run documents; W&B's own runs API is the
+``runs-api`` target (``wsquery._runs_api``).
 """
 
 from __future__ import annotations
 
-import importlib
 import itertools
 import json
 import math
@@ -63,6 +66,7 @@ import attrs
 
 from ._evaluate import adapt
 from ._normalize import normalize
+from ._regex import escape, to_pcre
 from ._validate import parse_datetime
 from ._wandb import RUNS_API_CONFIG_KEYS_WITH_VALUE, iso_timestamp
 from .ast import (
@@ -87,14 +91,12 @@ from .ast import (
 from .errors import TargetError, TargetWarning, WsqueryError
 
 if TYPE_CHECKING:
-    from ._graphql import GraphQLClient
+    pass
 
 #: What ``compile(..., target=...)`` calls this target.
 TARGET = "mongo"
 #: The order of a query without ``order by``: newest first, as W&B's API orders by default.
 DEFAULT_ORDER = "-createdAt"
-#: The extra that brings google-re2, which checks regexes with the server's own engine.
-RE2_EXTRA = "re2"
 
 Filter: TypeAlias = "dict[str, Any]"
 _Truth: TypeAlias = "Filter | None"  # the filter of the runs a part is TRUE for; None: no run
@@ -456,7 +458,7 @@ class _Compiler:
             branches: list[_Truth] = []
             if kind == "str":
                 branches.append(_scalar(place, {path: {"$gte": ""},
-                                                "$nor": [{path: {"$regex": re2_escape(literal)}}]},
+                                                "$nor": [{path: {"$regex": escape(literal)}}]},
                                         prefixes=False))
             if lists and kind == "bool":  # an array without the boolean
                 branches.append({path: {"$gte": []}, "$nor": [_boolean(path, literal)]})
@@ -469,7 +471,7 @@ class _Compiler:
             return None
         branches = []
         if kind == "str":
-            branches.append(_scalar(place, {path: {"$regex": re2_escape(literal)}},
+            branches.append(_scalar(place, {path: {"$regex": escape(literal)}},
                                     prefixes=False))
             if lists:
                 branches.append({path: literal})
@@ -484,11 +486,9 @@ class _Compiler:
         if place.kind == "tags":
             return None  # a list (or null) never matches
         try:
-            translated = re2_pattern(pattern)
-        except RegexError as error:
-            shown_pattern = pattern.encode("utf-8", "backslashreplace").decode("utf-8")
-            raise self.error(f"the regex /{shown_pattern}/: {error.message}", shown.span,
-                             error.hint) from None
+            translated = to_pcre(pattern)
+        except TargetError as error:
+            raise self.error(error.message, shown.span, error.hint) from None
         path = place.path
         if negated:
             return _scalar(place, {path: {"$gte": ""}, "$nor": [{path: {"$regex": translated}}]})
@@ -637,99 +637,6 @@ def _cover(spans: Sequence[Span]) -> Span:
     if not known or len(known) != len(spans):
         return None
     return (min(span[0] for span in known), max(span[1] for span in known))
-
-
-# Regexes -----------------------------------------------------------------------------------------
-
-class RegexError(Exception):
-    """A Python regex with no exact RE2 form: ``message`` says why, ``hint`` what to write."""
-
-    def __init__(self, message: str, hint: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.hint = hint
-
-
-_FLAG_UNICODE = 32
-#: Python's own regex parser: its parse tree is the exact meaning of a pattern.
-_SRE_PARSER = importlib.import_module("re._parser")
-_CAVEAT_HINT = (r"write (?a) at the start for ASCII word boundaries, and put '$' last "
-                r"(or write \Z for the very end)")
-
-
-def re2_pattern(pattern: str) -> str:
-    """``pattern`` (Python syntax, searched as ``re.search`` does) in RE2's syntax, finding a
-    match in exactly the same texts: ``wsquery._regex.to_re2``, which spells out every class as
-    the code points Python means. What RE2 cannot run, or would read differently on some texts
-    (Unicode ``\b``, ``$`` before more pattern), is a ``RegexError``; with google-re2 installed
-    RE2 itself must also compile the result (its program-size limits)."""
-    from ._regex import to_re2
-
-    try:
-        translated = to_re2(pattern)
-    except TargetError as error:
-        raise RegexError(error.message.partition(": ")[2] or error.message, error.hint) from None
-    except WsqueryError as error:
-        raise RegexError(f"not a regular expression: {error}") from None
-    if translated.caveat is not None:
-        raise RegexError(f"RE2 would read it differently on some texts: {translated.caveat}",
-                         _CAVEAT_HINT)
-    _check_with_re2(translated.text)
-    return translated.text
-
-
-def re2_escape(text: str) -> str:
-    """A regex matching ``text`` literally, read the same by RE2 and Python."""
-    return "".join(_literal(ord(character)) for character in text)
-
-
-def regex_literal(pattern: str) -> str | None:
-    """The text a regex stands for when it is nothing but literal characters (as
-    ``re2_escape`` writes them: the same in both dialects), else None."""
-    try:
-        parsed = _SRE_PARSER.parse(pattern)
-    except Exception:  # re.error: then it is no plain text either
-        return None
-    if parsed.state.flags & ~_FLAG_UNICODE or any(op.name != "LITERAL" for op, _ in parsed):
-        return None
-    return "".join(chr(code) for _, code in parsed)
-
-
-def _check_with_re2(pattern: str) -> None:
-    """Compile with the server's engine when google-re2 is installed (without it, only the
-    syntax RE2 has is known to be written)."""
-    re2 = re2_module()
-    if re2 is None:
-        return
-    options = re2.Options()
-    options.log_errors = False
-    try:
-        re2.compile(pattern, options)
-    except re2.error as error:
-        detail = error.args[0] if error.args else ""
-        detail = detail.decode() if isinstance(detail, bytes) else str(detail)
-        raise RegexError(f"RE2 cannot compile it ({detail})",
-                         "use smaller repeat counts or fewer classes") from None
-
-
-def re2_module() -> Any:
-    """google-re2 when installed, else None."""
-    try:
-        return importlib.import_module("re2")
-    except ImportError:
-        return None
-
-
-def _literal(code: int) -> str:
-    """One character as a regex atom both dialects read as itself."""
-    character = chr(code)
-    if character.isascii():
-        if character.isalnum() or character == "_":
-            return character
-        if code < 0x21 or code == 0x7F:
-            return f"\\x{code:02x}"
-        return "\\" + character
-    return character
 
 
 # Documents ---------------------------------------------------------------------------------------

@@ -99,7 +99,7 @@ def _invalid(message: str, hint: str, offset: int, length: int = 1) -> _Refused:
 _WORD: Ranges = ((0x30, 0x39), (0x41, 0x5A), (0x5F, 0x5F), (0x61, 0x7A))
 #: Perl and POSIX classes: RE2's are ASCII (``\\s`` lacks ``\\v``, ``[[:space:]]`` has it).
 _GROUPS: dict[str, Ranges] = {
-    "d": ((0x30, 0x39),), "s": ((0x09, 0x0A), (0x0C, 0x0D), (0x20, 0x20)), "w": _WORD,
+    "d": ((0x30, 0x39),), "s": ((0x09, 0x0D), (0x20, 0x20)), "w": _WORD,
     "alnum": ((0x30, 0x39), (0x41, 0x5A), (0x61, 0x7A)), "alpha": ((0x41, 0x5A), (0x61, 0x7A)),
     "ascii": ((0, 0x7F),), "blank": ((0x09, 0x09), (0x20, 0x20)),
     "cntrl": ((0, 0x1F), (0x7F, 0x7F)), "digit": ((0x30, 0x39),), "graph": ((0x21, 0x7E),),
@@ -636,6 +636,7 @@ class _Reader:
                 self.at = end + 2
             elif text.startswith(("\\p", "\\P"), at) and len(text) - at > 2:
                 parts.append(self.unicode_class())
+                explicit |= self.fold
             elif text[at:at + 2] in _PERL_CLASSES:
                 group = _Group(text[at + 1].lower(), text[at + 1].isupper())
                 parts.append(group)

@@ -18,8 +18,9 @@ under ``$ne``, ``$nin``, ``$nor`` and ``{path: null}``: MongoDB would select it,
 and ``evaluate`` selects it only for ``is null``. Those forms (``!=``, ``not in``, ``!~``,
 ``is null``, ``is not null`` on any key but ``tags``) come with a warning, and ``strict=True``
 refuses them; so does ``contains`` on a config or summary key, whose value may be text or a
-list (MongoDB's element match and regex blur the two). Everything else selects what ``evaluate`` selects on W&B's runs, given that a
-run's ``tags`` is always a list of strings, ``state`` is lower case and ``createdAt`` is set.
+list (MongoDB's element match and regex blur the two). Everything else selects what
+``evaluate`` selects on W&B's runs, given that a run's ``tags`` is always a list of strings,
+``state`` is lower case and ``createdAt`` is set.
 """
 
 from __future__ import annotations

@@ -7,7 +7,6 @@ compiled. Every problem is collected, each pointing at the predicate it came fro
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 from typing import assert_never
 
@@ -175,14 +174,12 @@ def _check_match(node: Match, problems: list[Problem]) -> None:
         problems.append(Problem(f"{node.field} is not a string; '=~' cannot match it", span,
                                 hint="match strings such as name, group or config keys"))
         return
-    try:
-        re.compile(node.pattern)
-    except re.error as error:
-        problems.append(Problem(f"invalid regular expression: {error}", span,
-                                hint="escape special characters with a backslash: \\. \\( \\["))
-    except (OverflowError, RecursionError):  # a repeat count or nesting Python's re cannot hold
-        problems.append(Problem("invalid regular expression: too large or too deeply nested",
-                                span, hint="use smaller repeat counts and fewer nested groups"))
+    from ._regex import check  # here: most queries hold no regex
+
+    refused = check(node.pattern)
+    if refused is not None:
+        problems.append(Problem(f"not an RE2 regular expression: {refused.message}", span,
+                                hint=refused.hint))
 
 
 def _state_hint(value: str) -> str:

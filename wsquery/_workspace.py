@@ -103,8 +103,10 @@ class RunsetQuery:
 
 #: Most compiled texts kept for when the same text comes again with the same options.
 CACHED_TEXTS = 256
-#: Compiled texts: the run set's JSON, marshalled, and its warnings; least recently used first.
-_compiled: OrderedDict[Hashable, tuple[bytes, tuple[TargetWarning, ...]]] = OrderedDict()
+#: Compiled texts: the run set's JSON, marshalled, its warnings and max runs; least recently used
+#: first.
+_compiled: OrderedDict[Hashable, tuple[bytes, tuple[TargetWarning, ...], int | None]] = (
+    OrderedDict())
 _seen: set[Hashable] = set()  # texts compiled since it was last emptied, not kept (yet)
 
 
@@ -122,12 +124,12 @@ def compile_text(text: str, **options: object) -> RunsetQuery:
     if kept is not None:
         with contextlib.suppress(KeyError):  # another thread may have let it go meanwhile
             _compiled.move_to_end(key)
-        return _new_runset_query(*marshal.loads(kept[0]), kept[1])
+        return _new_runset_query(*marshal.loads(kept[0]), kept[1], kept[2])
     compiled = compile_workspace(parse(text), text=text, **options)  # type: ignore[arg-type]
     if key in _seen:
         json = (compiled.filters, compiled.grouping, compiled.sort, compiled.search)
         try:
-            _compiled[key] = (marshal.dumps(json), compiled.warnings)
+            _compiled[key] = (marshal.dumps(json), compiled.warnings, compiled.max_runs)
         except ValueError:  # a value marshal cannot hold: that text is not kept
             return compiled
         if len(_compiled) > CACHED_TEXTS:
