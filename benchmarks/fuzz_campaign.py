@@ -6,11 +6,11 @@
 The properties are those of ``tests/test_fuzz.py``, run with far more examples: query text
 (random text, token soup, mutated language cases, deep nesting, long literals, odd Unicode)
 through parse, normalize, compile for every target, decompile and evaluate; random and mutated
-run-set JSON through decompile; odd runs through evaluate; generated regexes against Python's
-``re`` (RE2, or Python's engine with ``--no-re2``, which hides google-re2 as if it were not
-installed). Each round runs every chosen property for ``--examples`` examples with its own seed,
-until the time is up. Every outcome must be a result or a ``WsqueryError``; known bugs listed in
-the test module are stepped over and counted.
+run-set JSON through decompile; odd runs through evaluate; generated regexes against
+google-re2 as the oracle (run by RE2, or by Python's engine with ``--no-re2``, which hides
+google-re2 from wsquery as if it were not installed). Each round runs every chosen property
+for ``--examples`` examples with its own seed, until the time is up. Every outcome must be a
+result or a ``WsqueryError``; known bugs listed in the test module are stepped over and counted.
 
 Time per input is reported as milliseconds per KB of input (inputs under 1 KB count as 1 KB):
 the issue's bound is 50 ms per KB. A failure prints its seed, the shrunk input and where it
@@ -66,7 +66,7 @@ def runs_property(runs: list[Any], query: Any) -> None:
 @_property("regex")
 def regex_property(pattern: str, subjects: list[str]) -> None:
     engine = "re2" if _regex.re2_available() else "python"
-    fuzz.test_regex_matches_as_python_re_search.hypothesis.inner_test(  # type: ignore[attr-defined]
+    fuzz.test_regex_matches_as_re2.hypothesis.inner_test(  # type: ignore[attr-defined]
         engine, pattern, subjects)
 
 
@@ -122,6 +122,9 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [name for name in chosen if name not in PROPERTIES]
     if unknown:
         parser.error(f"unknown properties {unknown}; choose from {list(PROPERTIES)}")
+    if "regex" in chosen and fuzz.ORACLE is None:
+        parser.error("the regex property needs google-re2 as its oracle: "
+                     "pip install 'wsquery[re2]' (and --no-re2 to fuzz Python's engine)")
     if args.no_re2:
         sys.modules["re2"] = None  # type: ignore[assignment]  # import re2 now fails
     engine = "RE2" if _regex.re2_available() else "Python's re (no RE2)"

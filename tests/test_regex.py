@@ -229,6 +229,8 @@ def test_re2_meaning_on_both_engines(without_re2: None) -> None:
                                  ("\\s", "\x0b", False), ("[[:space:]]", "\x0b", True),
                                  ("\\d", "\u0661", False), ("\\w", "\u00e9", False),
                                  ("\\bé", " é", False), ("\\B", "", True),
+                                 ("\\B", "a\u00e9b", True), ("a\\B", "a\u00e9", False),
+                                 ("(?:\\B\\B)?$", "\u00e9", True), ("\\B\\b", "\u00e9", False),
                                  ("(?m)^\\z", "a\n", True),
                                  ("a(?i)b|c", "C", True), ("(a(?i)b)c", "aBC", False),
                                  ("[^a]", "\n", True), (".", "\n", False), ("(?s).", "\n", True),

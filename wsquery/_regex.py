@@ -17,8 +17,10 @@ linear in the text. Without it, Python's ``re`` runs a translation of the parsed
 finds a match in exactly the same texts: every class is spelt out as the code points RE2 means
 (``\\d``, ``\\w``, ``\\s`` and POSIX classes are ASCII, ``\\s`` is ``[\\t\\n\\f\\r ]``, ``(?i)``
 folds case as RE2 does, by Unicode simple case folding), ``$`` without ``(?m)`` is the very end
-of the text, ``\\b`` and ``\\B`` see ASCII word characters, and flags are scoped as RE2 scopes
-them (a ``(?i)`` inside a group holds to the end of that group). What the translation cannot
+of the text, ``\\b`` and ``\\B`` see ASCII word characters (RE2 reads UTF-8 bytes, so ``\\B``
+also holds between the bytes of a character beyond ASCII, and a pattern that matches there
+through ``\\B`` alone is found in any text that is not ASCII), and flags are scoped as RE2
+scopes them (a ``(?i)`` inside a group holds to the end of that group). What the translation cannot
 spell exactly is refused with a hint to install RE2: Unicode classes (``\\pL``, ``\\p{Greek}``,
 which need RE2's tables) and ``\\C`` (one byte of UTF-8). Python's backtracking engine can take
 exponential time, so patterns that risk it are refused (a repeated group holding a repeat,
@@ -937,15 +939,35 @@ def _python_search(pattern: str, tree: _Node) -> Search:
         raise _fallback_refusal(pattern, refused.refusal.message,
                                 refused.refusal.hint) from None
     search = re.compile(translated, re.ASCII).search
+    inside = _matches_inside_a_character(tree)
 
     def bounded_search(text: str) -> bool:
         if limit is not None and len(text) > limit:
             raise TargetError(
                 f"regex {_show(pattern)} runs on text of at most {limit} characters without "
                 f"RE2, and this text has {len(text)}", target=_TARGET, hint=_INSTALL)
-        return search(_searchable(text)) is not None
+        return (inside and not text.isascii()) or search(_searchable(text)) is not None
 
     return bounded_search
+
+
+def _matches_inside_a_character(node: _Node) -> bool:
+    """Whether the pattern matches between two bytes of one character, where RE2's search
+    also starts: only ``\\B`` holds there (no byte is a word character) and nothing can be
+    consumed, so the pattern must match the empty text through ``\\B`` tests alone."""
+    match node:
+        case _Set() | _AnyByte():
+            return False
+        case _Assert():
+            return node.kind == "\\B"
+        case _Concat():
+            return all(_matches_inside_a_character(item) for item in node.items)
+        case _Alternate():
+            return any(_matches_inside_a_character(item) for item in node.items)
+        case _Repeat():
+            return node.low == 0 or _matches_inside_a_character(node.item)
+        case _:
+            assert_never(node)
 
 
 def _fallback_refusal(pattern: str, message: str, hint: str = _INSTALL) -> _Refused:
