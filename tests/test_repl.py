@@ -152,7 +152,7 @@ def test_commands_and_multi_line_input(terminal: Terminal, tmp_path: Path) -> No
     assert "normalized: config.lr in [1, 2, 3]" in shown
     assert "\n  config.lr IN [1, 2, 3]\n" in shown
     terminal.enter(":target mongo", "target: mongo")
-    terminal.enter(":target foo", "targets are workspace, mongo")
+    terminal.enter(":target foo", "targets are workspace, runs-api, mongo")
     terminal.child.send(":quit\r")
     terminal.child.expect(pexpect.EOF)
 
@@ -231,12 +231,12 @@ def test_json_mode_one_object_per_line(tmp_path: Path, runs_file: Path) -> None:
                                 "message": "expected a value, found end of input",
                                 "line": 1, "column": 19, "span": [18, 18], "hint": None}}
     assert out[2] == {"runs": str(runs_file), "count": 3}
-    assert out[3]["query"] == 'tags contains "best" order by summary.val_loss'
+    assert out[3]["query"] == 'tags == "best" order by summary.val_loss'
     assert out[3]["matches"] == ["r1", "r3"]
     assert out[3]["count"] == 2
     assert out[4] == {"target": "mongo"}
     assert out[5] == {"target": "workspace"}
-    assert out[6]["normalized"] == 'tags contains "best" order by summary.val_loss'
+    assert out[6]["normalized"] == 'tags == "best" order by summary.val_loss'
     assert out[6]["shape"]
     assert ":save ENTITY/PROJECT NAME" in out[7]["help"]
     assert len(out) == 8
@@ -244,7 +244,7 @@ def test_json_mode_one_object_per_line(tmp_path: Path, runs_file: Path) -> None:
 
 def test_json_mode_errors_name_their_type(tmp_path: Path) -> None:
     _, out, _ = _serve(tmp_path, [
-        "summary.x == 1 and state == \"finishd\" and tags == \"a\"",
+        "summary.x == 1 and state == \"finishd\" and tags < \"a\"",
         "name contains \"a\" and name contains \"b\"",
         ":target nowhere",
         ":runs /no/such/file",
@@ -256,13 +256,13 @@ def test_json_mode_errors_name_their_type(tmp_path: Path) -> None:
     assert validation["type"] == "QueryValidationError"
     assert validation["message"] == 'state is never "finishd"'
     assert [p["message"] for p in validation["problems"]] == [
-        'state is never "finishd"', "tags is a list: '==' cannot match it"]
+        'state is never "finishd"', "tags is a list: '<' cannot match it"]
     target = out[1]["error"]
     assert target["type"] == "TargetError"
     assert target["target"] == "workspace"
     assert target["line"] == 1 and target["span"] is not None
     assert out[2]["error"] == {"type": "WsqueryError", "message":
-                               "unknown target 'nowhere'; targets are workspace, mongo"}
+                               "unknown target 'nowhere'; targets are workspace, runs-api, mongo"}
     assert out[3]["error"]["message"].startswith("cannot read /no/such/file")
     assert out[4]["error"]["message"].startswith("nothing to explain yet")
     assert out[5]["error"]["message"] == "nothing to save yet: type a query first"
