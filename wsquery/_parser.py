@@ -260,7 +260,10 @@ class _Build:
                     f"'{op}' needs a regular expression in quotes", value[1:],
                     hint=f'write {field} {op} "^pattern"'))
                 return Constant(False, span=span)
+            checked = len(self.checks)
             match = self.leaf(Match(field, literal, span=span))
+            if len(self.checks) > checked:
+                self.point_into_pattern(literal, value)
             return match if op == "=~" else Not(match, span=span)
         if isinstance(literal, tuple):
             self.problems.append(Problem(
@@ -277,6 +280,19 @@ class _Build:
             has_tag = self.leaf(Contains(field, literal, span=span))  # the UI's "is"
             return has_tag if op == "==" else Not(has_tag, span=span)
         return self.leaf(_new_compare(field, op, literal, span))
+
+    def point_into_pattern(self, pattern: str, value: _Literal) -> None:
+        """Narrow the last check, a pattern RE2 refuses, to the place in the pattern it names,
+        when the literal spells the pattern as it is (no escape changed its length)."""
+        from ._regex import check
+
+        refused = check(pattern)
+        start, end = value[1], value[2]
+        if refused is None or end - start != len(pattern) + 2:
+            return
+        first = start + 1 + refused.offset
+        self.checks[-1] = attrs.evolve(
+            self.checks[-1], span=(first, min(first + max(refused.length, 1), end - 1)))
 
     # Predicates --------------------------------------------------------------------------
 
