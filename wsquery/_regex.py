@@ -807,9 +807,12 @@ def to_pcre(pattern: str) -> str:
     ``\\12`` as a backreference) -> ``\\x{a}``; a literal ``{`` -> ``\\{`` and, in classes,
     ``-`` and ``[`` escaped; ``\\Q...\\E`` -> escaped characters; group names PCRE refuses
     (leading digit, over 32 characters) and ``(?)`` dropped; escaped surrogates (PCRE refuses
-    them, RE2 never matches them) -> a class without them; under ``(?i)``, ``i``, ``I``,
-    characters beyond ASCII, ``\\w``, ``\\W`` and classes with letters (PCRE folds the Turkish
-    i, the Kelvin sign and others otherwise) -> ``(?-i:[...])`` spelt out as RE2 folds them.
+    them, RE2 never matches them) -> a class without them; a pattern that matches the empty
+    text through ``\\B`` alone (RE2 reads bytes, and ``\\B`` holds inside every character
+    beyond ASCII, PCRE reads characters) -> ``(?:...)|[^\\x{0}-\\x{7f}]``; under ``(?i)``,
+    ``i``, ``I``, characters beyond ASCII, ``\\w``, ``\\W`` and classes with letters (PCRE
+    folds the Turkish i, the Kelvin sign and others otherwise) -> ``(?-i:[...])`` spelt out as
+    RE2 folds them.
     Raises ``TargetError`` for ``\\C`` and for Unicode classes under ``(?i)``."""
     reading = _read(pattern)
     if isinstance(reading, RegexRefusal):
@@ -824,7 +827,11 @@ def to_pcre(pattern: str) -> str:
                       else "(?-i:" + _pcre_class(replacement.ranges()) + ")")
         done = end
     pieces.append(pattern[done:])
-    return "".join(pieces)
+    pcre = "".join(pieces)
+    if _matches_nothing(reading.tree, frozenset({"\\B"})) and not _matches_nothing(
+            reading.tree, frozenset()):  # matches inside a character: see _matches_nothing
+        return f"(?:{pcre})|[^\\x{{0}}-\\x{{7f}}]"
+    return pcre
 
 
 #: Characters RE2, PCRE and Python's re all read as operators outside a class.
@@ -939,33 +946,40 @@ def _python_search(pattern: str, tree: _Node) -> Search:
         raise _fallback_refusal(pattern, refused.refusal.message,
                                 refused.refusal.hint) from None
     search = re.compile(translated, re.ASCII).search
-    inside = _matches_inside_a_character(tree)
+    # Where Python's reading of an empty-width test differs from RE2's, there is no character
+    # to consume: the pattern must match the empty text there, through the tests that hold.
+    in_empty_text = _matches_nothing(tree, frozenset({"\\A", "\\z", "^m", "$m", "\\B"}))
+    inside_a_character = _matches_nothing(tree, frozenset({"\\B"}))
 
     def bounded_search(text: str) -> bool:
         if limit is not None and len(text) > limit:
             raise TargetError(
                 f"regex {_show(pattern)} runs on text of at most {limit} characters without "
                 f"RE2, and this text has {len(text)}", target=_TARGET, hint=_INSTALL)
-        return (inside and not text.isascii()) or search(_searchable(text)) is not None
+        if not text:
+            return in_empty_text
+        return (inside_a_character and not text.isascii()) or search(
+            _searchable(text)) is not None
 
     return bounded_search
 
 
-def _matches_inside_a_character(node: _Node) -> bool:
-    """Whether the pattern matches between two bytes of one character, where RE2's search
-    also starts: only ``\\B`` holds there (no byte is a word character) and nothing can be
-    consumed, so the pattern must match the empty text through ``\\B`` tests alone."""
+def _matches_nothing(node: _Node, holding: frozenset[str]) -> bool:
+    """Whether the pattern matches without consuming a character at a place where the
+    empty-width tests ``holding`` hold and no other does. Two such places matter: the empty
+    text (Python's ``\\B`` fails there, RE2's holds), and the place between two bytes of a
+    character beyond ASCII, where RE2's search also starts and only ``\\B`` holds."""
     match node:
         case _Set() | _AnyByte():
             return False
         case _Assert():
-            return node.kind == "\\B"
+            return node.kind in holding
         case _Concat():
-            return all(_matches_inside_a_character(item) for item in node.items)
+            return all(_matches_nothing(item, holding) for item in node.items)
         case _Alternate():
-            return any(_matches_inside_a_character(item) for item in node.items)
+            return any(_matches_nothing(item, holding) for item in node.items)
         case _Repeat():
-            return node.low == 0 or _matches_inside_a_character(node.item)
+            return node.low == 0 or _matches_nothing(node.item, holding)
         case _:
             assert_never(node)
 
@@ -975,10 +989,8 @@ def _fallback_refusal(pattern: str, message: str, hint: str = _INSTALL) -> _Refu
                                  len(pattern)))
 
 
-#: Whether Python's \B holds in the empty text (not in 3.11 to 3.13; RE2's does).
-_EMPTY_NON_BOUNDARY = re.search(r"\B", "") is not None
 _PYTHON_ASSERTS = {"\\A": "\\A", "\\z": "\\Z", "^m": "(?m:^)", "$m": "(?m:$)", "\\b": "\\b",
-                   "\\B": "\\B" if _EMPTY_NON_BOUNDARY else "(?:\\B|\\A\\Z)"}
+                   "\\B": "\\B"}
 
 
 def _python_text(node: _Node) -> str:
