@@ -276,7 +276,7 @@ _plan()
 
 def test_most_language_cases_are_compared_with_query_generator() -> None:
     assert len(COMPARED) >= 100
-    assert set(SKIPPED) <= {"a legacy run set cannot hold it",
+    assert set(SKIPPED) <= {"a legacy run set cannot hold it", "a plain-text search box",
                             "QueryGenerator has no WITHINSECONDS"}
 
 
@@ -484,7 +484,7 @@ def test_known_forms_select_what_evaluate_selects(expr: Any,
     documents = [document(run) for run in runs]
     expected = evaluated(expr, runs)
     assert mongomock_selects(filters, documents) == expected, (str(expr), filters)
-    assert {i for i, doc in enumerate(documents) if matches_filter(filters, doc)} == expected
+    assert server_selects(filters, documents) == expected, (str(expr), filters)
 
 
 @PROPERTY
@@ -495,8 +495,7 @@ def test_known_forms_select_what_evaluate_selects_with_booleans(
     ``true`` for ``1`` under ``$eq`` and ``$in``, which MongoDB does not."""
     filters = compile_runs_api(Query(expr), now=NOW).filters
     documents = [document(run) for run in runs]
-    assert {i for i, doc in enumerate(documents) if matches_filter(filters, doc)} == evaluated(
-        expr, runs), (str(expr), filters)
+    assert server_selects(filters, documents) == evaluated(expr, runs), (str(expr), filters)
 
 
 def test_mongomock_takes_true_for_one() -> None:
@@ -508,31 +507,46 @@ def test_mongomock_takes_true_for_one() -> None:
     assert not wsquery.matches("config.x == 1", {"config": {"x": True}})
 
 
-LISTS = st.sampled_from([[1, "a"], [0.5], ["adam", "sgd"], [], [None]])
-
-
-@pytest.mark.xfail(strict=True, reason=(
-    "runs-api writes {path: v} and range operators on config and summary keys without a "
+LIST_DIFFERENCE = (
+    "runs-api writes {path: v}, $in and range operators on config and summary keys without a "
     "warning, and MongoDB's reading applies them to each element of a list: config.lr == 1 "
-    "selects a run whose config.lr is [1, 'a'], which evaluate does not select"))
-@PROPERTY
-@given(known_filters, st.lists(wandb_like_runs(st.one_of(SCALARS, LISTS)), max_size=8))
+    "selects a run whose config.lr is [1, 'a'], which evaluate does not select")
+#: A list half the time, so that the difference is found on every run of the test.
+SCALARS_OR_LISTS = st.booleans().flatmap(lambda listed: st.sampled_from(
+    [[1, "a"], [0, 2], [0.5], [10, -1], ["adam", "sgd"], ["a"], [], [None]]) if listed
+    else SCALARS)
+
+
+#: Known forms on the keys that may hold lists, so that they meet the lists often.
+KEYED_LEAVES = st.one_of(
+    st.builds(Compare, st.sampled_from(strategies.NUMERIC_FIELDS),
+              st.sampled_from(["==", "<", "<=", ">", ">="]), strategies.numbers),
+    st.builds(Compare, st.just(Field("config", ("opt",))), st.just("=="), strategies.strings),
+    st.builds(In, st.sampled_from(strategies.NUMERIC_FIELDS),
+              st.lists(strategies.numbers, min_size=1, max_size=3).map(tuple)))
+
+
+@pytest.mark.xfail(strict=True, reason=LIST_DIFFERENCE)
+@settings(PROPERTY, max_examples=300)  # about one example in 25 meets a list
+@given(strategies.expressions(KEYED_LEAVES, max_leaves=3, constants=False)
+       .filter(known_everywhere),
+       st.lists(wandb_like_runs(SCALARS_OR_LISTS), min_size=1, max_size=8))
 def test_known_forms_select_what_evaluate_selects_with_lists(
         expr: Any, runs: list[dict[str, Any]]) -> None:
     filters = compile_runs_api(Query(expr), now=NOW).filters
     documents = [document(run) for run in runs]
-    assert {i for i, doc in enumerate(documents) if matches_filter(filters, doc)} == evaluated(
-        expr, runs), (str(expr), filters)
+    assert server_selects(filters, documents) == evaluated(expr, runs), (str(expr), filters)
 
 
-def test_a_list_value_under_a_known_form() -> None:
-    """The smallest case of the difference above, as it stands."""
+@pytest.mark.xfail(strict=True, reason=LIST_DIFFERENCE)
+def test_a_list_value_under_a_form_without_a_warning() -> None:
+    """The smallest case of the difference above."""
     run = {"config": {"lr": [1, "a"]}}
     compiled = runs_api("config.lr == 1")
-    assert (compiled.filters, compiled.warnings) == ({"config.lr": 1}, ())
-    assert mongomock_selects(compiled.filters, [document(run)]) == {0}
-    assert matches_filter(compiled.filters, document(run))
+    assert compiled.filters == {"config.lr": 1}
     assert not wsquery.matches("config.lr == 1", run)
+    assert compiled.warnings or not (mongomock_selects(compiled.filters, [document(run)])
+                                     or matches_filter(compiled.filters, document(run)))
 
 
 # 5. wsquery.runs end to end ----------------------------------------------------------------------
@@ -542,28 +556,28 @@ PROJECT = "runs-api"
 
 RUNS: list[dict[str, Any]] = [
     {"id": "a0", "name": "run-0", "state": "finished", "tags": ["best", "base"],
-     "created_at": "2024-01-01T10:00:00Z", "user": "ada",
+     "created_at": "2024-01-01T10:00:00Z", "runtime": 30, "user": "ada",
      "config": {"lr": 0.1, "opt": "adam"}, "summary": {"acc": 0.91, "loss": 0.2}},
     {"id": "a1", "name": "run-1", "state": "crashed", "tags": [],
-     "created_at": "2024-01-09T08:00:00Z", "user": "bob",
+     "created_at": "2024-01-09T08:00:00Z", "runtime": 300, "user": "bob",
      "config": {"lr": 0.001, "opt": "sgd"}, "summary": {"acc": 0.4, "loss": 1}},
     {"id": "a2", "name": "run-2", "state": "finished", "tags": ["base"],
-     "created_at": "2024-01-08T23:59:59.5Z", "user": "ada",
+     "created_at": "2024-01-08T23:59:59.5Z", "runtime": 90, "user": "ada",
      "config": {"lr": 0.01, "opt": None}, "summary": {"acc": 0.75}},
     {"id": "a3", "name": "run-3", "state": "running", "tags": ["wip"],
      "created_at": "2024-01-05T00:00:00+02:00", "user": "ada",
      "config": {"lr": "high", "opt": 1}, "summary": {"acc": "n/a", "loss": 2}},
     {"id": "a4", "name": "run-4", "state": "finished", "tags": ["best"],
-     "created_at": "2024-01-10T11:00:00Z", "user": "bob",
+     "created_at": "2024-01-10T11:00:00Z", "runtime": 45.5, "user": "bob",
      "config": {"lr": 0.05, "opt": "adam"}, "summary": {"acc": 0.88}},
     {"id": "a5", "name": "warmup", "state": "failed", "tags": ["wip", "warm"],
      "created_at": "2023-12-31T23:00:00Z", "user": "cy",
      "config": {"opt": "adamw"}, "summary": {"loss": 0.5}},
     {"id": "a6", "name": "run-6", "state": "finished", "tags": ["warm"],
-     "created_at": "2024-01-07T12:00:00Z", "user": "ada",
+     "created_at": "2024-01-07T12:00:00Z", "runtime": 600, "user": "ada",
      "config": {"lr": 0.1, "opt": "sgd"}, "summary": {"acc": 0.93, "loss": 0.3}},
     {"id": "a7", "name": "other-7", "state": "killed", "tags": ["best", "warm"],
-     "created_at": "2024-01-03T00:00:00Z", "user": "cy",
+     "created_at": "2024-01-03T00:00:00Z", "runtime": 120, "user": "cy",
      "config": {"lr": 0.02, "opt": ["adam"]}, "summary": {"acc": 0.6, "loss": None}},
 ]
 
@@ -581,6 +595,7 @@ FETCHED = [
     'tags in ["wip", "warm"] order by summary.acc',
     "config.lr == 0.1",
     "created_at within last 3d",
+    "runtime > 1m order by runtime desc",
     'created_at >= "2024-01-05" order by created_at desc',
     'user == "ada" and config.lr >= 0.01 order by config.lr desc',
     'name contains "-" and not (summary.acc < 0.5) order by summary.acc desc',
@@ -638,6 +653,16 @@ def test_a_filter_no_run_matches_is_never_sent(stored: list[str], view_server: V
     count = len(view_server.received)
     assert wsquery.runs(DEFAULT_ENTITY, PROJECT, "false", client=client) == []
     assert len(view_server.received) == count
+
+
+def test_runtime_is_the_servers_answer_as_it_is(stored: list[str],
+                                                client: GraphQLClient) -> None:
+    """As ``wsquery.runs`` says: the fetched run JSON holds no runtime, so a filter on it is
+    not checked again, and where W&B's meaning is not known the server's answer stands (here
+    MongoDB's: a run without a runtime is not 30)."""
+    fetched = wsquery.runs(DEFAULT_ENTITY, PROJECT, "runtime != 30 order by id", client=client)
+    assert ids(fetched) == ["a1", "a2", "a3", "a4", "a5", "a6", "a7"]
+    assert expected("runtime != 30 order by id") == ["a1", "a2", "a4", "a6", "a7"]
 
 
 def test_limit_asks_for_no_more_than_it_needs(stored: list[str], view_server: ViewServer,
