@@ -20,7 +20,9 @@ and ``evaluate`` selects it only for ``is null``. Those forms (``!=``, ``not in`
 refuses them; so does ``contains`` on a config or summary key, whose value may be text or a
 list (MongoDB's element match and regex blur the two). Everything else selects what
 ``evaluate`` selects on W&B's runs, given that a run's ``tags`` is always a list of strings,
-``state`` is lower case and ``createdAt`` is set.
+``state`` is lower case, ``createdAt`` is set and the config and summary keys a query reads
+hold no lists: MongoDB matches a list element by element (``config.lr == 1`` selects
+``[1, "a"]``), and whether W&B does is not known either.
 """
 
 from __future__ import annotations
@@ -180,8 +182,9 @@ class _Compiler:
                       "sort the runs it returns by the other keys yourself")
         field = first.field
         path = self.path(field, first.span)
-        if field.section == "config":
-            path = ".".join([path, "value"])
+        if field.section == "config":  # W&B keeps a config value under "value"
+            first_key, *rest = field.path
+            path = ".".join(["config", first_key, "value", *rest])
         elif field.section == "run":
             path = RUNS_API_ORDER_NAMES.get(field.key, field.key)
         return ("+" if first.ascending else "-") + path
@@ -259,8 +262,18 @@ class _Compiler:
             case Within():
                 return {self.path(node.field, node.span): {"$lt": self.cutoff(node)}}
             case Contains():
-                raise self.error(f"the runs API cannot say {outer}", outer.span,
-                                 "write a regex that fails on the text with !~")
+                self.approximate = True
+                self.warn(f"{outer}: the runs API's test is not quite the language's, and "
+                          "whether it selects runs without the key is not known", outer.span,
+                          "check the runs it returns with wsquery.evaluate, as wsquery.runs() "
+                          "does")
+                path = self.path(node.field, node.span)
+                literal = self.literal(node.field, node.value, outer)
+                if not isinstance(literal, str):
+                    return {path: {"$ne": literal}}
+                from ._regex import escape
+
+                return {"$nor": [{path: {"$regex": escape(literal)}}]}
             case _:
                 assert_never(node)
 
@@ -355,8 +368,6 @@ def order_key(order: str) -> OrderKey:
         segments = rest.split(".")
         if len(segments) > 1 and segments[1] == "value":
             del segments[1]
-        elif segments[-1] == "value" and len(segments) > 1:
-            segments.pop()
         return OrderKey(Field("config", tuple(segments)), ascending)
     names = {spelled: key for key, spelled in RUNS_API_ORDER_NAMES.items()}
     return OrderKey(Field("run", (names.get(path, path),)), ascending)
