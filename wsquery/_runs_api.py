@@ -183,8 +183,8 @@ class _Compiler:
         field = first.field
         path = self.path(field, first.span)
         if field.section == "config":  # W&B keeps a config value under "value"
-            first_key, *rest = field.path
-            path = ".".join(["config", first_key, "value", *rest])
+            head, *tail = field.path
+            path = ".".join(["config", head, "value", *tail])
         elif field.section == "run":
             path = RUNS_API_ORDER_NAMES.get(field.key, field.key)
         return ("+" if first.ascending else "-") + path
