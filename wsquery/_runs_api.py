@@ -28,6 +28,7 @@ hold no lists: MongoDB matches a list element by element (``config.lr == 1`` sel
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeAlias, assert_never
@@ -322,7 +323,12 @@ class _Compiler:
             return iso_timestamp(moment)
         if isinstance(value, Duration):
             seconds = value.seconds
-            return int(seconds) if float(seconds).is_integer() else seconds
+            if isinstance(seconds, int):
+                return seconds
+            if not math.isfinite(seconds):
+                raise self.error(f"{value} is more seconds than JSON can hold", shown.span,
+                                 "use a shorter duration")
+            return int(seconds) if seconds.is_integer() else seconds
         if field.section == "run" and field.key == "state" and isinstance(value, str):
             return value.lower()
         return value
