@@ -335,6 +335,10 @@ def test_what_pcre_cannot_read_alike_is_refused_for_mongo() -> None:
         _regex.to_pcre("(a)\\1")
 
 
+#: The characters beyond ASCII that Unicode case folding joins to ASCII letters (K, S).
+_ASCII_FOLDED_BEYOND_ASCII = frozenset("\u212a\u017f")
+
+
 @SETTINGS
 @given(regexes, st.lists(texts, min_size=1, max_size=4))
 def test_pcre_means_what_re2_means_where_python_reads_pcre_alike(pattern: str,
@@ -357,6 +361,8 @@ def test_pcre_means_what_re2_means_where_python_reads_pcre_alike(pattern: str,
         return
     for subject in subjects:
         subject = _regex._searchable(subject)
+        if "(?i" in python and _ASCII_FOLDED_BEYOND_ASCII & set(subject):
+            continue  # PCRE folds k and s to these, as RE2 does; Python's ASCII mode does not
         if subject or "\\B" not in python:  # Python's \B fails in the empty text, PCRE's holds
             assert (compiled.search(subject) is not None) == re2_finds(pattern, subject), python
 
