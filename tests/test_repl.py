@@ -152,7 +152,7 @@ def test_commands_and_multi_line_input(terminal: Terminal, tmp_path: Path) -> No
     assert "normalized: config.lr in [1, 2, 3]" in shown
     assert "\n  config.lr IN [1, 2, 3]\n" in shown
     terminal.enter(":target mongo", "target: mongo")
-    terminal.enter(":target foo", "targets are workspace, runs-api, mongo")
+    terminal.enter(":target foo", "targets are workspace, runs-api, mongo, wandb-workspaces")
     terminal.child.send(":quit\r")
     terminal.child.expect(pexpect.EOF)
 
@@ -262,7 +262,8 @@ def test_json_mode_errors_name_their_type(tmp_path: Path) -> None:
     assert target["target"] == "workspace"
     assert target["line"] == 1 and target["span"] is not None
     assert out[2]["error"] == {"type": "WsqueryError", "message":
-                               "unknown target 'nowhere'; targets are workspace, runs-api, mongo"}
+                               "unknown target 'nowhere'; targets are workspace, runs-api, mongo, "
+                               "wandb-workspaces"}
     assert out[3]["error"]["message"].startswith("cannot read /no/such/file")
     assert out[4]["error"]["message"].startswith("nothing to explain yet")
     assert out[5]["error"]["message"] == "nothing to save yet: type a query first"

@@ -89,6 +89,7 @@ __all__ = [
     "normalize",
     "parse",
     "runs",
+    "targets",
     "to_wandb_workspaces",
 ]
 
@@ -131,9 +132,6 @@ def _module(name: str) -> Any:
 
 
 _modules: dict[str, Any] = {}
-
-
-TARGETS = ("workspace", "runs-api", "mongo")
 
 
 def parse(text: str) -> Query:
@@ -187,23 +185,17 @@ def compile(
     default the current time), ``strict=False`` (for the runs API, also refuse what W&B's
     meaning for runs without the key is not known of).
     """
-    if target == "workspace":
-        workspace = _module("_workspace")
-        if isinstance(query, str):  # a repeated text comes from a bounded cache
-            return workspace.compile_text(query, **options)  # type: ignore[no-any-return]
-        return workspace.compile_workspace(_as_query(query), **options)  # type: ignore[no-any-return]
-    if target == "runs-api":
-        text = query if isinstance(query, str) else None
-        return _module("_runs_api").compile_runs_api(  # type: ignore[no-any-return]
-            _as_query(query), text=text, **options)
-    if target == "mongo":
-        text = query if isinstance(query, str) else None
-        return _module("_mongo").compile_mongo(  # type: ignore[no-any-return]
-            _as_query(query), text=text, **options)
-    from .errors import TargetError
+    if target == "workspace" and isinstance(query, str):  # a repeated text: a bounded cache
+        return _module("_workspace").compile_text(query, **options)  # type: ignore[no-any-return]
+    text = query if isinstance(query, str) else None
+    return _module("_targets").get(target).compile(  # type: ignore[no-any-return]
+        _as_query(query), text=text, **options)
 
-    raise TargetError(f"unknown target {target!r}", target=str(target),
-                      hint="targets are " + ", ".join(TARGETS))
+
+def targets() -> list[str]:
+    """The names ``compile(target=...)`` takes: wsquery's own targets, then those other
+    packages add (entry-point group ``wsquery.targets``) or ``wsquery._targets.register``."""
+    return _module("_targets").names()  # type: ignore[no-any-return]
 
 
 def decompile(data: dict[str, Any]) -> Query:

@@ -31,6 +31,8 @@ import re
 import unicodedata
 from typing import NamedTuple, assert_never
 
+import attrs
+
 from . import parse
 from .ast import (
     UI_RUN_NAMES,
@@ -51,7 +53,7 @@ from .ast import (
     Span,
     Within,
 )
-from .errors import Problem, QuerySyntaxError, QueryValidationError, TargetError
+from .errors import Problem, QuerySyntaxError, QueryValidationError, TargetError, TargetWarning
 
 TARGET = "wandb-workspaces"
 
@@ -123,7 +125,37 @@ def to_wandb_workspaces(query: Query | str) -> str:
     parsed = parse(query) if isinstance(query, str) else query
     if not isinstance(parsed, Query):
         raise TypeError(f"expected query text or a Query, not {type(query).__name__}")
+    return compile_wandb_workspaces(parsed, text=text).text
+
+
+@attrs.frozen
+class WandbWorkspacesFilter:
+    """A query as a wandb-workspaces filter expression (the ``wandb-workspaces`` target);
+    ``to_json()`` is that text."""
+
+    text: str
+    warnings: tuple[TargetWarning, ...] = ()
+
+    def to_json(self) -> str:
+        return self.text
+
+
+def compile_wandb_workspaces(query: Query, *, text: str | None = None, strict: bool = False,
+                             **unknown: object) -> WandbWorkspacesFilter:
+    """``to_wandb_workspaces`` as a compile target; ``text``, the source of ``query``, lets
+    errors point into it. It gives no warnings, so ``strict`` changes nothing."""
+    if unknown or not isinstance(strict, bool):
+        names = ", ".join(repr(name) for name in sorted(unknown)) or f"strict={strict!r}"
+        raise TargetError(f"unknown option {names}", target=TARGET,
+                          hint="the only option is strict (True or False)")
+    return WandbWorkspacesFilter(_write(query, text))
+
+
+def _write(parsed: Query, text: str | None) -> str:
     writer = _Writer(text)
+    if parsed.limit is not None:
+        raise writer.refuse("'limit' has no place in a filter expression", None,
+                            "set the view's max runs instead")
     if parsed.group_by:
         raise writer.refuse("'group by' has no place in a filter expression",
                             parsed.group_by[0].span, "set the grouping of the run set itself")

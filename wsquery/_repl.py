@@ -49,7 +49,6 @@ from wsquery.errors import (
 if TYPE_CHECKING:
     from prompt_toolkit.completion import Completer
 
-TARGETS = wsquery.TARGETS
 HISTORY_ENV = "WSQUERY_HISTORY"
 DEFAULT_HISTORY = "~/.wsquery_history"
 PROMPT = "wsquery> "
@@ -62,7 +61,7 @@ MAX_CELL = 32
 HELP = """\
 Type a query to see its canonical text, its warnings and the JSON for the current target.
 A line ending in \\ or with open ( or [ continues on the next line.
-  :target NAME              compile for this target: workspace, runs-api or mongo
+  :target NAME              compile for this target (Tab lists them: workspace, runs-api, ...)
   :runs FILE                load runs (JSON lines or a JSON array); queries then list matches
   :explain [QUERY]          the normalized form and compiled shape of QUERY or the last query
   :save ENTITY/PROJECT NAME save the last query as a workspace view and print its URL
@@ -157,8 +156,9 @@ class _Session:
         raise WsqueryError(f"unknown command {name}; commands are " + ", ".join(_COMMANDS))
 
     def set_target(self, target: str) -> _Said:
-        if target and target not in TARGETS:
-            raise WsqueryError(f"unknown target {target!r}; targets are " + ", ".join(TARGETS))
+        if target and target not in wsquery.targets():
+            raise WsqueryError(f"unknown target {target!r}; targets are "
+                               + ", ".join(wsquery.targets()))
         self.target = target or self.target
         return _Said({"target": self.target}, f"target: {self.target}")
 
@@ -477,7 +477,7 @@ def candidates(before_cursor: str, vocabulary: Iterable[str]) -> tuple[int, list
         if not space:
             return len(command), [c for c in _COMMANDS if c.startswith(command)]
         if command == ":target":
-            return len(rest), [t for t in TARGETS if t.startswith(rest)]
+            return len(rest), [t for t in wsquery.targets() if t.startswith(rest)]
         return 0, []
     found = _WORD_BEFORE_CURSOR.search(before_cursor)
     word = found.group() if found else ""
@@ -581,7 +581,7 @@ def run_repl(*, target: str = "workspace", runs_file: str | None = None,
     stdin = stdin or sys.stdin
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
-    session = _Session(TARGETS[0])
+    session = _Session("workspace")
     try:
         session.set_target(target)
         if runs_file:

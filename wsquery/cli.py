@@ -54,7 +54,8 @@ def _parser() -> argparse.ArgumentParser:
         "compile", help="print what a query compiles to: run-set JSON, or another target's")
     compile_cmd.add_argument("--target", default="workspace",
                              help="workspace (run-set JSON, the default), runs-api (the "
-                             "arguments of wandb.Api().runs) or mongo (a MongoDB filter)")
+                             "arguments of wandb.Api().runs), mongo (a MongoDB filter), "
+                             "wandb-workspaces (its filter string), or a plugin's target")
     compile_cmd.add_argument("--format", choices=("filterv2", "legacy"), default="filterv2",
                              help="run-set filter format (default: filterv2)")
     compile_cmd.add_argument("--exact-ops", action="store_true",
@@ -118,7 +119,7 @@ def _read_query(text: str) -> str:
 def _compile(args: argparse.Namespace) -> int:
     from . import compile
 
-    options: dict[str, Any] = {"strict": args.strict}
+    options: dict[str, Any] = {"strict": True} if args.strict else {}
     if args.target == "workspace":
         options.update(format=args.format, exact_ops=args.exact_ops,
                        limit_as_max_runs=args.limit_as_max_runs)
@@ -126,7 +127,8 @@ def _compile(args: argparse.Namespace) -> int:
         options["now"] = _moment(args.now)
     result = compile(_read_query(args.query), target=args.target, **options)
     _print_warnings(result.warnings)
-    print(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
+    output = result.to_json()
+    print(output if isinstance(output, str) else json.dumps(output, indent=2, ensure_ascii=False))
     return 0
 
 
