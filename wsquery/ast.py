@@ -12,8 +12,8 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Callable
-from typing import Any, TypeAlias, TypeVar
+from collections.abc import Callable, Iterator
+from typing import Any, TypeAlias, TypeVar, assert_never, overload
 
 import attrs
 
@@ -297,6 +297,110 @@ class Query:
             parts.append(f"limit {self.limit}")
         return " ".join(parts)
 
+
+#: Everything ``walk`` yields and ``transform`` rebuilds: the query, its conditions, its order
+#: keys and every field they name. Literals (numbers, strings, ``Duration``) are values, not nodes.
+Node: TypeAlias = "Query | Expr | OrderKey | Field"
+
+
+def walk(node: Node) -> Iterator[Node]:
+    """Every node under ``node``, itself first: depth first, parents before their children,
+    children in the order they print. Fields are nodes too: a leaf is followed by its field,
+    a query by its filter's nodes, then its ``group by`` fields, then each order key followed
+    by its field. So ``[n for n in walk(q) if isinstance(n, Field)]`` is every field ``q``
+    names, in order. Iterative: no nesting depth exhausts the stack."""
+    stack: list[Node] = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        stack.extend(reversed(_children(current)))
+
+
+def _children(node: Node) -> tuple[Node, ...]:
+    match node:
+        case Query():
+            head: tuple[Node, ...] = () if node.filter is None else (node.filter,)
+            return head + node.group_by + node.order_by
+        case And() | Or():
+            return node.operands
+        case Not():
+            return (node.operand,)
+        case Compare() | In() | Match() | Contains() | IsNull() | Within() | OrderKey():
+            return (node.field,)
+        case Constant() | Field():
+            return ()
+        case _:
+            assert_never(node)
+
+
+@overload
+def transform(node: Query, fn: Callable[[Node], Node]) -> Query: ...
+@overload
+def transform(node: Field, fn: Callable[[Node], Node]) -> Field: ...
+@overload
+def transform(node: OrderKey, fn: Callable[[Node], Node]) -> OrderKey: ...
+@overload
+def transform(node: Expr, fn: Callable[[Node], Node]) -> Expr: ...
+
+
+def transform(node: Node, fn: Callable[[Node], Node]) -> Node:
+    """``node`` rebuilt bottom up: each node's children are transformed first, then ``fn`` is
+    called with the node (rebuilt on its new children) and what it returns takes its place;
+    return the node given to keep it. ``fn`` sees the nodes ``walk`` yields, fields included.
+
+    A replacement must be of the kind it replaces (a condition for a condition, a field for a
+    field, an order key for an order key, a query for the query), else ``TypeError``; so the
+    result is of the kind of ``node``. A node whose children are unchanged is kept as it is (the
+    same object, span and all), and a rebuilt one keeps its span. The result is a tree as the
+    parser would hold it only if ``fn`` returns such nodes: check it with ``str`` and ``parse``
+    or build replacements with ``wsquery.build``."""
+    kind = _KINDS.get(type(node), _EXPR_TYPES)
+    result: Node = _replace(node, fn, kind)
+    return result
+
+
+def _transform(node: Any, fn: Callable[[Node], Node]) -> Any:
+    match node:
+        case Query():
+            filter_ = None if node.filter is None else _replace(node.filter, fn, _EXPR_TYPES)
+            group_by = tuple([_replace(f, fn, Field) for f in node.group_by])
+            order_by = tuple([_replace(k, fn, OrderKey) for k in node.order_by])
+            if (filter_ is not node.filter or _changed(group_by, node.group_by)
+                    or _changed(order_by, node.order_by)):
+                node = attrs.evolve(node, filter=filter_, group_by=group_by, order_by=order_by)
+        case And() | Or():
+            operands = tuple([_replace(o, fn, _EXPR_TYPES) for o in node.operands])
+            if _changed(operands, node.operands):
+                node = attrs.evolve(node, operands=operands)
+        case Not():
+            operand = _replace(node.operand, fn, _EXPR_TYPES)
+            if operand is not node.operand:
+                node = attrs.evolve(node, operand=operand)
+        case Compare() | In() | Match() | Contains() | IsNull() | Within() | OrderKey():
+            field = _replace(node.field, fn, Field)
+            if field is not node.field:
+                node = attrs.evolve(node, field=field)
+        case Constant() | Field():
+            pass
+        case _:
+            raise TypeError(f"not a query node: {node!r}")
+    return fn(node)
+
+
+def _replace(node: Node, fn: Callable[[Node], Node], kind: type | tuple[type, ...]) -> Any:
+    new = _transform(node, fn)
+    if not isinstance(new, kind):
+        raise TypeError(f"transform: {type(node).__name__} {str(node)!r} replaced by "
+                        f"{type(new).__name__} {new!r}, which cannot take its place")
+    return new
+
+
+def _changed(new: tuple[Node, ...], old: tuple[Node, ...]) -> bool:
+    return any(a is not b for a, b in zip(new, old, strict=True))
+
+
+_EXPR_TYPES = (Compare, In, Match, Contains, IsNull, Within, Constant, Not, And, Or)
+_KINDS: dict[type, type] = {Query: Query, Field: Field, OrderKey: OrderKey}
 
 _Node = TypeVar("_Node")
 
