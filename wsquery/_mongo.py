@@ -1,5 +1,5 @@
-"""Query -> ``MongoQuery``: the ``filters`` and ``order`` of W&B's public runs API, selecting
-exactly the runs the query selects; and ``runs()``, which fetches them over GraphQL.
+"""Query -> ``MongoQuery``: the ``filters`` and ``order`` for a MongoDB collection of run
+documents, selecting exactly the runs the query selects under MongoDB's own rules.
 
 **What a filter is matched against.** A run as a document (``mongo_document``): its W&B run keys
 at the top (``name`` is the id, ``displayName``, ``state``, ``tags``, ``createdAt``,
