@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from pygments.lexer import RegexLexer, bygroups, default, words
+from pygments.lexer import RegexLexer, bygroups, default
 from pygments.token import (
     Error,
     Keyword,
@@ -22,7 +22,7 @@ from pygments.token import (
     Whitespace,
 )
 
-from .ast import RUN_ATTRIBUTES
+from .ast import BARE_NAMES
 
 _SEGMENT = r"[^\W\d][\w\-/]*"
 _DECIMAL = r"(?:\d+(?:\.\d*)?|\.\d+)"
@@ -52,12 +52,12 @@ class WsqueryLexer(RegexLexer):
             (r"\b(?i:group|order)\s+(?i:by)\b", Keyword),
             (_keywords("and", "or", "not"), Operator.Word),
             (r"&&|\|\||!(?![=~])", Operator),
-            (_keywords("in", "between", "contains", "is", "within", "last", "asc", "desc"),
-             Keyword),
+            (_keywords("in", "between", "contains", "is", "within", "last", "asc", "desc",
+                       "limit"), Keyword),
             (_keywords("true", "false", "null"), Keyword.Constant),
             (r"(config|summary_metrics|summary|run)(\.)(?=[^\W\d]|`)",
              bygroups(Name.Namespace, Punctuation), "segment"),  # type: ignore[no-untyped-call]
-            (words(tuple(RUN_ATTRIBUTES), prefix=r"\b", suffix=r"\b"), Name.Builtin),
+            (r"(?i)\b(?:" + "|".join(BARE_NAMES) + r")\b", Name.Builtin),
             (_DECIMAL + r"(?i:[smhdw])\b", Duration),
             (r"([+-]?" + _DECIMAL + r")(\s+)(" + _UNIT_WORDS + ")",
              bygroups(Duration, Whitespace, Duration)),  # type: ignore[no-untyped-call]

@@ -70,8 +70,8 @@ A line ending in \\ or with open ( or [ continues on the next line.
 
 _COMMANDS = (":target", ":runs", ":explain", ":save", ":help", ":quit")
 _KEYWORDS = ("and", "or", "not", "in", "not in", "between", "contains", "is null",
-             "is not null", "within last", "group by", "order by", "asc", "desc", "true",
-             "false")
+             "is not null", "within last", "group by", "order by", "asc", "desc", "limit",
+             "true", "false")
 _WORD_BEFORE_CURSOR = re.compile(r"""["'\w.`/-]*$""")
 #: Keys by which a run in W&B's GraphQL shape is told from a plain dict.
 _ID, _NAME, _STATE = (Field("run", (key,)) for key in ("name", "displayName", "state"))
