@@ -5,8 +5,11 @@ nodes as it reduces, so no parse tree is ever built, and checks each leaf as it 
 commonest predicates are lexed in one match each (``_predicate_lexer``). The tables are made
 once and kept in the user's cache directory for the next run, under a key of the grammar's
 whole text, lark's version, Python's and this module's, so a changed grammar always gets new
-ones. Lark's exceptions never leave this module: on an error lark re-runs the text, and what
-it raises becomes ``QuerySyntaxError`` with the position, what was expected and a hint.
+ones. The tables are lark's insides: when they cannot be read as expected, lark's own
+parser, through its public API, builds the same AST with the same methods (``_driver``
+decides once which of the two parses). Lark's exceptions never leave this module: on an error
+lark re-runs the text, and what it raises becomes ``QuerySyntaxError`` with the position,
+what was expected and a hint.
 """
 
 from __future__ import annotations
@@ -48,7 +51,7 @@ from .ast import (
 from .errors import Problem, QuerySyntaxError, QueryValidationError
 
 if TYPE_CHECKING:
-    from lark import Lark, Token
+    from lark import Lark, Token, Transformer_NonRecursive
     from lark.exceptions import UnexpectedInput, UnexpectedToken
 
 #: A terminal as the driver shifts it: the match of its regex (named group = terminal name),
@@ -601,6 +604,50 @@ def _lark() -> Lark:
     return Lark(grammar, parser="lalr", lexer="contextual", maybe_placeholders=True)
 
 
+class _LarkParser:
+    """Lark's own LALR parser, through its public API only: what parses when lark's tables
+    cannot be read (see ``_driver``). It builds the same AST with the same ``_Build`` methods,
+    called in the order the driver calls them (the parse tree's nodes bottom-up, left to
+    right, and never recursively), each terminal given as a match like the driver's. It has
+    no predicate fast path."""
+
+    def __init__(self, lark: Lark) -> None:
+        self.lark = lark
+
+    def parse(self, text: str, build: _Build) -> Any:
+        """The ``Query`` built, or ``None`` when lark must explain an error."""
+        from lark.exceptions import UnexpectedInput
+
+        try:
+            tree = self.lark.parse(text)
+        except UnexpectedInput:
+            return None
+        return _tree_builder()(text, build).transform(tree)
+
+
+@cache
+def _tree_builder() -> Callable[[str, _Build], Transformer_NonRecursive[Token, Any]]:
+    """A transformer of lark's parse tree of ``text`` that reduces each rule by the ``_Build``
+    method of its name or alias and turns each token into a match as the driver lexes it."""
+    from lark import Token, Transformer_NonRecursive
+
+    class TreeBuilder(Transformer_NonRecursive[Token, Any]):
+        def __init__(self, text: str, build: _Build) -> None:
+            super().__init__()
+            self.source = text
+            self.rules = build
+
+        def __default__(self, data: str, children: list[Any], meta: Any) -> Any:
+            return getattr(self.rules, data)(*children)
+
+        def __default_token__(self, token: Token) -> _Terminal | None:
+            """The token as a match of a group named for its terminal and spanning its text."""
+            return re.compile(f"(?P<{token.type}>(?s:.*))").match(
+                self.source, token.start_pos or 0, token.end_pos or 0)
+
+    return TreeBuilder
+
+
 #: What the driver calls to reduce by a rule: a ``_Build`` method, or None when the rule is a
 #: one-child ``?rule`` whose child is the result as it is.
 _Reducer: TypeAlias = "Callable[..., Any] | None"
@@ -1013,8 +1060,11 @@ def _reducer(name: str | None, size: int, empty: list[bool] | None) -> _Reducer:
 
 
 @cache
-def _driver() -> _Driver:
-    """The driver, from the tables of the last run when lark and the grammar are the same."""
+def _driver() -> _Driver | _LarkParser:
+    """The parser every parse uses, chosen here once: the driver over lark's LALR tables (those
+    of the last run when lark and the grammar are the same), or lark's own parser through its
+    public API when lark's tables cannot be read as this module expects them (reading them
+    fails, or a driver made from them does not parse ``_PROBE`` exactly as lark does)."""
     key = _tables_key()
     keeps = None not in key.values()
     path = _tables_path(key)
@@ -1025,10 +1075,42 @@ def _driver() -> _Driver:
                 return _Driver(kept["tables"])
         except (OSError, ValueError, LookupError, TypeError):
             pass
-    tables = _tables(_lark())
+    lark = _lark()
+    fallback = _LarkParser(lark)
+    expected = _probe(fallback)
+    try:
+        tables = _tables(lark)
+        driver = _Driver(tables)
+        if _probe(driver) != expected or driver.parse(_NO_QUERY, _Build()) is not None:
+            return fallback
+    except Exception:  # lark's insides are not what this module reads
+        return fallback
     if keeps:
         _keep(path, {"key": key, "tables": tables})
-    return _Driver(tables)
+    return driver
+
+
+#: A query using every rule of the grammar (with one problem, ``== null``), and a text that is
+#: no query: a driver must build the first exactly as lark's parser does, and give up on the
+#: second.
+_PROBE = ('not (config.lr >= 1e-3 or 2 < summary.acc <= 3 or false) and name =~ "^a" '
+          'and tags contains "t" and "x" not in tags and state in ["running", "finished",] '
+          "and config.b between 1 and 2 and summary.c is not null and config.d is null "
+          "and 0.5 > summary.e and config.f not in [] and config.g == 1 and true "
+          """and "y" in tags and config.h != false and config.n == null and runtime < 2h """
+          "and created_at within last 3 days and runtime > 5 m "
+          "group by config.a, name order by summary.acc desc, name asc, config.a limit 5")
+_NO_QUERY = "config.a == 1 and (summary.b <"
+
+
+def _probe(parser: _Driver | _LarkParser) -> tuple[Any, ...]:
+    """What ``parser`` builds of ``_PROBE``: every field of every node, spans included, and
+    the problems met."""
+    build = _Build()
+    query = parser.parse(_PROBE, build)
+    if not isinstance(query, Query):
+        return (query,)
+    return attrs.astuple(query), build.problems, build.checks
 
 
 def _tables_key() -> dict[str, Any]:
