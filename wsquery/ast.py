@@ -13,7 +13,7 @@ import json
 import math
 import re
 from collections.abc import Callable, Iterator
-from typing import Any, TypeAlias, TypeVar, assert_never, overload
+from typing import Any, Never, NoReturn, TypeAlias, TypeVar, overload
 
 import attrs
 
@@ -330,7 +330,13 @@ def _children(node: Node) -> tuple[Node, ...]:
         case Constant() | Field():
             return ()
         case _:
-            assert_never(node)
+            _not_a_node(node)
+
+
+def _not_a_node(node: Never) -> NoReturn:
+    """Refuse a value that is no node; typed so that a node type a ``match`` forgot is a type
+    error, as with ``assert_never``."""
+    raise TypeError(f"not a query node: {node!r}")
 
 
 @overload

@@ -394,7 +394,11 @@ def _show(value: object) -> str:
     try:
         return format_value(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
+        pass
+    try:
         return repr(value)
+    except ValueError:  # an int of more digits than Python prints
+        return f"<{type(value).__name__}>"
 
 
 # Checks -------------------------------------------------------------------------------------
