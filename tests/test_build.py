@@ -278,6 +278,19 @@ def test_field_takes_a_field_node_or_a_builder() -> None:
         field(3)  # type: ignore[arg-type]
 
 
+@SETTINGS
+@given(st.sampled_from(["config", "summary", "run"]), st.lists(st.text(), min_size=1, max_size=3))
+def test_a_field_node_is_taken_when_its_text_names_it(section: str, path: list[str]) -> None:
+    node = Field(section, tuple(path))
+    try:
+        builder = field(node)
+    except QuerySyntaxError:  # a segment no spelling reaches: empty, or holding a backtick
+        assert any(segment == "" or "`" in segment for segment in path)
+        return
+    assert field(str(node)).field == node
+    assert wsquery.parse(str(query(builder.is_null()))).filter == IsNull(node)
+
+
 def test_a_builder_prints_as_its_field_and_has_no_hash() -> None:
     builder = field("summary_metrics.acc")
     assert str(builder) == "summary.acc"

@@ -86,8 +86,8 @@ class FieldBuilder:
 
     field: Field
 
-    def __init__(self, field: Field) -> None:
-        self.field = field
+    def __init__(self, name: str | Field) -> None:
+        self.field = _as_field(name)
 
     def __repr__(self) -> str:
         return f"field({str(self.field)!r})"
@@ -202,7 +202,7 @@ def field(name: FieldLike) -> FieldBuilder:
     Raises ``QuerySyntaxError``/``QueryValidationError`` as the parser does for that text."""
     if isinstance(name, FieldBuilder):
         return name
-    return FieldBuilder(_as_field(name))
+    return FieldBuilder(name)
 
 
 def duration(length: str | Duration | timedelta) -> Duration:
@@ -480,7 +480,7 @@ def _rebuild_leaf(node: Any) -> None:
         if type(node.value) is not bool:
             raise TypeError(f"a Constant holds true or false, not {node.value!r}")
         return
-    builder = FieldBuilder(_as_field(node.field))
+    builder = FieldBuilder(node.field)
     match node:
         case Compare():
             if node.op not in _ORDERING:
