@@ -629,3 +629,16 @@ def test_transform_rebuilding_every_node_gives_an_equal_query(q: Query) -> None:
     out = transform(q, copy)
     assert out == q
     assert [type(n) for n in walk(out)] == [type(n) for n in walk(q)]
+
+
+def test_operators_join_conditions_as_the_parser_does() -> None:
+    built = ((wsquery.field("summary.val_loss") <= 0.1) & (wsquery.field("State") == "finished")
+             & ~(wsquery.field("tags") == "wip") | wsquery.field("config.lr").isin([0.1]))
+    text = ('summary.val_loss <= 0.1 and state == "finished" and tags != "wip" or '
+            "config.lr in [0.1]")
+    assert built == wsquery.parse(text).filter
+    nested = wsquery.field("config.a") == 1
+    nested = nested & ((wsquery.field("config.b") == 2) & (wsquery.field("config.c") == 3))
+    assert nested == wsquery.parse("config.a == 1 and (config.b == 2 and config.c == 3)").filter
+    assert ~~nested == wsquery.parse("not not (config.a == 1 and (config.b == 2 and "
+                                     "config.c == 3))").filter

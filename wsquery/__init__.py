@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from ._runs_api import RunsApiQuery, runs
     from ._workspace import RunsetQuery
     from .ast import Query
+    from .build import and_, field, not_, or_
     from .errors import (
         AuthenticationError,
         DecompileError,
@@ -80,13 +81,17 @@ __all__ = [
     "WsqueryError",
     "WsqueryWarning",
     "__version__",
+    "and_",
     "compile",
     "decompile",
     "evaluate",
+    "field",
     "from_wandb_workspaces",
     "list_views",
     "matches",
     "normalize",
+    "not_",
+    "or_",
     "parse",
     "runs",
     "targets",
@@ -102,6 +107,7 @@ _LAZY = {
                      "TargetWarning", "WorkspaceError", "WorkspaceValueError", "WsqueryError",
                      "WsqueryWarning"], "errors"),
     "RunsetQuery": "_workspace",
+    **dict.fromkeys(["field", "and_", "or_", "not_"], "build"),
     "MongoQuery": "_mongo",
     "RunsApiQuery": "_runs_api",
     "runs": "_runs_api",

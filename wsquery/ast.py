@@ -126,8 +126,29 @@ class Field:
         return self.section + "." + ".".join(format_segment(s) for s in self.path)
 
 
+class _Logic:
+    """``&``, ``|`` and ``~`` on conditions build ``And``, ``Or`` and ``Not`` as the parser
+    does for ``and``, ``or`` and ``not``: ``a & b & c`` is one ``And`` of three, as
+    ``a and b and c`` is."""
+
+    __slots__ = ()
+
+    def __and__(self, other: Expr) -> And:
+        return And((*_chained(self, And), other))
+
+    def __or__(self, other: Expr) -> Or:
+        return Or((*_chained(self, Or), other))
+
+    def __invert__(self) -> Not:
+        return Not(self)  # type: ignore[arg-type]
+
+
+def _chained(left: object, kind: type[And] | type[Or]) -> tuple[Expr, ...]:
+    return left.operands if type(left) is kind else (left,)  # type: ignore[return-value]
+
+
 @attrs.frozen(slots=True)
-class Compare:
+class Compare(_Logic):
     """``field op value`` with op one of ``== != < <= > >=``."""
 
     field: Field
@@ -140,7 +161,7 @@ class Compare:
 
 
 @attrs.frozen(slots=True)
-class In:
+class In(_Logic):
     """``field in [values]``: equal to one of the values (for ``tags``: has any of them)."""
 
     field: Field
@@ -152,7 +173,7 @@ class In:
 
 
 @attrs.frozen(slots=True)
-class Match:
+class Match(_Logic):
     """``field =~ "regex"``: the string value contains a match of the pattern."""
 
     field: Field
@@ -164,7 +185,7 @@ class Match:
 
 
 @attrs.frozen(slots=True)
-class Contains:
+class Contains(_Logic):
     """``field contains value``: a substring of a string, or a member of a list (``tags``)."""
 
     field: Field
@@ -184,7 +205,7 @@ class Contains:
 
 
 @attrs.frozen(slots=True)
-class IsNull:
+class IsNull(_Logic):
     """``field is null``: the key is missing or holds null. Never unknown."""
 
     field: Field
@@ -195,7 +216,7 @@ class IsNull:
 
 
 @attrs.frozen(slots=True)
-class Within:
+class Within(_Logic):
     """``field within last duration``: a timestamp no older than the duration."""
 
     field: Field
@@ -207,7 +228,7 @@ class Within:
 
 
 @attrs.frozen(slots=True)
-class Constant:
+class Constant(_Logic):
     """``true`` or ``false`` as a whole condition (normalization folds to these)."""
 
     value: bool
@@ -218,7 +239,7 @@ class Constant:
 
 
 @attrs.frozen(slots=True)
-class Not:
+class Not(_Logic):
     operand: Expr
     span: Span = _SPAN
 
@@ -240,7 +261,7 @@ class Not:
 
 
 @attrs.frozen(slots=True)
-class And:
+class And(_Logic):
     """All operands hold; n-ary, at least two operands when built by the parser."""
 
     operands: tuple[Expr, ...]
@@ -252,7 +273,7 @@ class And:
 
 
 @attrs.frozen(slots=True)
-class Or:
+class Or(_Logic):
     """Any operand holds; n-ary, at least two operands when built by the parser."""
 
     operands: tuple[Expr, ...]
