@@ -64,6 +64,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias, assert_never
 
 import attrs
 
+from ._context import Context, checked_now, cover
 from ._evaluate import adapt
 from ._normalize import normalize
 from ._regex import escape, to_pcre
@@ -101,7 +102,6 @@ DEFAULT_ORDER = "-createdAt"
 Filter: TypeAlias = "dict[str, Any]"
 _Truth: TypeAlias = "Filter | None"  # the filter of the runs a part is TRUE for; None: no run
 
-_OPTIONS = "options are now and strict"
 _SECTIONS = {"config": "config", "summary": "summary_metrics"}
 #: Run keys W&B stores as a single value, never a list (assumption 1).
 _SINGLE_VALUED = frozenset({"name", "displayName", "state", "username", "sweep", "group",
@@ -132,10 +132,10 @@ class MongoQuery:
 
 def compile_mongo(query: Query, *, text: str | None = None, now: datetime | None = None,
                   strict: bool = False, **unknown: object) -> MongoQuery:
-    """``query`` as runs-API filters and order. ``now`` anchors ``within last`` (default: the
+    """``query`` as a MongoDB filter and order. ``now`` anchors ``within last`` (default: the
     current time; naive means UTC); ``strict`` turns warnings into ``TargetError``\\ s; ``text``,
     the source of ``query``, lets errors and warnings show where they point."""
-    compiler = _Compiler(text, _checked_options(now, unknown, strict), strict)
+    compiler = _Compiler(text, checked_now(TARGET, now, strict, unknown), strict)
     filters = compiler.query_filter(query)
     if filters is None:
         raise compiler.error("the filter can never be true, so no run would match",
@@ -143,22 +143,6 @@ def compile_mongo(query: Query, *, text: str | None = None, now: datetime | None
                              "some conditions exclude each other, or can never hold "
                              "(true and false have no order)")
     return MongoQuery(filters, compiler.order(query), tuple(compiler.warnings))
-
-
-def _checked_options(now: object, unknown: dict[str, object], strict: object) -> datetime:
-    """The moment ``within last`` counts back from; a ``TargetError`` for an option or value
-    not known."""
-    if unknown:
-        names = ", ".join(repr(name) for name in sorted(unknown))
-        plural = "s" if len(unknown) > 1 else ""
-        raise TargetError(f"unknown option{plural} {names}", target=TARGET, hint=_OPTIONS)
-    if not isinstance(strict, bool):
-        raise TargetError(f"strict must be True or False, not {strict!r}", target=TARGET)
-    if now is None:
-        return datetime.now(UTC)
-    if not isinstance(now, datetime):
-        raise TargetError(f"now must be a datetime, not {type(now).__name__}", target=TARGET)
-    return now if now.tzinfo is not None else now.replace(tzinfo=UTC)
 
 
 # Places: where a field lives in a run document --------------------------------------------------
@@ -176,24 +160,14 @@ class _Place:
     lower: bool = False
 
 
-class _Compiler:
+class _Compiler(Context):
     """One compilation: its options, and the warnings given so far."""
 
-    __slots__ = ("now", "strict", "text", "warnings")
+    __slots__ = ("now",)
 
     def __init__(self, text: str | None, now: datetime, strict: bool) -> None:
-        self.text = text
+        super().__init__(TARGET, text, strict)
         self.now = now
-        self.strict = strict
-        self.warnings: list[TargetWarning] = []
-
-    def error(self, message: str, span: Span, hint: str | None = None) -> TargetError:
-        return TargetError(message, target=TARGET, span=span, text=self.text, hint=hint)
-
-    def warn(self, message: str, span: Span, hint: str | None = None) -> None:
-        if self.strict:
-            raise self.error(message, span, hint)
-        self.warnings.append(TargetWarning(message, TARGET, span, hint, self.text))
 
     # Query -----------------------------------------------------------------------------------
 
@@ -201,7 +175,7 @@ class _Compiler:
         """The filter of ``query`` (``{}`` for every run), None when no run can match."""
         if query.group_by:
             self.warn("the runs API does not group runs: group by was left out",
-                      _cover([field.span for field in query.group_by]),
+                      cover([field.span for field in query.group_by]),
                       "group the runs it returns yourself")
         try:
             normal = normalize(query).filter
@@ -217,7 +191,7 @@ class _Compiler:
         if rest:
             dropped = ", ".join(str(key) for key in rest)
             self.warn(f"the runs API orders by one key: {dropped} was left out",
-                      _cover([key.span for key in rest]),
+                      cover([key.span for key in rest]),
                       "sort the runs it returns by the other keys yourself")
         place = self.place(first.field, first.span)
         path = place.path if place.kind != "step" else "_step"
@@ -630,13 +604,6 @@ def _or(parts: Iterable[_Truth]) -> _Truth:
 
 def _show(value: Scalar) -> str:
     return str(value) if not isinstance(value, str) else json.dumps(value)
-
-
-def _cover(spans: Sequence[Span]) -> Span:
-    known = [span for span in spans if span is not None]
-    if not known or len(known) != len(spans):
-        return None
-    return (min(span[0] for span in known), max(span[1] for span in known))
 
 
 # Documents ---------------------------------------------------------------------------------------

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias, assert_never
 
 import attrs
 
+from ._context import Context, checked_now, cover
 from ._normalize import normalize
 from ._validate import parse_datetime
 from ._wandb import RUNS_API_CONFIG_KEYS_WITH_VALUE, RUNS_API_ORDER_NAMES, iso_timestamp
@@ -57,7 +58,7 @@ from .ast import (
     Span,
     Within,
 )
-from .errors import TargetError, TargetWarning, WsqueryError
+from .errors import TargetWarning, WsqueryError
 
 if TYPE_CHECKING:
     from ._graphql import GraphQLClient
@@ -71,7 +72,6 @@ DEFAULT_PER_PAGE = 50
 
 Filter: TypeAlias = "dict[str, Any]"
 
-_OPTIONS = "options are now and strict"
 _SECTION_PATHS = {"config": "config.", "summary": "summary_metrics."}
 _RANGE_OPS = {"!=": "$ne", "<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte"}
 _FLIPPED = {"==": "!=", "!=": "==", "<": ">=", "<=": ">", ">": "<=", ">=": "<"}
@@ -112,10 +112,10 @@ def compile_runs_api(query: Query, *, text: str | None = None, now: datetime | N
     """``query`` as runs-API arguments. ``now`` anchors ``within last`` (default: the current
     time; naive means UTC); ``strict`` turns warnings into ``TargetError``\\ s; ``text``, the
     source of ``query``, lets errors and warnings show where they point."""
-    compiler = _Compiler(text, _checked_now(now, unknown, strict), strict)
+    compiler = _Compiler(text, checked_now(TARGET, now, strict, unknown), strict)
     if query.group_by:
         compiler.warn("the runs API does not group runs: group by was left out",
-                      _cover([field.span for field in query.group_by]),
+                      cover([field.span for field in query.group_by]),
                       "group the runs it returns yourself")
     normal = normalize(query).filter
     filters = {} if normal is None else compiler.expr(normal)
@@ -124,41 +124,16 @@ def compile_runs_api(query: Query, *, text: str | None = None, now: datetime | N
                         tuple(compiler.warnings), compiler.approximate)
 
 
-def _checked_now(now: object, unknown: dict[str, object], strict: object) -> datetime:
-    """The moment ``within last`` counts back from; a ``TargetError`` for an option or value
-    not known."""
-    if unknown:
-        names = ", ".join(repr(name) for name in sorted(unknown))
-        plural = "s" if len(unknown) > 1 else ""
-        raise TargetError(f"unknown option{plural} {names}", target=TARGET, hint=_OPTIONS)
-    if not isinstance(strict, bool):
-        raise TargetError(f"strict must be True or False, not {strict!r}", target=TARGET)
-    if now is None:
-        return datetime.now(UTC)
-    if not isinstance(now, datetime):
-        raise TargetError(f"now must be a datetime, not {type(now).__name__}", target=TARGET)
-    return now if now.tzinfo is not None else now.replace(tzinfo=UTC)
+class _Compiler(Context):
+    """One compilation: its options, the warnings given so far, and whether a part's meaning
+    is not known for every run."""
 
-
-class _Compiler:
-    """One compilation: its options, and the warnings given so far."""
-
-    __slots__ = ("approximate", "now", "strict", "text", "warnings")
+    __slots__ = ("approximate", "now")
 
     def __init__(self, text: str | None, now: datetime, strict: bool) -> None:
-        self.text = text
+        super().__init__(TARGET, text, strict)
         self.now = now
-        self.strict = strict
-        self.warnings: list[TargetWarning] = []
         self.approximate = False
-
-    def error(self, message: str, span: Span, hint: str | None = None) -> TargetError:
-        return TargetError(message, target=TARGET, span=span, text=self.text, hint=hint)
-
-    def warn(self, message: str, span: Span, hint: str | None = None) -> None:
-        if self.strict:
-            raise self.error(message, span, hint)
-        self.warnings.append(TargetWarning(message, TARGET, span, hint, self.text))
 
     def unknown_when_missing(self, node: Expr, field: Field) -> None:
         """Warn that W&B's meaning of ``node`` for runs without ``field`` is not known."""
@@ -179,7 +154,7 @@ class _Compiler:
         if rest:
             dropped = ", ".join(str(key) for key in rest)
             self.warn(f"the runs API orders by one key: {dropped} was left out",
-                      _cover([key.span for key in rest]),
+                      cover([key.span for key in rest]),
                       "sort the runs it returns by the other keys yourself")
         field = first.field
         path = self.path(field, first.span)
@@ -351,13 +326,6 @@ def _and(parts: list[Filter]) -> Filter:
             return {"$and": parts}
         merged.update(part)
     return merged
-
-
-def _cover(spans: list[Span]) -> Span:
-    known = [span for span in spans if span is not None]
-    if not known or len(known) != len(spans):
-        return None
-    return (min(span[0] for span in known), max(span[1] for span in known))
 
 
 # Reading orders back -----------------------------------------------------------------------------
