@@ -37,7 +37,7 @@ from __future__ import annotations
 import json
 import operator
 from collections.abc import Callable, Iterable, Mapping
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any, Protocol, TypeAlias, assert_never
 
 from ._regex import compile_user_regex
@@ -85,8 +85,6 @@ _OBJECT_ATTRIBUTES = (*RUN_ATTRIBUTES, "config", "summary", "summary_metrics")
 _CREATED_AT = Field("run", ("createdAt",))
 _STATE = Field("run", ("state",))
 _TAGS = Field("run", ("tags",))
-_EARLIEST = datetime.min.replace(tzinfo=UTC)
-_LATEST = datetime.max.replace(tzinfo=UTC)
 
 
 class _Lookup(Protocol):
@@ -444,11 +442,7 @@ def _is_none(value: Any) -> Truth:
 
 
 def _within_test(duration: Duration, now: datetime) -> _ValueTest:
-    seconds = duration.seconds
-    try:
-        cutoff = now - timedelta(seconds=seconds)
-    except OverflowError:  # further back than any date, or further ahead
-        cutoff = _EARLIEST if seconds > 0 else _LATEST
+    cutoff = duration.before(now)
 
     def test_within(value: Any) -> Truth:
         when = _as_datetime(value)

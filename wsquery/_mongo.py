@@ -59,7 +59,7 @@ import itertools
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeAlias, assert_never
 
 import attrs
@@ -71,6 +71,7 @@ from ._regex import escape, to_pcre
 from ._validate import parse_datetime
 from ._wandb import RUNS_API_CONFIG_KEYS_WITH_VALUE, iso_timestamp
 from .ast import (
+    EARLIEST,
     And,
     Compare,
     Constant,
@@ -111,8 +112,6 @@ _SECTION_KEYS = frozenset({"config", "summary", "summary_metrics", "summaryMetri
 _RANGE_OPS = {"<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte"}
 _FLIPPED = {"==": "!=", "!=": "==", "<": ">=", "<=": ">", ">": "<=", ">=": "<"}
 _STEP = ("run", ("_step",))
-_EARLIEST = datetime.min.replace(tzinfo=UTC)
-_LATEST = datetime.max.replace(tzinfo=UTC)
 
 
 @attrs.frozen(slots=True)
@@ -477,14 +476,10 @@ class _Compiler(Context):
     def within(self, place: _Place, node: Within, shown: Expr, negated: bool) -> _Truth:
         if place.kind != "created":
             raise self.error("'within last' applies to created_at only", shown.span)
-        seconds = node.duration.seconds
-        try:
-            cutoff = self.now - timedelta(seconds=seconds)
-        except OverflowError:  # further back than any date, or further ahead
-            cutoff = _EARLIEST if seconds > 0 else _LATEST
+        cutoff = node.duration.before(self.now)
         bound = iso_timestamp(cutoff)
         if negated:
-            return None if cutoff == _EARLIEST else {place.path: {"$lt": bound}}
+            return None if cutoff == EARLIEST else {place.path: {"$lt": bound}}
         return {place.path: {"$gte": bound}}
 
 

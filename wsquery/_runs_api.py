@@ -30,7 +30,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeAlias, assert_never
 
 import attrs
@@ -79,8 +79,6 @@ _TAGS = Field("run", ("tags",))
 _CREATED_AT = Field("run", ("createdAt",))
 #: A filter no run matches, from the documented operators: no run id is in the empty list.
 NO_RUN: Filter = {"name": {"$in": []}}
-_EARLIEST = datetime.min.replace(tzinfo=UTC)
-_LATEST = datetime.max.replace(tzinfo=UTC)
 
 
 @attrs.frozen(slots=True)
@@ -309,12 +307,7 @@ class _Compiler(Context):
         return value
 
     def cutoff(self, node: Within) -> str:
-        seconds = node.duration.seconds
-        try:
-            cutoff = self.now - timedelta(seconds=seconds)
-        except OverflowError:  # further back than any date, or further ahead
-            cutoff = _EARLIEST if seconds > 0 else _LATEST
-        return iso_timestamp(cutoff)
+        return iso_timestamp(node.duration.before(self.now))
 
 
 def _and(parts: list[Filter]) -> Filter:

@@ -13,6 +13,7 @@ import json
 import math
 import re
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any, Never, NoReturn, TypeAlias, TypeVar, overload
 
 import attrs
@@ -71,6 +72,11 @@ BARE_NAMES: dict[str, str] = {
 
 _TAGS_PATH = (RUN_ATTRIBUTES["tags"],)
 
+#: The first and last moments there are: where ``within last`` counts from when a duration
+#: reaches past them.
+EARLIEST = datetime.min.replace(tzinfo=UTC)
+LATEST = datetime.max.replace(tzinfo=UTC)
+
 #: Duration units in canonical spelling -> seconds.
 UNIT_SECONDS: dict[str, int] = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
@@ -88,6 +94,15 @@ class Duration:
     @property
     def seconds(self) -> float:
         return self.amount * UNIT_SECONDS[self.unit]
+
+    def before(self, now: datetime) -> datetime:
+        """The moment this long before ``now`` (``within last`` counts from it): the earliest
+        or latest moment there is when it lies beyond them."""
+        seconds = self.seconds
+        try:
+            return now - timedelta(seconds=seconds)
+        except OverflowError:
+            return EARLIEST if seconds > 0 else LATEST
 
     def __str__(self) -> str:
         return f"{format_number(self.amount)}{self.unit}"
