@@ -31,6 +31,7 @@ from ._validate import MAX_DEPTH, UNCHECKED_LITERALS, UNTYPED_SECTIONS
 from .ast import (
     BARE_NAMES,
     RUN_ATTRIBUTES,
+    TAGS_PATH,
     And,
     Compare,
     Constant,
@@ -46,6 +47,7 @@ from .ast import (
     OrderKey,
     Query,
     Within,
+    comparison,
     slot_constructor,
 )
 from .errors import Problem, QuerySyntaxError, QueryValidationError
@@ -82,7 +84,6 @@ _new_query = slot_constructor(Query)
 _LEAVES = frozenset({Compare, In, Match, Contains, IsNull, Within, Constant})
 #: Comparison operators as the AST spells them, and the literal types a comparison takes.
 _ORDERING = frozenset({"==", "!=", "<", "<=", ">", ">="})
-_TAGS_PATH = (RUN_ATTRIBUTES["tags"],)
 _SCALARS = frozenset({str, int, float, bool, Duration})
 _INFINITE = (math.inf, -math.inf)
 #: Field text -> (section, path), for the field names met so far (at most that many kept).
@@ -279,10 +280,9 @@ class _Build:
                 f"nothing is {'equal' if op == '==' else 'compared'} to null", span,
                 hint=f"write {field} {wanted}"))
             return Constant(False, span=span)
-        if field.path == _TAGS_PATH and field.section == "run" and op in ("==", "!="):
-            has_tag = self.leaf(Contains(field, literal, span=span))  # the UI's "is"
-            return has_tag if op == "==" else Not(has_tag, span=span)
-        return self.leaf(_new_compare(field, op, literal, span))
+        node = comparison(field, op, literal, span)
+        self.leaf(node.operand if type(node) is Not else node)
+        return node
 
     def point_into_pattern(self, pattern: str, value: _Literal) -> None:
         """Narrow the last check, a pattern RE2 refuses, to the place in the pattern it names,
@@ -305,7 +305,7 @@ class _Build:
     def compare_text(self, field: Field, text: str, value: _Literal) -> Expr:
         literal = value[0]
         span = (field.span[0], value[2])  # type: ignore[index]
-        if text in _ORDERING and type(literal) in _SCALARS and field.path != _TAGS_PATH:
+        if text in _ORDERING and type(literal) in _SCALARS and field.path != TAGS_PATH:
             node: Compare = _new_compare(field, text, literal, span)  # most often: as it is
             if field.section not in UNTYPED_SECTIONS or type(literal) not in UNCHECKED_LITERALS:
                 _validate.check_leaf(node, self.checks)

@@ -70,7 +70,8 @@ BARE_NAMES: dict[str, str] = {
     **RUN_ATTRIBUTES,
 }
 
-_TAGS_PATH = (RUN_ATTRIBUTES["tags"],)
+#: The path of the run attribute ``tags``, whose ``==``/``!=`` test membership.
+TAGS_PATH = (RUN_ATTRIBUTES["tags"],)
 
 #: The first and last moments there are: where ``within last`` counts from when a duration
 #: reaches past them.
@@ -211,7 +212,7 @@ class Contains(_Logic):
     def has_tag(self) -> bool:
         """Whether this says a run has a tag: printed ``tags == "x"``, as the W&B UI's "is"."""
         field = self.field
-        return field.path == _TAGS_PATH and field.section == "run" and isinstance(self.value, str)
+        return field.path == TAGS_PATH and field.section == "run" and isinstance(self.value, str)
 
     def __str__(self) -> str:
         if self.has_tag:
@@ -296,6 +297,15 @@ class Or(_Logic):
 
     def __str__(self) -> str:
         return " or ".join(f"({o})" if isinstance(o, Or) else str(o) for o in self.operands)
+
+
+def comparison(field: Field, op: str, value: Scalar, span: Span = None) -> Compare | Contains | Not:
+    """``field op value`` as the language reads it: on ``tags``, ``==`` and ``!=`` say the run
+    has or lacks that tag (the W&B UI's "is" and "is not"); elsewhere a ``Compare``."""
+    if field.path == TAGS_PATH and field.section == "run" and op in ("==", "!="):
+        has_tag = Contains(field, value, span=span)
+        return has_tag if op == "==" else Not(has_tag, span=span)
+    return Compare(field, op, value, span=span)
 
 
 Predicate: TypeAlias = "Compare | In | Match | Contains | IsNull | Within"

@@ -28,7 +28,6 @@ import attrs
 from . import _validate
 from ._validate import MAX_DEPTH
 from .ast import (
-    RUN_ATTRIBUTES,
     UNIT_SECONDS,
     And,
     Compare,
@@ -46,6 +45,7 @@ from .ast import (
     Query,
     Scalar,
     Within,
+    comparison,
     format_value,
     walk,
 )
@@ -57,7 +57,6 @@ __all__ = ["FieldBuilder", "and_", "duration", "field", "not_", "or_", "query"]
 FieldLike: TypeAlias = "str | Field | FieldBuilder"
 
 _ORDERING = ("==", "!=", "<", "<=", ">", ">=")
-_TAGS_PATH = (RUN_ATTRIBUTES["tags"],)
 _LEAVES = (Compare, In, Match, Contains, IsNull, Within, Constant)
 _FIELD_PREFIX = "group by "
 _DURATION_PREFIX = "created_at within last "
@@ -166,10 +165,9 @@ class FieldBuilder:
             raise _refused(f"{self.field} {op} null",
                            f"nothing is {'equal' if op == '==' else 'compared'} to null",
                            f"write {self.field} {wanted}")
-        if self.field.path == _TAGS_PATH and self.field.section == "run" and op in ("==", "!="):
-            has_tag = _checked(Contains(self.field, literal))  # the UI's "is"
-            return has_tag if op == "==" else Not(has_tag)
-        return _checked(Compare(self.field, op, literal))
+        node = comparison(self.field, op, literal)
+        _check_leaf(node.operand if type(node) is Not else node)
+        return node
 
     def _scalar(self, op: str, value: object) -> Scalar:
         if isinstance(value, list | tuple | set | frozenset):
