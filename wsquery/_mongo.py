@@ -66,7 +66,7 @@ import attrs
 
 from ._context import Context, checked_now, cover
 from ._evaluate import adapt
-from ._normalize import normalize
+from ._normalize import NEGATED_OP, normalize
 from ._regex import escape, to_pcre
 from ._validate import parse_datetime
 from ._wandb import RUNS_API_CONFIG_KEYS_WITH_VALUE, iso_timestamp
@@ -110,7 +110,6 @@ _SINGLE_VALUED = frozenset({"name", "displayName", "state", "username", "sweep",
 #: Top-level keys of a run document that are sections, not run keys.
 _SECTION_KEYS = frozenset({"config", "summary", "summary_metrics", "summaryMetrics"})
 _RANGE_OPS = {"<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte"}
-_FLIPPED = {"==": "!=", "!=": "==", "<": ">=", "<=": ">", ">": "<=", ">=": "<"}
 _STEP = ("run", ("_step",))
 
 
@@ -266,7 +265,7 @@ class _Compiler(Context):
             case Not():
                 return self.expr(node.operand)
             case Compare():
-                flipped = Compare(node.field, _FLIPPED[node.op], node.value, span=outer.span)
+                flipped = Compare(node.field, NEGATED_OP[node.op], node.value, span=outer.span)
                 return self.leaf(flipped, flipped, negated=False)
             case In() | Match() | Contains() | IsNull() | Within():
                 return self.leaf(node, outer, negated=True)

@@ -46,7 +46,7 @@ DISPLAY_NAME = Field("run", ("displayName",))
 #: What a value means to ``==`` and ordering: ``(class, value)``; equal keys are equal values.
 ValueKey: TypeAlias = "tuple[str, Any]"
 
-_NEGATED_OP = {"==": "!=", "!=": "==", "<": ">=", "<=": ">", ">": "<=", ">=": "<"}
+NEGATED_OP = {"==": "!=", "!=": "==", "<": ">=", "<=": ">", ">": "<=", ">=": "<"}
 _ORDER: dict[str, Callable[[Any, Any], bool]] = {
     "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
 #: Value classes a comparison can hold for; any other class never compares TRUE.
@@ -242,7 +242,7 @@ def _normal(node: Expr, negate: bool, not_span: Span) -> _Normal:
     match node:
         case Compare():
             if negate:
-                node = Compare(node.field, _NEGATED_OP[node.op], node.value, span=span)
+                node = Compare(node.field, NEGATED_OP[node.op], node.value, span=span)
             return _leaf(node, node.field)
         case In():
             values = _unique_values(node.field, node.values)

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias, assert_never
 import attrs
 
 from ._context import Context, checked_now, cover
-from ._normalize import normalize
+from ._normalize import CREATED_AT, NEGATED_OP, TAGS, normalize
 from ._validate import parse_datetime
 from ._wandb import RUNS_API_CONFIG_KEYS_WITH_VALUE, RUNS_API_ORDER_NAMES, iso_timestamp
 from .ast import (
@@ -57,6 +57,7 @@ from .ast import (
     Scalar,
     Span,
     Within,
+    walk,
 )
 from .errors import TargetWarning, WsqueryError
 
@@ -74,9 +75,6 @@ Filter: TypeAlias = "dict[str, Any]"
 
 _SECTION_PATHS = {"config": "config.", "summary": "summary_metrics."}
 _RANGE_OPS = {"!=": "$ne", "<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte"}
-_FLIPPED = {"==": "!=", "!=": "==", "<": ">=", "<=": ">", ">": "<=", ">=": "<"}
-_TAGS = Field("run", ("tags",))
-_CREATED_AT = Field("run", ("createdAt",))
 #: A filter no run matches, from the documented operators: no run id is in the empty list.
 NO_RUN: Filter = {"name": {"$in": []}}
 
@@ -92,9 +90,6 @@ class RunsApiQuery:
     order: str = DEFAULT_ORDER
     per_page: int | None = None
     warnings: tuple[TargetWarning, ...] = ()
-    #: Whether W&B's meaning of some part is not known for every run (its warning says which):
-    #: then the runs it returns are to be checked with ``evaluate``.
-    approximate: bool = False
 
     def to_json(self) -> dict[str, Any]:
         """The keyword arguments of ``Api.runs``: ``filters``, ``order``, and ``per_page``
@@ -119,25 +114,22 @@ def compile_runs_api(query: Query, *, text: str | None = None, now: datetime | N
     filters = {} if normal is None else compiler.expr(normal)
     per_page = None if query.limit is None else min(query.limit, DEFAULT_PER_PAGE)
     return RunsApiQuery(filters, compiler.order(query.order_by), per_page,
-                        tuple(compiler.warnings), compiler.approximate)
+                        tuple(compiler.warnings))
 
 
 class _Compiler(Context):
-    """One compilation: its options, the warnings given so far, and whether a part's meaning
-    is not known for every run."""
+    """One compilation: its options, and the warnings given so far."""
 
-    __slots__ = ("approximate", "now")
+    __slots__ = ("now",)
 
     def __init__(self, text: str | None, now: datetime, strict: bool) -> None:
         super().__init__(TARGET, text, strict)
         self.now = now
-        self.approximate = False
 
     def unknown_when_missing(self, node: Expr, field: Field) -> None:
         """Warn that W&B's meaning of ``node`` for runs without ``field`` is not known."""
-        if field == _TAGS:
+        if field == TAGS:
             return  # every W&B run has a list of tags
-        self.approximate = True
         self.warn(f"{node}: whether the runs API selects runs without {field} (or with null "
                   "there) is not known; MongoDB would, evaluate does "
                   + ("so too" if isinstance(node, IsNull) else "not"), node.span,
@@ -220,11 +212,11 @@ class _Compiler(Context):
             case Not():
                 return self.expr(node.operand)
             case Compare():
-                return self.compare(node.field, _FLIPPED[node.op], node.value, outer)
+                return self.compare(node.field, NEGATED_OP[node.op], node.value, outer)
             case In():
                 self.unknown_when_missing(outer, node.field)
                 return {self.path(node.field, node.span): {"$nin": self.values(node)}}
-            case Contains() if node.field == _TAGS:
+            case Contains() if node.field == TAGS:
                 tag = self.literal(node.field, node.value, outer)
                 return {"$or": [{"tags": None}, {"tags": {"$ne": tag}}]}
             case Match():
@@ -236,7 +228,6 @@ class _Compiler(Context):
             case Within():
                 return {self.path(node.field, node.span): {"$lt": self.cutoff(node)}}
             case Contains():
-                self.approximate = True
                 self.warn(f"{outer}: the runs API's test is not quite the language's, and "
                           "whether it selects runs without the key is not known", outer.span,
                           "check the runs it returns with wsquery.evaluate, as wsquery.runs() "
@@ -267,11 +258,10 @@ class _Compiler(Context):
         MongoDB's element match (``{path: value}``). Run attributes hold single strings; a
         config or summary value may be either, where the two tests blur."""
         literal = self.literal(node.field, node.value, node)
-        if node.field == _TAGS:
+        if node.field == TAGS:
             return {"tags": literal}
         path = self.path(node.field, node.span)
         if node.field.section != "run":
-            self.approximate = True
             blur = ("on a list it also finds the text inside an element" if
                     isinstance(literal, str) else "it also selects a single value equal to it")
             self.warn(f"{node}: the runs API's test is not quite the language's: {blur}",
@@ -289,7 +279,7 @@ class _Compiler(Context):
     def literal(self, field: Field, value: Scalar, shown: Expr) -> Any:
         """A literal as the runs API compares it: dates as ISO-8601 UTC text, durations and
         the runtime in seconds, states in lower case; other literals as they are."""
-        if field == _CREATED_AT and isinstance(value, str):
+        if field == CREATED_AT and isinstance(value, str):
             moment = parse_datetime(value)
             if moment is None:
                 raise self.error(f"{value!r} is not a date", shown.span)
@@ -321,6 +311,10 @@ def _and(parts: list[Filter]) -> Filter:
     return merged
 
 
+#: Run keys by the spelling of an order string (``created_at`` -> ``createdAt``).
+_RUN_KEYS_ORDERED = {spelled: key for key, spelled in RUNS_API_ORDER_NAMES.items()}
+
+
 # Reading orders back -----------------------------------------------------------------------------
 
 def order_key(order: str) -> OrderKey:
@@ -336,8 +330,7 @@ def order_key(order: str) -> OrderKey:
         if len(segments) > 1 and segments[1] == "value":
             del segments[1]
         return OrderKey(Field("config", tuple(segments)), ascending)
-    names = {spelled: key for key, spelled in RUNS_API_ORDER_NAMES.items()}
-    return OrderKey(Field("run", (names.get(path, path),)), ascending)
+    return OrderKey(Field("run", (_RUN_KEYS_ORDERED.get(path, path),)), ascending)
 
 
 # Fetching ----------------------------------------------------------------------------------------
@@ -392,17 +385,8 @@ _NOT_FETCHED = frozenset({"duration", "host"})
 
 
 def _reads_unfetched(node: Expr) -> bool:
-    match node:
-        case And() | Or():
-            return any(_reads_unfetched(operand) for operand in node.operands)
-        case Not():
-            return _reads_unfetched(node.operand)
-        case Constant():
-            return False
-        case Compare() | In() | Match() | Contains() | IsNull() | Within():
-            return node.field.section == "run" and node.field.key in _NOT_FETCHED
-        case _:
-            assert_never(node)
+    return any(type(part) is Field and part.section == "run" and part.key in _NOT_FETCHED
+               for part in walk(node))
 
 
 def _selected(nodes: Iterator[dict[str, Any]], test: Any, enough: int | None
