@@ -270,15 +270,10 @@ class _Build:
                 self.point_into_pattern(literal, value)
             return match if op == "=~" else Not(match, span=span)
         if isinstance(literal, tuple):
-            self.problems.append(Problem(
-                f"'{op}' compares with one value, not a list", value[1:],
-                hint=f"write {field} in [...] to match any of several values"))
+            self.problems.append(_validate.list_for_one_value(field, op, value[1:]))
             return Constant(False, span=span)
         if literal is None:
-            wanted = "is null" if op == "==" else "is not null"
-            self.problems.append(Problem(
-                f"nothing is {'equal' if op == '==' else 'compared'} to null", span,
-                hint=f"write {field} {wanted}"))
+            self.problems.append(_validate.null_compared(field, op, span))
             return Constant(False, span=span)
         node = comparison(field, op, literal, span)
         self.leaf(node.operand if type(node) is Not else node)
@@ -378,9 +373,7 @@ class _Build:
     def contains(self, field: Field, kw: _Terminal, value: _Literal) -> Expr:
         span = (field.span[0], value[2])  # type: ignore[index]
         if isinstance(value[0], tuple):  # lists are for `in` only
-            self.problems.append(Problem(
-                "'contains' takes one value, not a list", value[1:],
-                hint=f"write {field} in [...] to match any of several values"))
+            self.problems.append(_validate.list_for_one_value(field, "contains", value[1:]))
             return Constant(False, span=span)
         return self.leaf(Contains(field, value[0], span=span))
 
@@ -415,9 +408,7 @@ class _Build:
         count, start, end = self.number_text(_text(number), number.start())
         if type(count) is int and count >= 1:
             return count
-        self.problems.append(Problem(
-            "limit takes a whole number of runs, 1 or more", (start, end),
-            hint="write limit 10 for the first 10 runs in order"))
+        self.problems.append(_validate.bad_limit((start, end)))
         return None
 
     def items(self, head: Any, comma: _Terminal | None = None, item: Any = None) -> list[Any]:

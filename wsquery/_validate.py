@@ -109,6 +109,26 @@ def check_leaf(node: Expr, problems: list[Problem]) -> None:
             assert_never(node)
 
 
+def list_for_one_value(field: Field, op: str, span: tuple[int, int]) -> Problem:
+    """A list where ``op`` takes one value: lists are for ``in``."""
+    message = ("'contains' takes one value, not a list" if op == "contains"
+               else f"'{op}' compares with one value, not a list")
+    return Problem(message, span, hint=f"write {field} in [...] to match any of several values")
+
+
+def null_compared(field: Field, op: str, span: tuple[int, int]) -> Problem:
+    """``field == null`` or another comparison with null, which no run can meet."""
+    wanted = "is null" if op == "==" else "is not null"
+    return Problem(f"nothing is {'equal' if op == '==' else 'compared'} to null", span,
+                   hint=f"write {field} {wanted}")
+
+
+def bad_limit(span: tuple[int, int]) -> Problem:
+    """A ``limit`` that is no whole number of runs, 1 or more."""
+    return Problem("limit takes a whole number of runs, 1 or more", span,
+                   hint="write limit 10 for the first 10 runs in order")
+
+
 def _check_values(field: Field, op: str, values: tuple[Scalar, ...],
                   span: tuple[int, int] | None, problems: list[Problem]) -> None:
     span = span or _NO_SPAN

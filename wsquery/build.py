@@ -26,7 +26,7 @@ from typing import Any, ClassVar, TypeAlias, TypeVar
 import attrs
 
 from . import _validate
-from ._validate import MAX_DEPTH
+from ._validate import MAX_DEPTH, bad_limit, list_for_one_value, null_compared
 from .ast import (
     UNIT_SECONDS,
     And,
@@ -65,8 +65,6 @@ _ONE_FIELD = Problem("a field name is one name, with nothing after it", (0, 0),
                      hint="pass one field name such as summary.val_loss or state")
 _ONE_DURATION = Problem("a duration is one length of time, with nothing after it", (0, 0),
                         hint="write a duration such as 90s, 5m, 2h, 3d or 1w")
-_LIST_HINT = "write {field} in [...] to match any of several values"
-
 
 class FieldBuilder:
     """A field to build conditions on; ``field(...)`` makes one. Comparison operators build
@@ -161,10 +159,7 @@ class FieldBuilder:
     def _compare(self, op: str, value: object) -> Expr:
         literal = self._scalar(op, value)
         if literal is None:
-            wanted = "is null" if op == "==" else "is not null"
-            raise _refused(f"{self.field} {op} null",
-                           f"nothing is {'equal' if op == '==' else 'compared'} to null",
-                           f"write {self.field} {wanted}")
+            raise _refused_as(f"{self.field} {op} null", null_compared(self.field, op, (0, 0)))
         node = comparison(self.field, op, literal)
         _check_leaf(node.operand if type(node) is Not else node)
         return node
@@ -172,13 +167,8 @@ class FieldBuilder:
     def _scalar(self, op: str, value: object) -> Scalar:
         if isinstance(value, list | tuple | set | frozenset):
             items = self._values(op, value)
-            if op == "contains":
-                raise _refused(f"{self.field} contains {format_value(items)}",
-                               "'contains' takes one value, not a list",
-                               _LIST_HINT.format(field=self.field))
-            raise _refused(f"{self.field} {op} {format_value(items)}",
-                           f"'{op}' compares with one value, not a list",
-                           _LIST_HINT.format(field=self.field))
+            raise _refused_as(f"{self.field} {op} {format_value(items)}",
+                              list_for_one_value(self.field, op, (0, 0)))
         return _literal(value, lambda: f"{self.field} {op} {_show(value)}")
 
     def _values(self, op: str, values: Iterable[object]) -> tuple[Scalar, ...]:
@@ -401,8 +391,13 @@ def _show(value: object) -> str:
 
 # Checks -------------------------------------------------------------------------------------
 
-def _refused(text: str, message: str, hint: str) -> QueryValidationError:
+def _refused(text: str, message: str, hint: str | None) -> QueryValidationError:
     return QueryValidationError(text, [Problem(message, (0, len(text)), hint=hint)])
+
+
+def _refused_as(text: str, problem: Problem) -> QueryValidationError:
+    """The parser's ``problem``, shown under the whole of ``text``."""
+    return _refused(text, problem.message, problem.hint)
 
 
 def _checked(node: _Leaf) -> _Leaf:
@@ -517,9 +512,7 @@ def _check_limit(limit: object) -> None:
         if type(limit) is int and limit >= 1 and _printable(limit):
             return
         text = f"limit {_show(limit)}"
-        raise QueryValidationError(text, [Problem(
-            "limit takes a whole number of runs, 1 or more", (6, len(text)),
-            hint="write limit 10 for the first 10 runs in order")])
+        raise QueryValidationError(text, [bad_limit((6, len(text)))])
     raise TypeError(f"limit is a whole number of runs or None, not {limit!r}")
 
 
