@@ -372,18 +372,10 @@ def test_pcre_means_what_re2_means_where_python_reads_pcre_alike(pattern: str,
 def test_escape_round_trips_and_means_the_text_on_every_engine(text: str) -> None:
     pattern = _regex.escape(text)
     readable = _regex._searchable(text)
-    assert _regex.literal_text(pattern) == readable
     assert _regex.check(pattern) is None
     assert _regex.to_pcre(pattern) == pattern
     assert re.fullmatch(pattern, readable) is not None
     assert re2.fullmatch(pattern, readable) is not None
-
-
-def test_literal_text_is_none_for_patterns() -> None:
-    assert _regex.literal_text("run\\-1\\.0") == "run-1.0"
-    assert _regex.literal_text("") == ""
-    for pattern in ["a.b", "^a", "a|b", "\\d", "(?i)a", "\\x41", "a*", "[a]", "\\"]:
-        assert _regex.literal_text(pattern) is None, pattern
 
 
 def test_re2_module() -> None:

@@ -846,20 +846,6 @@ def escape(text: str) -> str:
                    for char in text)
 
 
-def literal_text(pattern: str) -> str | None:
-    """The text ``pattern`` stands for when it is nothing but literal characters (plain, or
-    punctuation escaped with a backslash, or ``\\x00``), else None."""
-    found = _LITERAL.fullmatch(pattern)
-    if found is None:
-        return None
-    return _LITERAL_PIECE.sub(lambda piece: "\0" if piece[0] == "\\x00" else piece[0][-1],
-                              pattern)
-
-
-_LITERAL_PIECE = re.compile(r"\\x00|\\[!-/:-@\[-`{-~]")
-_LITERAL = re.compile(r"(?:\\x00|\\[!-/:-@\[-`{-~]|[^\\.^$|?*+()\[\]{}\ud800-\udfff])*")
-
-
 def re2_available() -> bool:
     """Whether google-re2 (import name ``re2``) can be imported."""
     return re2_module() is not None
