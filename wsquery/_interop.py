@@ -52,6 +52,7 @@ from .ast import (
     Scalar,
     Span,
     Within,
+    comparison,
 )
 from .errors import Problem, QuerySyntaxError, QueryValidationError, TargetError, TargetWarning
 
@@ -404,11 +405,9 @@ class _Reader:
                                  (value.start, value.end),
                                  "wsquery writes this as 'is null' or 'is not null', "
                                  "which wandb-workspaces cannot say")
-            op, span = _READ_OPS[token.text], (start, value.end)
-            if _is_tags(field) and op in ("==", "!="):  # Tags() == 'x': has the tag
-                has_tag = self.leaf(Contains(field, value.value, span=span))
-                return has_tag if op == "==" else Not(has_tag, span=span)
-            return self.leaf(Compare(field, op, value.value, span=span))
+            node = comparison(field, _READ_OPS[token.text], value.value, (start, value.end))
+            self.leaf(node.operand if type(node) is Not else node)  # Tags() == 'x': has it
+            return node
         if self.accept_word("in"):
             values, end = self.list_value()
             return self.leaf(In(field, values, span=(start, end)))
