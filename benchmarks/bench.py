@@ -41,7 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import wsquery  # noqa: E402
-from wsquery import _evaluate  # noqa: E402
+from wsquery.semantics import evaluate  # noqa: E402
 
 try:
     from wandb_workspaces import expr as wandb_expr
@@ -175,7 +175,7 @@ def scaling(sizes: tuple[int, ...], rounds: int) -> None:
 
 def cache(rounds: int) -> None:
     """One string compiled again and again: from the cache after its second time (the cache
-    is ``_workspace.compile_text``, which ``wsquery.compile`` serves text from)."""
+    is ``compilers.runset.compile_text``, which ``wsquery.compile`` serves text from)."""
     text = expressions(40, 99_999)[0]
     wsquery_filters(text)
     wsquery_filters(text)
@@ -203,8 +203,8 @@ def evaluator(rounds: int) -> None:
             for i in range(EVALUATED_RUNS)]
     query = wsquery.parse(EVALUATED_QUERY)
     assert query.filter is not None
-    records = [_evaluate.adapt(run) for run in runs]
-    predicate = _evaluate.compile_predicate(query.filter)
+    records = [evaluate.adapt(run) for run in runs]
+    predicate = evaluate.compile_predicate(query.filter)
     filtered, end_to_end = [], []
     for _ in range(rounds):
         start = time.perf_counter()

@@ -35,7 +35,7 @@ from hypothesis import HealthCheck, given, seed, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 from tests import test_fuzz as fuzz  # noqa: E402
-from wsquery import _regex  # noqa: E402
+from wsquery.semantics import regex  # noqa: E402
 
 PROPERTIES: dict[str, Callable[[], Any]] = {}
 
@@ -65,7 +65,7 @@ def runs_property(runs: list[Any], query: Any) -> None:
 
 @_property("regex")
 def regex_property(pattern: str, subjects: list[str]) -> None:
-    engine = "re2" if _regex.re2_available() else "python"
+    engine = "re2" if regex.re2_available() else "python"
     fuzz.test_regex_matches_as_re2.hypothesis.inner_test(  # type: ignore[attr-defined]
         engine, pattern, subjects)
 
@@ -127,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
                      "pip install 'wsquery[re2]' (and --no-re2 to fuzz Python's engine)")
     if args.no_re2:
         sys.modules["re2"] = None  # type: ignore[assignment]  # import re2 now fails
-    engine = "RE2" if _regex.re2_available() else "Python's re (no RE2)"
+    engine = "RE2" if regex.re2_available() else "Python's re (no RE2)"
     first_seed = args.seed if args.seed is not None else time.time_ns() % 2**32
 
     fuzz.WORST.keep = args.top

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from wsquery._graphql import GraphQLClient, Settings
-from wsquery._server import ViewServer
+from wsquery.apps.server import ViewServer
+from wsquery.wandb.graphql import GraphQLClient, Settings
 
 
 @pytest.fixture(scope="session")
 def view_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ViewServer]:
     """One server for the whole session on 127.0.0.1 and a free port. ``.url`` is its base URL,
-    ``.api_key`` a valid key for entity ``wsquery._server.DEFAULT_ENTITY``; ``.add_key(entity)``
+    ``.api_key`` a valid key for entity ``wsquery.apps.server.DEFAULT_ENTITY``; ``.add_key(entity)``
     makes keys for other entities. Use a project name of your own in each test."""
     db_path: Path = tmp_path_factory.mktemp("view-server") / "views.sqlite3"
     with ViewServer("127.0.0.1", 0, db_path) as server:

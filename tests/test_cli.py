@@ -151,9 +151,9 @@ def test_runs_fetches_matching_runs_from_a_server(view_server: Any) -> None:
 def test_query_commands_load_no_workspace_client_repl_or_server() -> None:
     """Only the commands that need them import the workspace model, the GraphQL client,
     requests, the REPL and the server; the query commands start without them."""
-    heavy = ("wsquery.workspace", "wsquery._graphql", "requests", "wsquery._repl",
-             "prompt_toolkit", "wsquery._server", "graphql")
-    code = ("import contextlib, io, sys\nfrom wsquery import cli\n"
+    heavy = ("wsquery.wandb.views", "wsquery.wandb.graphql", "requests", "wsquery.apps.repl",
+             "prompt_toolkit", "wsquery.apps.server", "graphql")
+    code = ("import contextlib, io, sys\nfrom wsquery.apps import cli\n"
             "with contextlib.redirect_stdout(io.StringIO()):\n"
             "    for command in (['compile', 'config.x == 1'], ['fmt', 'config.x == 1'],\n"
             "                    ['explain', 'config.x == 1']):\n"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import warnings
 from datetime import UTC, datetime
-from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +14,9 @@ from hypothesis import strategies as st
 
 import wsquery
 from wsquery import DecompileError, TargetError
-from wsquery._decompile import WsqueryWarning, decompile
-from wsquery._wandb import WORKSPACE_OPS, default_sort
 from wsquery.ast import Query
+from wsquery.compilers.runset_read import WsqueryWarning, decompile
+from wsquery.wandb.formats import WORKSPACE_OPS, default_sort
 
 from . import strategies
 
@@ -245,7 +244,7 @@ def test_run_set(run_set: dict[str, Any], text: str) -> None:
 
 
 def test_plain_search_honours_the_substring_flag(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("wsquery._decompile.PLAIN_SEARCH_IS_SUBSTRING", False)
+    monkeypatch.setattr("wsquery.compilers.runset_read.PLAIN_SEARCH_IS_SUBSTRING", False)
     assert read({"search": {"query": "sweep"}}) == 'name =~ "sweep"'
 
 
@@ -590,12 +589,6 @@ def _compiled(query: Query, fmt: str) -> dict[str, Any]:
         return wsquery.compile(query, exact_ops=True, format=fmt).to_json()
 
 
-needs_compiler_and_evaluator = pytest.mark.skipif(
-    find_spec("wsquery._workspace") is None or find_spec("wsquery._evaluate") is None,
-    reason="the workspace compiler or the evaluator has not landed yet")
-
-
-@needs_compiler_and_evaluator
 @pytest.mark.parametrize("fmt", ["filterv2", "legacy"])
 @pytest.mark.parametrize("text", ROUND_TRIPS)
 def test_round_trip_through_the_compiler(text: str, fmt: str) -> None:
@@ -608,7 +601,6 @@ def test_round_trip_through_the_compiler(text: str, fmt: str) -> None:
     _same_runs(query, back, RUNS)
 
 
-@needs_compiler_and_evaluator
 @settings(max_examples=200, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(strategies.expressions(strategies.predicates(with_null=False), constants=False,
@@ -628,7 +620,6 @@ def test_compiled_queries_read_back_select_the_same_runs(condition: Any, fmt: st
     _same_runs(query, back, runs)
 
 
-@needs_compiler_and_evaluator
 @pytest.mark.parametrize("text", ['name contains ""', 'name =~ ""'])
 def test_an_empty_name_search_keeps_its_meaning(text: str) -> None:
     query = wsquery.parse(text)

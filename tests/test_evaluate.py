@@ -15,7 +15,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import wsquery
-from wsquery._evaluate import adapt, compile_predicate, evaluate, matches
 from wsquery.ast import (
     Compare,
     Contains,
@@ -29,6 +28,7 @@ from wsquery.ast import (
     format_value,
 )
 from wsquery.errors import WsqueryError
+from wsquery.semantics.evaluate import adapt, compile_predicate, evaluate, matches
 
 NOW = datetime(2024, 5, 2, 0, 0, tzinfo=UTC)
 NAN = float("nan")

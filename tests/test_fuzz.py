@@ -37,7 +37,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import wsquery
-from wsquery import _regex
 from wsquery.ast import (
     RUN_ATTRIBUTES,
     And,
@@ -47,11 +46,11 @@ from wsquery.ast import (
     Query,
 )
 from wsquery.errors import TargetError, WsqueryError, WsqueryWarning
+from wsquery.semantics import regex
 
 ROOT = Path(__file__).resolve().parent.parent
 QUERIES: list[str] = [case["query"] for case in
                       json.loads((ROOT / "tests" / "cases" / "language.json").read_text("utf-8"))]
-HAS_MONGO = (ROOT / "wsquery" / "_mongo.py").is_file()
 NOW = datetime(2024, 6, 1, tzinfo=UTC)
 #: A few hundred examples per property keep the module well under 30 s on two cores.
 EXAMPLES = 200
@@ -210,7 +209,7 @@ def warm_up() -> None:
     pipeline("config.x <> 1")
     classes = "[\\w\\W\\d\\D\\s\\S]"
     for flags in ("", "(?i)"):  # (?i) builds RE2's case folding once
-        _regex.compile_user_regex(flags + classes)("\u00e9")
+        regex.compile_user_regex(flags + classes)("\u00e9")
     WORST.clear()
 
 
@@ -283,11 +282,9 @@ def pipeline(text: str) -> None:
             back = timed("decompile", text, size, partial(wsquery.decompile, data))
             if back is not None:
                 queries.append(back)
-    if HAS_MONGO:
-        mongo = timed("mongo", text, size, lambda: wsquery.compile(query, target="mongo",
-                                                                  now=NOW))
-        if mongo is not None:
-            json.dumps(mongo.to_json())
+    mongo = timed("mongo", text, size, lambda: wsquery.compile(query, target="mongo", now=NOW))
+    if mongo is not None:
+        json.dumps(mongo.to_json())
     runs_api = timed("runs-api", text, size, lambda: wsquery.compile(query, target="runs-api",
                                                                     now=NOW))
     if runs_api is not None:
@@ -504,8 +501,6 @@ def test_regex_groups_nested_past_python_limits_are_refused() -> None:
 
 def test_fixed_mongo_huge_integer_literal() -> None:
     """Once an OverflowError from math.isfinite in the mongo compiler."""
-    if not HAS_MONGO:
-        pytest.skip("wsquery/_mongo.py does not exist yet: the mongo target is not fuzzed")
     pinned(lambda: wsquery.compile("config.n > 1" + "0" * 400, target="mongo", now=NOW))
 
 
@@ -694,11 +689,11 @@ def engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> s
         pytest.skip("google-re2 is not installed (pip install 'wsquery[re2]')")
     if request.param == "python":
         monkeypatch.setitem(sys.modules, "re2", None)
-    assert _regex.re2_available() == (request.param == "re2")
+    assert regex.re2_available() == (request.param == "re2")
     return str(request.param)
 
 
-ORACLE: Any = _regex.re2_module()
+ORACLE: Any = regex.re2_module()
 REGEX_CHARS = ["a", "b", "A", "k", "K", "\u212a", "s", "S", "\u017f", "\u00df", "i", "I",
                "\u0130", "\u0131", "0", "7", "\u0661", "\uff11", "_", " ", "\n", "\t", "\x0b",
                "\x1c", "\u00e9", "\u00c9", "\u01c5", "\ud800", "\U0001f600", "-", ".", "\x00",
@@ -707,12 +702,12 @@ regex_subjects = st.text(st.sampled_from(REGEX_CHARS), max_size=12)
 
 
 def searched(pattern: str, text: str) -> bool:
-    """What RE2 finds, a lone surrogate read as U+FFFD (``wsquery._regex``'s rule)."""
+    """What RE2 finds, a lone surrogate read as U+FFFD (``wsquery.semantics.regex``'s rule)."""
     return ORACLE.search(pattern, re.sub("[\ud800-\udfff]", "\ufffd", text)) is not None
 
 
 regex_atoms = st.one_of(
-    st.sampled_from(REGEX_CHARS).map(_regex.escape),
+    st.sampled_from(REGEX_CHARS).map(regex.escape),
     st.sampled_from([".", "\\d", "\\D", "\\w", "\\W", "\\s", "\\S", "[a-z]", "[^a-z]",
                      "[\\w-]", "[^\\W\\d]", "[\\s\\S]", "[k\\x{212a}]", "[\\x{e0}-\\x{ff}]",
                      "[^\\n]", "[.]", "[[:alpha:]]", "[[:^punct:]]", "\\b", "\\B", "^", "$",
@@ -748,9 +743,9 @@ def test_regex_matches_as_re2(engine: str, pattern: str, subjects: list[str]) ->
     """Whenever a pattern is accepted, the engine finds a match exactly where RE2 does; without
     RE2 only what Python's engine cannot run exactly or safely is refused."""
     try:
-        search = _regex.compile_user_regex(pattern)
+        search = regex.compile_user_regex(pattern)
     except TargetError:
-        assert engine == "python" and _regex.refusal(pattern) is not None
+        assert engine == "python" and regex.refusal(pattern) is not None
         return
     for subject in subjects:
         start = time.perf_counter()
@@ -768,8 +763,8 @@ def test_regex_matches_as_re2(engine: str, pattern: str, subjects: list[str]) ->
 @given(regexes)
 def test_accepted_without_re2_is_accepted_with_re2(pattern: str) -> None:
     """Installing RE2 never turns a query away."""
-    if _regex.refusal(pattern, with_re2=False) is None and _regex.re2_available():
-        assert _regex.refusal(pattern, with_re2=True) is None
+    if regex.refusal(pattern, with_re2=False) is None and regex.re2_available():
+        assert regex.refusal(pattern, with_re2=True) is None
 
 
 ORDINARY = ["^run-\\d+$", "adam|sgd", "[a-z]+_v\\d", ".*loss", "", "\\bval\\b", "(?i)^ADAM",
@@ -790,7 +785,7 @@ NOT_RE2 = {"(\\w)\\1": "RE2 has no backreferences", "(?P<x>a)(?P=x)": "RE2 has n
 
 @pytest.mark.parametrize("pattern", ORDINARY)
 def test_ordinary_patterns_run_on_both_engines(engine: str, pattern: str) -> None:
-    search = _regex.compile_user_regex(pattern)
+    search = regex.compile_user_regex(pattern)
     for subject in ["run-12", "adam", "resnet-50", "10.0.0.1", "exp-3-abc", "lr=0.001",
                     "val loss", "x" * 200]:
         assert search(subject) == searched(pattern, subject)
@@ -800,20 +795,20 @@ def test_ordinary_patterns_run_on_both_engines(engine: str, pattern: str) -> Non
 def test_backtracking_patterns_are_refused_without_re2(engine: str, pattern: str,
                                                        found: bool) -> None:
     if engine == "re2":
-        assert _regex.compile_user_regex(pattern)("a" * 50_000 + "!") is found
+        assert regex.compile_user_regex(pattern)("a" * 50_000 + "!") is found
         return
     with pytest.raises(TargetError) as caught:
-        _regex.compile_user_regex(pattern)
-    assert str(caught.value).startswith(f"evaluate: regex {_regex._show(pattern)}: ")
+        regex.compile_user_regex(pattern)
+    assert str(caught.value).startswith(f"evaluate: regex {regex._show(pattern)}: ")
     assert "pip install 'wsquery[re2]'" in str(caught.value)
 
 
 @pytest.mark.parametrize(("pattern", "what"), NOT_RE2.items())
 def test_what_re2_lacks_is_invalid_everywhere(engine: str, pattern: str, what: str) -> None:
-    refused = _regex.check(pattern)
+    refused = regex.check(pattern)
     assert refused is not None and refused.invalid and refused.message.startswith(what)
     with pytest.raises(WsqueryError) as caught:
-        _regex.compile_user_regex(pattern)
+        regex.compile_user_regex(pattern)
     assert not isinstance(caught.value, TargetError)
     assert str(caught.value).startswith(f"invalid regular expression {pattern!r}: {what}")
 
@@ -838,15 +833,15 @@ def test_refusal_messages_in_full(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_invalid_patterns_are_wsquery_errors(engine: str) -> None:
     for pattern in ["(", "a{1001}", "(a{2}){501}", "[z-a]", "\\p", "a**", "\\8"]:
-        refused = _regex.refusal(pattern)
+        refused = regex.refusal(pattern)
         assert refused is not None and refused.invalid
         with pytest.raises(WsqueryError, match=r"^invalid regular expression "):
-            _regex.compile_user_regex(pattern)
+            regex.compile_user_regex(pattern)
 
 
 def test_the_empty_text_and_non_boundary(engine: str) -> None:
     for pattern in ["\\B", "\\B|a", "^\\B$", "\\b", "(?m)^$"]:
-        search = _regex.compile_user_regex(pattern)
+        search = regex.compile_user_regex(pattern)
         for subject in ["", "a", " ", "\u00e9", "a\u00e9b", "\n"]:
             assert search(subject) == searched(pattern, subject), (pattern, subject)
 
@@ -868,7 +863,7 @@ HANG_CHECK = textwrap.dedent("""
 @pytest.mark.parametrize("which", ["re2", "python"])
 def test_backtracking_pattern_cannot_hang_evaluate(which: str) -> None:
     """Run in a child process with a timeout, so a hang fails the test instead of the suite."""
-    if which == "re2" and not _regex.re2_available():
+    if which == "re2" and not regex.re2_available():
         pytest.skip("google-re2 is not installed (pip install 'wsquery[re2]')")
     done = subprocess.run([sys.executable, "-c", HANG_CHECK, which], capture_output=True,
                           text=True, timeout=120, cwd=ROOT,
@@ -880,7 +875,5 @@ def test_backtracking_pattern_cannot_hang_evaluate(which: str) -> None:
 
 # Mongo ---------------------------------------------------------------------------------------
 
-def test_mongo_target_is_fuzzed_when_present() -> None:
-    if not HAS_MONGO:
-        pytest.skip("wsquery/_mongo.py does not exist yet: the mongo target is not fuzzed")
+def test_mongo_target_is_fuzzed() -> None:
     assert wsquery.compile("config.lr < 1", target="mongo", now=NOW).filters

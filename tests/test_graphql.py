@@ -16,14 +16,7 @@ from pathlib import Path
 import pytest
 from graphql import build_schema, parse, validate
 
-from wsquery._graphql import (
-    DOCUMENTS,
-    GraphQLClient,
-    Settings,
-    _retry_after_seconds,
-    resolve_settings,
-)
-from wsquery._server import SCHEMA_SDL, ViewServer
+from wsquery.apps.server import SCHEMA_SDL, ViewServer
 from wsquery.errors import (
     AuthenticationError,
     NetworkError,
@@ -32,6 +25,13 @@ from wsquery.errors import (
     RateLimitedError,
     ServerError,
     WorkspaceError,
+)
+from wsquery.wandb.graphql import (
+    DOCUMENTS,
+    GraphQLClient,
+    Settings,
+    _retry_after_seconds,
+    resolve_settings,
 )
 
 SHARED_SCHEMA = Path(__file__).parents[2] / "shared" / "wandb-schema" / "schema.graphql"
@@ -73,7 +73,7 @@ def test_document_is_valid_against_the_server_schema(name: str) -> None:
 
 
 def test_importing_wsquery_loads_no_http_or_graphql_library() -> None:
-    code = ("import sys, wsquery, wsquery._graphql; "
+    code = ("import sys, wsquery, wsquery.wandb.graphql; "
             "print(sorted(m for m in ('requests', 'graphql', 'http.server') if m in sys.modules))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True, env={**os.environ, "PYTHONPATH": str(Path.cwd())})

@@ -19,7 +19,7 @@ from pygments.token import (
 )
 
 from wsquery import parse
-from wsquery._lexer import WsqueryLexer
+from wsquery.syntax.lexer import WsqueryLexer
 
 from .strategies import queries
 

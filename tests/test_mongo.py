@@ -17,17 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import wsquery
-from wsquery import _mongo, _regex
-from wsquery._evaluate import matches
-from wsquery._mongo import (
-    MongoQuery,
-    compile_mongo,
-    iso_timestamp,
-    mongo_document,
-    order_key,
-)
-from wsquery._server import FilterError, matches_filter
-from wsquery._validate import parse_datetime
+from wsquery.apps.server import FilterError, matches_filter
 from wsquery.ast import (
     And,
     Compare,
@@ -42,11 +32,22 @@ from wsquery.ast import (
     Query,
     Within,
 )
+from wsquery.compilers import mongo as mongo_target
+from wsquery.compilers.mongo import (
+    MongoQuery,
+    compile_mongo,
+    iso_timestamp,
+    mongo_document,
+    order_key,
+)
 from wsquery.errors import TargetError, TargetWarning, WsqueryError
+from wsquery.semantics import regex
+from wsquery.semantics.evaluate import matches
+from wsquery.semantics.validate import parse_datetime
 
 from . import strategies
 
-re2 = _regex.re2_module()  # None without google-re2: then no regex is run at all
+re2 = regex.re2_module()  # None without google-re2: then no regex is run at all
 needs_re2 = pytest.mark.skipif(re2 is None, reason="google-re2 (the re2 extra) is not installed")
 
 NOW = datetime(2024, 1, 2, 6, 0, tzinfo=UTC)
@@ -139,7 +140,7 @@ LITERALS = st.sampled_from([0, 1, 1.0, 2, 0.5, "a", "", "x1", True, False])
 # as they are); the rewritten ones are checked as data in test_regex.
 PATTERNS = st.sampled_from([pattern for pattern in (
     r"\d", r"^a", r"(?i)A", r"\w+", r"(?s)a.b", r"[^\W]", r"a|b", r"\bx\b", r"[\d]", r"\Ax\z",
-    r"a$", r"\s") if _regex.to_pcre(pattern) == pattern])
+    r"a$", r"\s") if regex.to_pcre(pattern) == pattern])
 more_leaves = st.one_of(  # regexes need RE2 to run, here and in the server's matcher
     st.builds(Compare, st.sampled_from(MORE_FIELDS),
               st.sampled_from(["==", "!=", "<", "<=", ">", ">="]), LITERALS),
@@ -323,7 +324,7 @@ def test_filters_that_can_never_be_true_are_refused(text: str) -> None:
 
 
 def test_config_keys_with_value_when_chosen(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_mongo, "RUNS_API_CONFIG_KEYS_WITH_VALUE", True)
+    monkeypatch.setattr(mongo_target, "RUNS_API_CONFIG_KEYS_WITH_VALUE", True)
     assert mongo("config.opt.beta < 1")["filters"] == {
         "config.opt.value.beta": {"$lt": 1}, "config.opt.value.beta.0": {"$exists": False},
         "$nor": [{"config.opt.value": {"$gte": []}}]}
@@ -506,7 +507,7 @@ def test_contains_refuses_text_no_utf8_text_holds() -> None:
                                                         for c in text)),
        st.text(max_size=8))
 def test_escaped_text_is_found_by_both_dialects(needle: str, haystack: str) -> None:
-    escaped = _regex.escape(needle)
+    escaped = regex.escape(needle)
     assert (re.search(escaped, haystack) is not None) == (needle in haystack)
     if re2 is not None:
         assert (re2.search(escaped, haystack) is not None) == (needle in haystack)
@@ -588,7 +589,7 @@ def test_matcher_refuses_what_it_cannot_read(monkeypatch: pytest.MonkeyPatch) ->
 
 def test_matcher_searches_regexes_without_google_re2(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "re2", None)
-    escaped = _regex.escape("b.c (x)")
+    escaped = regex.escape("b.c (x)")
     assert matches_filter({"a": {"$regex": escaped}}, {"a": "ab.c (x)d"})
     assert not matches_filter({"a": {"$regex": escaped}}, {"a": "abxc (x)d"})
     assert matches_filter({"a": {"$regex": r"^run-\d+$"}}, {"a": "run-12"})

@@ -1,4 +1,4 @@
-"""When lark's LALR tables cannot be read, lark's own parser parses (``_parser._LarkParser``):
+"""When lark's LALR tables cannot be read, lark's own parser parses (``parser_module._LarkParser``):
 every language case gives the same query, spans included, or the same error, either way; and
 when the tables read fine, the driver over them is what parses."""
 
@@ -14,7 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from wsquery import QuerySyntaxError, QueryValidationError, _parser
+from wsquery import QuerySyntaxError, QueryValidationError
+from wsquery.syntax import parser as parser_module
 
 from .strategies import queries
 from .test_fuzz import mutated_queries, token_soup
@@ -32,9 +33,9 @@ def _unreadable(lark: Any) -> Any:
 def fresh(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """No kept tables, and the parser chosen anew on first use (and again after)."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    _parser._driver.cache_clear()
+    parser_module._driver.cache_clear()
     yield
-    _parser._driver.cache_clear()
+    parser_module._driver.cache_clear()
 
 
 @pytest.fixture(scope="module")
@@ -42,11 +43,11 @@ def fallback(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """The parser ``_driver`` chooses when reading lark's tables fails."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
-        patch.setattr(_parser, "_tables", _unreadable)
-        _parser._driver.cache_clear()
-        chosen = _parser._driver()
-    _parser._driver.cache_clear()
-    assert isinstance(chosen, _parser._LarkParser)
+        patch.setattr(parser_module, "_tables", _unreadable)
+        parser_module._driver.cache_clear()
+        chosen = parser_module._driver()
+    parser_module._driver.cache_clear()
+    assert isinstance(chosen, parser_module._LarkParser)
     yield chosen
 
 
@@ -61,11 +62,11 @@ def _with_spans(value: Any) -> Any:
 
 
 def _through(parser: Any, text: str, monkeypatch: pytest.MonkeyPatch) -> Any:
-    """The query ``parser`` gives for ``text`` through ``_parser.parse``, or its error."""
+    """The query ``parser`` gives for ``text`` through ``parser_module.parse``, or its error."""
     with monkeypatch.context() as patch:
-        patch.setattr(_parser, "_driver", lambda: parser)
+        patch.setattr(parser_module, "_driver", lambda: parser)
         try:
-            return _parser.parse(text)
+            return parser_module.parse(text)
         except QuerySyntaxError as error:
             return error
 
@@ -73,7 +74,7 @@ def _through(parser: Any, text: str, monkeypatch: pytest.MonkeyPatch) -> Any:
 @pytest.mark.parametrize("case", VALID, ids=[c["query"] for c in VALID])
 def test_valid_cases_build_the_same_query(case: dict[str, str], fallback: Any,
                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    normal = _parser.parse(case["query"])
+    normal = parser_module.parse(case["query"])
     query = _through(fallback, case["query"], monkeypatch)
     assert query == normal
     assert _with_spans(query) == _with_spans(normal)
@@ -85,7 +86,7 @@ def test_valid_cases_build_the_same_query(case: dict[str, str], fallback: Any,
 def test_error_cases_give_the_same_error(case: dict[str, str], fallback: Any,
                                          monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(QuerySyntaxError) as normal:
-        _parser.parse(case["query"])
+        parser_module.parse(case["query"])
     error = _through(fallback, case["query"], monkeypatch)
     assert type(error) is type(normal.value)
     assert str(error) == str(normal.value) == case["error"]
@@ -108,7 +109,8 @@ def _outcome(parser: Any, text: str, monkeypatch: pytest.MonkeyPatch) -> Any:
 @given(text=st.one_of(queries.map(str), mutated_queries(), token_soup))
 def test_any_text_gives_the_same_outcome(text: str, fallback: Any,
                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    assert _outcome(fallback, text, monkeypatch) == _outcome(_parser._driver(), text, monkeypatch)
+    expected = _outcome(parser_module._driver(), text, monkeypatch)
+    assert _outcome(fallback, text, monkeypatch) == expected
 
 
 def test_deep_and_wide_queries_need_no_recursion(fallback: Any,
@@ -119,34 +121,35 @@ def test_deep_and_wide_queries_need_no_recursion(fallback: Any,
     assert isinstance(too_deep, QueryValidationError)
     assert too_deep.message == "conditions nest deeper than 100 levels"
     wide = " or ".join(f"config.a == {i}" for i in range(2_000))
-    assert _through(fallback, wide, monkeypatch) == _parser.parse(wide)
+    assert _through(fallback, wide, monkeypatch) == parser_module.parse(wide)
 
 
 def test_the_driver_parses_when_the_tables_read_fine(fresh: None) -> None:
-    assert type(_parser._driver()) is _parser._Driver
-    _parser._driver.cache_clear()
-    assert type(_parser._driver()) is _parser._Driver  # from the kept tables
+    assert type(parser_module._driver()) is parser_module._Driver
+    parser_module._driver.cache_clear()
+    assert type(parser_module._driver()) is parser_module._Driver  # from the kept tables
 
 
 def test_tables_that_cannot_be_read_choose_lark(fresh: None,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_parser, "_tables", _unreadable)
-    assert type(_parser._driver()) is _parser._LarkParser
-    assert str(_parser.parse("config.a == 1 or name == 'x'")) == 'config.a == 1 or name == "x"'
+    monkeypatch.setattr(parser_module, "_tables", _unreadable)
+    assert type(parser_module._driver()) is parser_module._LarkParser
+    parsed = parser_module.parse("config.a == 1 or name == 'x'")
+    assert str(parsed) == 'config.a == 1 or name == "x"'
 
 
 def test_tables_of_an_unexpected_shape_choose_lark(fresh: None, tmp_path: Path,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     """Tables that read without an error but do not parse as lark does (here the driver gives
     up on valid text) are not used, nor kept for the next run."""
-    read = _parser._tables
+    read = parser_module._tables
 
     def shifted(lark: Any) -> dict[str, Any]:
         tables = read(lark)
         tables["rows"] = tables["rows"][1:] + tables["rows"][:1]
         return tables
 
-    monkeypatch.setattr(_parser, "_tables", shifted)
-    assert type(_parser._driver()) is _parser._LarkParser
+    monkeypatch.setattr(parser_module, "_tables", shifted)
+    assert type(parser_module._driver()) is parser_module._LarkParser
     assert not (tmp_path / "cache" / "wsquery").exists()
-    assert str(_parser.parse("config.a == 1")) == "config.a == 1"
+    assert str(parser_module.parse("config.a == 1")) == "config.a == 1"

@@ -1,5 +1,5 @@
 """The parser lexes the commonest predicates, with the terminal after them, in one match
-(``_parser._predicate_lexer``). That is a shortcut and nothing more: with it and without it,
+(``parser_module._predicate_lexer``). That is a shortcut and nothing more: with it and without it,
 every text parses to the same query, spans included, or fails with the same problems."""
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from wsquery import QuerySyntaxError, _parser
+from wsquery import QuerySyntaxError
+from wsquery.syntax import parser as parser_module
 
 from .strategies import queries
 from .test_fuzz import mutated_queries, token_soup
@@ -22,8 +23,8 @@ from .test_fuzz import mutated_queries, token_soup
 CASES = json.loads((Path(__file__).parent / "cases" / "language.json").read_text("utf-8"))
 
 
-def _without_shortcut() -> _parser._Driver:
-    driver = copy.copy(_parser._driver())
+def _without_shortcut() -> parser_module._Driver:
+    driver = copy.copy(parser_module._driver())
     driver.predicate_gotos = [None] * len(driver.predicate_gotos)
     return driver
 
@@ -40,7 +41,7 @@ def _with_spans(value: Any) -> Any:
 
 def _outcome(text: str) -> Any:
     try:
-        return _with_spans(_parser.parse(text))
+        return _with_spans(parser_module.parse(text))
     except QuerySyntaxError as error:
         return type(error).__name__, str(error)
 
@@ -49,13 +50,13 @@ def assert_same_either_way(text: str, monkeypatch: pytest.MonkeyPatch) -> None:
     shortcut = _outcome(text)
     with monkeypatch.context() as patch:
         slow = _without_shortcut()
-        patch.setattr(_parser, "_driver", lambda: slow)
+        patch.setattr(parser_module, "_driver", lambda: slow)
         assert _outcome(text) == shortcut, text
 
 
 def test_the_shortcut_is_taken() -> None:
     """Without it the parser would still pass every test: make sure it is there at all."""
-    driver = _parser._driver()
+    driver = parser_module._driver()
     assert sum(goto is not None for goto in driver.predicate_gotos) >= 3
     match = driver.lex_predicate('config.lr >= 0.1 and x', 0)
     assert match is not None and match.end() == len("config.lr >= 0.1 and ")

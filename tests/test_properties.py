@@ -16,7 +16,15 @@ import wsquery
 from wsquery import TargetError
 from wsquery.ast import Contains, Duration, Field, Match, Query, Within
 
-from .strategies import CREATED_AT, STRING_FIELDS, TAGS, expressions, predicates, queries, runs
+from .strategies import (
+    CREATED_AT,
+    STRING_FIELDS,
+    TAGS,
+    expressions,
+    predicates,
+    queries,
+    runs,
+)
 
 NOW = datetime(2024, 1, 3, tzinfo=UTC)
 SETTINGS = settings(max_examples=250, deadline=None,

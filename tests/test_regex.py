@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from wsquery import _regex
 from wsquery.errors import TargetError, WsqueryError
+from wsquery.semantics import regex
 
 re2 = pytest.importorskip("re2")
 
@@ -39,7 +39,7 @@ def re2_finds(pattern: str, text: str) -> bool:
 def without_re2(monkeypatch: pytest.MonkeyPatch) -> None:
     """As if google-re2 were not installed: ``import re2`` fails."""
     monkeypatch.setitem(sys.modules, "re2", None)
-    assert not _regex.re2_available()
+    assert not regex.re2_available()
 
 
 # Validity ------------------------------------------------------------------------------------
@@ -64,7 +64,7 @@ ODD = [
 
 @pytest.mark.parametrize("pattern", ODD)
 def test_odd_patterns_are_rE2_exactly_when_re2_says_so(pattern: str) -> None:
-    assert (_regex.check(pattern) is None) == re2_accepts(pattern), _regex.check(pattern)
+    assert (regex.check(pattern) is None) == re2_accepts(pattern), regex.check(pattern)
 
 
 SYNTAX_PIECES = [
@@ -85,7 +85,7 @@ syntax_soup = st.lists(st.sampled_from(SYNTAX_PIECES), max_size=10).map("".join)
 @given(st.one_of(syntax_soup, st.text(st.sampled_from("ab()|*+?{}[]^$.\\-:,0129pPQEdxi<>=!"),
                                       max_size=12)))
 def test_the_reader_accepts_exactly_what_re2_accepts(pattern: str) -> None:
-    refused = _regex.check(pattern)
+    refused = regex.check(pattern)
     assert (refused is None) == re2_accepts(pattern), refused
     if refused is not None:
         assert refused.invalid
@@ -94,7 +94,7 @@ def test_the_reader_accepts_exactly_what_re2_accepts(pattern: str) -> None:
 
 
 def test_a_lone_surrogate_is_no_pattern() -> None:
-    refused = _regex.check("ab\ud800")
+    refused = regex.check("ab\ud800")
     assert refused is not None and (refused.offset, refused.length) == (2, 1)
 
 
@@ -129,7 +129,7 @@ REFUSALS = {
 
 @pytest.mark.parametrize(("pattern", "expected"), REFUSALS.items())
 def test_refusals_say_what_and_where(pattern: str, expected: tuple[str, int, int]) -> None:
-    refused = _regex.check(pattern)
+    refused = regex.check(pattern)
     assert refused is not None
     assert (refused.message, refused.offset, refused.length) == expected
     assert refused.invalid and refused.hint
@@ -137,7 +137,7 @@ def test_refusals_say_what_and_where(pattern: str, expected: tuple[str, int, int
 
 def test_invalid_patterns_raise_wsquery_errors_with_the_hint() -> None:
     with pytest.raises(WsqueryError) as caught:
-        _regex.compile_user_regex("(a)\\1")
+        regex.compile_user_regex("(a)\\1")
     assert str(caught.value) == (
         "invalid regular expression '(a)\\\\1': RE2 has no backreferences (\\1)\n"
         "hint: match the repeated text itself; write a character by its code as \\x{...}")
@@ -183,12 +183,12 @@ regexes = st.recursive(
 @settings(SETTINGS, max_examples=600)
 @given(regexes, st.lists(texts, min_size=1, max_size=6))
 def test_the_python_translation_finds_what_re2_finds(pattern: str, subjects: list[str]) -> None:
-    assert _regex.check(pattern) is None, pattern  # the generator writes RE2 only
-    compiled = _regex._compile(pattern, False)
-    if isinstance(compiled, _regex.RegexRefusal):  # refused without RE2 (backtracking risk)
+    assert regex.check(pattern) is None, pattern  # the generator writes RE2 only
+    compiled = regex._compile(pattern, False)
+    if isinstance(compiled, regex.RegexRefusal):  # refused without RE2 (backtracking risk)
         assert not compiled.invalid and "RE2" in compiled.message
         return
-    with_re2 = _regex.compile_user_regex(pattern)
+    with_re2 = regex.compile_user_regex(pattern)
     for subject in subjects:
         expected = re2_finds(pattern, subject)
         assert compiled(subject) == expected, (pattern, subject)
@@ -210,18 +210,18 @@ code_points = st.one_of(st.integers(0, 0x10FFFF).filter(lambda c: not 0xD800 <= 
 def test_classes_hold_the_code_points_re2_matches(char_class: str, flags: str,
                                                    codes: list[int]) -> None:
     """Case folding too: ``(?i)`` folds by Unicode simple case folding, not Python's rules."""
-    search = _regex._compile(flags + char_class, False)
-    assert not isinstance(search, _regex.RegexRefusal)
+    search = regex._compile(flags + char_class, False)
+    assert not isinstance(search, regex.RegexRefusal)
     for code in codes:
         assert search(chr(code)) == re2_finds(flags + char_class, chr(code)), hex(code)
 
 
 def test_case_folding_where_python_and_re2_disagree(without_re2: None) -> None:
-    assert not _regex.compile_user_regex("(?i)i")("\u0131")  # Python's (?i) says yes
-    assert not _regex.compile_user_regex("(?i)I")("\u0130")
-    assert _regex.compile_user_regex("(?i)\\w")("\u212a")  # RE2 folds \w
-    assert not _regex.compile_user_regex("(?i)\\W")("k")
-    assert _regex.compile_user_regex("(?i)\\x{390}")("\u1fd3")
+    assert not regex.compile_user_regex("(?i)i")("\u0131")  # Python's (?i) says yes
+    assert not regex.compile_user_regex("(?i)I")("\u0130")
+    assert regex.compile_user_regex("(?i)\\w")("\u212a")  # RE2 folds \w
+    assert not regex.compile_user_regex("(?i)\\W")("k")
+    assert regex.compile_user_regex("(?i)\\x{390}")("\u1fd3")
 
 
 def test_re2_meaning_on_both_engines(without_re2: None) -> None:
@@ -235,7 +235,7 @@ def test_re2_meaning_on_both_engines(without_re2: None) -> None:
                                  ("a(?i)b|c", "C", True), ("(a(?i)b)c", "aBC", False),
                                  ("[^a]", "\n", True), (".", "\n", False), ("(?s).", "\n", True),
                                  ("\\Qa.b\\E", "axb", False), ("\\101", "A", True)]:
-        assert _regex.compile_user_regex(pattern)(text) is found, pattern
+        assert regex.compile_user_regex(pattern)(text) is found, pattern
         assert re2_finds(pattern, text) is found, pattern
 
 
@@ -244,17 +244,17 @@ def test_lone_surrogates_are_read_as_the_replacement_character(
     for engine in ("re2", "python"):
         if engine == "python":
             monkeypatch.setitem(sys.modules, "re2", None)
-        assert _regex.compile_user_regex("^a\\x{fffd}b$")("a\ud800b"), engine
-        assert not _regex.compile_user_regex("\\x{d800}")("\ud800"), engine
-        assert _regex.compile_user_regex("^.$")("\udfff"), engine
+        assert regex.compile_user_regex("^a\\x{fffd}b$")("a\ud800b"), engine
+        assert not regex.compile_user_regex("\\x{d800}")("\ud800"), engine
+        assert regex.compile_user_regex("^.$")("\udfff"), engine
 
 
 def test_what_the_fallback_cannot_spell_is_refused(without_re2: None) -> None:
     for pattern in ["\\pL", "[\\p{Greek}a]", "\\C", "(?i)\\P{Lu}"]:
         with pytest.raises(TargetError) as caught:
-            _regex.compile_user_regex(pattern)
+            regex.compile_user_regex(pattern)
         assert "pip install 'wsquery[re2]'" in str(caught.value)
-        assert _regex.check(pattern) is None
+        assert regex.check(pattern) is None
 
 
 # Nothing hangs -------------------------------------------------------------------------------
@@ -267,16 +267,16 @@ EXPONENTIAL = {"(a+)+$": False, "(a*)*": True, "(a|a)*": True, "(.*a){20}": True
 @pytest.mark.parametrize(("pattern", "found"), EXPONENTIAL.items())
 def test_backtracking_patterns_are_refused_without_re2_and_run_with_it(
         pattern: str, found: bool, monkeypatch: pytest.MonkeyPatch) -> None:
-    assert _regex.compile_user_regex(pattern)("a" * 50_000 + "!") is found
+    assert regex.compile_user_regex(pattern)("a" * 50_000 + "!") is found
     monkeypatch.setitem(sys.modules, "re2", None)
     with pytest.raises(TargetError) as caught:
-        _regex.compile_user_regex(pattern)
-    assert str(caught.value).startswith(f"evaluate: regex {_regex._show(pattern)}: ")
+        regex.compile_user_regex(pattern)
+    assert str(caught.value).startswith(f"evaluate: regex {regex._show(pattern)}: ")
     assert "pip install 'wsquery[re2]'" in str(caught.value)
 
 
 def test_long_text_is_refused_rather_than_searched_slowly(without_re2: None) -> None:
-    search = _regex.compile_user_regex("a.*b")
+    search = regex.compile_user_regex("a.*b")
     assert not search("a" * 4472)
     with pytest.raises(TargetError, match="at most 4472 characters"):
         search("a" * 5000)
@@ -284,9 +284,9 @@ def test_long_text_is_refused_rather_than_searched_slowly(without_re2: None) -> 
 
 def test_deep_groups_are_read_and_refused_only_by_python(without_re2: None) -> None:
     pattern = "(a" * 5000 + ")" * 5000
-    assert _regex.check(pattern) is None
+    assert regex.check(pattern) is None
     with pytest.raises(TargetError, match="nest too deeply"):
-        _regex.compile_user_regex(pattern)
+        regex.compile_user_regex(pattern)
 
 
 # Other dialects ------------------------------------------------------------------------------
@@ -323,16 +323,16 @@ PCRE = {
 @pytest.mark.parametrize(("pattern", "pcre"), PCRE.items())
 def test_pcre_is_the_pattern_as_written_where_pcre_reads_it_alike(pattern: str,
                                                                   pcre: str) -> None:
-    assert _regex.to_pcre(pattern) == pcre
+    assert regex.to_pcre(pattern) == pcre
 
 
 def test_what_pcre_cannot_read_alike_is_refused_for_mongo() -> None:
     for pattern in ["\\C", "(?i)\\pL", "(?i)[\\p{Greek}a]"]:
         with pytest.raises(TargetError) as caught:
-            _regex.to_pcre(pattern)
+            regex.to_pcre(pattern)
         assert caught.value.target == "mongo" and caught.value.hint
     with pytest.raises(WsqueryError, match="invalid regular expression"):
-        _regex.to_pcre("(a)\\1")
+        regex.to_pcre("(a)\\1")
 
 
 #: The characters beyond ASCII that Unicode case folding joins to ASCII letters (K, S).
@@ -346,7 +346,7 @@ def test_pcre_means_what_re2_means_where_python_reads_pcre_alike(pattern: str,
     """Python's re reads the PCRE text as PCRE does once \\z, \\x{...} and \\pL are spelt its
     way and \\b is ASCII; the text has no lone surrogates (PCRE in UTF mode refuses them)."""
     try:
-        pcre = _regex.to_pcre(pattern)
+        pcre = regex.to_pcre(pattern)
     except TargetError:
         return
     if "\\p" in pcre or "[:" in pcre:  # Python's re has no Unicode or POSIX classes
@@ -360,7 +360,7 @@ def test_pcre_means_what_re2_means_where_python_reads_pcre_alike(pattern: str,
     except re.error:  # Python has no mid-pattern global flags: nothing to compare
         return
     for subject in subjects:
-        subject = _regex._searchable(subject)
+        subject = regex._searchable(subject)
         if "(?i" in python and _ASCII_FOLDED_BEYOND_ASCII & set(subject):
             continue  # PCRE folds k and s to these, as RE2 does; Python's ASCII mode does not
         if subject or "\\B" not in python:  # Python's \B fails in the empty text, PCRE's holds
@@ -370,15 +370,15 @@ def test_pcre_means_what_re2_means_where_python_reads_pcre_alike(pattern: str,
 @SETTINGS
 @given(st.text())
 def test_escape_round_trips_and_means_the_text_on_every_engine(text: str) -> None:
-    pattern = _regex.escape(text)
-    readable = _regex._searchable(text)
-    assert _regex.check(pattern) is None
-    assert _regex.to_pcre(pattern) == pattern
+    pattern = regex.escape(text)
+    readable = regex._searchable(text)
+    assert regex.check(pattern) is None
+    assert regex.to_pcre(pattern) == pattern
     assert re.fullmatch(pattern, readable) is not None
     assert re2.fullmatch(pattern, readable) is not None
 
 
 def test_re2_module() -> None:
-    assert _regex.re2_module() is re2
-    assert _regex.re2_available()
+    assert regex.re2_module() is re2
+    assert regex.re2_available()
     assert unicodedata.unidata_version  # the fallback's case tables come from Python's

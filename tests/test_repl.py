@@ -14,8 +14,8 @@ from typing import Any
 import pexpect
 import pytest
 
-from wsquery._repl import candidates, continues, history_path, joined
-from wsquery._server import DEFAULT_ENTITY, ViewServer
+from wsquery.apps.repl import candidates, continues, history_path, joined
+from wsquery.apps.server import DEFAULT_ENTITY, ViewServer
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 30
@@ -286,7 +286,7 @@ def test_a_runs_file_that_cannot_load_stops_the_start(tmp_path: Path) -> None:
 
 
 def test_save_stores_the_last_query_as_a_view(tmp_path: Path, view_server: ViewServer) -> None:
-    from wsquery.workspace import Workspace
+    from wsquery.wandb.views import Workspace
 
     _, out, _ = _serve(tmp_path, ['summary.val_loss <= 0.1 and name =~ "^s"',
                                   ":save wsquery/repl-tests my view", ":save nothing"],

@@ -17,11 +17,7 @@ from hypothesis import strategies as st
 from wandb.apis.public.query_generator import QueryGenerator
 
 import wsquery
-from wsquery._graphql import GraphQLClient
-from wsquery._runs_api import DEFAULT_PER_PAGE, NO_RUN, RunsApiQuery, compile_runs_api, order_key
-from wsquery._server import DEFAULT_ENTITY, ViewServer, matches_filter
-from wsquery._validate import parse_datetime
-from wsquery._wandb import iso_timestamp
+from wsquery.apps.server import DEFAULT_ENTITY, ViewServer, matches_filter
 from wsquery.ast import (
     RUN_KEY_ATTRIBUTES,
     And,
@@ -39,7 +35,17 @@ from wsquery.ast import (
     Query,
     Within,
 )
+from wsquery.compilers.runs_api import (
+    DEFAULT_PER_PAGE,
+    NO_RUN,
+    RunsApiQuery,
+    compile_runs_api,
+    order_key,
+)
 from wsquery.errors import TargetError
+from wsquery.semantics.validate import parse_datetime
+from wsquery.wandb.formats import iso_timestamp
+from wsquery.wandb.graphql import GraphQLClient
 
 from . import strategies
 from .test_mongo import document, mongomock_selects

@@ -20,7 +20,8 @@ from typing import Any
 import pytest
 
 import wsquery
-from wsquery import _parser, _workspace
+from wsquery.compilers import runset
+from wsquery.syntax import parser as parser_module
 
 SMALL = 200
 #: Ten times the leaves may cost at most this much more than ten times the calls.
@@ -107,30 +108,30 @@ def test_ten_thousand_leaves_compile() -> None:
 
 def test_a_text_compiled_again_comes_from_the_cache() -> None:
     text = mixed(40) + " and config.cached == 1"
-    fresh = _workspace.compile_workspace(wsquery.parse(text), text=text)
-    results = [_workspace.compile_text(text) for _ in range(3)]  # kept from the second on
-    assert calls(lambda: _workspace.compile_text(text)) < 20
+    fresh = runset.compile_workspace(wsquery.parse(text), text=text)
+    results = [runset.compile_text(text) for _ in range(3)]  # kept from the second on
+    assert calls(lambda: runset.compile_text(text)) < 20
     assert all(result == fresh for result in results)
     results[2].filters["filters"].pop()
     results[2].sort["keys"][0]["ascending"] = True
-    assert _workspace.compile_text(text) == fresh  # each result has dicts of its own
-    legacy = [_workspace.compile_text(text, format="legacy") for _ in range(3)]
+    assert runset.compile_text(text) == fresh  # each result has dicts of its own
+    legacy = [runset.compile_text(text, format="legacy") for _ in range(3)]
     assert legacy[2] == legacy[1] != fresh
 
 
 def test_the_cache_is_bounded() -> None:
-    for serial in range(_workspace.CACHED_TEXTS + 10):
+    for serial in range(runset.CACHED_TEXTS + 10):
         for _ in range(2):
-            _workspace.compile_text(f"config.bounded == {serial}")
-    assert len(_workspace._compiled) == _workspace.CACHED_TEXTS
-    assert len(_workspace._seen) <= _workspace.CACHED_TEXTS
+            runset.compile_text(f"config.bounded == {serial}")
+    assert len(runset._compiled) == runset.CACHED_TEXTS
+    assert len(runset._seen) <= runset.CACHED_TEXTS
 
 
 def test_errors_are_not_kept() -> None:
     with pytest.raises(wsquery.TargetError) as first:
-        _workspace.compile_text("config.x is null")
+        runset.compile_text("config.x is null")
     with pytest.raises(wsquery.TargetError) as second:
-        _workspace.compile_text("config.x is null")
+        runset.compile_text("config.x is null")
     assert first.value is not second.value
 
 
@@ -140,52 +141,52 @@ def test_errors_are_not_kept() -> None:
 def fresh_parser(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """An empty cache directory, and a parser built anew on first use (and again after)."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    _parser._driver.cache_clear()
-    _parser._lark.cache_clear()
+    parser_module._driver.cache_clear()
+    parser_module._lark.cache_clear()
     yield tmp_path / "cache" / "wsquery"
-    _parser._driver.cache_clear()
-    _parser._lark.cache_clear()
+    parser_module._driver.cache_clear()
+    parser_module._lark.cache_clear()
 
 
 def test_kept_tables_are_those_lark_makes(fresh_parser: Path) -> None:
-    _parser._driver()
+    parser_module._driver()
     (kept,) = fresh_parser.iterdir()
     content = json.loads(kept.read_text(encoding="utf-8"))
-    assert content["key"] == _parser._tables_key()
-    assert content["tables"] == json.loads(json.dumps(_parser._tables(_parser._lark())))
+    assert content["key"] == parser_module._tables_key()
+    assert content["tables"] == json.loads(json.dumps(parser_module._tables(parser_module._lark())))
 
 
 def test_kept_tables_serve_the_next_run_without_lark(fresh_parser: Path) -> None:
     before = wsquery.parse('config.lr <= 0.1 and tags in ["a"] order by summary.acc desc')
-    _parser._driver.cache_clear()
-    _parser._lark.cache_clear()
+    parser_module._driver.cache_clear()
+    parser_module._lark.cache_clear()
     after = wsquery.parse('config.lr <= 0.1 and tags in ["a"] order by summary.acc desc')
     assert after == before
-    assert _parser._lark.cache_info().currsize == 0  # lark was not needed
+    assert parser_module._lark.cache_info().currsize == 0  # lark was not needed
 
 
 def test_tables_of_another_grammar_are_never_used(fresh_parser: Path, tmp_path: Path,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    _parser._driver()
+    parser_module._driver()
     (kept,) = fresh_parser.iterdir()
     # A grammar where `between` is no keyword: text using it parses differently, or not.
-    grammar = Path(_parser.grammar_path()).read_text(encoding="utf-8")
+    grammar = Path(parser_module.grammar_path()).read_text(encoding="utf-8")
     changed = tmp_path / "wsquery.lark"
     changed.write_text(grammar.replace("| field BETWEEN value AND value -> between\n", ""),
                        encoding="utf-8")
-    monkeypatch.setattr(_parser, "grammar_path", lambda: changed)
-    _parser._driver.cache_clear()
-    _parser._lark.cache_clear()
+    monkeypatch.setattr(parser_module, "grammar_path", lambda: changed)
+    parser_module._driver.cache_clear()
+    parser_module._lark.cache_clear()
     # The old tables stand where the new grammar's would, as if their names had collided.
-    Path(_parser._tables_path(_parser._tables_key())).write_text(
+    Path(parser_module._tables_path(parser_module._tables_key())).write_text(
         kept.read_text(encoding="utf-8"), encoding="utf-8")
     with pytest.raises(wsquery.QuerySyntaxError):
         wsquery.parse("config.lr between 1 and 2")
 
 
 def test_unreadable_kept_tables_are_made_again(fresh_parser: Path) -> None:
-    path = Path(_parser._tables_path(_parser._tables_key()))
+    path = Path(parser_module._tables_path(parser_module._tables_key()))
     path.parent.mkdir(parents=True)
     path.write_text('{"key": {"lark": "1.0"}, "tables": ', encoding="utf-8")
     assert str(wsquery.parse("config.lr <= 0.1")) == "config.lr <= 0.1"
-    assert json.loads(path.read_text(encoding="utf-8"))["key"] == _parser._tables_key()
+    assert json.loads(path.read_text(encoding="utf-8"))["key"] == parser_module._tables_key()

@@ -27,8 +27,7 @@ from graphql import (
     build_schema,
 )
 
-from wsquery._graphql import GraphQLClient, Settings
-from wsquery._server import DEFAULT_ENTITY, SCHEMA_SDL, ViewServer
+from wsquery.apps.server import DEFAULT_ENTITY, SCHEMA_SDL, ViewServer
 from wsquery.errors import (
     AuthenticationError,
     NotFoundError,
@@ -36,6 +35,7 @@ from wsquery.errors import (
     ServerError,
     WorkspaceError,
 )
+from wsquery.wandb.graphql import GraphQLClient, Settings
 
 SHARED_SCHEMA = Path(__file__).parents[2] / "shared" / "wandb-schema" / "schema.graphql"
 
@@ -359,7 +359,7 @@ def test_configured_keys_map_to_entities() -> None:
 
 def test_run_server_prints_url_and_key_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     db_path = tmp_path / "served.sqlite3"
-    code = ("import sys; from wsquery._server import run_server; "
+    code = ("import sys; from wsquery.apps.server import run_server; "
             f"sys.exit(run_server('127.0.0.1', 0, {str(db_path)!r}))")
     process = subprocess.Popen(
         [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -384,7 +384,7 @@ def test_run_server_prints_url_and_key_and_stops_on_ctrl_c(tmp_path: Path) -> No
 
 def test_without_graphql_core_the_server_names_the_extra() -> None:
     code = ("import sys; sys.modules['graphql'] = None\n"
-            "from wsquery._server import ViewServer\n"
+            "from wsquery.apps.server import ViewServer\n"
             "from wsquery.errors import WorkspaceError\n"
             "try:\n    ViewServer()\n"
             "except WorkspaceError as error:\n    print(error)\n")

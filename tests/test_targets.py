@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import wsquery
-from wsquery import _targets
+from wsquery.compilers import registry
 from wsquery.errors import TargetError, WsqueryWarning
 
 PLUGIN = '''
@@ -56,9 +56,9 @@ def install_plugin(site: Path, entry: str = "upper = wsquery_upper:TARGET") -> N
 def plugin_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     install_plugin(tmp_path)
     monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.setattr(_targets, "_plugins", None)  # entry points are read again
+    monkeypatch.setattr(registry, "_plugins", None)  # entry points are read again
     yield tmp_path
-    _targets._plugins = None
+    registry._plugins = None
 
 
 def test_wsquerys_own_targets_are_listed_first() -> None:
@@ -95,18 +95,18 @@ def test_no_target_takes_a_name_of_wsquerys_own() -> None:
             raise AssertionError
 
     with pytest.raises(TargetError, match="a target of wsquery's own"):
-        _targets.register(Impostor())  # type: ignore[arg-type]
+        registry.register(Impostor())  # type: ignore[arg-type]
 
 
 def test_a_broken_plugin_warns_and_the_rest_still_work(tmp_path: Path,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     install_plugin(tmp_path, "broken = wsquery_no_such_module:TARGET")
     monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.setattr(_targets, "_plugins", None)
+    monkeypatch.setattr(registry, "_plugins", None)
     with pytest.warns(WsqueryWarning, match="the target plugin 'broken'"):
         names = wsquery.targets()
     assert "broken" not in names and "workspace" in names
-    _targets._plugins = None
+    registry._plugins = None
 
 
 def _environment(site: Path) -> dict[str, str]:

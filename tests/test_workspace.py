@@ -16,9 +16,9 @@ from hypothesis import strategies as st
 
 import wsquery
 from wsquery import TargetError
-from wsquery._wandb import default_sort
-from wsquery._workspace import MAX_DISTRIBUTED_LEAVES, RunsetQuery, compile_workspace
 from wsquery.ast import Compare, Constant, Expr, Field, Or, Query, Within
+from wsquery.compilers.runset import MAX_DISTRIBUTED_LEAVES, RunsetQuery, compile_workspace
+from wsquery.wandb.formats import default_sort
 
 from . import strategies
 

@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 
 from wsquery import compile as compile_query
-from wsquery._graphql import GraphQLClient, Settings
-from wsquery._server import DEFAULT_ENTITY, ViewServer
-from wsquery.cli import main
+from wsquery.apps.cli import main
+from wsquery.apps.server import DEFAULT_ENTITY, ViewServer
 from wsquery.errors import NotFoundError, PermissionDeniedError, TargetError
-from wsquery.workspace import (
+from wsquery.wandb.graphql import GraphQLClient, Settings
+from wsquery.wandb.views import (
     LinePlot,
     RunSettings,
     Section,

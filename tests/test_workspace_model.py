@@ -15,10 +15,10 @@ from hypothesis import strategies as st
 
 from wsquery import compile as compile_query
 from wsquery import parse
-from wsquery._decompile import WsqueryWarning
-from wsquery._graphql import GraphQLClient, Settings
+from wsquery.compilers.runset_read import WsqueryWarning
 from wsquery.errors import QuerySyntaxError, TargetError, WsqueryError
-from wsquery.workspace import (
+from wsquery.wandb.graphql import GraphQLClient, Settings
+from wsquery.wandb.views import (
     BarPlot,
     Layout,
     LinePlot,

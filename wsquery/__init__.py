@@ -14,12 +14,12 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
     from datetime import datetime
 
-    from ._mongo import MongoQuery
-    from ._runs_api import RunsApiQuery, runs
-    from ._workspace import RunsetQuery
-    from .ast import Query
-    from .build import and_, field, not_, or_
-    from .errors import (
+    from wsquery.ast import Query
+    from wsquery.build import and_, field, not_, or_
+    from wsquery.compilers.mongo import MongoQuery
+    from wsquery.compilers.runs_api import RunsApiQuery, runs
+    from wsquery.compilers.runset import RunsetQuery
+    from wsquery.errors import (
         AuthenticationError,
         DecompileError,
         NetworkError,
@@ -37,7 +37,7 @@ if TYPE_CHECKING:
         WsqueryError,
         WsqueryWarning,
     )
-    from .workspace import (
+    from wsquery.wandb.views import (
         BarPlot,
         LinePlot,
         RunSettings,
@@ -106,14 +106,14 @@ _LAZY = {
                      "QueryValidationError", "RateLimitedError", "ServerError", "TargetError",
                      "TargetWarning", "WorkspaceError", "WorkspaceValueError", "WsqueryError",
                      "WsqueryWarning"], "errors"),
-    "RunsetQuery": "_workspace",
+    "RunsetQuery": "compilers.runset",
     **dict.fromkeys(["field", "and_", "or_", "not_"], "build"),
-    "MongoQuery": "_mongo",
-    "RunsApiQuery": "_runs_api",
-    "runs": "_runs_api",
+    "MongoQuery": "compilers.mongo",
+    "RunsApiQuery": "compilers.runs_api",
+    "runs": "compilers.runs_api",
     **dict.fromkeys(["BarPlot", "LinePlot", "RunSettings", "ScalarChart", "Section",
                      "SectionPanelSettings", "Workspace", "WorkspaceSettings", "list_views"],
-                    "workspace"),
+                    "wandb.views"),
 }
 
 
@@ -142,13 +142,13 @@ _modules: dict[str, Any] = {}
 
 def parse(text: str) -> Query:
     """Parse query text into a ``Query``. ``str(query)`` is its canonical text."""
-    return _module("_parser").parse(text)  # type: ignore[no-any-return]
+    return _module("syntax.parser").parse(text)  # type: ignore[no-any-return]
 
 
 def normalize(query: str | Query) -> Query:
     """The same query with ``not`` pushed to the leaves, and/or flattened, duplicates dropped,
     constants folded and ``x == a or x == b`` merged into ``x in [a, b]``."""
-    return _module("_normalize").normalize(_as_query(query))  # type: ignore[no-any-return]
+    return _module("semantics.normalize").normalize(_as_query(query))  # type: ignore[no-any-return]
 
 
 @overload
@@ -192,22 +192,23 @@ def compile(
     meaning for runs without the key is not known of).
     """
     if target == "workspace" and isinstance(query, str):  # a repeated text: a bounded cache
-        return _module("_workspace").compile_text(query, **options)  # type: ignore[no-any-return]
+        return _module("compilers.runset").compile_text(query, **options)  # type: ignore[no-any-return]
     text = query if isinstance(query, str) else None
-    return _module("_targets").get(target).compile(  # type: ignore[no-any-return]
+    return _module("compilers.registry").get(target).compile(  # type: ignore[no-any-return]
         _as_query(query), text=text, **options)
 
 
 def targets() -> list[str]:
     """The names ``compile(target=...)`` takes: wsquery's own targets, then those other
-    packages add (entry-point group ``wsquery.targets``) or ``wsquery._targets.register``."""
-    return _module("_targets").names()  # type: ignore[no-any-return]
+    packages add (entry-point group ``wsquery.targets``) or
+    ``wsquery.compilers.registry.register``."""
+    return _module("compilers.registry").names()  # type: ignore[no-any-return]
 
 
 def decompile(data: dict[str, Any]) -> Query:
     """Read run-set JSON back into a ``Query``: a filterV2 filter, a legacy filter tree, or a
     whole run set with ``filters``, ``grouping``, ``sort`` and ``search``."""
-    return _module("_decompile").decompile(data)  # type: ignore[no-any-return]
+    return _module("compilers.runset_read").decompile(data)  # type: ignore[no-any-return]
 
 
 def evaluate(query: str | Query, runs: Iterable[Any], *, now: datetime | None = None) -> list[Any]:
@@ -215,14 +216,14 @@ def evaluate(query: str | Query, runs: Iterable[Any], *, now: datetime | None = 
 
     Runs are W&B GraphQL run JSON or plain dicts (see the README); ``now`` anchors
     ``within last`` and defaults to the current time."""
-    from ._evaluate import evaluate as evaluate_runs
+    from wsquery.semantics.evaluate import evaluate as evaluate_runs
 
     return evaluate_runs(_as_query(query), runs, now=now)
 
 
 def matches(query: str | Query, run: Any, *, now: datetime | None = None) -> bool:
     """Whether one run matches ``query``'s filter (unknown counts as no match)."""
-    from ._evaluate import matches as run_matches
+    from wsquery.semantics.evaluate import matches as run_matches
 
     return run_matches(_as_query(query), run, now=now)
 
@@ -230,7 +231,7 @@ def matches(query: str | Query, run: Any, *, now: datetime | None = None) -> boo
 def from_wandb_workspaces(text: str) -> Query:
     """Read a filter expression of W&B's wandb-workspaces library, such as
     ``Config('lr') == 0.1 and Metric('State') == 'finished'``, as a ``Query``."""
-    from ._interop import from_wandb_workspaces as read
+    from wsquery.compilers.wandb_workspaces import from_wandb_workspaces as read
 
     return read(text)
 
@@ -238,7 +239,7 @@ def from_wandb_workspaces(text: str) -> Query:
 def to_wandb_workspaces(query: str | Query) -> str:
     """Write a query as a wandb-workspaces filter expression; what that library cannot say is
     a ``TargetError``."""
-    from ._interop import to_wandb_workspaces as write
+    from wsquery.compilers.wandb_workspaces import to_wandb_workspaces as write
 
     return write(query)
 

@@ -1,5 +1,5 @@
 """python -m wsquery: the wsquery command."""
 
-from .cli import main
+from wsquery.apps.cli import main
 
 raise SystemExit(main())

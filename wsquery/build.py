@@ -25,9 +25,7 @@ from typing import Any, ClassVar, TypeAlias, TypeVar
 
 import attrs
 
-from . import _validate
-from ._validate import MAX_DEPTH, bad_limit, list_for_one_value, null_compared
-from .ast import (
+from wsquery.ast import (
     UNIT_SECONDS,
     And,
     Compare,
@@ -49,7 +47,9 @@ from .ast import (
     format_value,
     walk,
 )
-from .errors import Problem, QuerySyntaxError, QueryValidationError
+from wsquery.errors import Problem, QuerySyntaxError, QueryValidationError
+from wsquery.semantics import validate as _validate
+from wsquery.semantics.validate import MAX_DEPTH, bad_limit, list_for_one_value, null_compared
 
 __all__ = ["FieldBuilder", "and_", "duration", "field", "not_", "or_", "query"]
 
@@ -315,7 +315,7 @@ def _refuse_trailing(error: QuerySyntaxError, prefix: str, text: str, problem: P
 
 def _parse_part(prefix: str, text: str) -> Query:
     """``prefix + text`` parsed; an error is shown on ``text`` alone."""
-    from ._parser import parse
+    from wsquery.syntax.parser import parse
 
     try:
         return parse(prefix + text)

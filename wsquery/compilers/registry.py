@@ -18,8 +18,8 @@ from typing import Any, Protocol
 
 import attrs
 
-from .ast import Query
-from .errors import TargetError, TargetWarning
+from wsquery.ast import Query
+from wsquery.errors import TargetError, TargetWarning
 
 #: The entry-point group other packages register targets in.
 ENTRY_POINT_GROUP = "wsquery.targets"
@@ -64,13 +64,13 @@ class BuiltinTarget:
 
 _BUILTIN: dict[str, Target] = {target.name: target for target in (
     BuiltinTarget("workspace", "run-set JSON a saved W&B view stores (filterV2 or legacy)",
-                  "_workspace", "compile_workspace"),
+                  "compilers.runset", "compile_workspace"),
     BuiltinTarget("runs-api", "the arguments of wandb.Api().runs, as W&B's SDK writes them",
-                  "_runs_api", "compile_runs_api"),
+                  "compilers.runs_api", "compile_runs_api"),
     BuiltinTarget("mongo", "a filter for a MongoDB collection of run documents",
-                  "_mongo", "compile_mongo"),
+                  "compilers.mongo", "compile_mongo"),
     BuiltinTarget("wandb-workspaces", "a filter string of W&B's wandb-workspaces library",
-                  "_interop", "compile_wandb_workspaces"),
+                  "compilers.wandb_workspaces", "compile_wandb_workspaces"),
 )}
 _registered: dict[str, Target] = {}
 _plugins: dict[str, Target] | None = None
@@ -106,7 +106,7 @@ def _entry_points() -> dict[str, Target]:
         import warnings
         from importlib.metadata import entry_points
 
-        from .errors import WsqueryWarning
+        from wsquery.errors import WsqueryWarning
 
         found: dict[str, Target] = {}
         for point in entry_points(group=ENTRY_POINT_GROUP):

@@ -7,7 +7,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from .errors import WsqueryError
+from wsquery.errors import WsqueryError
 
 
 def outline(filters: dict[str, Any]) -> list[str]:

@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 
 import attrs
 
-from .errors import (
+from wsquery.errors import (
     AuthenticationError,
     NetworkError,
     NotFoundError,
@@ -415,7 +415,7 @@ class GraphQLClient:
         """POST with retries; the response's ``data`` or the error that ended the attempts."""
         import requests
 
-        from . import __version__
+        from wsquery import __version__
 
         if not self.settings.api_key:
             raise AuthenticationError(

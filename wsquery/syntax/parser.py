@@ -26,9 +26,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 import attrs
 
-from . import _validate
-from ._validate import MAX_DEPTH, UNCHECKED_LITERALS, UNTYPED_SECTIONS
-from .ast import (
+from wsquery.ast import (
     BARE_NAMES,
     RUN_ATTRIBUTES,
     TAGS_PATH,
@@ -50,7 +48,9 @@ from .ast import (
     comparison,
     slot_constructor,
 )
-from .errors import Problem, QuerySyntaxError, QueryValidationError
+from wsquery.errors import Problem, QuerySyntaxError, QueryValidationError
+from wsquery.semantics import validate as _validate
+from wsquery.semantics.validate import MAX_DEPTH, UNCHECKED_LITERALS, UNTYPED_SECTIONS
 
 if TYPE_CHECKING:
     from lark import Lark, Token, Transformer_NonRecursive
@@ -94,9 +94,9 @@ _KNOWN_FIELDS_KEPT = 4096
 def grammar_path() -> str:
     """The grammar file: inside the installed package, or at the top of a source checkout.
     (Paths here are ``os.path`` strings: ``pathlib`` would add to the first parse's imports.)"""
-    here = os.path.dirname(os.path.realpath(__file__))
-    for candidate in (os.path.join(here, "grammar", "wsquery.lark"),
-                      os.path.join(os.path.dirname(here), "grammar", "wsquery.lark")):
+    package = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
+    for candidate in (os.path.join(package, "grammar", "wsquery.lark"),
+                      os.path.join(os.path.dirname(package), "grammar", "wsquery.lark")):
         if os.path.isfile(candidate):
             return candidate
     raise FileNotFoundError("grammar/wsquery.lark is missing from the wsquery installation")
@@ -282,7 +282,7 @@ class _Build:
     def point_into_pattern(self, pattern: str, value: _Literal) -> None:
         """Narrow the last check, a pattern RE2 refuses, to the place in the pattern it names,
         when the literal spells the pattern as it is (no escape changed its length)."""
-        from ._regex import check
+        from wsquery.semantics.regex import check
 
         refused = check(pattern)
         start, end = value[1], value[2]

@@ -51,7 +51,7 @@ from typing import Any, assert_never
 
 import attrs
 
-from .errors import TargetError, WsqueryError
+from wsquery.errors import TargetError, WsqueryError
 
 #: A search predicate: whether the pattern matches somewhere in the text.
 Search = Callable[[str], bool]

@@ -11,7 +11,7 @@ too. Reading rules beyond the format notes:
   a regex search, ``name contains "text"`` for a plain one (see ``PLAIN_SEARCH_IS_SUBSTRING``).
 - A ``null`` where a run set keeps ``filters``, ``grouping``, ``sort`` or ``search`` means the
   key is not set, as does a ``null`` ``disabled`` or ``connector`` on an item.
-- Every leaf is checked like parsed query text (``wsquery._validate``), so the result always
+- Every leaf is checked like parsed query text (``semantics.validate``), so the result always
   prints as text that parses back to an equal ``Query``; what cannot be written as a query is
   a ``DecompileError`` naming the JSON path, the offending value and what was expected.
 """
@@ -25,17 +25,7 @@ from collections.abc import Callable
 from functools import cache
 from typing import Any, assert_never
 
-from . import _validate
-from ._validate import MAX_DEPTH
-from ._wandb import (
-    HAS_TAG_OP,
-    LACKS_TAG_OP,
-    PLAIN_SEARCH_IS_SUBSTRING,
-    WORKSPACE_OPS,
-    config_key_from_wandb,
-    default_sort,
-)
-from .ast import (
+from wsquery.ast import (
     RUN_ATTRIBUTES,
     UNIT_SECONDS,
     And,
@@ -56,7 +46,17 @@ from .ast import (
     Within,
     slot_constructor,
 )
-from .errors import DecompileError, WsqueryWarning
+from wsquery.errors import DecompileError, WsqueryWarning
+from wsquery.semantics import validate as _validate
+from wsquery.semantics.validate import MAX_DEPTH
+from wsquery.wandb.formats import (
+    HAS_TAG_OP,
+    LACKS_TAG_OP,
+    PLAIN_SEARCH_IS_SUBSTRING,
+    WORKSPACE_OPS,
+    config_key_from_wandb,
+    default_sort,
+)
 
 #: Sections of filter leaf keys; ``tags`` leaves say whether a run has one tag.
 _FILTER_SECTIONS = ("config", "summary", "run", "tags")
@@ -434,7 +434,7 @@ def _and_last(condition: Expr | None, last: Expr) -> Expr:
 
 
 def _checked(condition: Expr, path: str) -> Expr:
-    """The condition, if it means what parsed query text could mean (``wsquery._validate``)."""
+    """The condition, if it means what parsed query text could mean (``semantics.validate``)."""
     problems = _validate.check_condition(condition)
     if problems:
         problem = problems[0]

@@ -16,7 +16,7 @@ assumptions about such documents, all true of W&B's runs, are relied on:
    key (wandb issues #2819, #3087), so ``config.a.b`` always means the nested ``a`` -> ``b``.
 
 **Exactness.** A run matches the filter iff the query's filter is TRUE for it (three-valued
-logic, ``wsquery._evaluate`` is the reference). The query is normalized first, so ``not`` sits
+logic, ``semantics.evaluate`` is the reference). The query is normalized first, so ``not`` sits
 only on leaves and every and/or is in a positive context: each (negated) leaf is compiled to the
 set of runs for which it is TRUE, and and/or become ``$and``/``$or``. A leaf that can never be
 TRUE drops out of an or and empties an and. MongoDB differs from the language in three ways, and
@@ -45,12 +45,12 @@ each leaf is guarded against them with the documented operators only:
 duration is its seconds; ``step`` is the run's own ``_step`` when it has one, else
 ``summary_metrics._step``, spelled out as such. ``within last`` is a ``createdAt`` bound computed
 from ``now``. Regexes (RE2, the language's) go to MongoDB's engine, PCRE, as written except
-where PCRE reads a spelling differently (``wsquery._regex.to_pcre``); what has no exact PCRE form
+where PCRE reads a spelling differently (``regex.to_pcre``); what has no exact PCRE form
 is refused, and ``contains`` searches for escaped text. What cannot be written exactly is a
 ``TargetError``.
 
 This target is for real MongoDB collections of run documents; W&B's own runs API is the
-``runs-api`` target (``wsquery._runs_api``).
+``runs-api`` target (``wsquery.compilers.runs_api``).
 """
 
 from __future__ import annotations
@@ -64,13 +64,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias, assert_never
 
 import attrs
 
-from ._context import Context, checked_now, cover
-from ._evaluate import adapt
-from ._normalize import NEGATED_OP, normalize
-from ._regex import escape, to_pcre
-from ._validate import parse_datetime
-from ._wandb import RUNS_API_CONFIG_KEYS_WITH_VALUE, iso_timestamp
-from .ast import (
+from wsquery.ast import (
     EARLIEST,
     And,
     Compare,
@@ -90,7 +84,13 @@ from .ast import (
     Span,
     Within,
 )
-from .errors import TargetError, TargetWarning, WsqueryError
+from wsquery.compilers.base import Context, checked_now, cover
+from wsquery.errors import TargetError, TargetWarning, WsqueryError
+from wsquery.semantics.evaluate import adapt
+from wsquery.semantics.normalize import NEGATED_OP, normalize
+from wsquery.semantics.regex import escape, to_pcre
+from wsquery.semantics.validate import parse_datetime
+from wsquery.wandb.formats import RUNS_API_CONFIG_KEYS_WITH_VALUE, iso_timestamp
 
 if TYPE_CHECKING:
     pass

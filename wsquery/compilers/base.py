@@ -7,8 +7,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from .ast import Span
-from .errors import TargetError, TargetWarning
+from wsquery.ast import Span
+from wsquery.errors import TargetError, TargetWarning
 
 
 class Context:

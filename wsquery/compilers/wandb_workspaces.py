@@ -33,8 +33,8 @@ from typing import NamedTuple, assert_never
 
 import attrs
 
-from . import parse
-from .ast import (
+from wsquery import parse
+from wsquery.ast import (
     UI_RUN_NAMES,
     And,
     Compare,
@@ -54,7 +54,13 @@ from .ast import (
     Within,
     comparison,
 )
-from .errors import Problem, QuerySyntaxError, QueryValidationError, TargetError, TargetWarning
+from wsquery.errors import (
+    Problem,
+    QuerySyntaxError,
+    QueryValidationError,
+    TargetError,
+    TargetWarning,
+)
 
 TARGET = "wandb-workspaces"
 

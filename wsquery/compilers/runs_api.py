@@ -35,11 +35,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias, assert_never
 
 import attrs
 
-from ._context import Context, checked_now, cover
-from ._normalize import CREATED_AT, NEGATED_OP, TAGS, normalize
-from ._validate import parse_datetime
-from ._wandb import RUNS_API_CONFIG_KEYS_WITH_VALUE, RUNS_API_ORDER_NAMES, iso_timestamp
-from .ast import (
+from wsquery.ast import (
     And,
     Compare,
     Constant,
@@ -59,10 +55,18 @@ from .ast import (
     Within,
     walk,
 )
-from .errors import TargetWarning, WsqueryError
+from wsquery.compilers.base import Context, checked_now, cover
+from wsquery.errors import TargetWarning, WsqueryError
+from wsquery.semantics.normalize import CREATED_AT, NEGATED_OP, TAGS, normalize
+from wsquery.semantics.validate import parse_datetime
+from wsquery.wandb.formats import (
+    RUNS_API_CONFIG_KEYS_WITH_VALUE,
+    RUNS_API_ORDER_NAMES,
+    iso_timestamp,
+)
 
 if TYPE_CHECKING:
-    from ._graphql import GraphQLClient
+    from wsquery.wandb.graphql import GraphQLClient
 
 #: What ``compile(..., target=...)`` calls this target.
 TARGET = "runs-api"
@@ -236,7 +240,7 @@ class _Compiler(Context):
                 literal = self.literal(node.field, node.value, outer)
                 if not isinstance(literal, str):
                     return {path: {"$ne": literal}}
-                from ._regex import escape
+                from wsquery.semantics.regex import escape
 
                 return {"$nor": [{path: {"$regex": escape(literal)}}]}
             case _:
@@ -269,7 +273,7 @@ class _Compiler(Context):
                       "wsquery.runs() does")
         if not isinstance(literal, str):
             return {path: literal}
-        from ._regex import escape
+        from wsquery.semantics.regex import escape
 
         return {path: {"$regex": escape(literal)}}
 
@@ -349,9 +353,9 @@ def runs(entity: str, project: str, query: str | Query, *, client: GraphQLClient
     values wrapped as ``{"value": ...}``), with ``config`` and ``summaryMetrics`` decoded.
     ``client`` (else one made from ``base_url`` and ``api_key``, as the wandb SDK would) talks
     to the server; ``now`` anchors ``within last``."""
-    from ._evaluate import compile_predicate, evaluate
-    from ._graphql import GraphQLClient, resolve_settings
-    from ._parser import parse
+    from wsquery.semantics.evaluate import compile_predicate, evaluate
+    from wsquery.syntax.parser import parse
+    from wsquery.wandb.graphql import GraphQLClient, resolve_settings
 
     if isinstance(page_size, bool) or not isinstance(page_size, int) or page_size < 1:
         raise WsqueryError(f"page_size must be a positive whole number, not {page_size!r}")
@@ -392,7 +396,7 @@ def _reads_unfetched(node: Expr) -> bool:
 def _selected(nodes: Iterator[dict[str, Any]], test: Any, enough: int | None
               ) -> Iterator[dict[str, Any]]:
     """The decoded runs ``test`` holds TRUE for, stopping after ``enough`` of them."""
-    from ._evaluate import adapt
+    from wsquery.semantics.evaluate import adapt
 
     count = 0
     for node in nodes:

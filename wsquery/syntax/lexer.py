@@ -22,7 +22,7 @@ from pygments.token import (
     Whitespace,
 )
 
-from .ast import BARE_NAMES
+from wsquery.ast import BARE_NAMES
 
 _SEGMENT = r"[^\W\d][\w\-/]*"
 _DECIMAL = r"(?:\d+(?:\.\d*)?|\.\d+)"

@@ -28,14 +28,14 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 import attrs
 
-from ._graphql import MAX_NAME_LENGTH
-from ._wandb import PANEL_SEARCH_EXPAND_KEY, PANEL_SEARCH_QUERY_KEY
-from .ast import UI_RUN_NAMES, Query
-from .errors import NotFoundError, WorkspaceError, WorkspaceValueError
+from wsquery.ast import UI_RUN_NAMES, Query
+from wsquery.errors import NotFoundError, WorkspaceError, WorkspaceValueError
+from wsquery.wandb.formats import PANEL_SEARCH_EXPAND_KEY, PANEL_SEARCH_QUERY_KEY
+from wsquery.wandb.graphql import MAX_NAME_LENGTH
 
 if TYPE_CHECKING:
-    from ._graphql import GraphQLClient
-    from ._workspace import RunsetQuery
+    from wsquery.compilers.runset import RunsetQuery
+    from wsquery.wandb.graphql import GraphQLClient
 
 __all__ = [
     "BarPlot",
@@ -819,7 +819,7 @@ def _client(client: GraphQLClient | None, base_url: str | None,
         if base_url is not None or api_key is not None:
             raise WorkspaceValueError("pass either client= or base_url=/api_key=, not both")
         return client
-    from ._graphql import GraphQLClient, resolve_settings
+    from wsquery.wandb.graphql import GraphQLClient, resolve_settings
 
     return GraphQLClient(resolve_settings(base_url=base_url, api_key=api_key))
 
@@ -847,7 +847,7 @@ class _Loaded:
 
 
 def _warn(message: str) -> None:
-    from .errors import WsqueryWarning
+    from wsquery.errors import WsqueryWarning
 
     warnings.warn(message, WsqueryWarning, stacklevel=4)
 
@@ -855,8 +855,8 @@ def _warn(message: str) -> None:
 def _compile(query: str | Query) -> tuple[Query, RunsetQuery]:
     """The query and its run-set form; raises (syntax, validation, what a run set cannot say)
     before anything is saved."""
-    from . import compile as compile_query
-    from . import parse
+    from wsquery import compile as compile_query
+    from wsquery import parse
 
     if isinstance(query, str):
         parsed = parse(query) if query.strip() else Query()
@@ -874,8 +874,8 @@ def _compile(query: str | Query) -> tuple[Query, RunsetQuery]:
 
 def _read_query(run_set: Mapping[str, Any]) -> Query:
     """The run set's query; unreadable ones warn and read as no query (their keys are kept)."""
-    from . import decompile
-    from .errors import DecompileError
+    from wsquery import decompile
+    from wsquery.errors import DecompileError
 
     keys = {key: run_set[key] for key in _QUERY_KEYS if key in run_set}
     if not keys:

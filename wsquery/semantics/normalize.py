@@ -17,8 +17,7 @@ from typing import Any, TypeAlias, assert_never
 
 import attrs
 
-from ._validate import parse_datetime
-from .ast import (
+from wsquery.ast import (
     And,
     Compare,
     Constant,
@@ -36,6 +35,7 @@ from .ast import (
     Span,
     Within,
 )
+from wsquery.semantics.validate import parse_datetime
 
 #: Run attributes whose values follow rules of their own.
 STATE = Field("run", ("state",))

@@ -1,6 +1,6 @@
 """argparse arguments -> the workspace commands: serve, demo, save, load, list and delete.
 
-``wsquery.cli`` calls ``add_commands`` with its subparsers; each handler returns the exit
+``wsquery.apps.cli`` calls ``add_commands`` with its subparsers; each handler returns the exit
 status and lets ``WsqueryError`` through for the CLI to print. Handlers import the workspace
 model when they run, so the other commands of the CLI start without it.
 """
@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any, TextIO
 import attrs
 
 if TYPE_CHECKING:
-    from ._graphql import GraphQLClient
-    from .workspace import Workspace
+    from wsquery.wandb.graphql import GraphQLClient
+    from wsquery.wandb.views import Workspace
 
 #: The project the demo saves its views to.
 DEMO_PROJECT = "wsquery-demo"
@@ -77,19 +77,19 @@ def _add_server_option(parser: argparse.ArgumentParser) -> None:
 
 
 def _client(args: argparse.Namespace) -> GraphQLClient:
-    from ._graphql import GraphQLClient, resolve_settings
+    from wsquery.wandb.graphql import GraphQLClient, resolve_settings
 
     return GraphQLClient(resolve_settings(base_url=args.base_url))
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from ._server import run_server
+    from wsquery.apps.server import run_server
 
     return run_server(args.host, args.port, args.db)
 
 
 def _save(args: argparse.Namespace) -> int:
-    from .workspace import Workspace
+    from wsquery.wandb.views import Workspace
 
     query = sys.stdin.read().strip() if args.query == "-" else args.query
     client = _client(args)
@@ -103,7 +103,7 @@ def _save(args: argparse.Namespace) -> int:
 
 
 def _load(args: argparse.Namespace) -> int:
-    from .workspace import Workspace
+    from wsquery.wandb.views import Workspace
 
     workspace = Workspace.from_url(args.url, client=_client(args))
     if args.spec:
@@ -114,7 +114,7 @@ def _load(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
-    from .workspace import WorkspaceValueError, list_views
+    from wsquery.wandb.views import WorkspaceValueError, list_views
 
     entity, slash, project = args.project.partition("/")
     if not slash or not entity or not project or "/" in project:
@@ -125,7 +125,7 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _delete(args: argparse.Namespace) -> int:
-    from .workspace import Workspace
+    from wsquery.wandb.views import Workspace
 
     client = _client(args)
     workspace = Workspace.from_url(args.url, client=client)
@@ -166,7 +166,7 @@ def run_demo(out: TextIO) -> int:
 
 @contextmanager
 def _demo_client(out: TextIO) -> Iterator[GraphQLClient]:
-    from ._graphql import GraphQLClient, Settings, resolve_settings
+    from wsquery.wandb.graphql import GraphQLClient, Settings, resolve_settings
 
     if os.environ.get("WANDB_API_KEY"):
         settings = resolve_settings()
@@ -174,7 +174,7 @@ def _demo_client(out: TextIO) -> Iterator[GraphQLClient]:
         with GraphQLClient(settings) as client:
             yield client
         return
-    from ._server import ViewServer
+    from wsquery.apps.server import ViewServer
 
     with ViewServer() as server:
         print(f"wsquery demo: WANDB_API_KEY is not set, so the views go to a local view server "
@@ -188,7 +188,7 @@ def _demo_client(out: TextIO) -> Iterator[GraphQLClient]:
 def _save_and_show(number: int, workspace: Workspace, client: GraphQLClient,
                    out: TextIO) -> int:
     """Save, load back by URL, print; 1 when the loaded view differs from the saved one."""
-    from .workspace import Workspace, WorkspaceSettings
+    from wsquery.wandb.views import Workspace, WorkspaceSettings
 
     saved_spec = workspace.to_spec()
     workspace.save(client=client)
@@ -220,7 +220,7 @@ def _save_and_show(number: int, workspace: Workspace, client: GraphQLClient,
 def demo_workspaces(entity: str, project: str) -> list[Workspace]:
     """The seed tutorial's workspaces: sections, custom settings, a filtered view with a name
     regex, run colors, grouping, sorting, then all of it together."""
-    from .workspace import (
+    from wsquery.wandb.views import (
         BarPlot,
         LinePlot,
         RunSettings,

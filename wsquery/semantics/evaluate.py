@@ -40,9 +40,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any, Protocol, TypeAlias, assert_never
 
-from ._regex import compile_user_regex
-from ._validate import parse_datetime
-from .ast import (
+from wsquery.ast import (
     RUN_ATTRIBUTES,
     SECTIONS,
     And,
@@ -62,7 +60,9 @@ from .ast import (
     Scalar,
     Within,
 )
-from .errors import WsqueryError
+from wsquery.errors import WsqueryError
+from wsquery.semantics.regex import compile_user_regex
+from wsquery.semantics.validate import parse_datetime
 
 Truth: TypeAlias = "bool | None"
 #: A compiled filter: TRUE, FALSE or UNKNOWN (None) for one adapted run.

@@ -1,6 +1,6 @@
 """A local W&B-compatible view server: GraphQL over HTTP in, saved workspace views in SQLite out.
 
-It answers the documents in ``wsquery._graphql`` (and any other document valid against
+It answers the documents in ``wsquery.wandb.graphql`` (and any other document valid against
 ``SCHEMA_SDL``, a subset of W&B's schema with the same names and types), so the workspace
 commands, the demo and the tests run without a W&B account. Each API key belongs to one entity;
 a key may only read and write its own entity's views (else HTTP 403, ``PERMISSION_ERROR``).
@@ -41,8 +41,8 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from ._graphql import MAX_NAME_LENGTH
-from .errors import WorkspaceError, WsqueryError
+from wsquery.errors import WorkspaceError, WsqueryError
+from wsquery.wandb.graphql import MAX_NAME_LENGTH
 
 if TYPE_CHECKING:
     from graphql import GraphQLSchema
@@ -448,9 +448,9 @@ class _Project:
     def runs(self, info: object, filters: str | None = None, order: str | None = None,
              first: int | None = None, after: str | None = None) -> dict[str, Any]:
         """The project's runs that match runs-API ``filters``, in ``order``, one page."""
-        from ._evaluate import evaluate
-        from ._runs_api import DEFAULT_ORDER, order_key
-        from .ast import Query
+        from wsquery.ast import Query
+        from wsquery.compilers.runs_api import DEFAULT_ORDER, order_key
+        from wsquery.semantics.evaluate import evaluate
 
         try:
             wanted = json.loads(filters) if filters else {}
@@ -677,7 +677,7 @@ def _compare(left: Any, right: Any) -> int:
 def _regex_search(pattern: str) -> Any:
     """The search for a ``$regex``: RE2's meaning, as W&B's server runs it (the language's
     own regexes, so wsquery's engine serves)."""
-    from ._regex import compile_user_regex
+    from wsquery.semantics.regex import compile_user_regex
 
     try:
         return compile_user_regex(pattern)
@@ -984,7 +984,7 @@ class ViewServer:
         creating both as needed, and give their ids. A run with the id of a stored one replaces
         it; a run without an id gets a random one, one without ``createdAt`` the time now (W&B
         runs always have both). Values that are not JSON are stored as text."""
-        from ._mongo import mongo_document
+        from wsquery.compilers.mongo import mongo_document
 
         documents = []
         for run in runs:

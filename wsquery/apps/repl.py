@@ -19,7 +19,6 @@ from typing import IO, TYPE_CHECKING, Any, TextIO, assert_never
 import attrs
 
 import wsquery
-from wsquery._evaluate import adapt, field_value
 from wsquery.ast import (
     RUN_ATTRIBUTES,
     And,
@@ -45,6 +44,7 @@ from wsquery.errors import (
     WsqueryError,
     line_column,
 )
+from wsquery.semantics.evaluate import adapt, field_value
 
 if TYPE_CHECKING:
     from prompt_toolkit.completion import Completer
@@ -165,7 +165,7 @@ class _Session:
     def load_runs(self, path: str) -> _Said:
         if not path:
             raise WsqueryError("usage: :runs FILE (JSON lines or a JSON array of runs)")
-        from ._display import load_runs
+        from wsquery.apps.display import load_runs
 
         try:
             source = Path(path).expanduser().read_text(encoding="utf-8")
@@ -192,7 +192,7 @@ class _Session:
             raise WsqueryError("nothing to explain yet: type a query, or :explain QUERY")
         compiled = self.compile(text)
         if compiled.target == "workspace":
-            from ._display import outline
+            from wsquery.apps.display import outline
 
             shape = outline(compiled.result["filters"])
         else:
@@ -207,9 +207,9 @@ class _Session:
         if self.last is None:
             raise WsqueryError("nothing to save yet: type a query first")
         try:
-            from .workspace import Workspace
+            from wsquery.wandb.views import Workspace
         except ImportError:
-            raise WsqueryError("saving views needs wsquery.workspace, "
+            raise WsqueryError("saving views needs wsquery.wandb.views, "
                                "which this installation lacks") from None
         workspace = Workspace(entity, project, name.strip(), query=self.last)
         workspace.save()
@@ -422,7 +422,7 @@ def _highlighter() -> Callable[[str, str], str] | None:
         from pygments.lexers import JsonLexer
     except ImportError:
         return None
-    from ._lexer import WsqueryLexer
+    from wsquery.syntax.lexer import WsqueryLexer
 
     lexers = {"wsquery": WsqueryLexer(), "json": JsonLexer()}
     formatter = TerminalFormatter()
@@ -517,7 +517,7 @@ def _prompt_lines(session: _Session, stdin: TextIO, stdout: TextIO,
         from prompt_toolkit.output import create_output
     except ImportError:
         return None
-    from ._lexer import WsqueryLexer
+    from wsquery.syntax.lexer import WsqueryLexer
 
     bindings = KeyBindings()
 

@@ -11,9 +11,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, TextIO
 
-from . import __version__
-from ._display import load_json, load_runs, outline
-from .errors import WsqueryError
+from wsquery import __version__
+from wsquery.apps.display import load_json, load_runs, outline
+from wsquery.errors import WsqueryError
 
 EXIT_USAGE = 2
 
@@ -104,7 +104,7 @@ def _parser() -> argparse.ArgumentParser:
     repl.set_defaults(func=_repl)
 
     try:
-        from ._workspace_commands import add_commands
+        from wsquery.apps.commands import add_commands
     except ImportError:  # pragma: no cover - the workspace commands ship with the package
         pass
     else:
@@ -117,7 +117,7 @@ def _read_query(text: str) -> str:
 
 
 def _compile(args: argparse.Namespace) -> int:
-    from . import compile
+    from wsquery import compile
 
     options: dict[str, Any] = {"strict": True} if args.strict else {}
     if args.target == "workspace":
@@ -133,14 +133,14 @@ def _compile(args: argparse.Namespace) -> int:
 
 
 def _fmt(args: argparse.Namespace) -> int:
-    from . import parse
+    from wsquery import parse
 
     print(parse(_read_query(args.query)))
     return 0
 
 
 def _explain(args: argparse.Namespace) -> int:
-    from . import compile, normalize, parse
+    from wsquery import compile, normalize, parse
 
     text = _read_query(args.query)
     query = parse(text)
@@ -166,7 +166,7 @@ def _explain(args: argparse.Namespace) -> int:
 
 
 def _decompile(args: argparse.Namespace) -> int:
-    from . import decompile
+    from wsquery import decompile
 
     source = sys.stdin.read() if args.file == "-" else _read_file(args.file)
     print(decompile(_runset_of(load_json(source, args.file))))
@@ -184,7 +184,7 @@ def _runset_of(data: Any) -> Any:
 
 
 def _filter(args: argparse.Namespace) -> int:
-    from . import evaluate
+    from wsquery import evaluate
 
     query = _read_query(args.query)
     source = sys.stdin.read() if args.runs == "-" else _read_file(args.runs)
@@ -194,7 +194,7 @@ def _filter(args: argparse.Namespace) -> int:
 
 
 def _runs(args: argparse.Namespace) -> int:
-    from ._runs_api import runs
+    from wsquery.compilers.runs_api import runs
 
     entity, slash, project = args.project.partition("/")
     if not (entity and slash and project):
@@ -206,7 +206,7 @@ def _runs(args: argparse.Namespace) -> int:
 
 
 def _moment(text: str) -> datetime:
-    from ._validate import parse_datetime
+    from wsquery.semantics.validate import parse_datetime
 
     moment = parse_datetime(text)
     if moment is None:
@@ -215,7 +215,7 @@ def _moment(text: str) -> datetime:
 
 
 def _repl(args: argparse.Namespace) -> int:
-    from ._repl import run_repl
+    from wsquery.apps.repl import run_repl
 
     return run_repl(target=args.target, runs_file=args.runs, history_file=args.history)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from .ast import Field
+from wsquery.ast import Field
 
 
 def default_sort() -> dict[str, Any]:

@@ -20,27 +20,7 @@ from typing import Any
 
 import attrs
 
-from ._normalize import (
-    CREATED_AT,
-    DISPLAY_NAME,
-    STATE,
-    TAGS,
-    literal_key,
-    never_true,
-    normalize,
-)
-from ._parser import parse
-from ._validate import parse_datetime
-from ._wandb import (
-    EMPTY_SEARCH,
-    HAS_TAG_OP,
-    LACKS_TAG_OP,
-    default_sort,
-    filter_key,
-    format_datetime,
-    grouping_key,
-)
-from .ast import (
+from wsquery.ast import (
     And,
     Compare,
     Constant,
@@ -59,7 +39,27 @@ from .ast import (
     Within,
     slot_constructor,
 )
-from .errors import TargetError, TargetWarning
+from wsquery.errors import TargetError, TargetWarning
+from wsquery.semantics.normalize import (
+    CREATED_AT,
+    DISPLAY_NAME,
+    STATE,
+    TAGS,
+    literal_key,
+    never_true,
+    normalize,
+)
+from wsquery.semantics.validate import parse_datetime
+from wsquery.syntax.parser import parse
+from wsquery.wandb.formats import (
+    EMPTY_SEARCH,
+    HAS_TAG_OP,
+    LACKS_TAG_OP,
+    default_sort,
+    filter_key,
+    format_datetime,
+    grouping_key,
+)
 
 #: Most leaves one distribution into an OR of ANDs may produce before it is refused.
 MAX_DISTRIBUTED_LEAVES = 200

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import assert_never
 
-from .ast import (
+from wsquery.ast import (
     And,
     Compare,
     Constant,
@@ -27,7 +27,7 @@ from .ast import (
     Scalar,
     Within,
 )
-from .errors import Problem
+from wsquery.errors import Problem
 
 #: Deepest nesting of and/or/not accepted; deeper input is refused before any pass recurses.
 MAX_DEPTH = 100
@@ -194,7 +194,7 @@ def _check_match(node: Match, problems: list[Problem]) -> None:
         problems.append(Problem(f"{node.field} is not a string; '=~' cannot match it", span,
                                 hint="match strings such as name, group or config keys"))
         return
-    from ._regex import check  # here: most queries hold no regex
+    from wsquery.semantics.regex import check  # here: most queries hold no regex
 
     refused = check(node.pattern)
     if refused is not None:

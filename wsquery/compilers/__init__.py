@@ -1,0 +1,1 @@
+"""Where a query goes: the target registry, one module per target, and the run-set reader."""

@@ -1,0 +1,2 @@
+"""What a query means: the run-attribute schema, validation, normal form, the evaluator, RE2
+regexes."""

@@ -1,0 +1,1 @@
+"""W&B itself: its formats, the GraphQL client, the saved-view model."""
