@@ -43,7 +43,7 @@ from wsquery.compilers.mongo import (
 from wsquery.errors import TargetError, TargetWarning, WsqueryError
 from wsquery.semantics import regex
 from wsquery.semantics.evaluate import matches
-from wsquery.semantics.validate import parse_datetime
+from wsquery.semantics.schema import parse_datetime
 
 from . import strategies
 

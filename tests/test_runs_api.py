@@ -43,7 +43,7 @@ from wsquery.compilers.runs_api import (
     order_key,
 )
 from wsquery.errors import TargetError
-from wsquery.semantics.validate import parse_datetime
+from wsquery.semantics.schema import parse_datetime
 from wsquery.wandb.formats import iso_timestamp
 from wsquery.wandb.graphql import GraphQLClient
 

@@ -4,7 +4,8 @@ Nodes are frozen, slotted attrs classes. Every node may carry the ``span`` (star
 in the source text) it was parsed from; spans take no part in equality, hashing or repr, so two
 queries that say the same thing compare equal wherever they came from.
 
-This module imports nothing else of wsquery: every pass builds on it.
+This module imports nothing else of wsquery but the table of run attributes (``semantics.schema``,
+itself free of imports): every pass builds on it.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from typing import Any, Never, NoReturn, TypeAlias, TypeVar, overload
 
 import attrs
 
+from wsquery.semantics.schema import ATTRIBUTES
+
 Span: TypeAlias = "tuple[int, int] | None"
 
 #: The sections a field lives in, named as W&B names them in run-set filter keys.
@@ -25,43 +28,14 @@ SECTIONS = ("config", "summary", "run")
 
 #: Bare attribute names of the language -> key names in W&B's ``run`` section.
 RUN_ATTRIBUTES: dict[str, str] = {
-    "name": "displayName",
-    "id": "name",
-    "state": "state",
-    "tags": "tags",
-    "created_at": "createdAt",
-    "runtime": "duration",
-    "user": "username",
-    "sweep": "sweep",
-    "group": "group",
-    "job_type": "jobType",
-    "host": "host",
-    "step": "_step",
-}
+    attribute.name: attribute.key for attribute in ATTRIBUTES if attribute.name is not None}
 #: W&B ``run`` key names -> the bare attribute name that prints them.
 RUN_KEY_ATTRIBUTES: dict[str, str] = {key: attr for attr, key in RUN_ATTRIBUTES.items()}
 
 #: The names W&B's UI and workspace library give run attributes (``Metric('State')``, a panel's
 #: ``x="Step"``) -> the keys W&B stores for them.
 UI_RUN_NAMES: dict[str, str] = {
-    "ID": "name",
-    "Name": "displayName",
-    "Tags": "tags",
-    "State": "state",
-    "CreatedTimestamp": "createdAt",
-    "Runtime": "duration",
-    "User": "username",
-    "Sweep": "sweep",
-    "Group": "group",
-    "JobType": "jobType",
-    "Hostname": "host",
-    "UsingArtifact": "inputArtifacts",
-    "OutputtingArtifact": "outputArtifacts",
-    "Step": "_step",
-    "RelativeTime(Wall)": "_absolute_runtime",
-    "RelativeTime(Process)": "_runtime",
-    "WallTime": "_timestamp",
-}
+    attribute.ui_name: attribute.key for attribute in ATTRIBUTES if attribute.ui_name is not None}
 
 #: Every bare name a query may use for a run attribute, lower-cased (bare names are
 #: case-insensitive): the language's own names and the UI's (``State``, ``CreatedTimestamp``).

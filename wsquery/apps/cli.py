@@ -206,7 +206,7 @@ def _runs(args: argparse.Namespace) -> int:
 
 
 def _moment(text: str) -> datetime:
-    from wsquery.semantics.validate import parse_datetime
+    from wsquery.semantics.schema import parse_datetime
 
     moment = parse_datetime(text)
     if moment is None:

@@ -89,7 +89,7 @@ from wsquery.errors import TargetError, TargetWarning, WsqueryError
 from wsquery.semantics.evaluate import adapt
 from wsquery.semantics.normalize import NEGATED_OP, normalize
 from wsquery.semantics.regex import escape, to_pcre
-from wsquery.semantics.validate import parse_datetime
+from wsquery.semantics.schema import parse_datetime
 from wsquery.wandb.formats import RUNS_API_CONFIG_KEYS_WITH_VALUE, iso_timestamp
 
 if TYPE_CHECKING:

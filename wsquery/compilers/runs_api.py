@@ -58,7 +58,7 @@ from wsquery.ast import (
 from wsquery.compilers.base import Context, checked_now, cover
 from wsquery.errors import TargetWarning, WsqueryError
 from wsquery.semantics.normalize import CREATED_AT, NEGATED_OP, TAGS, normalize
-from wsquery.semantics.validate import parse_datetime
+from wsquery.semantics.schema import parse_datetime
 from wsquery.wandb.formats import (
     RUNS_API_CONFIG_KEYS_WITH_VALUE,
     RUNS_API_ORDER_NAMES,

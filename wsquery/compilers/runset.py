@@ -49,7 +49,7 @@ from wsquery.semantics.normalize import (
     never_true,
     normalize,
 )
-from wsquery.semantics.validate import parse_datetime
+from wsquery.semantics.schema import parse_datetime
 from wsquery.syntax.parser import parse
 from wsquery.wandb.formats import (
     EMPTY_SEARCH,

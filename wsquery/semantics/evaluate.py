@@ -62,7 +62,7 @@ from wsquery.ast import (
 )
 from wsquery.errors import WsqueryError
 from wsquery.semantics.regex import compile_user_regex
-from wsquery.semantics.validate import parse_datetime
+from wsquery.semantics.schema import kind, parse_datetime, typed
 
 Truth: TypeAlias = "bool | None"
 #: A compiled filter: TRUE, FALSE or UNKNOWN (None) for one adapted run.
@@ -82,9 +82,6 @@ _GRAPHQL_KEYS = frozenset({"displayName", "summaryMetrics", "createdAt", "jobTyp
 _RENAMED_ATTRIBUTES = tuple((attribute, key) for attribute, key in RUN_ATTRIBUTES.items()
                             if attribute != key)
 _OBJECT_ATTRIBUTES = (*RUN_ATTRIBUTES, "config", "summary", "summary_metrics")
-_CREATED_AT = Field("run", ("createdAt",))
-_STATE = Field("run", ("state",))
-_TAGS = Field("run", ("tags",))
 
 
 class _Lookup(Protocol):
@@ -321,27 +318,27 @@ def _section_of(field: Field) -> Callable[[Record], _Lookup]:
 
 
 def _value_test(op: str, literal: Scalar, field: Field | None) -> _ValueTest:
-    """``value op literal`` under the typing rules of the reference semantics; ``field`` picks
-    the rules of created_at (datetimes) and state (case-insensitive)."""
+    """``value op literal`` under the typing rules of the reference semantics: the literal as
+    ``schema.typed`` reads it on ``field`` (None: a value inside a list, of no known type)."""
     relation = _RELATIONS.get(op)
     if relation is None:
         raise WsqueryError(f"unknown comparison operator {op!r}")
-    if field == _CREATED_AT:
-        return _datetime_test(relation, literal)
-    match literal:
-        case None:
+    literal_class, value = typed(field, literal)
+    match literal_class:
+        case "never":
             return _unknown
-        case bool():
-            return _bool_test(relation, literal) if op in ("==", "!=") else _unknown
-        case int() | float() | Duration():
-            number = literal.seconds if isinstance(literal, Duration) else literal
-            return _unknown if number != number else _number_test(relation, number)
-        case str():
-            if field == _STATE:
-                return _state_test(relation, literal.lower())
-            return _string_test(relation, literal)
+        case "bool":
+            return _bool_test(relation, value) if op in ("==", "!=") else _unknown
+        case "num":
+            return _number_test(relation, value)
+        case "str":
+            if field is not None and kind(field) == "state":
+                return _state_test(relation, value)
+            return _string_test(relation, value)
+        case "time":
+            return _datetime_test(relation, value)
         case _:
-            assert_never(literal)
+            assert_never(literal_class)
 
 
 def _unknown(value: Any) -> Truth:
@@ -380,11 +377,7 @@ def _state_test(relation: Callable[[Any, Any], bool], lowered: str) -> _ValueTes
     return test_state
 
 
-def _datetime_test(relation: Callable[[Any, Any], bool], literal: Scalar) -> _ValueTest:
-    moment = parse_datetime(literal) if isinstance(literal, str) else None
-    if moment is None:
-        return _unknown
-
+def _datetime_test(relation: Callable[[Any, Any], bool], moment: datetime) -> _ValueTest:
     def test_datetime(value: Any) -> Truth:
         when = _as_datetime(value)
         return None if when is None else relation(when, moment)
@@ -410,7 +403,7 @@ def _in_test(node: In) -> _ValueTest:
     """Equal to one of the values (the OR of ``==``); for a tags list: holds one of them."""
     equals = tuple(_value_test("==", literal, node.field) for literal in node.values)
     holds = tuple(_contains_test(literal) for literal in node.values)
-    is_tags = node.field == _TAGS
+    is_tags = kind(node.field) == "tags"
 
     def test_in(value: Any) -> Truth:
         if is_tags and isinstance(value, list | tuple):
@@ -523,13 +516,13 @@ def _sort_value(field: Field) -> Callable[[Record], _SortValue]:
     """How ``field`` sorts: None (last) when missing, null or NaN, else ``(type rank, value)``
     with bool < number < string < anything else (by repr); created_at as datetimes."""
     get = _getter(field)
-    if field == _CREATED_AT:
+    if kind(field) == "time":
         def moment_of(record: Record) -> _SortValue:
             when = _as_datetime(get(record))
             return None if when is None else (1, when)
 
         return moment_of
-    lower = field == _STATE
+    lower = kind(field) == "state"
 
     def value_of(record: Record) -> _SortValue:
         value = get(record)

@@ -35,7 +35,7 @@ from wsquery.ast import (
     Span,
     Within,
 )
-from wsquery.semantics.validate import parse_datetime
+from wsquery.semantics.schema import typed
 
 #: Run attributes whose values follow rules of their own.
 STATE = Field("run", ("state",))
@@ -147,29 +147,17 @@ def _plain_places(node: And | Or, nest: bool) -> frozenset[_Place] | None:
 
 
 def value_key(field: Field, value: Scalar) -> ValueKey:
-    """The meaning of ``value`` on ``field`` under ``==`` and ordering: durations are seconds,
-    ``state`` is compared lower-cased, ``created_at`` as a datetime; class ``never`` when no run
-    value can ever compare TRUE with it (null, NaN, a created_at that is not a date)."""
+    """The meaning of ``value`` on ``field`` under ``==`` and ordering (``schema.typed``); a
+    literal no run value compares TRUE with keeps its own spelling, so that two such literals
+    still print apart."""
     if field.section != "run":  # most often: a plain literal on a config or summary key
         plain = _PLAIN_CLASSES.get(type(value))
         if plain is not None and value == value:
             return (plain, value)
-    if _is(field, CREATED_AT):
-        moment = parse_datetime(value) if isinstance(value, str) else None
-        return ("never", _literal_key(value)) if moment is None else ("time", moment)
-    match value:
-        case bool():
-            return ("bool", value)
-        case int() | float():
-            return ("num", value) if value == value else ("never", "nan")
-        case Duration():
-            return ("num", value.seconds)
-        case str():
-            return ("str", value.lower() if _is(field, STATE) else value)
-        case None:
-            return ("never", None)
-        case _:
-            assert_never(value)
+    typed_value = typed(field, value)
+    if typed_value[0] == "never":
+        return ("never", "nan" if value != value else _literal_key(value))
+    return typed_value
 
 
 def literal_key(expr: Expr) -> Hashable:

@@ -7,7 +7,6 @@ compiled. Every problem is collected, each pointing at the predicate it came fro
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import assert_never
 
 from wsquery.ast import (
@@ -28,32 +27,16 @@ from wsquery.ast import (
     Within,
 )
 from wsquery.errors import Problem
+from wsquery.semantics.schema import NUMERIC_KINDS, RUN_STATES, kind, parse_datetime
 
 #: Deepest nesting of and/or/not accepted; deeper input is refused before any pass recurses.
 MAX_DEPTH = 100
-#: The states a run can be in, as W&B stores them (lower case).
-RUN_STATES = ("running", "pending", "preempting", "crashed", "failed", "killed", "finished",
-              "preempted")
-_STRING_ATTRIBUTES = frozenset(
-    {"displayName", "name", "state", "username", "sweep", "group", "jobType", "host"})
-_NUMBER_ATTRIBUTES = frozenset({"duration", "_step"})
 #: Sections whose keys have no known type, and the literals a comparison on such a key never
 #: has a problem with (null and durations have).
 UNTYPED_SECTIONS = frozenset({"config", "summary"})
 UNCHECKED_LITERALS = frozenset({str, int, float, bool})
 _DATE_HINT = 'write an ISO-8601 date such as "2024-05-01" or "2024-05-01T12:00:00Z"'
 _NO_SPAN = (0, 0)
-
-
-def parse_datetime(text: str) -> datetime | None:
-    """An ISO-8601 date or datetime as an aware UTC datetime; naive means UTC. None if invalid."""
-    try:
-        value = datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
-        return None
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
 
 
 def check(query: Query) -> list[Problem]:
@@ -97,7 +80,7 @@ def check_leaf(node: Expr, problems: list[Problem]) -> None:
         case Match():
             _check_match(node, problems)
         case Within():
-            if not (node.field.section == "run" and node.field.key == "createdAt"):
+            if kind(node.field) != "time":
                 problems.append(Problem(
                     "'within last' applies to created_at only", node.span or _NO_SPAN,
                     hint="write created_at within last 3d"))
@@ -132,42 +115,41 @@ def bad_limit(span: tuple[int, int]) -> Problem:
 def _check_values(field: Field, op: str, values: tuple[Scalar, ...],
                   span: tuple[int, int] | None, problems: list[Problem]) -> None:
     span = span or _NO_SPAN
-    key = field.key if field.section == "run" else None
+    field_kind = kind(field)
     for value in values:
         if value is None:
             problems.append(Problem(f"'{op}' never matches null", span,
                                     hint=f"write {field} is null"))
-        elif isinstance(value, Duration) and key != "duration":
+        elif isinstance(value, Duration) and field_kind != "seconds":
             problems.append(Problem(
                 f"{field} is not a duration; durations compare with runtime only", span,
                 hint=f"write a number: {value.seconds:g} seconds is {value}"))
-    if key is None:
-        return
-    if key == "tags":
+    if field_kind == "tags":
         if op != "in":
             problems.append(Problem(
                 f"tags is a list: '{op}' cannot match it", span,
                 hint='write tags == "best", tags != "best" or tags in ["a", "b"]'))
         elif not all(isinstance(v, str) for v in values):
             problems.append(Problem("tags are strings", span, hint='write tags in ["a", "b"]'))
-    elif key == "createdAt":
+    elif field_kind == "time":
         for value in values:
             if not (isinstance(value, str) and parse_datetime(value) is not None):
                 problems.append(Problem(
-                    f"created_at is compared with a date or datetime, not {_show(value)}", span,
+                    f"{field} is compared with a date or datetime, not {_show(value)}", span,
                     hint=_DATE_HINT))
-    elif key in _NUMBER_ATTRIBUTES:
+    elif field_kind in NUMERIC_KINDS:
         for value in values:
             if isinstance(value, bool) or not isinstance(value, int | float | Duration):
                 problems.append(Problem(f"{field} is a number, not {_show(value)}", span,
-                                        hint=f"write a number{_duration_hint(key)}"))
-    elif key in _STRING_ATTRIBUTES:
+                                        hint=f"write a number{_duration_hint(field_kind)}"))
+    elif field_kind in ("text", "state"):
         for value in values:
             if value is not None and not isinstance(value, str):
                 problems.append(Problem(f"{field} is a string, not {_show(value)}", span,
                                         hint=f'write {field} {op} "{_show_plain(value)}"'))
-            elif key == "state" and isinstance(value, str) and value.lower() not in RUN_STATES:
-                problems.append(Problem(f'state is never "{value}"', span,
+            elif field_kind == "state" and isinstance(value, str) and (
+                    value.lower() not in RUN_STATES):
+                problems.append(Problem(f'{field} is never "{value}"', span,
                                         hint=_state_hint(value)))
 
 
@@ -177,20 +159,18 @@ def _check_contains(node: Contains, problems: list[Problem]) -> None:
     if value is None or isinstance(value, Duration):
         problems.append(Problem("'contains' needs a string or a number", span,
                                 hint=f'write {node.field} contains "text"'))
-    elif node.field.section == "run" and node.field.key in _NUMBER_ATTRIBUTES | {"createdAt"}:
+    elif kind(node.field) in NUMERIC_KINDS | {"time"}:
         problems.append(Problem(f"{node.field} holds no text to search", span,
                                 hint="compare it with '<', '>=' or 'between'"))
-    elif node.field.section == "run" and node.field.key in _STRING_ATTRIBUTES | {"tags"} and (
-            not isinstance(value, str)):
-        op = "==" if node.field.key == "tags" else "contains"
+    elif kind(node.field) in ("text", "state", "tags") and not isinstance(value, str):
+        op = "==" if kind(node.field) == "tags" else "contains"
         problems.append(Problem(f"{node.field} holds strings, not {_show(value)}", span,
                                 hint=f'write {node.field} {op} "{_show_plain(value)}"'))
 
 
 def _check_match(node: Match, problems: list[Problem]) -> None:
     span = node.span or _NO_SPAN
-    if node.field.section == "run" and node.field.key in _NUMBER_ATTRIBUTES | {"createdAt",
-                                                                                "tags"}:
+    if kind(node.field) in NUMERIC_KINDS | {"time", "tags"}:
         problems.append(Problem(f"{node.field} is not a string; '=~' cannot match it", span,
                                 hint="match strings such as name, group or config keys"))
         return
@@ -210,8 +190,8 @@ def _state_hint(value: str) -> str:
     return f'did you mean "{close[0]}"? {listed}' if close else listed
 
 
-def _duration_hint(key: str) -> str:
-    return " of seconds or a duration such as 2h" if key == "duration" else ""
+def _duration_hint(field_kind: str) -> str:
+    return " of seconds or a duration such as 2h" if field_kind == "seconds" else ""
 
 
 def _show(value: Scalar) -> str:
