@@ -70,7 +70,6 @@ from wsquery.ast import (
     Compare,
     Constant,
     Contains,
-    Duration,
     Expr,
     Field,
     In,
@@ -89,7 +88,7 @@ from wsquery.errors import TargetError, TargetWarning, WsqueryError
 from wsquery.semantics.evaluate import adapt
 from wsquery.semantics.normalize import NEGATED_OP, normalize
 from wsquery.semantics.regex import escape, to_pcre
-from wsquery.semantics.schema import parse_datetime
+from wsquery.semantics.schema import Kind, attribute, parse_datetime, typed_as
 from wsquery.wandb.formats import RUNS_API_CONFIG_KEYS_WITH_VALUE, iso_timestamp
 
 if TYPE_CHECKING:
@@ -104,9 +103,6 @@ Filter: TypeAlias = "dict[str, Any]"
 _Truth: TypeAlias = "Filter | None"  # the filter of the runs a part is TRUE for; None: no run
 
 _SECTIONS = {"config": "config", "summary": "summary_metrics"}
-#: Run keys W&B stores as a single value, never a list (assumption 1).
-_SINGLE_VALUED = frozenset({"name", "displayName", "state", "username", "sweep", "group",
-                            "jobType", "host", "duration"})
 #: Top-level keys of a run document that are sections, not run keys.
 _SECTION_KEYS = frozenset({"config", "summary", "summary_metrics", "summaryMetrics"})
 _RANGE_OPS = {"<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte"}
@@ -150,12 +146,13 @@ class _Place:
     """A field as a document path. ``kind``: ``list`` for keys that may hold any JSON (guarded
     against arrays), ``single`` for run attributes that never hold a list, ``tags``,
     ``created``, ``step`` (two keys, see ``_Compiler.step``); ``prefixes`` are the paths of
-    the objects on the way to a nested key; ``lower``: literals are lower-cased (state)."""
+    the objects on the way to a nested key; ``reads``: how a literal reads on it (the run
+    attribute's kind in ``schema``)."""
 
     path: str
     kind: str
     prefixes: tuple[str, ...] = ()
-    lower: bool = False
+    reads: Kind = "any"
 
 
 class _Compiler(Context):
@@ -211,14 +208,15 @@ class _Compiler(Context):
                              "filter or sort the fetched runs with wsquery.evaluate")
         key = field.key
         if field.section == "run":
+            known = attribute(field)
             if (field.section, field.path) == _STEP:
                 return _Place("_step", "step")
-            if key == "tags":
+            if known is not None and known.kind == "tags":
                 return _Place(key, "tags")
-            if key == "createdAt":
-                return _Place(key, "created")
-            if key in _SINGLE_VALUED:
-                return _Place(key, "single", lower=key == "state")
+            if known is not None and known.kind == "time":
+                return _Place(key, "created", reads="time")
+            if known is not None and known.kind != "any":  # a single value (assumption 1)
+                return _Place(key, "single", reads=known.kind)
             if field.path[0] in _SECTION_KEYS:
                 raise self.error(f"{field} names a section of the run document, not a run key",
                                  span, f"write config.{key.partition('.')[2] or 'key'} or "
@@ -318,26 +316,13 @@ class _Compiler(Context):
     def literal(self, place: _Place, value: Scalar, shown: Expr) -> tuple[str, Any]:
         """``(class, value as the document holds it)``; class ``never`` when no value can equal
         it (null, NaN, a created_at literal that is not a date)."""
-        if place.kind == "created":
-            moment = parse_datetime(value) if isinstance(value, str) else None
-            return ("never", None) if moment is None else ("str", iso_timestamp(moment))
-        match value:
-            case None:
-                return ("never", None)
-            case bool():
-                return ("bool", value)
-            case int() | float() | Duration():
-                number = value.seconds if isinstance(value, Duration) else value
-                if number != number:
-                    return ("never", None)
-                if isinstance(number, float) and not math.isfinite(number):
-                    raise self.error(f"{_show(value)} has no JSON form", shown.span,
-                                     "use a finite number")
-                return ("num", number)
-            case str():
-                return ("str", value.lower() if place.lower else value)
-            case _:
-                assert_never(value)
+        literal_class, literal = typed_as(place.reads, value)
+        if literal_class == "time":
+            return ("str", iso_timestamp(literal))
+        if literal_class == "num" and isinstance(literal, float) and not math.isfinite(literal):
+            raise self.error(f"{_show(value)} has no JSON form", shown.span,
+                             "use a finite number")
+        return (literal_class, literal)
 
     def compare(self, place: _Place, op: str, value: Scalar, shown: Expr) -> _Truth:
         if place.kind == "tags":

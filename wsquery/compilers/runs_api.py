@@ -57,8 +57,8 @@ from wsquery.ast import (
 )
 from wsquery.compilers.base import Context, checked_now, cover
 from wsquery.errors import TargetWarning, WsqueryError
-from wsquery.semantics.normalize import CREATED_AT, NEGATED_OP, TAGS, normalize
-from wsquery.semantics.schema import parse_datetime
+from wsquery.semantics.normalize import NEGATED_OP, TAGS, normalize
+from wsquery.semantics.schema import kind, typed
 from wsquery.wandb.formats import (
     RUNS_API_CONFIG_KEYS_WITH_VALUE,
     RUNS_API_ORDER_NAMES,
@@ -283,22 +283,17 @@ class _Compiler(Context):
     def literal(self, field: Field, value: Scalar, shown: Expr) -> Any:
         """A literal as the runs API compares it: dates as ISO-8601 UTC text, durations and
         the runtime in seconds, states in lower case; other literals as they are."""
-        if field == CREATED_AT and isinstance(value, str):
-            moment = parse_datetime(value)
-            if moment is None:
-                raise self.error(f"{value!r} is not a date", shown.span)
-            return iso_timestamp(moment)
+        literal_class, literal = typed(field, value)
+        if literal_class == "time":
+            return iso_timestamp(literal)
+        if kind(field) == "time" and isinstance(value, str):
+            raise self.error(f"{value!r} is not a date", shown.span)
         if isinstance(value, Duration):
-            seconds = value.seconds
-            if isinstance(seconds, int):
-                return seconds
-            if not math.isfinite(seconds):
+            if isinstance(literal, float) and not math.isfinite(literal):
                 raise self.error(f"{value} is more seconds than JSON can hold", shown.span,
                                  "use a shorter duration")
-            return int(seconds) if seconds.is_integer() else seconds
-        if field.section == "run" and field.key == "state" and isinstance(value, str):
-            return value.lower()
-        return value
+            return int(literal) if isinstance(literal, float) and literal.is_integer() else literal
+        return literal if literal_class == "str" else value
 
     def cutoff(self, node: Within) -> str:
         return iso_timestamp(node.duration.before(self.now))

@@ -43,13 +43,12 @@ from wsquery.errors import TargetError, TargetWarning
 from wsquery.semantics.normalize import (
     CREATED_AT,
     DISPLAY_NAME,
-    STATE,
     TAGS,
     literal_key,
     never_true,
     normalize,
 )
-from wsquery.semantics.schema import parse_datetime
+from wsquery.semantics.schema import kind, typed
 from wsquery.syntax.parser import parse
 from wsquery.wandb.formats import (
     EMPTY_SEARCH,
@@ -72,8 +71,8 @@ _MONGO_HINT = 'compile with target="mongo", which can express it'
 _OPS = {"==": "=", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 #: Operators the W&B UI cannot show -> the ones it shows in their place.
 _UI_OPS = {"<": "<=", ">": ">="}
-#: The run attributes whose literals ``_Compiler.value`` changes (besides durations).
-_CONVERTED_PATHS = (CREATED_AT.path, STATE.path)
+#: Kinds of run attribute whose literals a filter holds converted (dates, lower-case states).
+_CONVERTED_KINDS = frozenset({"time", "state"})
 #: Longest query part quoted in a message.
 _BRIEF = 60
 #: The conditions that may stand for the search box.
@@ -394,24 +393,19 @@ class _Compiler:
         """A literal as a filter value: durations in seconds, states in lower case, dates in
         ISO-8601 UTC; any other literal as it is (``leaf`` leaves those of config and summary
         comparisons as they are without asking)."""
-        if field.section == "run" and field.path in _CONVERTED_PATHS:
-            if field.path == CREATED_AT.path:
-                moment = parse_datetime(value) if isinstance(value, str) else None
-                if moment is None:
-                    raise self.error(
-                        f"created_at is compared with an ISO-8601 date, not {value!r}",
-                        expr.span, 'write a date such as "2024-05-01"')
-                return format_datetime(moment)
-            if isinstance(value, str):
-                return value.lower()
-        if type(value) is Duration:
-            return _whole(value.seconds)
+        literal_class, literal = typed(field, value)
+        if literal_class == "time":
+            return format_datetime(literal)
+        if kind(field) == "time":
+            raise self.error(f"{field} is compared with an ISO-8601 date, not {value!r}",
+                             expr.span, 'write a date such as "2024-05-01"')
+        if literal_class == "str" or type(value) is Duration:
+            return _whole(literal) if type(value) is Duration else literal
         return value
 
     def values(self, field: Field, values: tuple[Scalar, ...], expr: Expr) -> list[Any]:
         """The literals of an ``in`` as filter values (see ``value``)."""
-        if Duration not in map(type, values) and not (
-                field.section == "run" and field.path in _CONVERTED_PATHS):
+        if Duration not in map(type, values) and kind(field) not in _CONVERTED_KINDS:
             return list(values)  # nothing that ``value`` changes
         return [self.value(field, value, expr) for value in values]
 

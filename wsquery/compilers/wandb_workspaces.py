@@ -61,6 +61,7 @@ from wsquery.errors import (
     TargetError,
     TargetWarning,
 )
+from wsquery.semantics.schema import kind
 
 TARGET = "wandb-workspaces"
 
@@ -642,8 +643,7 @@ class _Writer:
                     raise self.refuse(f"{value} has no literal", span)
                 return repr(value)
             case str():
-                is_state = field.section == "run" and field.key == "state"
-                return self.string(value.lower() if is_state else value, span)
+                return self.string(value.lower() if kind(field) == "state" else value, span)
             case Duration():
                 seconds = value.seconds
                 return repr(int(seconds) if float(seconds).is_integer() else seconds)

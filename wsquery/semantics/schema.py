@@ -107,7 +107,11 @@ _NEVER: Typed = ("never", None)
 def typed(field: Field | None, value: Scalar) -> Typed:
     """What ``value`` means on ``field`` under ``==`` and ordering: the one reading of a literal
     that validation, normalize, the evaluator and every target share."""
-    field_kind = kind(field)
+    return typed_as(kind(field), value)
+
+
+def typed_as(field_kind: Kind, value: Scalar) -> Typed:
+    """What ``value`` means on a field of kind ``field_kind`` (see ``typed``)."""
     if field_kind == "time":
         moment = parse_datetime(value) if isinstance(value, str) else None
         return _NEVER if moment is None else ("time", moment)
