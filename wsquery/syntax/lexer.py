@@ -8,6 +8,7 @@ keywords are whole words in any case, a field segment may be spelt like a keywor
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, ClassVar
 
 from pygments.lexer import RegexLexer, bygroups, default
@@ -23,6 +24,7 @@ from pygments.token import (
 )
 
 from wsquery.ast import BARE_NAMES
+from wsquery.syntax.grammar import keywords
 
 _SEGMENT = r"[^\W\d][\w\-/]*"
 _DECIMAL = r"(?:\d+(?:\.\d*)?|\.\d+)"
@@ -33,8 +35,19 @@ _UNIT_WORDS = (r"(?i:seconds?|secs?|s|minutes?|mins?|m|hours?|hrs?|h|days?|d|wee
 Duration = Number.Duration
 
 
-def _keywords(*names: str) -> str:
-    return r"\b(?i:" + "|".join(names) + r")\b"
+#: Keyword terminals of the grammar shown as word operators and as constants; every other
+#: keyword of the grammar shows as a keyword.
+_WORD_OPERATORS = ("AND", "OR", "NOT")
+_CONSTANTS = ("TRUE", "FALSE", "NULL")
+
+
+def _keywords(terminals: Iterable[str]) -> str:
+    words = [keywords()[terminal].replace(" ", r"\s+") for terminal in terminals]
+    return r"\b(?i:" + "|".join(words) + r")\b"
+
+
+_OTHER_KEYWORDS = [terminal for terminal in keywords()
+                   if terminal not in (*_WORD_OPERATORS, *_CONSTANTS)]
 
 
 class WsqueryLexer(RegexLexer):
@@ -49,12 +62,10 @@ class WsqueryLexer(RegexLexer):
     tokens: ClassVar[dict[str, list[Any]]] = {
         "root": [
             (r"\s+", Whitespace),
-            (r"\b(?i:group|order)\s+(?i:by)\b", Keyword),
-            (_keywords("and", "or", "not"), Operator.Word),
+            (_keywords(_WORD_OPERATORS), Operator.Word),
             (r"&&|\|\||!(?![=~])", Operator),
-            (_keywords("in", "between", "contains", "is", "within", "last", "asc", "desc",
-                       "limit"), Keyword),
-            (_keywords("true", "false", "null"), Keyword.Constant),
+            (_keywords(_OTHER_KEYWORDS), Keyword),
+            (_keywords(_CONSTANTS), Keyword.Constant),
             (r"(config|summary_metrics|summary|run)(\.)(?=[^\W\d]|`)",
              bygroups(Name.Namespace, Punctuation), "segment"),  # type: ignore[no-untyped-call]
             (r"(?i)\b(?:" + "|".join(BARE_NAMES) + r")\b", Name.Builtin),
