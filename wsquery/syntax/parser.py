@@ -22,14 +22,16 @@ import sys
 import zlib
 from collections.abc import Callable, Iterator
 from functools import cache
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
 import attrs
 
 from wsquery.ast import (
     BARE_NAMES,
     RUN_ATTRIBUTES,
+    RUN_KEY_ATTRIBUTES,
     TAGS_PATH,
+    UI_RUN_NAMES,
     And,
     Compare,
     Constant,
@@ -46,6 +48,7 @@ from wsquery.ast import (
     Query,
     Within,
     comparison,
+    format_value,
     slot_constructor,
 )
 from wsquery.errors import Problem, QuerySyntaxError, QueryValidationError
@@ -55,6 +58,7 @@ from wsquery.semantics.validate import MAX_DEPTH, UNCHECKED_LITERALS, UNTYPED_SE
 if TYPE_CHECKING:
     from lark import Lark, Token, Transformer_NonRecursive
     from lark.exceptions import UnexpectedInput, UnexpectedToken
+    from lark.parsers.lalr_interactive_parser import InteractiveParser
 
 #: A terminal as the driver shifts it: the match of its regex (named group = terminal name),
 #: trailing whitespace included, so ``start()`` is where it starts and ``_text`` its text.
@@ -516,15 +520,41 @@ def _unknown_name(name: str, span: tuple[int, int]) -> Problem:
         example = {"config": "lr", "run": "commit"}.get(name, "val_loss")
         return Problem(f"'{name}' needs a key", span,
                        hint=f"write {name}.<key>, e.g. {name}.{example}")
-    suggestions = [f"summary.{name}", f"config.{name}"]
+    listed = "Bare names are run attributes: " + ", ".join(RUN_ATTRIBUTES) + "."
+    spellings = _attribute_spellings()
+    attribute = spellings.get(_folded(name))
+    if attribute is not None:  # a run attribute spelt in another case: W&B's key, say
+        return Problem(f"unknown field '{name}'", span, hint=f"did you mean {attribute}? {listed}")
     import difflib  # here: only a mistake needs it
 
-    close = difflib.get_close_matches(name.lower(), list(RUN_ATTRIBUTES), n=2, cutoff=0.7)
-    options = close + suggestions
+    close = difflib.get_close_matches(_folded(name), list(spellings), n=4, cutoff=0.7)
+    options = [*dict.fromkeys(spellings[spelt] for spelt in close)][:2]
+    options += [f"summary.{name}", f"config.{name}"]
     return Problem(
         f"unknown field '{name}'", span,
-        hint="did you mean " + ", ".join(options[:-1]) + " or " + options[-1] + "? "
-        "Bare names are run attributes: " + ", ".join(RUN_ATTRIBUTES) + ".")
+        hint="did you mean " + ", ".join(options[:-1]) + " or " + options[-1] + "? " + listed)
+
+
+def _folded(name: str) -> str:
+    """A name without case, ``_`` or ``-``: ``createdAt``, ``created_at`` and ``CREATED-AT``
+    are one name."""
+    return name.replace("_", "").replace("-", "").lower()
+
+
+@cache
+def _attribute_spellings() -> dict[str, str]:
+    """Every spelling of a run attribute, folded (its name, W&B's key, the UI's name) -> the
+    name a query writes it with (the UI's name when the language has none)."""
+    spellings: dict[str, str] = {}
+    for ui_name, key in UI_RUN_NAMES.items():
+        written = RUN_KEY_ATTRIBUTES.get(key, ui_name)
+        if written.isidentifier():
+            spellings[_folded(ui_name)] = spellings.setdefault(_folded(key), written)
+    for attribute, key in RUN_ATTRIBUTES.items():
+        spellings.setdefault(_folded(key), attribute)
+    for attribute in RUN_ATTRIBUTES:  # last: W&B's key of id is name, which is another's name
+        spellings[_folded(attribute)] = attribute
+    return spellings
 
 
 def _unquote(token: str) -> str:
@@ -614,6 +644,43 @@ class _LarkParser:
         except UnexpectedInput:
             return None
         return _tree_builder()(text, build).transform(tree)
+
+    def prefix(self, text: str) -> _LarkPrefix | None:
+        """Where lark's parser stands after the terminals of ``text`` (see ``prefix``)."""
+        from lark.exceptions import UnexpectedInput
+
+        try:
+            parser = self.lark.parse_interactive(text)
+            tokens = parser.exhaust_lexer()
+        except UnexpectedInput:
+            return None
+        return _LarkPrefix(parser, tuple(
+            (token.type, token.start_pos or 0, token.end_pos or 0) for token in tokens))
+
+
+class _LarkPrefix:
+    """A prefix as lark's interactive parser reads it (``Prefix``)."""
+
+    __slots__ = ("parser", "tokens")
+
+    def __init__(self, parser: InteractiveParser, tokens: tuple[tuple[str, int, int], ...]
+                 ) -> None:
+        self.parser = parser
+        self.tokens = tokens
+
+    def accepts(self) -> frozenset[str]:
+        return frozenset(self.parser.accepts())  # type: ignore[no-untyped-call]
+
+    def after(self, terminal: str) -> _LarkPrefix | None:
+        from lark import Token
+        from lark.exceptions import UnexpectedInput
+
+        parser = self.parser.copy(deepcopy_values=False)  # type: ignore[no-untyped-call]
+        try:
+            parser.feed_token(Token(terminal, ""))
+        except UnexpectedInput:
+            return None
+        return _LarkPrefix(parser, self.tokens)
 
 
 @cache
@@ -753,6 +820,8 @@ class _Driver:
         terminals: dict[str, str] = {name: regex for name, regex, _ in tables["terminals"]}
         numbers = {name: number for number, name in enumerate(terminals, 1)}
         self.end = len(terminals) + 1
+        #: Terminal names by number (0: none).
+        self.names = ["", *terminals, "$END"]
         firsts = {name: None if first is None else frozenset(first)
                   for name, _, first in tables["terminals"]}
         # The loop tells the end of the text itself; only a state's own lexer may meet it.
@@ -880,6 +949,70 @@ class _Driver:
             state = action
             push_state(state)
             push_value(token)
+
+    def prefix(self, text: str) -> _DriverPrefix | None:
+        """Where the tables stand after the terminals of ``text`` (see ``prefix``): the loop of
+        ``parse`` on states alone, lexing terminal by terminal as it does without a predicate
+        in one match."""
+        states = [self.start]
+        tokens: list[tuple[str, int, int]] = []
+        length = len(text)
+        position = self.skip(text).end()  # type: ignore[union-attr]
+        while position < length:
+            lex, numbering = self.by_character[text[position]]
+            token = lex(text, position)
+            if token is None:
+                return None
+            if self.rows[states[-1]][numbering[token.lastindex]] == _ERROR:  # type: ignore[index]
+                lex, numbering = self.lexers[states[-1]]
+                token = lex(text, position)
+                if token is None:
+                    return None
+            if not self.shift(states, numbering[token.lastindex]):  # type: ignore[index]
+                return None
+            tokens.append((self.names[numbering[token.lastindex]], token.start(), _end(token)))  # type: ignore[index]
+            position = token.end()
+        return _DriverPrefix(self, states, tuple(tokens))
+
+    def shift(self, states: list[int], kind: int) -> bool:
+        """Reduce ``states`` as the terminal ``kind`` next makes the parser reduce, then shift
+        it; False (with ``states`` spoilt) when the table has no action for it."""
+        rows, gotos, rules = self.rows, self.gotos, self.rules
+        action = rows[states[-1]][kind]
+        while action < 0:
+            _, size, origin = rules[~action]
+            if size:
+                del states[-size:]
+            state = gotos[states[-1]][origin][kind]
+            states.append(state)
+            action = rows[state][kind]
+        if action == _ERROR:
+            return False
+        states.append(action)
+        return True
+
+
+class _DriverPrefix:
+    """A prefix as the driver reads it (``Prefix``): its stack of states."""
+
+    __slots__ = ("driver", "states", "tokens")
+
+    def __init__(self, driver: _Driver, states: list[int],
+                 tokens: tuple[tuple[str, int, int], ...]) -> None:
+        self.driver = driver
+        self.states = states
+        self.tokens = tokens
+
+    def accepts(self) -> frozenset[str]:
+        shift, states = self.driver.shift, self.states
+        return frozenset(name for kind, name in enumerate(self.driver.names)
+                         if kind and shift(states[:], kind))
+
+    def after(self, terminal: str) -> _DriverPrefix | None:
+        states = self.states[:]
+        if not self.driver.shift(states, self.driver.names.index(terminal)):
+            return None
+        return _DriverPrefix(self.driver, states, self.tokens)
 
 
 #: A lexer of the driver: a regex's ``match`` and the terminal number of each of its groups.
@@ -1193,9 +1326,39 @@ def parse(text: str) -> Query:
     return query  # type: ignore[no-any-return]
 
 
+class Prefix(Protocol):
+    """Where the parser stands after the start of a query: what completion asks of the grammar.
+    Terminals are named as in the grammar (``FIELD``, ``OP``, ``GROUP_BY``, ``$END``)."""
+
+    #: The terminals read: name, start and end offsets.
+    tokens: tuple[tuple[str, int, int], ...]
+
+    def accepts(self) -> frozenset[str]:
+        """The terminals the grammar takes next (``$END``: the text is a whole query)."""
+
+    def after(self, terminal: str) -> Prefix | None:
+        """Where the parser stands after ``terminal`` too; None when it does not take it."""
+
+
+def prefix(text: str) -> Prefix | None:
+    """The parser's state after the terminals of ``text``, the start of a query (up to a
+    cursor, say); None when no query starts with them. Only syntax: no leaf is checked."""
+    return _driver().prefix(text)
+
+
+def spelling(terminal: str) -> str | None:
+    """How a terminal with one spelling is typed (``GROUP_BY``: ``group by``, ``LPAR``:
+    ``(``); None for the others (fields, values, operators)."""
+    described = _DESCRIPTIONS.get(terminal, "")
+    return described[1:-1] if described.startswith("'") else None
+
+
 # Error translation ---------------------------------------------------------------------------
 
-_OPERATORS = "'==', '!=', '<', '<=', '>', '>=', '=~', '!~'"
+#: The comparison operators as the language spells them (``=`` is also read as ``==``).
+OPERATORS = ("==", "!=", "<", "<=", ">", ">=", "=~", "!~")
+
+_OPERATORS = ", ".join(f"'{op}'" for op in OPERATORS)
 _DESCRIPTIONS = {
     "AND": "'and'", "OR": "'or'", "FIELD": "a field", "NAME": "a field", "NUMBER": "a number",
     "STRING": "a string",
@@ -1317,6 +1480,8 @@ def _hint_for_token(text: str, token: Token, expected: set[str]) -> str | None:
         return "'group by' comes before 'order by'"
     if token.type == "RPAR" and "RPAR" not in expected:
         return "this ')' closes no '('"
+    if token.type == "NAME" and "STRING" in expected and "FIELD" not in expected:
+        return f"text is written in quotes: {format_value(str(token))}"
     if "AND" in expected and token.type in ("FIELD", "NAME", "STRING", "NUMBER", "LPAR"):
         return "join conditions with 'and' or 'or'"
     if "OP" in expected and token.type in ("STRING", "NUMBER", "DURATION"):
