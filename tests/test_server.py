@@ -27,7 +27,16 @@ from graphql import (
     build_schema,
 )
 
-from wsquery.apps.server import DEFAULT_ENTITY, SCHEMA_SDL, ViewServer
+from wsquery.apps.server import (
+    COMPLEXITY_CODE,
+    DATABASE_FIELD_COST,
+    DEFAULT_ENTITY,
+    MAX_COMPLEXITY,
+    MAX_DEPTH,
+    MAX_DOCUMENT_LENGTH,
+    SCHEMA_SDL,
+    ViewServer,
+)
 from wsquery.errors import (
     AuthenticationError,
     NotFoundError,
@@ -393,3 +402,102 @@ def test_without_graphql_core_the_server_names_the_extra() -> None:
                             env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])})
     assert result.stdout.strip() == (
         "the local view server needs graphql-core: pip install 'wsquery[server]'")
+
+
+# What one request may cost ---------------------------------------------------------------------
+
+def post_document(server: ViewServer, document: str) -> tuple[requests.Response, int]:
+    """The answer to one GraphQL document, and how many database connections it opened."""
+    before = server.connections_opened
+    response = requests.post(f"{server.url}/graphql", json={"query": document},
+                             auth=("api", server.api_key), timeout=60)
+    return response, server.connections_opened - before
+
+
+def refusal(response: requests.Response) -> str:
+    assert response.status_code == 400
+    body = response.json()
+    assert body["data"] is None
+    [error] = body["errors"]
+    assert error["extensions"] == {"code": COMPLEXITY_CODE}
+    return str(error["message"])
+
+
+def test_ten_thousand_aliased_fields_are_refused_unread(view_server: ViewServer) -> None:
+    document = "{" + " ".join(f"a{n}: viewer {{ id }}" for n in range(10_000)) + "}"
+    response, opened = post_document(view_server, document)
+    assert refusal(response) == (f"the query document has {len(document)} characters, more "
+                                 f"than the limit of {MAX_DOCUMENT_LENGTH}")
+    assert opened == 0
+
+
+def test_aliases_count_each_and_database_fields_cost_more(view_server: ViewServer) -> None:
+    per_viewer = DATABASE_FIELD_COST + 1
+    allowed = MAX_COMPLEXITY // per_viewer
+    document = "{" + " ".join(f"a{n}:viewer{{id}}" for n in range(2_000)) + "}"
+    assert len(document) <= MAX_DOCUMENT_LENGTH
+    response, opened = post_document(view_server, document)
+    assert refusal(response) == (f"operation has complexity {2_000 * per_viewer}, which "
+                                 f"exceeds the limit of {MAX_COMPLEXITY}")
+    assert opened == 0
+
+    over = "{" + " ".join(f"a{n}: viewer {{ id }}" for n in range(allowed + 1)) + "}"
+    response, opened = post_document(view_server, over)
+    assert refusal(response).startswith(f"operation has complexity {(allowed + 1) * per_viewer},")
+    assert opened == 0
+
+    within = "{" + " ".join(f"a{n}: viewer {{ id }}" for n in range(allowed)) + "}"
+    response, opened = post_document(view_server, within)
+    assert response.status_code == 200
+    assert len(response.json()["data"]) == allowed
+    assert opened == allowed
+
+
+def test_one_field_name_repeated_is_counted_before_validation(view_server: ViewServer) -> None:
+    document = "{ viewer {" + " id" * 15_000 + " } }"
+    response, opened = post_document(view_server, document)
+    assert refusal(response) == (f"operation has complexity {15_000 + DATABASE_FIELD_COST}, "
+                                 f"which exceeds the limit of {MAX_COMPLEXITY}")
+    assert opened == 0
+
+
+def test_fragments_count_wherever_they_are_spread(view_server: ViewServer) -> None:
+    levels = 20  # each fragment spreads the next twice: 2**20 viewer fields on paper
+    fragments = [f"fragment Q{n} on Query {{ ...Q{n + 1} ... {{ ...Q{n + 1} }} }}"
+                 for n in range(levels)]
+    last = f"fragment Q{levels} on Query {{ viewer {{ id }} }}"
+    document = "\n".join(["{ ...Q0 }", *fragments, last])
+    response, opened = post_document(view_server, document)
+    complexity = 2**levels * (DATABASE_FIELD_COST + 1)
+    assert refusal(response) == (f"operation has complexity {complexity}, which exceeds the "
+                                 f"limit of {MAX_COMPLEXITY}")
+    assert opened == 0
+
+
+def test_depth_is_capped(view_server: ViewServer) -> None:
+    nested = "{ viewer " + "{ a " * MAX_DEPTH + "{ b }" + " }" * MAX_DEPTH + " }"
+    response, opened = post_document(view_server, nested)
+    assert refusal(response) == (f"operation has depth {MAX_DEPTH + 2}, which exceeds the limit "
+                                 f"of {MAX_DEPTH}")
+    assert opened == 0
+
+
+def test_a_long_fragment_chain_is_refused_not_a_failure(view_server: ViewServer) -> None:
+    chain = [f"fragment F{n} on Query {{ ...F{n + 1} }}" for n in range(1_700)]
+    document = "\n".join(["{ ...F0 }", *chain, "fragment F1700 on Query { viewer { id } }"])
+    assert len(document) <= MAX_DOCUMENT_LENGTH
+    response, opened = post_document(view_server, document)
+    assert response.status_code == 400
+    assert response.json()["errors"]
+    assert opened == 0
+
+
+def test_the_documents_wsquery_sends_are_well_within_the_limits(client: GraphQLClient) -> None:
+    from wsquery.wandb import graphql as documents
+
+    for name in ("VIEWER", "FIND_VIEW", "GET_VIEW", "LIST_VIEWS", "LIST_RUNS", "UPSERT_VIEW",
+                 "DELETE_VIEW"):
+        document = getattr(documents, name)
+        response = requests.post(f"{client.settings.base_url}/graphql", json={"query": document},
+                                 auth=("api", client.settings.api_key), timeout=60)
+        assert COMPLEXITY_CODE not in response.text, name

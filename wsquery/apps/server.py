@@ -45,7 +45,14 @@ from wsquery.errors import WorkspaceError, WsqueryError
 from wsquery.wandb.graphql import MAX_NAME_LENGTH
 
 if TYPE_CHECKING:
-    from graphql import GraphQLSchema
+    from graphql import (
+        DocumentNode,
+        ExecutionResult,
+        GraphQLError,
+        GraphQLNamedType,
+        GraphQLSchema,
+        SelectionSetNode,
+    )
 
 _log = logging.getLogger("wsquery.server")
 
@@ -55,6 +62,20 @@ DEFAULT_ENTITY = "wsquery"
 SERVER_EXTRA = "server"
 #: The largest request body accepted, in bytes.
 MAX_BODY = 16 * 1024 * 1024
+#: The longest GraphQL document accepted, in characters (variables, such as a spec, may be
+#: longer, up to ``MAX_BODY``).
+MAX_DOCUMENT_LENGTH = 64 * 1024
+#: The most a document may cost: each field it selects counts 1 (an alias is a field of its
+#: own, a fragment counts wherever it is spread), a field that reads the database
+#: ``DATABASE_FIELD_COST``. So a request holds the server for a bounded time.
+MAX_COMPLEXITY = 500
+DATABASE_FIELD_COST = 20
+#: The deepest nesting of fields a document may select (``{ viewer { id } }`` is 2).
+MAX_DEPTH = 10
+#: The fields besides the root ones (every query and mutation) that read the database.
+_DATABASE_FIELDS = frozenset({("Project", "allViews"), ("Project", "runs")})
+#: The error code of a document over a limit, as gqlgen (a Go GraphQL server) gives it.
+COMPLEXITY_CODE = "COMPLEXITY_LIMIT_EXCEEDED"
 
 #: The part of W&B's GraphQL schema this server implements: same type, field and argument
 #: names and types as W&B's (checked against the shared schema by the tests).
@@ -280,7 +301,7 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
-def _graphql_error(message: str, code: str) -> Exception:
+def _graphql_error(message: str, code: str) -> GraphQLError:
     from graphql import GraphQLError
 
     return GraphQLError(message, extensions={"code": code})
@@ -341,6 +362,8 @@ class _Store:
     so concurrent saves serialize instead of losing updates."""
 
     def __init__(self, path: Path) -> None:
+        self.opened = 0
+        self._count_lock = threading.Lock()
         if str(path) == ":memory:":
             raise WorkspaceError("the view server keeps its views in a file: give a path, "
                                  "not ':memory:'")
@@ -354,6 +377,8 @@ class _Store:
             raise WorkspaceError(f"cannot keep views in {path}: {error}") from None
 
     def connect(self) -> sqlite3.Connection:
+        with self._count_lock:
+            self.opened += 1
         connection = sqlite3.connect(self.path, timeout=30.0, isolation_level=None,
                                      check_same_thread=False)
         connection.row_factory = sqlite3.Row
@@ -803,6 +828,12 @@ class ViewServer:
         with self._lock:
             return next(iter(self._keys))
 
+    @property
+    def connections_opened(self) -> int:
+        """How many database connections the server has opened so far (one per field that
+        reads the database): the work requests made it do."""
+        return self._store.opened
+
     def add_key(self, entity: str, key: str | None = None) -> str:
         """Accept another key (a new random one unless given) acting as ``entity``."""
         key = key or secrets.token_hex(20)
@@ -855,15 +886,12 @@ class ViewServer:
             self.received.append(received)
 
     def execute(self, entity: str, body: Mapping[str, Any]) -> tuple[int, dict[str, Any]]:
-        """Run one GraphQL request as ``entity``: the HTTP status and the response body."""
-        from graphql import GraphQLError, graphql_sync
+        """Run one GraphQL request as ``entity``: the HTTP status and the response body.
+        A document over the limits (``MAX_DOCUMENT_LENGTH``, ``MAX_COMPLEXITY``,
+        ``MAX_DEPTH``) is refused before any field is resolved."""
+        from graphql import GraphQLError
 
-        variables = body.get("variables")
-        operation_name = body.get("operationName")
-        result = graphql_sync(
-            server_schema(), body["query"], root_value=_Root(self._store, entity),
-            variable_values=variables if isinstance(variables, dict) else None,
-            operation_name=operation_name if isinstance(operation_name, str) else None)
+        result = _run_document(_Root(self._store, entity), body)
         payload = dict(result.formatted)
         errors = result.errors or []
         codes = {(error.extensions or {}).get("code") for error in errors}
@@ -907,6 +935,123 @@ class ViewServer:
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
+
+
+def _run_document(root: _Root, body: Mapping[str, Any]) -> ExecutionResult:
+    """Parse, check the cost, validate and execute one request's document."""
+    from graphql import (
+        ExecutionResult,
+        GraphQLError,
+        KnownFragmentNamesRule,
+        NoFragmentCyclesRule,
+        NoUnusedFragmentsRule,
+        execute_sync,
+        parse,
+        validate,
+    )
+
+    text: str = body["query"]
+    if len(text) > MAX_DOCUMENT_LENGTH:
+        return ExecutionResult(None, [_graphql_error(
+            f"the query document has {len(text)} characters, more than the limit of "
+            f"{MAX_DOCUMENT_LENGTH}", COMPLEXITY_CODE)])
+    try:
+        document = parse(text)
+    except GraphQLError as error:
+        return ExecutionResult(None, [error])
+    schema = server_schema()
+    # Fragments first (cheap), so the cost below counts every field the full validation reads.
+    errors = validate(schema, document, [KnownFragmentNamesRule, NoUnusedFragmentsRule,
+                                         NoFragmentCyclesRule])
+    if not errors:
+        errors = _over_limits(schema, document) or validate(schema, document)
+    if errors:
+        return ExecutionResult(None, errors)
+    variables = body.get("variables")
+    operation_name = body.get("operationName")
+    return execute_sync(schema, document, root_value=root,
+                        variable_values=variables if isinstance(variables, dict) else None,
+                        operation_name=operation_name if isinstance(operation_name, str)
+                        else None)
+
+
+def _over_limits(schema: GraphQLSchema, document: DocumentNode) -> list[GraphQLError]:
+    """The errors of a document whose complexity or depth is over the limit (none when
+    within): every operation counts, each fragment is walked once."""
+    try:
+        complexity, depth = _cost(schema, document)
+    except RecursionError:
+        complexity, depth = 0, MAX_DEPTH + 1
+    errors = []
+    if complexity > MAX_COMPLEXITY:
+        errors.append(_graphql_error(f"operation has complexity {complexity}, which exceeds "
+                                     f"the limit of {MAX_COMPLEXITY}", COMPLEXITY_CODE))
+    if depth > MAX_DEPTH:
+        errors.append(_graphql_error(f"operation has depth {depth}, which exceeds the limit "
+                                     f"of {MAX_DEPTH}", COMPLEXITY_CODE))
+    return errors
+
+
+def _cost(schema: GraphQLSchema, document: DocumentNode) -> tuple[int, int]:
+    """(complexity, depth) of every operation of a document whose fragments are known and
+    acyclic; fields the schema lacks count as plain ones (validation refuses them next)."""
+    from graphql import (
+        FieldNode,
+        FragmentDefinitionNode,
+        FragmentSpreadNode,
+        GraphQLInterfaceType,
+        GraphQLObjectType,
+        InlineFragmentNode,
+        OperationDefinitionNode,
+        get_named_type,
+    )
+
+    fragments = {definition.name.value: definition for definition in document.definitions
+                 if isinstance(definition, FragmentDefinitionNode)}
+    roots = {schema.query_type, schema.mutation_type}
+    walked: dict[str, tuple[int, int]] = {}
+
+    def selections(selection_set: SelectionSetNode, parent: GraphQLNamedType | None
+                   ) -> tuple[int, int]:
+        complexity = depth = 0
+        for selection in selection_set.selections:
+            if isinstance(selection, FieldNode):
+                found = field(selection, parent)
+            elif isinstance(selection, FragmentSpreadNode):
+                found = fragment(selection.name.value)
+            elif isinstance(selection, InlineFragmentNode):
+                condition = selection.type_condition
+                found = selections(selection.selection_set, parent if condition is None
+                                   else schema.get_type(condition.name.value))
+            complexity, depth = complexity + found[0], max(depth, found[1])
+        return complexity, depth
+
+    def field(node: FieldNode, parent: GraphQLNamedType | None) -> tuple[int, int]:
+        name = node.name.value
+        reads = parent in roots or (getattr(parent, "name", ""), name) in _DATABASE_FIELDS
+        own = DATABASE_FIELD_COST if reads else 1
+        if node.selection_set is None:
+            return own, 1
+        fields = parent.fields if isinstance(parent, GraphQLObjectType | GraphQLInterfaceType
+                                             ) else {}
+        child = get_named_type(fields[name].type) if name in fields else None
+        complexity, depth = selections(node.selection_set, child)
+        return own + complexity, 1 + depth
+
+    def fragment(name: str) -> tuple[int, int]:
+        if name not in walked:
+            definition = fragments[name]
+            walked[name] = selections(definition.selection_set,
+                                      schema.get_type(definition.type_condition.name.value))
+        return walked[name]
+
+    total = deepest = 0
+    for definition in document.definitions:
+        if isinstance(definition, OperationDefinitionNode):
+            root = schema.get_root_type(definition.operation)
+            complexity, depth = selections(definition.selection_set, root)
+            total, deepest = total + complexity, max(deepest, depth)
+    return total, deepest
 
 
 def serve(host: str = "127.0.0.1", port: int = 0,
