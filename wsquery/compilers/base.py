@@ -32,17 +32,25 @@ class Context:
         self.warnings.append(TargetWarning(message, self.target, span, hint, self.text))
 
 
-def checked_now(target: str, now: object, strict: object, unknown: dict[str, object]
-                ) -> datetime:
-    """The moment ``within last`` counts back from (default: the current time; naive means
-    UTC); a ``TargetError`` for an option or value not known."""
+def check_options(target: str, unknown: dict[str, object], known: str,
+                  flags: Sequence[tuple[str, object]]) -> None:
+    """A ``TargetError`` for an option the target does not know (``known`` lists those it
+    does) or a flag that is not True or False."""
     if unknown:
         names = ", ".join(repr(name) for name in sorted(unknown))
         plural = "s" if len(unknown) > 1 else ""
         raise TargetError(f"unknown option{plural} {names}", target=target,
-                          hint="options are now and strict")
-    if not isinstance(strict, bool):
-        raise TargetError(f"strict must be True or False, not {strict!r}", target=target)
+                          hint=f"options are {known}")
+    for name, value in flags:
+        if not isinstance(value, bool):
+            raise TargetError(f"{name} must be True or False, not {value!r}", target=target)
+
+
+def checked_now(target: str, now: object, strict: object, unknown: dict[str, object]
+                ) -> datetime:
+    """The moment ``within last`` counts back from (default: the current time; naive means
+    UTC); a ``TargetError`` for an option or value not known."""
+    check_options(target, unknown, "now and strict", [("strict", strict)])
     if now is None:
         return datetime.now(UTC)
     if not isinstance(now, datetime):

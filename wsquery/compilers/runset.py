@@ -39,6 +39,7 @@ from wsquery.ast import (
     Within,
     slot_constructor,
 )
+from wsquery.compilers.base import Context, check_options
 from wsquery.errors import TargetError, TargetWarning
 from wsquery.semantics.normalize import (
     CREATED_AT,
@@ -66,7 +67,7 @@ MAX_DISTRIBUTED_LEAVES = 200
 FORMATS = ("filterv2", "legacy")
 
 _TARGET = "workspace"
-_OPTIONS = "options are format, exact_ops, strict and limit_as_max_runs"
+_OPTIONS = "format, exact_ops, strict and limit_as_max_runs"
 _MONGO_HINT = 'compile with target="mongo", which can express it'
 _OPS = {"==": "=", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 #: Operators the W&B UI cannot show -> the ones it shows in their place.
@@ -179,33 +180,22 @@ def _check_options(format: object, exact_ops: object, strict: object,
              ("limit_as_max_runs", limit_as_max_runs))
     if format in FORMATS and all(type(value) is bool for _, value in flags) and not unknown:
         return format
-    if unknown:
-        names = ", ".join(repr(name) for name in sorted(unknown))
-        plural = "s" if len(unknown) > 1 else ""
-        raise TargetError(f"unknown option{plural} {names}", target=_TARGET, hint=_OPTIONS)
+    check_options(_TARGET, unknown, _OPTIONS, flags)
     if not (isinstance(format, str) and format.lower() in FORMATS):
         raise TargetError(f"unknown format {format!r}", target=_TARGET,
                           hint='format is "filterv2" or "legacy"')
-    for name, value in flags:
-        if not isinstance(value, bool):
-            raise TargetError(f"{name} must be True or False, not {value!r}", target=_TARGET)
     return format.lower()
 
 
-class _Compiler:
+class _Compiler(Context):
     """One compilation: its options, and the warnings given so far."""
 
-    __slots__ = ("exact_ops", "strict", "text", "warned", "warnings")
+    __slots__ = ("exact_ops", "warned")
 
     def __init__(self, text: str | None, exact_ops: bool, strict: bool) -> None:
-        self.text = text
+        super().__init__(_TARGET, text, strict)
         self.exact_ops = exact_ops
-        self.strict = strict
-        self.warnings: list[TargetWarning] = []
         self.warned: set[int] = set()  # ids of nodes warned about (distribution repeats them)
-
-    def error(self, message: str, span: Span, hint: str | None = None) -> TargetError:
-        return TargetError(message, target=_TARGET, span=span, text=self.text, hint=hint)
 
     def max_runs(self, query: Query, limit_as_max_runs: bool) -> int | None:
         """The view's max-runs setting a ``limit`` becomes when asked; else a ``TargetError``:
@@ -219,17 +209,14 @@ class _Compiler:
                              "setting (how many runs its charts show), or leave it out")
         message = (f"limit {query.limit} became the view's max-runs setting (maxRuns): the "
                    "charts show the first that many runs, the runs table shows them all")
-        if self.strict:
-            raise self.error(message, span)
-        self.warnings.append(TargetWarning(message, _TARGET, span, None, self.text))
+        self.warn(message, span)
         return query.limit
 
-    def warn(self, node: Expr, message: str, hint: str | None = None) -> None:
-        if self.strict:
-            raise self.error(message, node.span, hint)
-        if id(node) not in self.warned:
+    def warn_once(self, node: Expr, message: str, hint: str | None = None) -> None:
+        """A warning about ``node``, given once however often distribution repeats it."""
+        if id(node) not in self.warned or self.strict:
             self.warned.add(id(node))
-            self.warnings.append(TargetWarning(message, _TARGET, node.span, hint, self.text))
+            self.warn(message, node.span, hint)
 
     def contradiction(self, folded: Constant, original: Expr | None) -> TargetError:
         part = _find_span(original, folded.span) if original is not None else None
@@ -364,8 +351,8 @@ class _Compiler:
                 op = expr.op
                 if op in _UI_OPS and not self.exact_ops:
                     replacement = Compare(expr.field, _UI_OPS[op], expr.value)
-                    self.warn(expr, f"{expr} became {replacement}: the W&B UI shows only <= "
-                              "and >=", f"pass exact_ops=True to keep {op}")
+                    self.warn_once(expr, f"{expr} became {replacement}: the W&B UI shows only "
+                                   "<= and >=", f"pass exact_ops=True to keep {op}")
                     op = _UI_OPS[op]
                 field, value = expr.field, expr.value
                 if field.section == "run" or type(value) is Duration:
@@ -413,7 +400,7 @@ class _Compiler:
         exact = expr.duration.seconds
         whole = math.floor(exact + 0.5)  # half up: 0.5s is 1 second, not 0
         if whole != exact:
-            self.warn(expr, f"{expr} became {whole} seconds: a run set takes whole seconds")
+            self.warn_once(expr, f"{expr} became {whole} seconds: a run set takes whole seconds")
         return whole
 
 
