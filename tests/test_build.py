@@ -642,3 +642,16 @@ def test_operators_join_conditions_as_the_parser_does() -> None:
     assert nested == wsquery.parse("config.a == 1 and (config.b == 2 and config.c == 3)").filter
     assert ~~nested == wsquery.parse("not not (config.a == 1 and (config.b == 2 and "
                                      "config.c == 3))").filter
+
+
+def test_query_takes_builders_for_group_by_and_order_by() -> None:
+    built = wsquery.Query(filter=field("summary.val_loss") <= 0.1,
+                          group_by=[field("config.opt")],
+                          order_by=[field("summary.acc").desc(), field("config.lr")])
+    assert built == wsquery.parse(
+        "summary.val_loss <= 0.1 group by config.opt order by summary.acc desc, config.lr")
+
+
+def test_query_refuses_text_where_a_field_belongs() -> None:
+    with pytest.raises(TypeError, match=r"write wsquery.field\('config.opt'\)"):
+        wsquery.Query(group_by=["config.opt"])

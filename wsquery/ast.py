@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, Never, NoReturn, TypeAlias, TypeVar, overload
 
@@ -296,14 +296,39 @@ class OrderKey:
         return str(self.field) if self.ascending else f"{self.field} desc"
 
 
+def _group_fields(items: Iterable[Any]) -> tuple[Field, ...]:
+    """``group by`` fields as given: ``Field`` nodes, or what holds one (``wsquery.field``)."""
+    if type(items) is tuple and all(type(item) is Field for item in items):
+        return items  # as the parser builds them
+    return tuple([_field_of(item) for item in items])
+
+
+def _order_keys(items: Iterable[Any]) -> tuple[OrderKey, ...]:
+    """``order by`` keys as given: ``OrderKey`` nodes, or fields (ascending)."""
+    if type(items) is tuple and all(type(item) is OrderKey for item in items):
+        return items
+    return tuple([item if type(item) is OrderKey else OrderKey(_field_of(item))
+                  for item in items])
+
+
+def _field_of(item: Any) -> Field:
+    field = getattr(item, "field", item)
+    if type(field) is not Field:
+        raise TypeError(f"expected a field, not {item!r}: write wsquery.field({item!r})"
+                        if isinstance(item, str) else f"expected a field, not {item!r}")
+    return field
+
+
 @attrs.frozen(slots=True)
 class Query:
     """A whole query: an optional filter, then ``group by``, ``order by`` and ``limit``
-    clauses; ``limit`` keeps the first that many runs in order (None: all of them)."""
+    clauses; ``limit`` keeps the first that many runs in order (None: all of them).
+    ``group_by`` and ``order_by`` take any iterable of fields (``wsquery.field(...)`` too);
+    fields in ``order_by`` sort ascending."""
 
     filter: Expr | None = None
-    group_by: tuple[Field, ...] = ()
-    order_by: tuple[OrderKey, ...] = ()
+    group_by: tuple[Field, ...] = attrs.field(default=(), converter=_group_fields)
+    order_by: tuple[OrderKey, ...] = attrs.field(default=(), converter=_order_keys)
     limit: int | None = None
     span: Span = _SPAN
 
