@@ -11,9 +11,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Mapping
     from datetime import datetime
 
+    from wsquery.apps.assist import Completions, Diagnostic
     from wsquery.ast import Query
     from wsquery.build import and_, field, not_, or_
     from wsquery.compilers.mongo import MongoQuery
@@ -82,7 +83,9 @@ __all__ = [
     "WsqueryWarning",
     "__version__",
     "and_",
+    "check",
     "compile",
+    "complete",
     "decompile",
     "evaluate",
     "field",
@@ -196,6 +199,22 @@ def compile(
     text = query if isinstance(query, str) else None
     return _module("compilers.registry").get(target).compile(  # type: ignore[no-any-return]
         _as_query(query), text=text, **options)
+
+
+def complete(text: str, cursor: int | None = None, *, runs: Iterable[Any] | None = None,
+             fields: Mapping[str, Iterable[Any]] | Iterable[str] | None = None) -> Completions:
+    """What may come at ``cursor`` (default: the end) of query text, as the grammar allows it
+    there: the span the word being typed covers, and each candidate's text and kind. ``runs``
+    or ``fields`` (field text -> values seen) give the keys and values to offer."""
+    return _module("apps.assist").complete(  # type: ignore[no-any-return]
+        text, cursor, runs=runs, fields=fields)
+
+
+def check(text: str, target: str | None = "workspace", **options: Any) -> list[Diagnostic]:
+    """Every problem of query text as data, without raising: syntax errors, literals no run
+    can match, and the errors and warnings of compiling for ``target`` (None: none), each
+    with its span, message, hint, what was expected and its severity."""
+    return _module("apps.assist").check(text, target, **options)  # type: ignore[no-any-return]
 
 
 def targets() -> list[str]:

@@ -1,0 +1,400 @@
+"""Query text and a cursor -> what the grammar lets come there (``complete``); query text -> its
+every problem as data (``check``): what editors, notebook widgets and the REPL ask.
+
+Completion asks the parser where it stands after the text before the word being typed
+(``syntax.parser.prefix``: lark's LALR state, from either parser), and offers, for each
+terminal that state takes, the spellings that fit: fields (run attributes, the sections, and
+the config and summary keys of the runs or fields given, or written elsewhere in the text),
+operators, keywords (several at once where only keywords can follow, as ``is not null``),
+punctuation, and values: those seen in the runs for the field being compared, a run's states,
+each checked as a query would check it. ``check`` reports syntax errors, literals no run can
+match, and what the target says (its errors and warnings) alike, without raising.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping
+from functools import lru_cache
+from typing import Any, Literal, TypeAlias
+
+import attrs
+
+from wsquery.ast import (
+    RUN_ATTRIBUTES,
+    RUN_KEY_ATTRIBUTES,
+    SECTIONS,
+    UNIT_SECONDS,
+    Field,
+    format_value,
+)
+from wsquery.errors import (
+    QuerySyntaxError,
+    QueryValidationError,
+    TargetError,
+    WsqueryError,
+    line_column,
+)
+from wsquery.semantics.schema import RUN_STATES, kind
+from wsquery.syntax.grammar import keywords
+from wsquery.syntax.parser import OPERATORS, Prefix, parse, prefix, spelling
+
+#: What a completion is, for an editor to show it by.
+CompletionKind: TypeAlias = Literal["field", "section", "operator", "keyword", "value", "unit",
+                          "punctuation"]
+Severity: TypeAlias = Literal["error", "warning"]
+
+#: Values seen in a field, counted: keyed ``(is a bool, value)``, as ``True == 1``.
+_Seen: TypeAlias = "Counter[tuple[bool, Any]]"
+#: Seen values kept per field, the commonest first.
+MAX_VALUES = 100
+_FIELD_TERMINALS = frozenset({"FIELD", "NAME"})
+#: Terminals that hold a value, and those of them a seen value can be.
+_VALUES = frozenset({"NUMBER", "STRING", "DURATION", "TRUE", "FALSE", "NULL"})
+#: Keyword chains stop at a terminal that is not a keyword.
+_NOT_KEYWORDS = _FIELD_TERMINALS | _VALUES | {"OP", "UNIT", "$END"}
+#: Durations offered where only a duration may come (``within last``).
+_DURATIONS = ("1h", "1d", "7d", "30d")
+#: Run attributes whose values are too many to offer (one per run, or a moment each).
+_UNOFFERED = frozenset({RUN_ATTRIBUTES["id"], RUN_ATTRIBUTES["created_at"]})
+#: The word before the cursor: key characters, closed backtick segments, and an open one.
+_WORD = re.compile(r"(?:[\w.\-+/]|`[^`\n]*`)*(?:`[^`\n]*)?\Z")
+
+
+@attrs.frozen
+class Completion:
+    """One thing that may come at the cursor: ``text`` to put in place of the completed span,
+    its ``kind``, and a short ``detail`` (which section a key is in, how often a value was
+    seen)."""
+
+    text: str
+    kind: CompletionKind
+    detail: str = ""
+
+
+@attrs.frozen
+class Completions:
+    """What may come at the cursor: ``items`` in the order to offer them, each replacing
+    ``span`` (the start of the word being typed to the cursor; empty between words)."""
+
+    span: tuple[int, int]
+    items: tuple[Completion, ...]
+
+
+@attrs.frozen
+class Diagnostic:
+    """One problem of a query: ``span`` (offsets into the text) and its 1-based ``line`` and
+    ``column``, ``message``, what was ``expected`` there (syntax errors), a ``hint``, its
+    ``severity``, and its ``source``: ``syntax``, ``meaning`` (a literal no run can match)
+    or the target's name."""
+
+    message: str
+    span: tuple[int, int]
+    line: int
+    column: int
+    severity: Severity
+    source: str
+    hint: str | None = None
+    expected: tuple[str, ...] = ()
+
+
+def complete(text: str, cursor: int | None = None, *, runs: Iterable[Any] | None = None,
+             fields: Mapping[str, Iterable[Any]] | Iterable[str] | None = None) -> Completions:
+    """What the grammar lets come at ``cursor`` (default: the end of ``text``), the word
+    being typed there matched as a prefix, case aside. ``runs`` (any shape ``evaluate``
+    reads) or ``fields`` (field text -> values seen, or field texts alone; ``fields_of``
+    makes it from runs once, for completing on every key press) give the keys and values to
+    offer. Text before the word that no query starts with gets no completion."""
+    if not isinstance(text, str):
+        raise TypeError(f"complete() takes query text, not {type(text).__name__}")
+    cursor = len(text) if cursor is None else cursor
+    if not 0 <= cursor <= len(text):
+        raise ValueError(f"cursor {cursor} is outside the text (0 to {len(text)})")
+    before = text[:cursor]
+    start = _word_start(before)
+    span = (start, cursor)
+    state = prefix(before[:start])
+    if state is None:
+        return Completions(span, ())
+    known = _known(runs, fields)
+    for name, token_start, token_end in state.tokens:  # keys written elsewhere in the text
+        if name == "FIELD":
+            field = _field(before[token_start:token_end])
+            if field is not None:
+                known.setdefault(str(field), Counter())
+    word = before[start:].lower()
+    items: dict[str, Completion] = {}
+    for item in _candidates(state, before, known):
+        if _fits(item, word):
+            items.setdefault(item.text, item)
+    return Completions(span, tuple(items.values()))
+
+
+def fields_of(runs: Iterable[Any]) -> dict[str, tuple[Any, ...]]:
+    """Every field the runs hold (run attributes, config and summary keys, as a query writes
+    them) -> the values seen in it, the commonest first (at most ``MAX_VALUES``; tags one by
+    one). Runs that are not runs are skipped."""
+    return {name: tuple(value for (_, value), _ in seen.most_common(MAX_VALUES))
+            for name, seen in _seen(runs).items()}
+
+
+def check(text: str, target: str | None = "workspace", **options: Any) -> list[Diagnostic]:
+    """Every problem of ``text`` as a query, in source order, errors and warnings alike,
+    without raising: a syntax error (the parser stops at the first), else every literal no
+    run can match, else what compiling for ``target`` (with ``options``, as ``compile``
+    takes them; None: no target) refuses or warns about."""
+    if target is not None:
+        from wsquery.compilers.registry import get
+
+        get(target)  # an unknown target is the caller's mistake, not the query's
+    try:
+        parse(text)
+    except QueryValidationError as error:
+        return [_diagnostic(text, p.message, p.span, "error", "meaning", p.hint, p.expected)
+                for p in error.problems]
+    except QuerySyntaxError as error:
+        return [_diagnostic(text, p.message, p.span, "error", "syntax", p.hint, p.expected)
+                for p in error.problems]
+    if target is None:
+        return []
+    import wsquery
+
+    whole = (0, len(text))
+    try:
+        compiled = wsquery.compile(text, target=target, **options)
+    except TargetError as error:
+        return [_diagnostic(text, error.message, error.span or whole, "error", target,
+                            error.hint)]
+    return [_diagnostic(text, warning.message, warning.span or whole, "warning", target,
+                        warning.hint) for warning in compiled.warnings]
+
+
+def _diagnostic(text: str, message: str, span: tuple[int, int], severity: Severity,
+                source: str, hint: str | None, expected: tuple[str, ...] = ()) -> Diagnostic:
+    line, column = line_column(text, span[0])
+    return Diagnostic(message, span, line, column, severity, source, hint, expected)
+
+
+# Completion ---------------------------------------------------------------------------------
+
+def _word_start(before: str) -> int:
+    """Where the word before the cursor starts: at an open string's quote, else at the key,
+    number or keyword characters (and backtick segments) that end the text."""
+    quote = None
+    index = 0
+    while index < len(before):
+        character = before[index]
+        if quote is None:
+            if character in "\"'":
+                quote = index
+            elif character == "`":  # a key segment: quotes in it are its own
+                index = before.find("`", index + 1)
+                if index == -1:
+                    break
+        elif character == "\\":
+            index += 1
+        elif character == before[quote] or character == "\n":
+            quote = None
+        index += 1
+    if quote is not None:
+        return quote
+    found = _WORD.search(before)
+    return found.start() if found else len(before)
+
+
+def _fits(item: Completion, word: str) -> bool:
+    """Whether ``item`` completes ``word`` (lower case): a prefix of it, a string's with or
+    without its opening quote."""
+    text = item.text.lower()
+    if text.startswith(word):
+        return True
+    return item.kind == "value" and text[:1] == '"' and text[1:].startswith(word.lstrip("\"'"))
+
+
+def _candidates(state: Prefix, before: str, known: dict[str, _Seen]
+                ) -> Iterator[Completion]:
+    accepted = state.accepts()
+    if accepted & _FIELD_TERMINALS:
+        yield from _fields(known)
+    if "OP" in accepted:
+        for op in OPERATORS:
+            yield Completion(op, "operator")
+    if accepted & (_VALUES | {"UNIT"}) and not accepted & _FIELD_TERMINALS:
+        yield from _values(accepted, _field_before(state, before), known)
+    if accepted & {"NUMBER", "STRING"}:  # a list where one value belongs is never a query
+        accepted -= {"LSQB"}
+    for terminal in sorted(accepted - _NOT_KEYWORDS, key=_terminal_order):
+        for words in _keywords(state, terminal):
+            text = " ".join(words)
+            yield Completion(text, "keyword" if text[0].isalpha() else "punctuation")
+
+
+def _terminal_order(terminal: str) -> tuple[bool, str]:
+    """Keywords before punctuation, each in the order the grammar's names sort."""
+    return (not (_spelling(terminal) or "?")[0].isalpha(), terminal)
+
+
+def _keywords(state: Prefix, terminal: str, depth: int = 0) -> Iterator[list[str]]:
+    """The spellings of ``terminal`` and, while only keywords may follow, of those after it
+    (``is`` -> ``is null``, ``is not null``; ``within`` -> ``within last``)."""
+    spelt = _spelling(terminal)
+    if spelt is None:
+        return
+    after = state.after(terminal) if depth < 2 and spelt[0].isalpha() else None
+    following = frozenset() if after is None else after.accepts()
+    if after is None or not following or not all(_is_keyword(t) for t in following):
+        yield [spelt]
+        return
+    for terminal_after in sorted(following, key=_terminal_order):
+        for rest in _keywords(after, terminal_after, depth + 1):
+            yield [spelt, *rest]
+
+
+def _spelling(terminal: str) -> str | None:
+    """How a keyword or punctuation is typed; None for the other terminals."""
+    return keywords().get(terminal) or spelling(terminal)
+
+
+def _is_keyword(terminal: str) -> bool:
+    return (terminal == "NULL" or (terminal not in _NOT_KEYWORDS
+            and (_spelling(terminal) or "?")[0].isalpha()))
+
+
+def _fields(known: dict[str, _Seen]) -> Iterator[Completion]:
+    for name in RUN_ATTRIBUTES:
+        yield Completion(name, "field", "run attribute")
+    for section in SECTIONS:
+        yield Completion(f"{section}.", "section", f"a key of the run's {section}")
+    for name in known:
+        section = name.partition(".")[0]
+        detail = f"{section} key" if section in SECTIONS else "run attribute"
+        yield Completion(name, "field", detail)
+
+
+def _values(accepted: frozenset[str], field: Field | None, known: dict[str, _Seen]
+            ) -> Iterator[Completion]:
+    """The values that may come for ``field``: those seen in it (that the terminals taken
+    allow), a run's states for ``state``, true and false, null after ``is``."""
+    if field is None:
+        return
+    seen = known.get(str(field), Counter())
+    offered = [(value, f"seen in {count} run{'' if count == 1 else 's'}" if count else "")
+               for (_, value), count in seen.most_common()]
+    if kind(field) == "state":
+        offered += [(state, "a run state") for state in RUN_STATES]
+    if not seen or any(is_bool for is_bool, _ in seen):
+        offered += [(True, ""), (False, "")]
+    for value, detail in offered:
+        text = format_value(value)
+        terminal = ("TRUE" if value is True else "FALSE" if value is False
+                    else "STRING" if isinstance(value, str) else "NUMBER")
+        if terminal in accepted and (field.section != "run" or _holds(str(field), text)):
+            yield Completion(text, "value", detail)
+    if "DURATION" in accepted and "STRING" not in accepted:
+        for duration in _DURATIONS:
+            yield Completion(duration, "value", "a duration")
+    if "NULL" in accepted and not accepted & {"NUMBER", "STRING"}:
+        yield Completion("null", "value")
+    if "UNIT" in accepted and kind(field) == "seconds":
+        for unit in UNIT_SECONDS:
+            yield Completion(unit, "unit", "a unit of time")
+
+
+def _field_before(state: Prefix, before: str) -> Field | None:
+    """The field of the predicate a value completes: the last one written, unless a
+    ``limit`` came after it."""
+    for name, start, end in reversed(state.tokens):
+        if name in _FIELD_TERMINALS:
+            return _field(before[start:end])
+        if name == "LIMIT":
+            return None
+    return None
+
+
+@lru_cache(maxsize=4096)
+def _field(text: str) -> Field | None:
+    """The field ``text`` names, read as a query reads it; None when it names none."""
+    from wsquery.build import field
+
+    try:
+        return field(text).field
+    except WsqueryError:
+        return None
+
+
+@lru_cache(maxsize=4096)
+def _holds(field: str, value: str) -> bool:
+    """Whether ``field == value`` is a query (a run attribute's value can be wrong)."""
+    try:
+        parse(f"{field} == {value}")
+    except QuerySyntaxError:
+        return False
+    return True
+
+
+# What the runs hold -----------------------------------------------------------------------
+
+def _known(runs: Iterable[Any] | None,
+           fields: Mapping[str, Iterable[Any]] | Iterable[str] | None) -> dict[str, _Seen]:
+    """Field text as a query writes it -> the values seen in it, counted."""
+    known = {} if runs is None else _seen(runs)
+    if isinstance(fields, Mapping):
+        given: Iterable[tuple[str, Iterable[Any]]] = fields.items()
+    else:
+        given = ((name, ()) for name in fields or ())
+    for name, values in given:
+        field = _field(name)
+        if field is not None:
+            seen = known.setdefault(str(field), Counter())
+            for value in values:
+                if _offerable(value):
+                    seen.setdefault((type(value) is bool, value), 0)
+    return known
+
+
+def _seen(runs: Iterable[Any]) -> dict[str, _Seen]:
+    from wsquery.semantics.evaluate import adapt
+
+    seen: dict[str, _Seen] = {}
+
+    def add(field: Field, value: Any) -> None:
+        counts = seen.setdefault(str(field), Counter())
+        if _offerable(value):
+            counts[type(value) is bool, value] += 1
+
+    for run in runs:
+        try:
+            record = adapt(run)
+        except WsqueryError:
+            continue
+        for key in RUN_KEY_ATTRIBUTES:
+            value = record.run.get(key)
+            if value is None or key in _UNOFFERED:
+                continue
+            field = Field("run", (key,))
+            for item in value if kind(field) == "tags" and isinstance(value, list) else [value]:
+                add(field, item)
+        for section, values in (("config", record.config), ("summary", record.summary)):
+            for path, value in _leaves(values) if isinstance(values, Mapping) else ():
+                add(Field(section, path), value)
+    return seen
+
+
+def _offerable(value: Any) -> bool:
+    """Whether a value seen is one a query can write: text, a bool, a finite number."""
+    return isinstance(value, str | bool) or (
+        isinstance(value, int | float) and math.isfinite(value))
+
+
+def _leaves(values: Mapping[str, Any], prefix: tuple[str, ...] = ()
+            ) -> Iterator[tuple[tuple[str, ...], Any]]:
+    """The keys of a config or summary, nested ones both whole and key by key (a query may
+    write either), with their values; W&B's own ``_wandb`` keys left out."""
+    for key, value in values.items():
+        if not isinstance(key, str) or not key or key.startswith("_wandb"):
+            continue
+        yield (*prefix, key), value
+        if isinstance(value, Mapping) and len(prefix) < 3:
+            yield from _leaves(value, (*prefix, key))
