@@ -163,3 +163,19 @@ def test_query_commands_load_no_workspace_client_repl_or_server() -> None:
                             text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_compile_offers_each_targets_options_as_flags() -> None:
+    """The flags come from the registry's options: a flag its target does not take is refused,
+    and a plugin's options go through --option."""
+    refused = subprocess.run([sys.executable, "-m", "wsquery", "compile", "--now",
+                              "2024-01-01", "summary.a < 1"], cwd=ROOT, capture_output=True,
+                             text=True, timeout=60)
+    assert refused.returncode == 2
+    assert "--now: the workspace target takes no such option" in refused.stderr
+    given = subprocess.run([sys.executable, "-m", "wsquery", "compile", "--target", "runs-api",
+                            "--option", "now=2024-01-02", "created_at within last 1d"],
+                           cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert given.returncode == 0, given.stderr
+    assert json.loads(given.stdout)["filters"] == {
+        "createdAt": {"$gte": "2024-01-01T00:00:00.000000Z"}}

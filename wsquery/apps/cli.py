@@ -56,15 +56,7 @@ def _parser() -> argparse.ArgumentParser:
                              help="workspace (run-set JSON, the default), runs-api (the "
                              "arguments of wandb.Api().runs), mongo (a MongoDB filter), "
                              "wandb-workspaces (its filter string), or a plugin's target")
-    compile_cmd.add_argument("--format", choices=("filterv2", "legacy"), default="filterv2",
-                             help="run-set filter format (default: filterv2)")
-    compile_cmd.add_argument("--exact-ops", action="store_true",
-                             help="keep < and > instead of the UI's <= and >=")
-    compile_cmd.add_argument("--limit-as-max-runs", action="store_true",
-                             help="workspace: make a limit the view's max-runs setting")
-    compile_cmd.add_argument("--strict", action="store_true", help="turn warnings into errors")
-    compile_cmd.add_argument("--now", metavar="ISO",
-                             help="runs-api, mongo: the moment 'within last' counts back from")
+    _add_target_options(compile_cmd)
     compile_cmd.add_argument("query", help="query text, or - to read it from stdin")
     compile_cmd.set_defaults(func=_compile)
 
@@ -116,16 +108,56 @@ def _read_query(text: str) -> str:
     return sys.stdin.read().strip() if text == "-" else text
 
 
+def _add_target_options(command: argparse.ArgumentParser) -> None:
+    """A flag for every option of wsquery's own targets (from the registry, importing no
+    target), and ``--option NAME=VALUE`` for a plugin target's."""
+    from wsquery.compilers.registry import builtin_options
+
+    for option, targets in builtin_options().values():
+        flag = "--" + option.name.replace("_", "-")
+        shown = f"{', '.join(targets)}: {option.help}"
+        if option.kind == "flag":
+            command.add_argument(flag, action="store_true", default=None, help=shown)
+        elif option.kind == "choice":
+            command.add_argument(flag, choices=option.choices, help=shown)
+        else:
+            command.add_argument(flag, metavar="ISO" if option.kind == "time" else "TEXT",
+                                 help=shown)
+    command.add_argument("--option", action="append", default=[], metavar="NAME=VALUE",
+                         help="an option of a plugin's target (repeatable)")
+
+
+def _target_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The options given for ``args.target``, read as its ``Option``s say."""
+    from wsquery.compilers.registry import builtin_options, get, options
+
+    declared = {option.name: option for option in options(get(args.target))}
+    for name in builtin_options().keys() - declared.keys():
+        if getattr(args, name, None) is not None:
+            raise WsqueryError(f"--{name.replace('_', '-')}: the {args.target} target takes "
+                               "no such option")
+    given: dict[str, Any] = {}
+    for name, option in declared.items():
+        value = getattr(args, name, None)
+        if value is not None:
+            given[name] = _moment(value, name) if option.kind == "time" else value
+    for item in args.option:
+        name, equals, value = item.partition("=")
+        if not equals:
+            raise WsqueryError(f"--option {item!r}: expected NAME=VALUE")
+        known = declared.get(name)
+        kind = known.kind if known is not None else "text"
+        if kind == "flag" and value.lower() not in ("true", "false"):
+            raise WsqueryError(f"--option {name}: expected true or false, not {value!r}")
+        given[name] = (value.lower() == "true" if kind == "flag"
+                       else _moment(value, name) if kind == "time" else value)
+    return given
+
+
 def _compile(args: argparse.Namespace) -> int:
     from wsquery import compile
 
-    options: dict[str, Any] = {"strict": True} if args.strict else {}
-    if args.target == "workspace":
-        options.update(format=args.format, exact_ops=args.exact_ops,
-                       limit_as_max_runs=args.limit_as_max_runs)
-    if args.now is not None:
-        options["now"] = _moment(args.now)
-    result = compile(_read_query(args.query), target=args.target, **options)
+    result = compile(_read_query(args.query), target=args.target, **_target_options(args))
     _print_warnings(result.warnings)
     output = result.to_json()
     print(output if isinstance(output, str) else json.dumps(output, indent=2, ensure_ascii=False))
@@ -205,12 +237,12 @@ def _runs(args: argparse.Namespace) -> int:
     return 0
 
 
-def _moment(text: str) -> datetime:
+def _moment(text: str, option: str = "now") -> datetime:
     from wsquery.semantics.schema import parse_datetime
 
     moment = parse_datetime(text)
     if moment is None:
-        raise WsqueryError(f"--now: {text!r} is not an ISO-8601 date or datetime")
+        raise WsqueryError(f"--{option}: {text!r} is not an ISO-8601 date or datetime")
     return moment
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import attrs
 
@@ -34,9 +34,26 @@ class Compiled(Protocol):
     def to_json(self) -> Any: ...
 
 
+@attrs.frozen
+class Option:
+    """One option a target's ``compile`` takes: the CLI offers it as ``--name`` (``--option
+    name=value`` for a plugin's), and reads the value as ``kind`` says."""
+
+    name: str
+    #: ``flag`` (True or False), ``choice`` (one of ``choices``), ``text``, or ``time`` (an
+    #: ISO-8601 moment, given to ``compile`` as an aware datetime).
+    kind: Literal["flag", "choice", "text", "time"]
+    help: str
+    choices: tuple[str, ...] = ()
+
+
+STRICT = Option("strict", "flag", "turn warnings into errors")
+NOW = Option("now", "time", "the moment 'within last' counts back from (default: now)")
+
+
 class Target(Protocol):
     """A compile target: ``compile`` raises ``TargetError`` for what it cannot express and
-    for options it does not know."""
+    for options it does not know. A target may also list its ``options`` (``Option``)."""
 
     @property
     def name(self) -> str: ...
@@ -55,6 +72,7 @@ class BuiltinTarget:
     description: str
     module: str
     function: str
+    options: tuple[Option, ...] = ()
 
     def compile(self, query: Query, *, text: str | None = None, **options: Any) -> Compiled:
         compiler: Callable[..., Compiled] = getattr(
@@ -64,13 +82,19 @@ class BuiltinTarget:
 
 _BUILTIN: dict[str, Target] = {target.name: target for target in (
     BuiltinTarget("workspace", "run-set JSON a saved W&B view stores (filterV2 or legacy)",
-                  "compilers.runset", "compile_workspace"),
+                  "compilers.runset", "compile_workspace", (
+                      Option("format", "choice", "run-set filter format (default: filterv2)",
+                             ("filterv2", "legacy")),
+                      Option("exact_ops", "flag", "keep < and > instead of the UI's <= and >="),
+                      Option("limit_as_max_runs", "flag",
+                             "make a limit the view's max-runs setting"),
+                      STRICT)),
     BuiltinTarget("runs-api", "the arguments of wandb.Api().runs, as W&B's SDK writes them",
-                  "compilers.runs_api", "compile_runs_api"),
+                  "compilers.runs_api", "compile_runs_api", (NOW, STRICT)),
     BuiltinTarget("mongo", "a filter for a MongoDB collection of run documents",
-                  "compilers.mongo", "compile_mongo"),
+                  "compilers.mongo", "compile_mongo", (NOW, STRICT)),
     BuiltinTarget("wandb-workspaces", "a filter string of W&B's wandb-workspaces library",
-                  "compilers.wandb_workspaces", "compile_wandb_workspaces"),
+                  "compilers.wandb_workspaces", "compile_wandb_workspaces", (STRICT,)),
 )}
 _registered: dict[str, Target] = {}
 _plugins: dict[str, Target] | None = None
@@ -90,6 +114,21 @@ def get(name: str) -> Target:
     if found is None:
         raise TargetError(f"unknown target {name!r}", target=str(name),
                           hint="targets are " + ", ".join(names()))
+    return found
+
+
+def options(target: Target) -> tuple[Option, ...]:
+    """The options ``target`` lists (none when it lists none)."""
+    return tuple(getattr(target, "options", ()))
+
+
+def builtin_options() -> dict[str, tuple[Option, list[str]]]:
+    """Every option of wsquery's own targets -> the option and the targets taking it, without
+    importing a target (the CLI builds its flags from this)."""
+    found: dict[str, tuple[Option, list[str]]] = {}
+    for target in _BUILTIN.values():
+        for option in options(target):
+            found.setdefault(option.name, (option, []))[1].append(target.name)
     return found
 
 

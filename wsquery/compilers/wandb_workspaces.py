@@ -54,6 +54,7 @@ from wsquery.ast import (
     Within,
     comparison,
 )
+from wsquery.compilers.base import check_options
 from wsquery.errors import (
     Problem,
     QuerySyntaxError,
@@ -152,10 +153,7 @@ def compile_wandb_workspaces(query: Query, *, text: str | None = None, strict: b
                              **unknown: object) -> WandbWorkspacesFilter:
     """``to_wandb_workspaces`` as a compile target; ``text``, the source of ``query``, lets
     errors point into it. It gives no warnings, so ``strict`` changes nothing."""
-    if unknown or not isinstance(strict, bool):
-        names = ", ".join(repr(name) for name in sorted(unknown)) or f"strict={strict!r}"
-        raise TargetError(f"unknown option {names}", target=TARGET,
-                          hint="the only option is strict (True or False)")
+    check_options(TARGET, unknown, "strict only", [("strict", strict)])
     return WandbWorkspacesFilter(_write(query, text))
 
 
