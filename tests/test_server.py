@@ -268,7 +268,7 @@ def test_bad_input_is_refused(view_server: ViewServer, client: GraphQLClient) ->
         connection.endheaders()
         assert connection.getresponse().status == 413
         connection.close()
-    assert requests.get(view_server.url, timeout=10).status_code == 404
+    assert requests.get(f"{view_server.url}/graphql", timeout=10).status_code == 405
     assert requests.post(f"{view_server.url}/other", json={"query": "{ viewer { id } }"},
                          timeout=10).status_code == 404
 
@@ -375,13 +375,19 @@ def test_run_server_prints_url_and_key_and_stops_on_ctrl_c(tmp_path: Path) -> No
         env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])})
     try:
         assert process.stdout is not None
-        lines = [process.stdout.readline() for _ in range(5)]
+        lines = [process.stdout.readline() for _ in range(6)]
         assert str(db_path) in lines[0]
-        base_url = lines[2].strip().removeprefix("export WANDB_BASE_URL=")
-        api_key = lines[3].strip().removeprefix("export WANDB_API_KEY=")
-        assert lines[4].strip() == "Press Ctrl-C to stop."
+        link = lines[1].strip().rpartition(" ")[2]
+        base_url = lines[3].strip().removeprefix("export WANDB_BASE_URL=")
+        api_key = lines[4].strip().removeprefix("export WANDB_API_KEY=")
+        assert lines[5].strip() == "Press Ctrl-C to stop."
+        assert link.startswith(f"{base_url}/login?token=") and api_key not in link
         client = GraphQLClient(Settings(base_url, api_key, base_url))
         assert client.default_entity() == DEFAULT_ENTITY
+        with requests.Session() as browser:
+            assert browser.get(f"{base_url}/", timeout=10).status_code == 401
+            assert browser.get(link, timeout=10).status_code == 200
+            assert browser.get(f"{base_url}/", timeout=10).status_code == 200
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=10) == 0
     finally:

@@ -9,6 +9,13 @@ Entities and projects are created by the first save into them. It also keeps run
 runs-API filters, matched with MongoDB's semantics by ``wsquery.apps.server_filters``.
 ``Faults`` makes the server answer with 429s, 5xxs or slowly, for testing clients.
 
+Every view URL it gives (``/<entity>/<project>?nw=<id>``, also with ``/workspace``) is an HTML
+page of that view (``wsquery.apps.pages``), ``/<entity>/<project>`` lists the project's views
+and ``/`` the entity's projects. Pages show an entity's views only to a holder of its API key,
+as GraphQL does: HTTP Basic auth, or a session cookie set by a one-time sign-in link
+(``ViewServer.login_link``) or by the sign-in form. No key is ever put in a page, a URL or the
+log. One request may cost only so much: see ``MAX_COMPLEXITY``.
+
 The database is a real SQLite file: ``db_path`` when given, else a temporary file removed on
 stop. ``wsquery serve`` (``run_server``) keeps its views in ``default_db_path()``:
 ``$XDG_DATA_HOME/wsquery/views.sqlite3`` (``~/.local/share/wsquery/views.sqlite3``).
@@ -22,6 +29,7 @@ import functools
 import json
 import logging
 import os
+import re
 import secrets
 import shutil
 import sqlite3
@@ -31,15 +39,18 @@ import threading
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
-from contextlib import closing, contextmanager
+from contextlib import closing, contextmanager, suppress
 from datetime import UTC, datetime
 from http import HTTPStatus
+from http.cookies import CookieError, SimpleCookie
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
 
 import attrs
 
+from wsquery.apps import pages
 from wsquery.apps.server_filters import FilterError, matches_filter
 from wsquery.errors import WorkspaceError, WsqueryError
 from wsquery.wandb.graphql import MAX_NAME_LENGTH
@@ -76,6 +87,20 @@ MAX_DEPTH = 10
 _DATABASE_FIELDS = frozenset({("Project", "allViews"), ("Project", "runs")})
 #: The error code of a document over a limit, as gqlgen (a Go GraphQL server) gives it.
 COMPLEXITY_CODE = "COMPLEXITY_LIMIT_EXCEEDED"
+#: How long a sign-in link works (once), in seconds.
+LOGIN_LINK_SECONDS = 24 * 3600
+#: The largest sign-in form accepted, in bytes.
+_MAX_FORM = 4096
+#: What a sign-in token looks like in a request line, so the log never shows one.
+_TOKEN_IN_URL = re.compile(r"(token=)[^&\s]*")
+#: Pages may show inline styles and post the sign-in form, and nothing else: no script.
+_PAGE_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
+                               "form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
 
 #: The part of W&B's GraphQL schema this server implements: same type, field and argument
 #: names and types as W&B's (checked against the shared schema by the tests).
@@ -396,6 +421,33 @@ class _Store:
                 raise
             connection.execute("COMMIT")
 
+    def projects(self, entity: str) -> list[str]:
+        with closing(self.connect()) as connection:
+            return [row["name"] for row in connection.execute(
+                "SELECT projects.name FROM projects JOIN entities ON entities.id = entity_id "
+                "WHERE entities.name = ? ORDER BY projects.name", (entity,))]
+
+    def views(self, entity: str, project: str, name: str | None = None) -> list[sqlite3.Row]:
+        """The project's workspace views (the one called ``name``, when given)."""
+        where = "entities.name = ? AND projects.name = ? AND views.type = 'project-view'"
+        values = [entity, project]
+        if name is not None:
+            where += " AND views.name = ?"
+            values.append(name)
+        with closing(self.connect()) as connection:
+            return connection.execute(f"{_VIEW_COLUMNS} WHERE {where} ORDER BY views.id",
+                                      values).fetchall()
+
+    def runs(self, entity: str, project: str) -> list[dict[str, Any]]:
+        """The project's stored runs as W&B's GraphQL gives them, in the order stored."""
+        with closing(self.connect()) as connection:
+            rows = connection.execute(
+                "SELECT runs.id, document FROM runs JOIN projects ON projects.id = project_id "
+                "JOIN entities ON entities.id = entity_id "
+                "WHERE entities.name = ? AND projects.name = ? ORDER BY runs.id",
+                (entity, project)).fetchall()
+        return [_run_object(row["id"], json.loads(row["document"])) for row in rows]
+
     def keys(self) -> dict[str, str]:
         with closing(self.connect()) as connection:
             return {row["key"]: row["entity"] for row in connection.execute(
@@ -684,15 +736,71 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "wsquery-view-server"
 
     def log_message(self, format: str, *args: Any) -> None:
-        _log.debug("%s " + format, self.address_string(), *args)
+        shown = [_TOKEN_IN_URL.sub(r"\1...", arg) if isinstance(arg, str) else arg
+                 for arg in args]
+        _log.debug("%s " + format, self.address_string(), *shown)
 
     def do_GET(self) -> None:
-        self._reply(HTTPStatus.NOT_FOUND, {"errors": [{
-            "message": "this local view server has no web pages: open a view with "
-                       "`wsquery load URL`, or POST GraphQL to /graphql"}]})
+        owner = self.server.owner
+        parts = urlsplit(self.path)
+        if parts.path.rstrip("/") == "/graphql":
+            self._reply(HTTPStatus.METHOD_NOT_ALLOWED,
+                        {"errors": [{"message": "POST GraphQL to /graphql"}]}, {"Allow": "POST"})
+            return
+        if parts.path == "/login":
+            query = parse_qs(parts.query)
+            entity = owner.redeem_login_token(query.get("token", [""])[0])
+            self._signed_in(entity, query.get("next", ["/"])[0],
+                            "This sign-in link was used already or has expired.")
+            return
+        entity = self._page_entity()
+        if entity is None:
+            self._page(HTTPStatus.UNAUTHORIZED, pages.sign_in_page(_local_path(self.path)))
+            return
+        self._page(*owner.page(entity, self.path))
+
+    def _page_entity(self) -> str | None:
+        """The entity whose pages the request may see: its session's, else its key's."""
+        owner = self.server.owner
+        cookies: SimpleCookie = SimpleCookie()
+        with suppress(CookieError):
+            cookies.load(self.headers.get("Cookie") or "")
+        morsel = cookies.get(owner.session_cookie)
+        entity = owner.session_entity(morsel.value) if morsel is not None else None
+        return entity or owner.entity_for(self._api_key())
+
+    def _sign_in_by_form(self) -> None:
+        """The sign-in form's POST: the key in the body, never in the URL."""
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
+        if not 0 <= length <= _MAX_FORM:
+            self._page(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, pages.message_page(
+                "Too large", f"a sign-in form has at most {_MAX_FORM} bytes"))
+            self.close_connection = True
+            return
+        form = parse_qs(self.rfile.read(length).decode("utf-8", "replace"))
+        entity = self.server.owner.entity_for(form.get("key", [""])[0])
+        self._signed_in(entity, form.get("next", ["/"])[0], "That API key is not accepted here.")
+
+    def _signed_in(self, entity: str | None, next_path: str, refusal: str) -> None:
+        """Open a session for ``entity`` and go on to ``next_path``; without one, the form."""
+        target = _local_path(next_path)
+        if entity is None:
+            self._page(HTTPStatus.UNAUTHORIZED, pages.sign_in_page(target, refusal))
+            return
+        owner = self.server.owner
+        cookie = (f"{owner.session_cookie}={owner.open_session(entity)}; Path=/; HttpOnly; "
+                  "SameSite=Strict")
+        self._send(HTTPStatus.SEE_OTHER, b"", "text/plain",
+                   {"Location": target, "Set-Cookie": cookie})
 
     def do_POST(self) -> None:
         owner = self.server.owner
+        if urlsplit(self.path).path == "/login":
+            self._sign_in_by_form()
+            return
         body = self._body()
         if body is None:
             return
@@ -758,10 +866,16 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _reply(self, status: int, payload: Mapping[str, Any],
                headers: Mapping[str, str] | None = None) -> None:
-        data = json.dumps(payload).encode()
+        self._send(status, json.dumps(payload).encode(), "application/json", headers)
+
+    def _page(self, status: int, page: str) -> None:
+        self._send(status, page.encode(), "text/html; charset=utf-8", _PAGE_HEADERS)
+
+    def _send(self, status: int, data: bytes, content_type: str,
+              headers: Mapping[str, str] | None = None) -> None:
         try:
             self.send_response(status)
-            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(data)))
             for name, value in (headers or {}).items():
                 self.send_header(name, value)
@@ -770,6 +884,25 @@ class _Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             _log.debug("client went away before the answer")
             self.close_connection = True
+
+
+def _project_path(entity: str, project: str) -> str:
+    return f"/{quote(entity, safe='')}/{quote(project, safe='')}"
+
+
+def _view_path(entity: str, project: str, view_name: str) -> str:
+    """The path of a view's page: its W&B app link without the host."""
+    from wsquery.wandb.views import _view_url
+
+    return _view_url("", entity, project, view_name)
+
+
+def _local_path(path: str) -> str:
+    """``path`` when it is a path on this server (percent-encoded where a header could not hold
+    it), else "/": a link cannot send a browser elsewhere."""
+    if not path.startswith("/") or path.startswith("//") or "\\" in path:
+        return "/"
+    return quote(path, safe="/?=&%:@!$'()*+,;~-._#")
 
 
 class _HTTPServer(ThreadingHTTPServer):
@@ -801,6 +934,8 @@ class ViewServer:
         self.received: deque[Received] = deque(maxlen=10_000)
         self.stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        self._login_tokens: dict[str, tuple[str, float]] = {}
+        self._sessions: dict[str, str] = {}
         try:
             self._store = _Store(self.db_path)
             for key, entity in (api_keys or {}).items():
@@ -879,6 +1014,84 @@ class ViewServer:
                 if secrets.compare_digest(key.encode(), api_key.encode()):
                     return entity
         return None
+
+    def login_link(self, next_path: str = "/", *, entity: str | None = None,
+                   seconds: float = LOGIN_LINK_SECONDS) -> str:
+        """A link that signs a browser in as ``entity`` (that of ``api_key``, by default) and
+        opens ``next_path``: it works once, within ``seconds``, and holds a random token, never
+        a key. ``wsquery serve`` and ``wsquery demo --serve`` print one."""
+        token = secrets.token_urlsafe(24)
+        with self._lock:
+            owner = entity or self._keys[next(iter(self._keys))]
+            self._login_tokens[token] = (owner, time.monotonic() + seconds)
+        return f"{self.url}/login?{urlencode({'token': token, 'next': _local_path(next_path)})}"
+
+    def redeem_login_token(self, token: str) -> str | None:
+        """The entity a sign-in token is for, once: the token is gone after, and an expired
+        one counts for nothing."""
+        with self._lock:
+            entity, deadline = self._login_tokens.pop(token, (None, 0.0))
+        return entity if entity is not None and time.monotonic() < deadline else None
+
+    @property
+    def session_cookie(self) -> str:
+        """The session cookie's name; cookies ignore ports, so each server names its own."""
+        return f"wsquery-session-{self._http.server_address[1]}"
+
+    def open_session(self, entity: str) -> str:
+        """A new session (its random id, for the cookie) acting as ``entity``."""
+        session = secrets.token_urlsafe(32)
+        with self._lock:
+            self._sessions[session] = entity
+        return session
+
+    def session_entity(self, session: str) -> str | None:
+        with self._lock:
+            return self._sessions.get(session)
+
+    def page(self, entity: str, target: str) -> tuple[int, str]:
+        """The HTTP status and HTML of the page at ``target`` (a path and query) for a holder
+        of ``entity``'s key."""
+        from wsquery.wandb.views import _parse_view_url
+
+        parts = urlsplit(target)
+        segments = [unquote(segment) for segment in parts.path.split("/") if segment]
+        if not segments:
+            return HTTPStatus.OK, pages.projects_page(entity, [
+                (name, _project_path(entity, name)) for name in self._store.projects(entity)])
+        if len(segments) == 3 and segments[2] == "workspace":
+            segments = segments[:2]
+        if len(segments) != 2:
+            return HTTPStatus.NOT_FOUND, pages.message_page(
+                "Not found", "pages are at /ENTITY/PROJECT and /ENTITY/PROJECT?nw=VIEW")
+        owner, project = segments
+        if owner != entity:
+            return HTTPStatus.FORBIDDEN, pages.message_page(
+                "Permission denied", f"you are signed in as {entity!r}, not {owner!r}")
+        project_path = _project_path(entity, project)
+        if "nw" not in parse_qs(parts.query):
+            views = [pages.ViewLink(row["display_name"] or "", row["description"] or "",
+                                    _view_path(entity, project, row["name"]), row["updated_at"])
+                     for row in self._store.views(entity, project)]
+            return HTTPStatus.OK, pages.project_page(entity, project, views,
+                                                     len(self._store.runs(entity, project)))
+        try:
+            view_name = _parse_view_url(self.url + target)[2]
+        except WorkspaceError as error:
+            return HTTPStatus.NOT_FOUND, pages.message_page("No such view", str(error))
+        rows = self._store.views(entity, project, view_name)
+        if not rows:
+            return HTTPStatus.NOT_FOUND, pages.message_page(
+                "No such view", f"no saved view {view_name!r} in {entity}/{project}")
+        row = rows[0]
+        try:
+            return HTTPStatus.OK, pages.view_page(
+                entity=entity, project=project, display_name=row["display_name"] or "",
+                description=row["description"] or "", spec=row["spec"],
+                runs=self._store.runs(entity, project), project_path=project_path)
+        except WsqueryError as error:
+            return HTTPStatus.UNPROCESSABLE_ENTITY, pages.message_page(
+                "This view cannot be shown", str(error))
 
     def record(self, received: Received) -> None:
         """Remember a request for tests to inspect."""
@@ -1063,10 +1276,12 @@ def serve(host: str = "127.0.0.1", port: int = 0,
 
 def run_server(host: str = "127.0.0.1", port: int = 0,
                db_path: str | os.PathLike[str] | None = None) -> int:
-    """Serve until Ctrl-C, after printing the URL and the key to use; returns the exit status."""
+    """Serve until Ctrl-C, after printing the URL, a sign-in link for the pages and the key to
+    use; returns the exit status."""
     path = Path(db_path) if db_path is not None else default_db_path()
     server = ViewServer(host, port, path).start()
     print(f"wsquery view server at {server.url} (views in {path})\n"
+          f"Open its pages in a browser (this sign-in link works once): {server.login_link()}\n"
           "Point wsquery (or the wandb SDK) at it with:\n"
           f"  export WANDB_BASE_URL={server.url}\n"
           f"  export WANDB_API_KEY={server.api_key}\n"
