@@ -11,9 +11,9 @@ import pytest
 
 import wsquery
 from wsquery.apps.server import DEFAULT_ENTITY, ViewServer
-from wsquery.compilers.runs_api import runs
 from wsquery.errors import NotFoundError, ServerError, WorkspaceError, WsqueryError
 from wsquery.wandb.graphql import LIST_RUNS, GraphQLClient, Settings
+from wsquery.wandb.runs import runs
 
 NOW = datetime(2024, 1, 10, 12, 0, tzinfo=UTC)
 PROJECT = "runs-fetch"

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from wsquery.ast import Query
     from wsquery.build import and_, field, not_, or_
     from wsquery.compilers.mongo import MongoQuery
-    from wsquery.compilers.runs_api import RunsApiQuery, runs
+    from wsquery.compilers.runs_api import RunsApiQuery
     from wsquery.compilers.runset import RunsetQuery
     from wsquery.errors import (
         AuthenticationError,
@@ -38,6 +38,7 @@ if TYPE_CHECKING:
         WsqueryError,
         WsqueryWarning,
     )
+    from wsquery.wandb.runs import runs
     from wsquery.wandb.views import (
         BarPlot,
         LinePlot,
@@ -113,7 +114,7 @@ _LAZY = {
     **dict.fromkeys(["field", "and_", "or_", "not_"], "build"),
     "MongoQuery": "compilers.mongo",
     "RunsApiQuery": "compilers.runs_api",
-    "runs": "compilers.runs_api",
+    "runs": "wandb.runs",
     **dict.fromkeys(["BarPlot", "LinePlot", "RunSettings", "ScalarChart", "Section",
                      "SectionPanelSettings", "Workspace", "WorkspaceSettings", "list_views"],
                     "wandb.views"),

@@ -226,7 +226,7 @@ def _filter(args: argparse.Namespace) -> int:
 
 
 def _runs(args: argparse.Namespace) -> int:
-    from wsquery.compilers.runs_api import runs
+    from wsquery.wandb.runs import runs
 
     entity, slash, project = args.project.partition("/")
     if not (entity and slash and project):

@@ -1,6 +1,6 @@
 """Query -> ``RunsApiQuery``: the ``filters``, ``order`` and ``per_page`` of W&B's public runs
-API (``wandb.Api().runs``), written as W&B's own SDK writes them; and ``runs()``, which fetches
-the runs a query selects over GraphQL.
+API (``wandb.Api().runs``), written as W&B's own SDK writes them (``wandb/runs.py`` fetches
+runs with them).
 
 **What is known.** W&B's SDK turns the filter tree a run set stores into runs-API filters in
 ``wandb/apis/public/query_generator.py`` (``QueryGenerator.filter_to_mongo``); this target
@@ -27,10 +27,8 @@ hold no lists: MongoDB matches a list element by element (``config.lr == 1`` sel
 
 from __future__ import annotations
 
-import json
 import math
-from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeAlias, assert_never
 
 import attrs
@@ -53,10 +51,9 @@ from wsquery.ast import (
     Scalar,
     Span,
     Within,
-    walk,
 )
 from wsquery.compilers.base import Context, checked_now, cover
-from wsquery.errors import TargetWarning, WsqueryError
+from wsquery.errors import TargetWarning
 from wsquery.semantics.normalize import NEGATED_OP, TAGS, normalize
 from wsquery.semantics.schema import kind, typed
 from wsquery.wandb.formats import (
@@ -66,7 +63,7 @@ from wsquery.wandb.formats import (
 )
 
 if TYPE_CHECKING:
-    from wsquery.wandb.graphql import GraphQLClient
+    pass
 
 #: What ``compile(..., target=...)`` calls this target.
 TARGET = "runs-api"
@@ -330,86 +327,3 @@ def order_key(order: str) -> OrderKey:
             del segments[1]
         return OrderKey(Field("config", tuple(segments)), ascending)
     return OrderKey(Field("run", (_RUN_KEYS_ORDERED.get(path, path),)), ascending)
-
-
-# Fetching ----------------------------------------------------------------------------------------
-
-def runs(entity: str, project: str, query: str | Query, *, client: GraphQLClient | None = None,
-         base_url: str | None = None, api_key: str | None = None, now: datetime | None = None,
-         page_size: int = DEFAULT_PER_PAGE) -> list[dict[str, Any]]:
-    """The runs of ``entity/project`` that ``query`` selects, in its order (newest first
-    without ``order by``), at most its ``limit``: fetched over GraphQL with the runs-API
-    filters, checked with ``evaluate`` (so a run the server adds where its meaning differs
-    from the language's, such as a run without the key under ``!=`` or a list under ``==``,
-    is left out) and sorted by every ``order by`` key. A query that reads ``runtime`` or
-    ``host``, which the fetched run JSON does not hold, takes the server's answer as it is.
-
-    Each run is W&B run JSON as the GraphQL API gives it (``name`` is the id, ``config``
-    values wrapped as ``{"value": ...}``), with ``config`` and ``summaryMetrics`` decoded.
-    ``client`` (else one made from ``base_url`` and ``api_key``, as the wandb SDK would) talks
-    to the server; ``now`` anchors ``within last``."""
-    from wsquery.semantics.evaluate import compile_predicate, evaluate
-    from wsquery.syntax.parser import parse
-    from wsquery.wandb.graphql import GraphQLClient, resolve_settings
-
-    if isinstance(page_size, bool) or not isinstance(page_size, int) or page_size < 1:
-        raise WsqueryError(f"page_size must be a positive whole number, not {page_size!r}")
-    text = query if isinstance(query, str) else None
-    parsed = parse(query) if isinstance(query, str) else query
-    moment = datetime.now(UTC) if now is None else now
-    compiled = compile_runs_api(parsed, text=text, now=moment)
-    if compiled.filters == NO_RUN:  # the filter can never be true: nothing to ask
-        return []
-    if compiled.per_page is not None:
-        page_size = min(page_size, compiled.per_page)
-    test = (None if parsed.filter is None or _reads_unfetched(parsed.filter)
-            else compile_predicate(parsed.filter, moment))
-    # With one order key the server's order is the query's, so the first matches suffice.
-    enough = parsed.limit if len(parsed.order_by) <= 1 else None
-    own_client = client is None
-    active = client if client is not None else GraphQLClient(resolve_settings(base_url, api_key))
-    try:
-        selected = list(_selected(active.iter_runs(entity, project, filters=compiled.filters,
-                                                   order=compiled.order, page_size=page_size),
-                                  test, enough))
-    finally:
-        if own_client:
-            active.close()
-    return evaluate(attrs.evolve(parsed, filter=None), selected, now=moment)
-
-
-#: Run keys a filter may read that W&B's run JSON, as ``_graphql.RUN_FIELDS`` fetches it,
-#: does not hold (the GraphQL schema's ``Run`` has no such fields).
-_NOT_FETCHED = frozenset({"duration", "host"})
-
-
-def _reads_unfetched(node: Expr) -> bool:
-    return any(type(part) is Field and part.section == "run" and part.key in _NOT_FETCHED
-               for part in walk(node))
-
-
-def _selected(nodes: Iterator[dict[str, Any]], test: Any, enough: int | None
-              ) -> Iterator[dict[str, Any]]:
-    """The decoded runs ``test`` holds TRUE for, stopping after ``enough`` of them."""
-    from wsquery.semantics.evaluate import adapt
-
-    count = 0
-    for node in nodes:
-        run = _decoded(node)
-        if test is None or test(adapt(run)) is True:
-            yield run
-            count += 1
-            if count == enough:
-                return
-
-
-def _decoded(node: dict[str, Any]) -> dict[str, Any]:
-    run = dict(node)
-    for key in ("config", "summaryMetrics"):
-        if isinstance(run.get(key), str):
-            try:
-                run[key] = json.loads(run[key])
-            except ValueError:
-                raise WsqueryError(f"the server sent run {run.get('name')!r} with {key} that "
-                                   "is not JSON") from None
-    return run
