@@ -3,6 +3,10 @@
 A filter is compiled once into a tree of closures (``compile_predicate``) that answers TRUE,
 FALSE or UNKNOWN (``True``/``False``/``None``) for a ``Record``; each run is adapted once into a
 ``Record`` (``adapt``) whatever shape it came in. A run matches only when the filter is TRUE.
+The closures are the specification. ``evaluate`` runs the same filter as one generated Python
+function of the run (``compile_predicate_fast``), which reads plain dicts where they stand
+(adapting a run costs more than testing it), tests values with the closures' own value tests,
+and gives exactly what the closures give.
 
 Runs may come in three shapes:
 
@@ -34,6 +38,7 @@ change which runs are returned, or their order.
 
 from __future__ import annotations
 
+import functools
 import json
 import operator
 from collections.abc import Callable, Iterable, Mapping
@@ -56,6 +61,7 @@ from wsquery.ast import (
     Not,
     Or,
     OrderKey,
+    Predicate,
     Query,
     Scalar,
     Within,
@@ -79,8 +85,7 @@ _RELATIONS: dict[str, Callable[[Any, Any], bool]] = {
 _NUMBER_TYPES = frozenset({int, float})
 _GRAPHQL_KEYS = frozenset({"displayName", "summaryMetrics", "createdAt", "jobType", "username"})
 #: Plain names that differ from their W&B run key; the others (state, tags, ...) are the same.
-_RENAMED_ATTRIBUTES = tuple((attribute, key) for attribute, key in RUN_ATTRIBUTES.items()
-                            if attribute != key)
+_PLAIN_NAMES = {key: attribute for attribute, key in RUN_ATTRIBUTES.items() if attribute != key}
 _OBJECT_ATTRIBUTES = (*RUN_ATTRIBUTES, "config", "summary", "summary_metrics")
 
 
@@ -149,10 +154,10 @@ def _from_graphql(source: Mapping[str, Any]) -> Record:
 
 def _from_plain(source: Mapping[str, Any]) -> Record:
     run = dict(source)
-    for attribute, key in _RENAMED_ATTRIBUTES:
+    for key, attribute in _PLAIN_NAMES.items():
         run[key] = source.get(attribute)
-    run["username"] = _user_name(run["username"])
-    run["sweep"] = _sweep_id(run.get("sweep"))
+    for key, name_of in _NAMED.items():
+        run[key] = name_of(run.get(key))
     summary = source.get("summary")
     if summary is None:
         summary = source.get("summary_metrics")
@@ -228,6 +233,11 @@ def _sweep_id(sweep: Any) -> Any:
     return getattr(sweep, "id", sweep)
 
 
+#: Run keys whose value may come as an object that holds it (a user, a sweep), and how a plain
+#: dict's value is read out.
+_NAMED = {"username": _user_name, "sweep": _sweep_id}
+
+
 # Filters -> closures ---------------------------------------------------------------------------
 
 def compile_predicate(expr: Expr, now: datetime | None = None) -> Filter:
@@ -243,18 +253,8 @@ def compile_predicate(expr: Expr, now: datetime | None = None) -> Filter:
 
 def _compile(node: Expr, now: datetime) -> Filter:
     match node:
-        case Compare():
-            return _leaf(node.field, _value_test(node.op, node.value, node.field))
-        case In():
-            return _leaf(node.field, _in_test(node))
-        case Contains():
-            return _leaf(node.field, _contains_test(node.value))
-        case Match():
-            return _leaf(node.field, _match_test(node.pattern))
-        case IsNull():
-            return _leaf(node.field, _is_none)
-        case Within():
-            return _leaf(node.field, _within_test(node.duration, now))
+        case Compare() | In() | Contains() | Match() | IsNull() | Within():
+            return _leaf(node.field, _test(node, now))
         case Constant():
             return _constant(node.value)
         case Not():
@@ -267,17 +267,36 @@ def _compile(node: Expr, now: datetime) -> Filter:
             assert_never(node)
 
 
+def _test(node: Predicate, now: datetime) -> _ValueTest:
+    """What a predicate asks of its field's value."""
+    match node:
+        case Compare():
+            return _value_test(node.op, node.value, node.field)
+        case In():
+            return _in_test(node)
+        case Contains():
+            return _contains_test(node.value)
+        case Match():
+            return _match_test(node.pattern)
+        case IsNull():
+            return _is_none
+        case Within():
+            return _within_test(node.duration, now)
+        case _:
+            assert_never(node)
+
+
 def _leaf(field: Field, test: _ValueTest) -> Filter:
     """A predicate: ``test`` applied to the value of ``field``. A one-segment key (the common
     case) is read inline, which saves a call on the hot path."""
+    section = _section_of(field)
     if len(field.path) > 1:
-        get = _getter(field)
+        read = _reader(field)
 
         def test_path(record: Record) -> Truth:
-            return test(get(record))
+            return test(read(section(record)))
 
         return test_path
-    section = _section_of(field)
     key = field.key
 
     def test_key(record: Record) -> Truth:
@@ -292,13 +311,22 @@ def field_value(run: Any, field: Field) -> Any:
 
 
 def _getter(field: Field) -> _Getter:
-    """How to read ``field`` from a record: the flat key first, then the nested dicts."""
+    """How to read ``field`` from a record."""
     section = _section_of(field)
+    read = _reader(field)
+
+    def get(record: Record) -> Any:
+        return read(section(record))
+
+    return get
+
+
+def _reader(field: Field) -> Callable[[_Lookup], Any]:
+    """How to read ``field`` from its section: the flat key first, then the nested dicts."""
     key = field.key
     first, *rest = field.path
 
-    def get(record: Record) -> Any:
-        values = section(record)
+    def read(values: _Lookup) -> Any:
         value = values.get(key)
         if value is None and rest:
             value = values.get(first)
@@ -308,7 +336,7 @@ def _getter(field: Field) -> _Getter:
                 value = value.get(segment)
         return value
 
-    return get
+    return read
 
 
 def _section_of(field: Field) -> Callable[[Record], _Lookup]:
@@ -510,6 +538,161 @@ def _moment(now: datetime | None) -> datetime:
     return now if now.tzinfo is not None else now.replace(tzinfo=UTC)
 
 
+# Filters -> Python code -----------------------------------------------------------------------
+
+#: A filter of a run in any shape: TRUE, FALSE or UNKNOWN (None).
+RunFilter: TypeAlias = "Callable[[Any], bool | None]"
+#: Deepest nesting of and/or a generated predicate takes (Python allows 20 nested blocks).
+_MAX_BLOCKS = 16
+
+
+class _CannotTake(Exception):
+    """A filter the generated code does not take."""
+
+
+def compile_predicate_fast(expr: Expr, now: datetime | None = None) -> RunFilter | None:
+    """``expr`` as one generated Python function of a run in any shape, giving exactly what
+    ``compile_predicate(expr, now)(adapt(run))`` gives; None when it cannot take ``expr`` (and/ors
+    nested deeper than Python's blocks allow, a dotted key of the run section). Raises what
+    ``compile_predicate`` raises.
+
+    Why: adapting a run costs more than testing it. The function reads a plain dict (whose
+    config and summary are dicts) where it stands, and tests each value with the very tests
+    the closures use; it hands any other run to the closures."""
+    moment = _moment(now)
+    return _fast(expr, moment, _adapting(compile_predicate(expr, moment)))
+
+
+def _adapting(closures: Filter) -> RunFilter:
+    """``closures`` as a filter of runs in any shape."""
+    def general(run: Any) -> Truth:
+        return closures(adapt(run))
+
+    return general
+
+
+def _fast(expr: Expr, now: datetime, general: RunFilter) -> RunFilter | None:
+    """The generated predicate of ``expr``, handing the runs it does not read to ``general``."""
+    writer = _Writer(now)
+    try:
+        writer.write(expr, None, 2, 0)
+    except (_CannotTake, RecursionError):
+        return None
+    lines = ["def make(general, disjoint, " + ", ".join(writer.values) + "):",
+             "    def predicate(run):",
+             "        if run.__class__ is not dict or not disjoint(run):",
+             "            return general(run)"]
+    for section in sorted(writer.sections):  # "config" and "summary", from _SECTION_LOCALS
+        lines += [f'        {section} = run.get("{section}")',
+                  f"        if {section}.__class__ is not dict:",
+                  "            return general(run)"]
+    lines += [*writer.lines, "    return predicate"]
+    make = _maker("\n".join(lines))
+    return make(general, _GRAPHQL_KEYS.isdisjoint, **writer.values)
+
+
+@functools.lru_cache(maxsize=128)
+def _maker(source: str) -> Callable[..., RunFilter]:
+    """The function ``source`` defines. Filters of one shape share a source: their literals,
+    keys and tests are bound to its parameters, never written into it."""
+    namespace: dict[str, Any] = {}
+    exec(compile(source, "<wsquery predicate>", "exec"), namespace)
+    return namespace["make"]  # type: ignore[no-any-return]
+
+
+class _Writer:
+    """The body of a generated predicate: its lines, the values they name (``v0``, ...), and
+    the sections of the run it reads. Truths land in locals ``t1``, ``t2``, ..."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+        self.lines: list[str] = []
+        self.values: dict[str, Any] = {}
+        self.sections: set[str] = set()
+        self.locals = 0
+
+    def bind(self, value: Any) -> str:
+        name = f"v{len(self.values)}"
+        self.values[name] = value
+        return name
+
+    def local(self) -> str:
+        self.locals += 1
+        return f"t{self.locals}"
+
+    def add(self, indent: int, *lines: str) -> None:
+        self.lines += ["    " * indent + line for line in lines]
+
+    def write(self, node: Expr, into: str | None, indent: int, blocks: int) -> None:
+        """Lines that leave the truth of ``node`` in local ``into``, or return it when
+        ``into`` is None; ``blocks`` counts the loops around them."""
+        match node:
+            case Compare() | In() | Contains() | Match() | IsNull() | Within():
+                test = self.bind(_test(node, self.now))
+                self.give(f"{test}({self.value(node.field, indent)})", into, indent)
+            case Constant():
+                self.give(self.bind(node.value), into, indent)
+            case Not():
+                truth = self.local()
+                self.write(node.operand, truth, indent, blocks)
+                self.give(f"None if {truth} is None else not {truth}", into, indent)
+            case And() | Or():
+                self.connective(node, into, indent, blocks)
+            case _:
+                assert_never(node)
+
+    def give(self, truth: str, into: str | None, indent: int) -> None:
+        self.add(indent, f"return {truth}" if into is None else f"{into} = {truth}")
+
+    def connective(self, node: And | Or, into: str | None, indent: int, blocks: int) -> None:
+        """As ``_all`` and ``_any`` do: the first FALSE (TRUE) operand decides, else UNKNOWN
+        if one was. Inside an expression the operands sit in a loop left by ``break``."""
+        conjunction = isinstance(node, And)
+        result = self.local() if into is None else into
+        self.add(indent, f"{result} = {conjunction}")
+        inner = indent
+        if into is not None:
+            if blocks == _MAX_BLOCKS:
+                raise _CannotTake
+            self.add(indent, "while True:")
+            inner, blocks = indent + 1, blocks + 1
+        decided = f"return {not conjunction}" if into is None else (
+            f"{result} = {not conjunction}")
+        for operand in node.operands:
+            truth = self.local()
+            self.write(operand, truth, inner, blocks)
+            self.add(inner, f"if {truth} is False:" if conjunction else f"if {truth}:",
+                     "    " + decided)
+            if into is not None:
+                self.add(inner, "    break")
+            self.add(inner, f"if {truth} is None:", f"    {result} = None")
+        self.add(inner, f"return {result}" if into is None else "break")
+
+    def value(self, field: Field, indent: int) -> str:
+        """An expression reading ``field`` from a plain dict ``run``, as ``adapt`` makes it."""
+        if field.section != "run":
+            section = _SECTION_LOCALS[field.section]
+            self.sections.add(section)
+            if len(field.path) > 1:
+                return f"{self.bind(_reader(field))}({section})"
+            return f"{section}.get({self.bind(field.key)})"
+        if len(field.path) > 1:
+            raise _CannotTake  # the nested walk would start from a renamed key
+        key = field.key
+        value = f"run.get({self.bind(_PLAIN_NAMES.get(key, key))})"
+        if key in _NAMED:
+            value = f"{self.bind(_NAMED[key])}({value})"
+        if key == "_step":  # a missing step comes from the summary: see _record
+            step = self.local()
+            self.add(indent, f"{step} = {value}", f"if {step} is None:", "    return general(run)")
+            return step
+        return value
+
+
+#: The locals a generated predicate reads the sections into.
+_SECTION_LOCALS = {"config": "config", "summary": "summary"}
+
+
 # Ordering --------------------------------------------------------------------------------------
 
 def _sort_value(field: Field) -> Callable[[Record], _SortValue]:
@@ -572,22 +755,42 @@ def evaluate(query: Query, runs: Iterable[Any], *, now: datetime | None = None) 
     if isinstance(runs, Mapping) or not isinstance(runs, Iterable):
         raise WsqueryError(f"evaluate() takes an iterable of runs, not {type(runs).__name__}; "
                            "use matches() for a single run")
-    test = None if query.filter is None else compile_predicate(query.filter, now)
+    test = _run_filter(query.filter, now)
     limit = query.limit
     enough = limit if limit is not None and not query.order_by else None
     selected = []
     for run in runs:
-        record = adapt(run)
-        if test is None or test(record) is True:
-            selected.append((record, run))
+        if test(run) is True:
+            selected.append(run)
             if len(selected) == enough:
                 break
-    for key in reversed(query.order_by):
-        selected = _ordered(selected, key)
-    return [run for _, run in selected[:limit]]
+    if query.order_by:
+        pairs = [(adapt(run), run) for run in selected]
+        for key in reversed(query.order_by):
+            pairs = _ordered(pairs, key)
+        selected = [run for _, run in pairs]
+    return selected[:limit]
 
 
 def matches(query: Query, run: Any, *, now: datetime | None = None) -> bool:
-    """Whether ``query``'s filter is TRUE for ``run`` (UNKNOWN is no match; no filter matches)."""
+    """Whether ``query``'s filter is TRUE for ``run`` (UNKNOWN is no match; no filter matches).
+    For one run, writing a predicate's code costs more than adapting the run: the closures
+    test it."""
     record = adapt(run)
     return query.filter is None or compile_predicate(query.filter, now)(record) is True
+
+
+def _run_filter(expr: Expr | None, now: datetime | None) -> RunFilter:
+    """How ``evaluate`` tests a run: the generated predicate when it takes ``expr``, else the
+    closures on the adapted run; without a filter, every run is TRUE (and what is not a run is
+    refused)."""
+    if expr is None:
+        return _any_run
+    moment = _moment(now)
+    general = _adapting(compile_predicate(expr, moment))
+    return _fast(expr, moment, general) or general
+
+
+def _any_run(run: Any) -> Truth:
+    adapt(run)
+    return True

@@ -1,0 +1,169 @@
+"""The generated predicate (``compile_predicate_fast``) against the closures it stands in for:
+None, or exactly the truth ``compile_predicate(expr)(adapt(run))`` gives, for every run shape;
+literals bound, never written into its source."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import wsquery
+from tests import strategies
+from wsquery.ast import And, Compare, Constant, Expr, Field, In, IsNull, Not, Or, Query
+from wsquery.errors import WsqueryError
+from wsquery.semantics import evaluate as evaluator
+from wsquery.semantics.evaluate import adapt, compile_predicate, compile_predicate_fast
+
+NOW = datetime(2024, 1, 2, tzinfo=UTC)
+
+#: Run keys a plain dict spells otherwise or as an object, and one it holds as it is.
+RUN_KEYS = [Field("run", (key,)) for key in ("_step", "username", "sweep", "name", "notes")]
+_run_key_leaves = st.one_of(
+    st.builds(Compare, st.sampled_from(RUN_KEYS), st.sampled_from(["==", "!=", "<", ">="]),
+              st.one_of(strategies.numbers, strategies.strings)),
+    st.builds(IsNull, st.sampled_from(RUN_KEYS)),
+    st.builds(In, st.sampled_from(RUN_KEYS),
+              st.lists(st.one_of(strategies.numbers, strategies.strings), max_size=2).map(tuple)),
+)
+FILTERS = strategies.expressions(st.one_of(strategies.predicates(), _run_key_leaves))
+
+_names = st.one_of(strategies.strings, st.none(), strategies.numbers)
+_run_keys = st.fixed_dictionaries({}, optional={
+    "step": st.one_of(strategies.numbers, st.none()),
+    "user": st.one_of(_names, st.builds(lambda name: {"username": name}, _names)),
+    "sweep": st.one_of(_names, st.builds(lambda name: {"name": name}, _names)),
+    "notes": _names,
+})
+
+
+def _with_run_keys(run: dict[str, Any], extra: dict[str, Any], summary_step: Any) -> dict[str, Any]:
+    run = {**run, **extra}
+    if summary_step is not None and isinstance(run.get("summary"), dict):
+        run["summary"] = {**run["summary"], "_step": summary_step}
+    return run
+
+
+PLAIN_RUNS = st.builds(_with_run_keys, strategies.runs, _run_keys,
+                       st.one_of(st.none(), strategies.numbers))
+#: Runs the generated code reads itself: plain dicts with both sections.
+READ_RUNS = st.builds(lambda run: {"config": {}, "summary": {}, **run}, PLAIN_RUNS)
+
+
+def _as_graphql(run: dict[str, Any]) -> dict[str, Any]:
+    config = {key: {"value": value, "desc": None} for key, value in run.get("config", {}).items()}
+    return {"displayName": run.get("name"), "name": run.get("id"), "state": run.get("state"),
+            "tags": run.get("tags"), "config": json.dumps(config),
+            "summaryMetrics": json.dumps(run.get("summary", {}))}
+
+
+class _Attributes:
+    def __init__(self, run: dict[str, Any]) -> None:
+        self.id = None
+        for key, value in run.items():
+            setattr(self, key, value)
+
+
+def _other_shapes(run: dict[str, Any]) -> list[Any]:
+    """The run as W&B JSON, as an object, with its sections as JSON text, under
+    ``summary_metrics``, and as a mapping that is not a dict."""
+    texts: dict[str, Any] = dict(run)
+    for key in ("config", "summary"):
+        if key in run:
+            texts[key] = json.dumps(run[key])
+    moved = {key: value for key, value in run.items() if key != "summary"}
+    moved["summary_metrics"] = run.get("summary")
+    return [_as_graphql(run), _Attributes(run), texts, moved, _Mapping(run)]
+
+
+class _Mapping(dict[str, Any]):
+    """A dict subclass: adapted like a dict, but not read by the generated code."""
+
+
+def _same(fast: Any, expected: Any) -> bool:
+    return type(fast) is type(expected) and fast == expected
+
+
+def _check(expr: Expr, runs: list[Any]) -> None:
+    fast = compile_predicate_fast(expr, NOW)
+    assert fast is not None, expr  # the generated code takes every filter of this depth
+    general = compile_predicate(expr, NOW)
+    for run in runs:
+        expected = general(adapt(run))
+        assert _same(fast(run), expected), (str(expr), run, expected)
+
+
+@settings(max_examples=400, deadline=None)
+@given(FILTERS, st.lists(READ_RUNS, min_size=1, max_size=4))
+def test_fast_predicate_gives_what_the_closures_give_on_plain_dicts(
+        expr: Expr, runs: list[dict[str, Any]]) -> None:
+    _check(expr, runs)
+
+
+@settings(max_examples=200, deadline=None)
+@given(FILTERS, PLAIN_RUNS)
+def test_fast_predicate_gives_what_the_closures_give_on_every_run_shape(
+        expr: Expr, run: dict[str, Any]) -> None:
+    _check(expr, [run, *_other_shapes(run)])
+
+
+@settings(max_examples=200, deadline=None)
+@given(strategies.queries, st.lists(PLAIN_RUNS, max_size=5))
+def test_evaluate_selects_what_the_closures_select(
+        query: Query, runs: list[dict[str, Any]]) -> None:
+    test = None if query.filter is None else compile_predicate(query.filter, NOW)
+    expected = [run for run in runs if test is None or test(adapt(run)) is True]
+    selected = wsquery.evaluate(query, runs, now=NOW)
+    if query.order_by:  # the same runs, in the order the sort gives them
+        assert sorted(map(id, selected)) == sorted(map(id, expected))
+    else:
+        assert list(map(id, selected)) == list(map(id, expected))
+
+
+def test_a_filter_nested_deeper_than_python_blocks_is_left_to_the_closures() -> None:
+    expr: Expr = Compare(Field("config", ("lr",)), "==", 1)
+    for depth in range(30):
+        other = IsNull(Field("config", (f"k{depth}",)))
+        expr = And((expr, other)) if depth % 2 else Or((expr, other))
+    assert compile_predicate_fast(expr, NOW) is None
+    run = {"config": {"lr": 1}, "summary": {}}
+    assert compile_predicate(expr, NOW)(adapt(run)) is True
+    assert wsquery.evaluate(Query(expr), [run], now=NOW) == [run]
+
+
+def test_a_dotted_key_of_the_run_section_is_left_to_the_closures() -> None:
+    expr = Compare(Field("run", ("notes", "first")), "==", 1)
+    assert compile_predicate_fast(expr, NOW) is None
+    assert wsquery.evaluate(Query(expr), [{"notes": {"first": 1}}]) == [{"notes": {"first": 1}}]
+
+
+def test_literals_and_keys_are_bound_so_filters_of_one_shape_share_one_source() -> None:
+    first = compile_predicate_fast(Compare(Field("config", ("a",)), "==", "x"), NOW)
+    assert first is not None
+    before = evaluator._maker.cache_info()
+    hostile = "') or True or ('\"\n"
+    expr = Compare(Field("config", (hostile,)), "==", hostile)
+    second = compile_predicate_fast(expr, NOW)
+    after = evaluator._maker.cache_info()
+    assert second is not None
+    assert (after.hits, after.misses) == (before.hits + 1, before.misses)
+    assert second({"config": {hostile: hostile}, "summary": {}}) is True
+    assert second({"config": {hostile: "x"}, "summary": {}}) is False
+    assert second({"config": {"a": "x"}, "summary": {}}) is None
+
+
+@pytest.mark.parametrize("not_a_run", [5, "run-1", None, [1, 2], object()])
+def test_what_is_not_a_run_is_refused_as_adapt_refuses_it(not_a_run: Any) -> None:
+    fast = compile_predicate_fast(Or((Constant(True), Not(IsNull(Field("summary", ("x",)))))))
+    assert fast is not None
+    with pytest.raises(WsqueryError, match=r"^not a run: "):
+        fast(not_a_run)
+
+
+def test_what_the_closures_refuse_to_compile_is_refused_too() -> None:
+    with pytest.raises(WsqueryError, match="unknown section 'params'"):
+        compile_predicate_fast(Compare(Field("params", ("x",)), "==", 1))
