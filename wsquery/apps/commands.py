@@ -14,10 +14,12 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TextIO
+from urllib.parse import quote
 
 import attrs
 
 if TYPE_CHECKING:
+    from wsquery.apps.server import ViewServer
     from wsquery.wandb.graphql import GraphQLClient
     from wsquery.wandb.views import Workspace
 
@@ -38,6 +40,9 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     demo = commands.add_parser(
         "demo", help="build, save and load back example workspaces (a local server unless "
                      "WANDB_API_KEY is set)")
+    demo.add_argument("--serve", action="store_true",
+                      help="keep the local server running afterwards, with example runs, to "
+                           "open the views' pages in a browser (Ctrl-C stops it)")
     demo.set_defaults(func=_demo)
 
     save = commands.add_parser("save", help="save a workspace view showing a query's runs")
@@ -139,7 +144,7 @@ def _delete(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    return run_demo(sys.stdout)
+    return run_demo(sys.stdout, serve=args.serve)
 
 
 def _print_json(data: Any, out: TextIO | None = None) -> None:
@@ -148,31 +153,46 @@ def _print_json(data: Any, out: TextIO | None = None) -> None:
 
 # --- the demo ---------------------------------------------------------------------------------
 
-def run_demo(out: TextIO) -> int:
+def run_demo(out: TextIO, *, serve: bool = False) -> int:
     """Save the tutorial's workspaces, load each back and print its link and run set. Talks
-    to W&B when WANDB_API_KEY is set, else to a local server on a free port that is stopped
-    (and its temporary database removed) at the end."""
-    with _demo_client(out) as client:
+    to W&B when WANDB_API_KEY is set, else to a local server on a free port, with example runs
+    stored beside the views, that is stopped (and its temporary database removed) at the end,
+    or with ``serve`` after Ctrl-C, once a sign-in link for its pages is printed."""
+    with _demo_client(out) as (client, server):
         entity = client.default_entity()
         print(f"entity {entity!r}, project {DEMO_PROJECT!r}\n", file=out)
+        if server is not None:
+            server.add_runs(entity, DEMO_PROJECT, demo_runs())
         failures = 0
         for number, workspace in enumerate(demo_workspaces(entity, DEMO_PROJECT), 1):
             failures += _save_and_show(number, workspace, client, out)
-    if failures:
-        print(f"{failures} workspace(s) did not load back as saved", file=out)
-        return 1
-    return 0
+        if failures:
+            print(f"{failures} workspace(s) did not load back as saved", file=out)
+        if server is None:
+            return 1 if failures else 0
+        if not serve:
+            print("The local server stops now; `wsquery demo --serve` keeps it running to open "
+                  "these views in a browser.", file=out)
+            return 1 if failures else 0
+        from wsquery.apps.server import wait_for_ctrl_c
+
+        link = server.login_link(f"/{quote(entity, safe='')}/{quote(DEMO_PROJECT, safe='')}")
+        print(f"Open the views in a browser (this sign-in link works once): {link}\n"
+              "Press Ctrl-C to stop.", file=out, flush=True)
+        wait_for_ctrl_c()
+    return 1 if failures else 0
 
 
 @contextmanager
-def _demo_client(out: TextIO) -> Iterator[GraphQLClient]:
+def _demo_client(out: TextIO) -> Iterator[tuple[GraphQLClient, ViewServer | None]]:
+    """A client of the server the demo saves to, and that server when it is the demo's own."""
     from wsquery.wandb.graphql import GraphQLClient, Settings, resolve_settings
 
     if os.environ.get("WANDB_API_KEY"):
         settings = resolve_settings()
         print(f"wsquery demo: saving to {settings.base_url} (WANDB_API_KEY is set)", file=out)
         with GraphQLClient(settings) as client:
-            yield client
+            yield client, None
         return
     from wsquery.apps.server import ViewServer
 
@@ -182,7 +202,7 @@ def _demo_client(out: TextIO) -> Iterator[GraphQLClient]:
               "one that stays)", file=out)
         settings = Settings(base_url=server.url, api_key=server.api_key, app_url=server.url)
         with GraphQLClient(settings) as client:
-            yield client
+            yield client, server
 
 
 def _save_and_show(number: int, workspace: Workspace, client: GraphQLClient,
@@ -279,3 +299,28 @@ def demo_workspaces(entity: str, project: str) -> list[Workspace]:
                         'and name =~ "^s" group by config.optimizer order by summary.val_loss',
                   sections=sections(), settings=settings, run_settings=colors),
     ]
+
+
+def demo_runs() -> list[dict[str, Any]]:
+    """Example runs for the demo's local server, so its view pages show runs: ids ``run-a`` to
+    ``run-h`` (the colored and hidden ones among them), names some of which start with "s",
+    two optimizers, three learning rates, finished and other states."""
+    rows = [
+        ("run-a", "sunny-field-1", "finished", "adam", 0.001, 0.082, 0.91, 0.88),
+        ("run-b", "swift-river-2", "finished", "sgd", 0.01, 0.064, 0.93, 0.90),
+        ("run-c", "stellar-night-3", "finished", "adam", 0.01, 0.095, 0.89, 0.86),
+        ("run-d", "bold-sky-4", "finished", "adam", 0.001, 0.051, 0.95, 0.93),
+        ("run-e", "silent-wave-5", "running", "sgd", 0.001, 0.071, 0.92, 0.89),
+        ("run-f", "shy-moon-6", "crashed", "sgd", 0.1, 0.412, 0.61, 0.55),
+        ("run-g", "solar-wind-7", "finished", "sgd", 0.001, 0.058, 0.94, 0.92),
+        ("run-h", "quiet-dune-8", "failed", "adam", 0.1, 0.377, 0.66, 0.60),
+    ]
+    return [
+        {"id": run_id, "name": name, "state": state, "created_at": f"2024-05-0{day}T09:00:00Z",
+         "tags": ["demo"], "job_type": "train",
+         "config": {"optimizer": optimizer, "learning_rate": learning_rate, "epochs": 75},
+         "summary": {"val_loss": val_loss, "val_accuracy": accuracy, "f1_score": f1,
+                     "train_loss": round(val_loss * 0.8, 3),
+                     "train_accuracy": round(min(accuracy + 0.03, 1.0), 3)}}
+        for day, (run_id, name, state, optimizer, learning_rate, val_loss, accuracy, f1)
+        in enumerate(rows, 1)]

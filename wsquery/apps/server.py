@@ -1287,10 +1287,16 @@ def run_server(host: str = "127.0.0.1", port: int = 0,
           f"  export WANDB_API_KEY={server.api_key}\n"
           "Press Ctrl-C to stop.", flush=True)
     try:
+        wait_for_ctrl_c()
+    finally:
+        server.stop()
+    return 0
+
+
+def wait_for_ctrl_c() -> None:
+    """Block until Ctrl-C (SIGINT), then say so on stderr."""
+    try:
         while True:
             time.sleep(3600)
     except KeyboardInterrupt:
         print("stopped", file=sys.stderr)
-    finally:
-        server.stop()
-    return 0
