@@ -95,6 +95,17 @@ _BUILTIN: dict[str, Target] = {target.name: target for target in (
                   "compilers.mongo", "compile_mongo", (NOW, STRICT)),
     BuiltinTarget("wandb-workspaces", "a filter string of W&B's wandb-workspaces library",
                   "compilers.wandb_workspaces", "compile_wandb_workspaces", (STRICT,)),
+    BuiltinTarget("sql", "a SELECT over a run table: DuckDB, SQLite, PostgreSQL, Spark SQL",
+                  "compilers.sql", "compile_sql", (
+                      Option("dialect", "choice", "SQL dialect (default: duckdb)",
+                             ("duckdb", "sqlite", "postgres", "spark")),
+                      Option("table", "text", "the run table's name (default: runs)"),
+                      Option("tiebreak", "text", "a column ordering rows order by leaves tied"),
+                      NOW, STRICT)),
+    BuiltinTarget("polars", "a polars expression over a run table, with its order and limit",
+                  "compilers.polars_expr", "compile_polars", (NOW, STRICT)),
+    BuiltinTarget("pandas", "a function from a pandas run table to the rows it selects",
+                  "compilers.pandas_rows", "compile_pandas", (NOW, STRICT)),
 )}
 _registered: dict[str, Target] = {}
 _plugins: dict[str, Target] | None = None

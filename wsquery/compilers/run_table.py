@@ -1,0 +1,636 @@
+"""Runs -> a run table (one row per run, typed columns named as the language names them), and a
+query's leaves and order keys -> plans over the columns of such a table, which the table
+targets (``sql``, ``polars``, ``pandas``) render each in its own engine.
+
+**The table.** A column per run attribute (``id``, ``name``, ``state``, ``tags``,
+``created_at``, ``runtime``, ``user``, ``sweep``, ``group``, ``job_type``, ``host``,
+``step``), then one per config key (``config.<key>``) and summary key (``summary.<key>``) any
+run holds, nested keys as dotted paths (``config.optimizer.lr``, read as ``evaluate`` reads
+them: the flat key first, then the nested dicts). Each value is sorted into the part its type
+makes it: ``bool``, ``number`` (int64 when every number is an integer that fits, else float64;
+NaN stays NaN and is not null), ``string``, ``time`` (``created_at`` only: a UTC timestamp, as
+``evaluate`` reads ISO-8601 text and datetimes there), the elements of a list by their type
+(``bools``, ``numbers``, ``strings``: lists of that type; a list's other elements can never
+equal a literal, so they are left out) and ``other`` (Python's ``repr`` of a dict, a list
+beside other kinds of value, or any other value: ``evaluate`` sorts such values by it).
+
+**Mixed types.** A key whose values all fall in one part is one column, named as the key and
+typed as the part (``config.lr`` float64). A key whose values fall in several parts, or only in
+``other``, becomes one column per part, named ``<key>:<part>`` (``config.lr:number``,
+``config.lr:string``): each row holds its value in the part its type picks and null in the
+others (a list also fills every list part, empty where it has no such element). So every
+column has one type in every engine, and a test of a value against a literal reads the one
+part the literal's type can match, exactly as ``evaluate`` does: a string is never equal to a
+number, and a run without the key is null in every part.
+
+**Plans.** A leaf becomes a ``Leaf``: tests on part columns, of which the first that is not
+null gives the answer (only one part is set in a row), or ``IsNullPlan``; an order key becomes
+an ``OrderPlan``. ``Shape`` is what a target knows of a table: its columns and their parts,
+read from a frame (``shape_of``) or, without one, assumed from the query itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import date, datetime
+from typing import Any, Literal, TypeAlias, assert_never
+
+import attrs
+
+from wsquery.ast import (
+    RUN_KEY_ATTRIBUTES,
+    Compare,
+    Contains,
+    Expr,
+    Field,
+    In,
+    IsNull,
+    Match,
+    OrderKey,
+    Predicate,
+    Scalar,
+    Within,
+    walk,
+)
+from wsquery.compilers.base import Context
+from wsquery.errors import WsqueryError
+from wsquery.semantics.evaluate import _as_datetime, _getter, _repr, adapt
+from wsquery.semantics.schema import ATTRIBUTES, Kind, kind, typed
+
+#: The part of a column a value falls in (see the module docstring).
+Part: TypeAlias = Literal["bool", "number", "string", "time", "bools", "numbers", "strings",
+                          "other"]
+PARTS: tuple[Part, ...] = ("bool", "number", "string", "time", "bools", "numbers", "strings",
+                           "other")
+#: List parts -> the part of their elements.
+LIST_PARTS: dict[Part, Part] = {"bools": "bool", "numbers": "number", "strings": "string"}
+_ELEMENT_LISTS: dict[Part, Part] = {element: part for part, element in LIST_PARTS.items()}
+#: How ``evaluate`` ranks the types of values it sorts: bool < number < string < other.
+SORT_RANKS: dict[Part, int] = {"bool": 0, "number": 1, "string": 2, "other": 3}
+#: The run attributes a table holds, by the language's name.
+ATTRIBUTE_COLUMNS = tuple(attribute.name for attribute in ATTRIBUTES if attribute.name)
+BACKENDS = ("pandas", "polars", "arrow")
+_INT64 = 2 ** 63
+#: The part a typed literal can match.
+_TYPED_PARTS: dict[str, Part] = {"bool": "bool", "num": "number", "str": "string",
+                                 "time": "time"}
+#: The kind a column takes when nothing says otherwise: a run attribute's own.
+_KIND_PARTS: dict[Kind, Part | None] = {
+    "text": "string", "state": "string", "number": "number", "seconds": "number",
+    "time": "time", "tags": "strings", "any": None}
+
+
+# Column names ----------------------------------------------------------------------------------
+
+def column_key(field: Field) -> str:
+    """The name a table gives ``field``: a run attribute's own (``created_at``), else the
+    section and the key (``config.optimizer.lr``, ``run.inputArtifacts``)."""
+    attribute = field.attribute
+    return attribute if attribute is not None else f"{field.section}.{field.key}"
+
+
+def part_column(key: str, part: Part, parts: Iterable[Part]) -> str:
+    """The column holding ``part`` of ``key``, among the parts ``parts`` the key has."""
+    listed = tuple(parts)
+    return key if listed == (part,) and part != "other" else f"{key}:{part}"
+
+
+def _field_of(key: str) -> Field:
+    """The field a column of ``to_frame`` reads: run attributes by their W&B key; config and
+    summary keys as dotted paths (the flat key is read first, as ``evaluate`` does)."""
+    section, _, rest = key.partition(".")
+    if section in ("config", "summary") and rest:
+        return Field(section, tuple(rest.split(".")))
+    names = {name: key for key, name in RUN_KEY_ATTRIBUTES.items()}
+    return Field("run", (names[key],))
+
+
+# The table ---------------------------------------------------------------------------------------
+
+@attrs.frozen(slots=True)
+class Shape:
+    """What a target knows of a table: each key's parts and the column holding each part.
+    ``known`` is False when the shape was assumed from the query (no table was given)."""
+
+    parts: Mapping[str, Mapping[Part, str]]
+    known: bool = True
+
+    def of(self, field: Field) -> Mapping[Part, str]:
+        return self.parts.get(column_key(field), {})
+
+
+@attrs.frozen(slots=True)
+class TableColumns:
+    """The columns of a run table in order, each with its part and its values, one per run."""
+
+    names: tuple[str, ...]
+    parts: tuple[Part, ...]
+    values: tuple[list[Any], ...]
+
+    @property
+    def shape(self) -> Shape:
+        return _shape_from((name, part) for name, part in zip(self.names, self.parts,
+                                                              strict=True))
+
+
+def table_columns(runs: Iterable[Any]) -> TableColumns:
+    """The columns ``to_frame`` writes for ``runs`` (any shape ``evaluate`` accepts)."""
+    records = [adapt(run) for run in runs]
+    keys = list(ATTRIBUTE_COLUMNS)
+    for section in ("config", "summary"):
+        found: dict[str, None] = {}
+        for record in records:
+            found.update(dict.fromkeys(_paths(getattr(record, section))))
+        keys.extend(f"{section}.{path}" for path in sorted(found))
+    names: list[str] = []
+    parts: list[Part] = []
+    values: list[list[Any]] = []
+    for key in keys:
+        field = _field_of(key)
+        get = _getter(field)
+        field_kind = kind(field)
+        split = _split([get(record) for record in records], field_kind == "time",
+                       _KIND_PARTS[field_kind] or "string")
+        for part, column in split.items():
+            names.append(part_column(key, part, split))
+            parts.append(part)
+            values.append(column)
+    return TableColumns(tuple(names), tuple(parts), tuple(values))
+
+
+def _paths(section: Any) -> Iterator[str]:
+    """Every key of a config or summary, nested dicts' keys as dotted paths after theirs."""
+    keys = section.keys() if callable(getattr(section, "keys", None)) else ()
+    for key in keys:
+        if not isinstance(key, str):
+            continue
+        yield key
+        value = section.get(key)
+        if isinstance(value, Mapping):
+            yield from (f"{key}.{path}" for path in _paths(value))
+
+
+def _value_part(value: Any, time_valued: bool) -> Part | Literal["list"] | None:
+    """The part ``value`` falls in (None: missing); ``time_valued`` for created_at."""
+    if value is None:
+        return None
+    if time_valued and isinstance(value, str | datetime | date) and (
+            _as_datetime(value) is not None):
+        return "time"
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list | tuple):
+        return "list"
+    return "other"
+
+
+def _split(values: list[Any], time_valued: bool, default: Part) -> dict[Part, list[Any]]:
+    """One key's values, one per run -> its parts, each a column of values (None where the
+    run's value is in another part); ``default`` when no run holds a value."""
+    found = [_value_part(value, time_valued) for value in values]
+    kinds = set(found)
+    element_parts: set[Part] = set()
+    parts: set[Part] = set()
+    for value, found_part in zip(values, found, strict=True):
+        if found_part == "list":
+            for element in value:
+                element_part = _element_part(element)
+                if element_part is not None:
+                    element_parts.add(element_part)
+        elif found_part is not None:
+            parts.add(found_part)
+    if "list" in kinds:
+        parts |= {_ELEMENT_LISTS[p] for p in element_parts} or {"strings"}
+        if kinds - {None} != {"list"}:
+            parts.add("other")  # a list beside other kinds of value sorts by its repr
+    parts = parts or {default}
+    columns: dict[Part, list[Any]] = {part: [] for part in PARTS if part in parts}
+    for value, value_part in zip(values, found, strict=True):
+        for part, column in columns.items():
+            column.append(_part_value(value, value_part, part))
+    return columns
+
+
+def _element_part(element: Any) -> Part | None:
+    """The part of a list element that can equal a literal (None: it never can)."""
+    part = _value_part(element, False)
+    if part == "number" and element != element:
+        return None  # NaN equals nothing
+    return part if part in ("bool", "number", "string") else None
+
+
+def _part_value(value: Any, value_part: Part | Literal["list"] | None, part: Part) -> Any:
+    if value_part is None:
+        return None
+    if value_part == "list":
+        if part in LIST_PARTS:
+            return [element for element in value if _element_part(element) == LIST_PARTS[part]]
+        return _repr(list(value)) if part == "other" else None
+    if value_part != part:
+        return None
+    if part == "time":
+        return _as_datetime(value)
+    return _repr(value) if part == "other" else value
+
+
+def _shape_from(columns: Iterable[tuple[str, Part]]) -> Shape:
+    parts: dict[str, dict[Part, str]] = {}
+    for name, part in columns:
+        key, _, suffix = name.rpartition(":")
+        key = key if key and suffix == part else name
+        parts.setdefault(key, {})[part] = name
+    return Shape(parts)
+
+
+# Frames ----------------------------------------------------------------------------------------
+
+def to_frame(runs: Iterable[Any], backend: str = "pandas") -> Any:
+    """``runs`` as a run table: a pandas DataFrame (pyarrow-backed dtypes, so that null and NaN
+    stay apart), a polars DataFrame or a pyarrow Table. See the module docstring."""
+    if backend not in BACKENDS:
+        raise WsqueryError(f"unknown backend {backend!r}; backends are " + ", ".join(BACKENDS))
+    table = _arrow_table(table_columns(runs))
+    if backend == "arrow":
+        return table
+    if backend == "polars":
+        import polars
+
+        return polars.from_arrow(table)
+    import pandas
+
+    return table.to_pandas(types_mapper=pandas.ArrowDtype)
+
+
+def _arrow_table(columns: TableColumns) -> Any:
+    import pyarrow
+
+    types = {
+        "bool": pyarrow.bool_(), "string": pyarrow.string(), "other": pyarrow.string(),
+        "time": pyarrow.timestamp("us", tz="UTC"), "bools": pyarrow.list_(pyarrow.bool_()),
+        "strings": pyarrow.list_(pyarrow.string())}
+    arrays = []
+    for part, values in zip(columns.parts, columns.values, strict=True):
+        if part in ("number", "numbers"):
+            numbers = [n for value in values if value is not None
+                       for n in (value if part == "numbers" else (value,))]
+            whole = all(isinstance(n, int) and -_INT64 <= n < _INT64 for n in numbers)
+            number = pyarrow.int64() if whole else pyarrow.float64()
+            kind_type = number if part == "number" else pyarrow.list_(number)
+            if not whole:
+                values = [_floats(value) for value in values]
+            arrays.append(pyarrow.array(values, kind_type))
+        else:
+            arrays.append(pyarrow.array(values, types[part]))
+    return pyarrow.table(arrays, names=list(columns.names))
+
+
+def _floats(value: Any) -> Any:
+    """Numbers as floats (pyarrow refuses an int beyond int64 in a float64 column)."""
+    if value is None:
+        return None
+    return [float(n) for n in value] if isinstance(value, list) else float(value)
+
+
+def shape_of(table: Any) -> Shape:
+    """The shape of a pandas or polars DataFrame, a pyarrow Table or Schema, a polars Schema,
+    or a mapping of column names to parts: each column's part is its ``:<part>`` suffix, else
+    what its type says (integers and floats are numbers, lists are lists of their elements)."""
+    if isinstance(table, Mapping) and all(part in PARTS for part in table.values()):
+        return _shape_from(table.items())
+    import pyarrow
+
+    schema: Any = table
+    if hasattr(table, "to_arrow") and hasattr(table, "schema"):  # polars DataFrame
+        schema = table.head(0).to_arrow().schema
+    elif hasattr(table, "dtypes") and hasattr(table, "iloc"):  # pandas DataFrame
+        schema = pyarrow.Schema.from_pandas(table.head(0), preserve_index=False)
+    elif hasattr(table, "schema"):
+        schema = table.schema
+    if not isinstance(schema, pyarrow.Schema):
+        try:
+            import polars
+
+            schema = polars.DataFrame(schema=schema).to_arrow().schema
+        except Exception as error:  # not a schema polars knows either
+            raise WsqueryError(f"cannot read the columns of {type(table).__name__}; give a "
+                               "frame, a schema, or a mapping of column names to parts "
+                               + ", ".join(PARTS)) from error
+    return _shape_from((field.name, _arrow_part(field.name, field.type)) for field in schema)
+
+
+def _arrow_part(name: str, arrow_type: Any) -> Part:
+    import pyarrow.types as is_type
+
+    suffix = name.rpartition(":")[2]
+    if ":" in name and suffix in PARTS:
+        return suffix
+    if is_type.is_list(arrow_type) or is_type.is_large_list(arrow_type):
+        element = _arrow_part("", arrow_type.value_type)
+        return _ELEMENT_LISTS.get(element, "other")
+    if is_type.is_boolean(arrow_type):
+        return "bool"
+    if is_type.is_integer(arrow_type) or is_type.is_floating(arrow_type) or (
+            is_type.is_decimal(arrow_type)):
+        return "number"
+    if is_type.is_timestamp(arrow_type) or is_type.is_date(arrow_type):
+        return "time"
+    if is_type.is_string(arrow_type) or is_type.is_large_string(arrow_type):
+        return "string"
+    return "other"
+
+
+def assumed_shape(predicates: Iterable[Predicate], order_by: Iterable[OrderKey]) -> Shape:
+    """The shape a target assumes without a table: every key one column named as the key,
+    typed as its run attribute is (``tags`` a list of strings, ``created_at`` a timestamp) or,
+    for config and summary keys, as the literals compared with it are; a key compared with
+    literals of two types needs the table's real shape."""
+    parts: dict[str, dict[Part, str]] = {}
+    for field, part in _assumed_parts(predicates, order_by):
+        key = column_key(field)
+        known = parts.setdefault(key, {})
+        if part is None:
+            continue
+        if known and part not in known:
+            raise WsqueryError(
+                f"{field} is compared with a {next(iter(known))} and a {part}; a column holds "
+                "one type: pass columns= (the table, or its schema) to say which it holds")
+        known[part] = key
+    for key, known in parts.items():
+        if not known:  # a column of no known type: only null tests and order read it
+            known["other"] = key
+    return Shape(parts, known=False)
+
+
+def _assumed_parts(predicates: Iterable[Predicate], order_by: Iterable[OrderKey]
+                   ) -> Iterator[tuple[Field, Part | None]]:
+    for node in predicates:
+        field_part = _KIND_PARTS[kind(node.field)]
+        if field_part is not None:
+            yield node.field, field_part
+            continue
+        match node:
+            case Compare() | Contains():
+                literal_part = _TYPED_PARTS.get(typed(None, node.value)[0])
+                yield node.field, literal_part
+            case In():
+                for value in node.values:
+                    yield node.field, _TYPED_PARTS.get(typed(None, value)[0])
+            case Match():
+                yield node.field, "string"
+            case Within():
+                yield node.field, "time"
+            case IsNull():
+                yield node.field, None
+            case _:
+                assert_never(node)
+    for key in order_by:
+        yield key.field, _KIND_PARTS[kind(key.field)]
+
+
+def leaves(expr: Expr | None) -> list[Predicate]:
+    """The predicates of a filter, in order."""
+    if expr is None:
+        return []
+    return [node for node in walk(expr)
+            if isinstance(node, Compare | In | Match | Contains | IsNull | Within)]
+
+
+def resolve_shape(columns: Any, predicates: list[Predicate], order_by: tuple[OrderKey, ...],
+                  context: Context) -> Shape:
+    """The shape ``columns`` gives (a frame, a schema or a mapping), or the assumed one."""
+    try:
+        if columns is None:
+            return assumed_shape(predicates, order_by)
+        return shape_of(columns)
+    except WsqueryError as error:
+        raise context.error(str(error), None) from None
+
+
+# Plans -----------------------------------------------------------------------------------------
+
+@attrs.frozen(slots=True)
+class Test:
+    """One test of a part column against a literal; null when the column is null.
+
+    ``op`` is a comparison (``== != < <= > >=``, on ``lower(column)`` when ``lower``),
+    ``substring`` (the literal is in the text), ``has`` (an element of the list equals it),
+    ``never`` (FALSE where the column is set: a list with no element of the literal's type)
+    or ``regex`` (RE2 ``value`` finds a match)."""
+
+    column: str
+    part: Part
+    op: str
+    value: Any
+    lower: bool = False
+
+
+@attrs.frozen(slots=True)
+class Leaf:
+    """A predicate: the first of ``tests`` that is not null, else UNKNOWN (no test: always
+    UNKNOWN). ``any_of`` is the OR (three-valued) of several such leaves (``in``)."""
+
+    tests: tuple[Test, ...] = ()
+    any_of: tuple[Leaf, ...] = ()
+
+
+@attrs.frozen(slots=True)
+class IsNullPlan:
+    """TRUE when every one of ``columns`` is null (no column: always TRUE); never UNKNOWN."""
+
+    columns: tuple[str, ...]
+
+
+@attrs.frozen(slots=True)
+class OrderPlan:
+    """How one ``order by`` key sorts: by ``ranks`` (part column -> the rank of its type; the
+    first set column gives the rank) when several parts are set, then by each part column, on
+    ``lower(column)`` for ``lowered`` ones; nulls and NaN last in either direction."""
+
+    columns: tuple[tuple[str, Part], ...]
+    ranks: tuple[tuple[str, int], ...]
+    ascending: bool
+    lowered: bool
+
+
+def leaf_plan(node: Predicate, shape: Shape, context: Context, moment: datetime
+              ) -> Leaf | IsNullPlan:
+    """What ``node`` tests on a table of ``shape`` (``moment``: where ``within last`` counts
+    back from), as ``evaluate`` reads it."""
+    parts = shape.of(node.field)
+    field_kind = kind(node.field)
+    match node:
+        case IsNull():
+            return IsNullPlan(tuple(parts.values()))
+        case Compare():
+            return Leaf(_compare(parts, field_kind, node.op, node.field, node.value))
+        case In():
+            equal = tuple(Leaf(_compare(parts, field_kind, "==", node.field, value)
+                               + (_has(parts, value) if field_kind == "tags" else ()))
+                          for value in node.values)
+            return Leaf(any_of=equal) if len(equal) != 1 else equal[0]
+        case Contains():
+            if field_kind == "time":
+                raise context.error(f"{node}: a table holds created_at as a timestamp, not "
+                                    "its text", node.span)
+            substring = (Test(parts["string"], "string", "substring", node.value)
+                         if "string" in parts and isinstance(node.value, str) else None)
+            return Leaf((() if substring is None else (substring,)) + _has(parts, node.value))
+        case Match():
+            if field_kind == "time":
+                raise context.error(f"{node}: a table holds created_at as a timestamp, not "
+                                    "its text", node.span)
+            return Leaf((Test(parts["string"], "string", "regex", node.pattern),)
+                        if "string" in parts else ())
+        case Within():
+            if field_kind != "time":
+                raise context.error(f"{node}: 'within last' applies to created_at only",
+                                    node.span)
+            cutoff = node.duration.before(moment)
+            return Leaf((Test(parts["time"], "time", ">=", cutoff),) if "time" in parts
+                        else ())
+        case _:
+            assert_never(node)
+
+
+def _compare(parts: Mapping[Part, str], field_kind: Kind, op: str, field: Field,
+             value: Scalar) -> tuple[Test, ...]:
+    literal_type, literal = typed(field, value)
+    if literal_type == "never" or (literal_type == "bool" and op not in ("==", "!=")):
+        return ()
+    part = _TYPED_PARTS[literal_type]
+    if part not in parts:
+        return ()
+    return (Test(parts[part], part, op, literal, lower=field_kind == "state"),)
+
+
+def _has(parts: Mapping[Part, str], value: Scalar) -> tuple[Test, ...]:
+    """An element of a list equal to ``value`` (typed as a value of no known field): TRUE or
+    FALSE on every list, null on anything else."""
+    lists = [part for part in LIST_PARTS if part in parts]
+    if not lists:
+        return ()
+    literal_type, literal = typed(None, value)
+    element = _TYPED_PARTS.get(literal_type)
+    list_part = None if element is None else _ELEMENT_LISTS.get(element)
+    if list_part is not None and list_part in parts:
+        return (Test(parts[list_part], list_part, "has", literal),)
+    return (Test(parts[lists[0]], lists[0], "never", None),)
+
+
+def order_plan(key: OrderKey, shape: Shape, context: Context) -> OrderPlan:
+    """How ``key`` sorts on a table of ``shape``, as ``evaluate`` sorts: created_at by time,
+    others by type (bool < number < string < other), then value; a state without case."""
+    parts = shape.of(key.field)
+    field_kind = kind(key.field)
+    if field_kind == "time":
+        columns: tuple[tuple[str, Part], ...] = (
+            ((parts["time"], "time"),) if "time" in parts else ())
+    else:
+        if any(part in parts for part in LIST_PARTS) and "other" not in parts:
+            raise context.error(
+                f"order by {key.field}: its values are lists, which wsquery sorts by their "
+                "Python text, and a table holds them as lists", key.span,
+                "order by another column")
+        columns = tuple((parts[part], part) for part in SORT_RANKS if part in parts)
+    ranks = tuple((column, SORT_RANKS[part]) for column, part in columns
+                  ) if len(columns) > 1 else ()
+    return OrderPlan(columns, ranks, key.ascending, field_kind == "state")
+
+
+# Regexes for engines that are not RE2 ----------------------------------------------------------
+
+#: Engines a pattern is written for: Java's (Spark), PostgreSQL's AREs, Rust's regex (polars).
+Flavor: TypeAlias = Literal["java", "postgres", "rust"]
+#: Where each flavor runs, as errors name it.
+FLAVOR_ENGINES: dict[Flavor, str] = {"java": "spark", "postgres": "postgres", "rust": "polars"}
+_ASCII_WORD = "[0-9A-Za-z_]"
+_LOOKAROUND_ASSERTS = {
+    "\\b": f"(?:(?<={_ASCII_WORD})(?!{_ASCII_WORD})|(?<!{_ASCII_WORD})(?={_ASCII_WORD}))",
+    "\\B": f"(?:(?<={_ASCII_WORD})(?={_ASCII_WORD})|(?<!{_ASCII_WORD})(?!{_ASCII_WORD}))"}
+_ASSERTS: dict[Flavor, dict[str, str]] = {
+    "java": {"\\A": "\\A", "\\z": "\\z", "^m": "(?:\\A|(?<=\\n))", "$m": "(?=\\n|\\z)",
+             **_LOOKAROUND_ASSERTS},
+    "postgres": {"\\A": "\\A", "\\z": "\\Z", "^m": "(?:\\A|(?<=\\n))",
+                 "$m": "(?:(?=\\n)|\\Z)", **_LOOKAROUND_ASSERTS},
+    "rust": {"\\A": "\\A", "\\z": "\\z", "^m": "(?m:^)", "$m": "(?m:$)", "\\b": "(?-u:\\b)"},
+}
+#: The largest count a flavor takes in ``{m,n}``.
+_MAX_COUNT: dict[Flavor, int] = {"java": 1000, "postgres": 255, "rust": 1000}
+#: The first code point a flavor's text can hold (PostgreSQL's text holds no NUL).
+_FIRST_CODE: dict[Flavor, int] = {"java": 0, "postgres": 1, "rust": 0}
+
+
+class RegexNotWritten(Exception):
+    """What a flavor cannot read as RE2 does."""
+
+
+def write_regex(pattern: str, flavor: Flavor) -> str:
+    """RE2's reading of ``pattern`` (``wsquery.semantics.regex``) written for ``flavor``,
+    finding a match in exactly the texts RE2 does: every class spelt out as the code points
+    RE2 means (so ``(?i)``, ``.`` and ``\\d`` mean RE2's), anchors as that engine writes them,
+    ``\\b`` and ``\\B`` over ASCII word characters. ``RegexNotWritten`` for Unicode classes,
+    ``\\C``, and counts or assertions the flavor lacks; ``WsqueryError`` when ``pattern`` is
+    not RE2 at all."""
+    from wsquery.semantics.regex import RegexRefusal, _matches_nothing, _read, to_pcre
+
+    reading = _read(pattern)
+    if isinstance(reading, RegexRefusal):
+        to_pcre(pattern)  # raises the error that says why the pattern is not RE2
+        raise AssertionError("unreachable: a pattern RE2 refuses has no reading")
+    tree = reading.tree
+    written = _write(tree, flavor)
+    if _matches_nothing(tree, frozenset({"\\B"})) and not _matches_nothing(tree, frozenset()):
+        # RE2 reads UTF-8 bytes: \B alone matches inside any character beyond ASCII
+        if flavor == "rust":
+            raise RegexNotWritten("\\B matching between the bytes of a character")
+        written = f"(?:{written})|[^\\x{{0}}-\\x{{7f}}]" if flavor == "java" else (
+            f"(?:{written})|[^\\U00000001-\\U0000007f]")
+    return written
+
+
+def _write(node: Any, flavor: Flavor) -> str:
+    from wsquery.semantics.regex import _Alternate, _AnyByte, _Assert, _Concat, _Repeat, _Set
+
+    match node:
+        case _Set():
+            if node.unicode:
+                raise RegexNotWritten("Unicode classes (\\pL, \\p{Greek})")
+            return _class(node.ranges(), flavor)
+        case _Assert():
+            written = _ASSERTS[flavor].get(node.kind)
+            if written is None:
+                raise RegexNotWritten(f"{node.kind} as RE2 reads it")
+            return written
+        case _AnyByte():
+            raise RegexNotWritten("\\C, one byte of a character")
+        case _Concat():
+            return "".join(_write(item, flavor) for item in node.items)
+        case _Alternate():
+            return "(?:" + "|".join(_write(item, flavor) for item in node.items) + ")"
+        case _Repeat():
+            high = node.high
+            if max(node.low, high or 0) > _MAX_COUNT[flavor]:
+                raise RegexNotWritten(f"counts above {_MAX_COUNT[flavor]}")
+            count = {(0, None): "*", (1, None): "+", (0, 1): "?"}.get(
+                (node.low, high), f"{{{node.low},{'' if high is None else high}}}")
+            return "(?:" + _write(node.item, flavor) + ")" + count
+    raise AssertionError(f"unexpected regex node {node!r}")
+
+
+def _class(ranges: tuple[tuple[int, int], ...], flavor: Flavor) -> str:
+    """Exactly these code points, without surrogates (text that came as UTF-8 holds none)."""
+    first = _FIRST_CODE[flavor]
+    kept = [(max(low, first), high) for piece_low, piece_high in ranges
+            for low, high in ((piece_low, min(piece_high, 0xD7FF)),
+                              (max(piece_low, 0xE000), piece_high))
+            if max(low, first) <= high]
+    code = "\\U{:08x}" if flavor == "postgres" else "\\x{{{:x}}}"
+    if not kept:
+        return "(?!)" if flavor != "rust" else "[^\\x{0}-\\x{10ffff}]"
+    return "[" + "".join(code.format(low) if low == high else
+                         code.format(low) + "-" + code.format(high)
+                         for low, high in kept) + "]"

@@ -1,0 +1,333 @@
+"""Query -> ``SqlQuery``: a SELECT over a run table (``run_table``) for DuckDB, SQLite,
+PostgreSQL or Spark SQL, built as a sqlglot tree and rendered by sqlglot, with every literal a
+bound parameter; and ``to_sqlite``, which writes runs into an SQLite table of that shape.
+
+The WHERE clause is the query's filter in SQL's three-valued logic, which is the language's, so
+it selects exactly the rows ``evaluate`` selects, in its order when ``order by`` is given and
+``tiebreak`` names a column that orders the rest (SQL keeps no row order of its own):
+
+- a value of another type than the literal's is UNKNOWN: a test reads only the column of the
+  literal's type (``run_table``), null on a row whose value is of another type;
+- NaN is UNKNOWN in comparisons (``NULLIF(x, 'NaN')``; SQLite, which has no NaN, holds it as
+  the text ``'NaN'`` and reads numbers through ``typeof``) and sorts last;
+- ``state`` is compared and sorted by ``LOWER``; strings sort by code point (PostgreSQL:
+  ``COLLATE "C"``); a missing value sorts last in either direction;
+- ``tags`` membership is ``list_contains``/``array_contains``, ``= ANY`` on PostgreSQL and
+  ``json_each`` on SQLite, whose lists are JSON text;
+- durations are seconds, ``within last`` a bound cutoff worked out at compile time from ``now``;
+- regexes are RE2: DuckDB runs them as written; Spark (Java's engine) and PostgreSQL get the
+  pattern as RE2 reads it, with every class spelt out (``run_table.write_regex``), or a
+  ``TargetError`` for what they cannot read that way; SQLite has no regex.
+
+Parameters are named (``p1``, ``p2``, ...) in each dialect's own style: ``$p1`` (DuckDB),
+``:p1`` (SQLite, Spark's ``spark.sql(text, args=...)``), ``%(p1)s`` (psycopg for PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any, assert_never
+
+import attrs
+
+from wsquery.ast import (
+    And,
+    Compare,
+    Constant,
+    Contains,
+    Expr,
+    In,
+    IsNull,
+    Match,
+    Not,
+    Or,
+    Query,
+    Within,
+)
+from wsquery.compilers import run_table
+from wsquery.compilers.base import Context, checked_now
+from wsquery.compilers.run_table import (
+    FLAVOR_ENGINES,
+    IsNullPlan,
+    Leaf,
+    OrderPlan,
+    Part,
+    Shape,
+    Test,
+)
+from wsquery.errors import TargetError, TargetWarning
+from wsquery.semantics.normalize import normalize
+
+TARGET = "sql"
+DIALECTS = ("duckdb", "sqlite", "postgres", "spark")
+#: The regex engine each dialect has: RE2 itself, one the pattern is written for, or none.
+REGEX_FLAVORS: dict[str, run_table.Flavor | None] = {"spark": "java", "postgres": "postgres",
+                                                     "sqlite": None}
+_OPTIONS = ("dialect", "table", "columns", "tiebreak", "now", "strict")
+_COMPARISONS = {"==": "EQ", "!=": "NEQ", "<": "LT", "<=": "LTE", ">": "GT", ">=": "GTE"}
+
+
+@attrs.frozen(slots=True)
+class SqlQuery:
+    """A SELECT for one dialect: run ``sql`` with ``parameters`` (by name, in the dialect's
+    style) through the engine's own client."""
+
+    sql: str
+    parameters: dict[str, Any]
+    dialect: str
+    warnings: tuple[TargetWarning, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        """The text, the dialect and the parameters (timestamps as ISO-8601 text)."""
+        return {"dialect": self.dialect, "sql": self.sql, "parameters": {
+            name: value.isoformat() if isinstance(value, datetime) else value
+            for name, value in self.parameters.items()}}
+
+
+def compile_sql(query: Query, *, text: str | None = None, dialect: str = "duckdb",
+                table: str = "runs", columns: Any = None, tiebreak: str | None = None,
+                now: datetime | None = None, strict: bool = False,
+                **unknown: object) -> SqlQuery:
+    """``query`` as a SELECT of ``table``'s rows in ``dialect``. ``columns`` is the table (a
+    frame, a schema, or a mapping of column names to ``run_table`` parts); without it each key
+    is taken to be one column of the type the query compares it with. ``tiebreak`` is a column
+    that orders rows ``order by`` leaves tied (the rows' order in ``evaluate``'s input);
+    ``now`` anchors ``within last``; ``text``, the source of ``query``, lets errors point."""
+    if unknown:
+        names = ", ".join(repr(name) for name in sorted(unknown))
+        raise TargetError(f"unknown option{'s' if len(unknown) > 1 else ''} {names}",
+                          target=TARGET, hint="options are " + ", ".join(_OPTIONS))
+    if dialect not in DIALECTS:
+        raise TargetError(f"unknown dialect {dialect!r}", target=TARGET,
+                          hint="dialects are " + ", ".join(DIALECTS))
+    moment = checked_now(TARGET, now, strict, {})
+    context = Context(TARGET, text, strict)
+    normal = normalize(query)
+    predicates = run_table.leaves(normal.filter)
+    shape = run_table.resolve_shape(columns, predicates, query.order_by, context)
+    writer = _Writer(dialect, shape, context, moment)
+    return writer.select(normal, table, tiebreak)
+
+
+class _Writer:
+    """One SELECT: the sqlglot tree and the parameters bound so far."""
+
+    def __init__(self, dialect: str, shape: Shape, context: Context, now: datetime) -> None:
+        from sqlglot import exp
+
+        self.exp = exp
+        self.dialect = dialect
+        self.shape = shape
+        self.context = context
+        self.now = now
+        self.parameters: dict[str, Any] = {}
+
+    def select(self, query: Query, table: str, tiebreak: str | None) -> SqlQuery:
+        exp = self.exp
+        if query.group_by:
+            self.context.warn("a SELECT of runs does not group them: group by was left out",
+                              None, "GROUP BY the rows it returns yourself")
+        statement = exp.select("*").from_(exp.Table(this=exp.to_identifier(table, quoted=True)))
+        if query.filter is not None and query.filter != Constant(True):
+            statement = statement.where(self.expr(query.filter))
+        order: list[Any] = []
+        for key in query.order_by:
+            order.extend(self.order(run_table.order_plan(key, self.shape, self.context)))
+        if tiebreak is not None:
+            order.append(exp.Ordered(this=self.column(tiebreak), desc=False, nulls_first=False))
+        if order:
+            statement = statement.order_by(*order)
+        if query.limit is not None:
+            statement = statement.limit(self.parameter(query.limit))
+        return SqlQuery(statement.sql(dialect=self.dialect), self.parameters, self.dialect,
+                        tuple(self.context.warnings))
+
+    # Values ----------------------------------------------------------------------------------
+
+    def parameter(self, value: Any) -> Any:
+        name = f"p{len(self.parameters) + 1}"
+        if isinstance(value, datetime) and self.dialect == "sqlite":
+            value = sqlite_time(value)
+        self.parameters[name] = value
+        return self.exp.Placeholder(this=name)
+
+    def column(self, name: str) -> Any:
+        return self.exp.column(self.exp.to_identifier(name, quoted=True))
+
+    def value(self, column: str, part: Part, lower: bool = False) -> Any:
+        """A part column as a test reads it: numbers without NaN, a state in lower case."""
+        exp = self.exp
+        read = self.column(column)
+        if part == "number":
+            if self.dialect == "sqlite":
+                kind = exp.func("typeof", read.copy())
+                read = exp.Case().when(
+                    exp.In(this=kind, expressions=[exp.Literal.string("integer"),
+                                                   exp.Literal.string("real")]), read)
+            else:
+                read = exp.Nullif(this=read, expression=exp.cast(exp.Literal.string("NaN"),
+                                                                   "double"))
+        if lower:
+            read = exp.Lower(this=read)
+        return read
+
+    def ordered_text(self, read: Any, part: Part) -> Any:
+        """Text compared by code point: PostgreSQL's default collation is the locale's."""
+        if self.dialect == "postgres" and part in ("string", "other"):
+            return self.exp.Collate(this=read, expression=self.exp.Identifier(
+                this="C", quoted=True))
+        return read
+
+    # Filters ---------------------------------------------------------------------------------
+
+    def expr(self, node: Expr) -> Any:
+        exp = self.exp
+        match node:
+            case And():
+                return exp.and_(*(self.expr(operand) for operand in node.operands))
+            case Or():
+                return exp.or_(*(self.expr(operand) for operand in node.operands))
+            case Not():
+                return exp.Not(this=exp.Paren(this=self.expr(node.operand)))
+            case Constant():
+                return exp.true() if node.value else exp.false()
+            case Compare() | In() | Match() | Contains() | IsNull() | Within():
+                return self.plan(run_table.leaf_plan(node, self.shape, self.context, self.now))
+            case _:
+                assert_never(node)
+
+    def plan(self, plan: Leaf | IsNullPlan) -> Any:
+        exp = self.exp
+        match plan:
+            case IsNullPlan():
+                if not plan.columns:
+                    return exp.true()
+                return exp.and_(*(self.column(column).is_(exp.null())
+                                  for column in plan.columns))
+            case Leaf():
+                if plan.any_of:
+                    return exp.or_(*(self.plan(leaf) for leaf in plan.any_of))
+                tests = [self.test(test) for test in plan.tests]
+                if not tests:
+                    return exp.cast(exp.null(), "boolean")
+                if len(tests) == 1:
+                    return tests[0]
+                return exp.Coalesce(this=tests[0], expressions=tests[1:])
+            case _:
+                assert_never(plan)
+
+    def test(self, test: Test) -> Any:
+        exp = self.exp
+        match test.op:
+            case "==" | "!=" | "<" | "<=" | ">" | ">=":
+                read = self.value(test.column, test.part, test.lower)
+                if test.op not in ("==", "!="):
+                    read = self.ordered_text(read, test.part)
+                comparison = getattr(exp, _COMPARISONS[test.op])
+                return comparison(this=read, expression=self.parameter(test.value))
+            case "substring":
+                position = exp.StrPosition(this=self.column(test.column),
+                                           substr=self.parameter(test.value))
+                return exp.GT(this=position, expression=exp.Literal.number(0))
+            case "has":
+                return self.has(test)
+            case "never":
+                return exp.Case().when(exp.Not(this=self.column(test.column).is_(exp.null())),
+                                       exp.false())
+            case "regex":
+                return self.regex(test)
+        raise AssertionError(f"unknown test {test.op!r}")
+
+    def has(self, test: Test) -> Any:
+        """An element of a list equal to the literal: TRUE or FALSE on a list, null on null."""
+        exp = self.exp
+        column = self.column(test.column)
+        value = self.parameter(test.value)
+        if self.dialect == "postgres":
+            return exp.EQ(this=value, expression=exp.Any(this=exp.Paren(this=column)))
+        if self.dialect != "sqlite":
+            return exp.ArrayContains(this=column, expression=value)
+        elements = exp.Table(this=exp.Anonymous(this="json_each", expressions=[column]),
+                             alias=exp.TableAlias(this=exp.to_identifier("element")))
+        found = exp.Exists(this=exp.select(exp.Literal.number(1)).from_(elements).where(
+            exp.EQ(this=exp.column("value", table="element"), expression=value)))
+        return exp.Case().when(column.copy().is_(exp.null()), exp.null()).else_(found)
+
+    def regex(self, test: Test) -> Any:
+        exp = self.exp
+        pattern: str = test.value
+        column = self.column(test.column)
+        if self.dialect == "duckdb":  # RE2 itself
+            return exp.RegexpLike(this=column, expression=self.parameter(pattern))
+        flavor = REGEX_FLAVORS[self.dialect]
+        can = "duckdb (RE2 itself)" + "".join(
+            f", {dialect}" for dialect, other in REGEX_FLAVORS.items() if other is not None
+            and dialect != self.dialect)
+        if flavor is None:
+            raise self.context.error(f"{self.dialect} has no regular expressions", None,
+                                     f"use a dialect that has them: {can}")
+        try:
+            written = run_table.write_regex(pattern, flavor)
+        except run_table.RegexNotWritten as refused:
+            raise self.context.error(
+                f"regex {json.dumps(pattern)}: {FLAVOR_ENGINES[flavor]}'s regular expressions "
+                f"cannot say {refused} as RE2 reads it", None, "use duckdb, which runs RE2"
+            ) from None
+        return exp.RegexpLike(this=column, expression=self.parameter(written))
+
+    # Order -----------------------------------------------------------------------------------
+
+    def order(self, plan: OrderPlan) -> list[Any]:
+        exp = self.exp
+        desc = not plan.ascending
+        keys = []
+        if plan.ranks:
+            rank = exp.Case()
+            parts = dict(plan.columns)
+            for column, rank_value in plan.ranks:
+                rank = rank.when(exp.Not(this=self.value(column, parts[column]).is_(
+                    exp.null())), exp.Literal.number(rank_value))
+            keys.append(exp.Ordered(this=rank, desc=desc, nulls_first=False))
+        for column, part in plan.columns:
+            read = self.ordered_text(self.value(column, part, plan.lowered and part == "string"),
+                                     part)
+            keys.append(exp.Ordered(this=read, desc=desc, nulls_first=False))
+        return keys
+
+
+# SQLite ----------------------------------------------------------------------------------------
+
+def sqlite_time(moment: datetime) -> str:
+    """A moment as SQLite holds it: fixed-width ISO-8601 UTC text, which sorts as time does."""
+    utc = moment.astimezone(UTC)
+    return (f"{utc.year:04d}-{utc.month:02d}-{utc.day:02d}T{utc.hour:02d}:{utc.minute:02d}:"
+            f"{utc.second:02d}.{utc.microsecond:06d}Z")
+
+
+def to_sqlite(runs: Iterable[Any], connection: Any, table: str = "runs") -> run_table.Shape:
+    """Write ``runs`` as a run table ``table`` (created here) into an ``sqlite3`` connection,
+    and give its shape. Columns are untyped, so each value keeps its own type; lists are JSON
+    text, times fixed-width UTC text, booleans 0 and 1, NaN the text ``'NaN'``."""
+    from sqlglot import exp
+
+    columns = run_table.table_columns(runs)
+    names = [exp.to_identifier(name, quoted=True).sql(dialect="sqlite")
+             for name in columns.names]
+    quoted = exp.to_identifier(table, quoted=True).sql(dialect="sqlite")
+    connection.execute(f"CREATE TABLE {quoted} ({', '.join(names)})")
+    rows = zip(*(map(_sqlite_value, values) for values in columns.values), strict=True)
+    marks = ", ".join("?" for _ in names)
+    connection.executemany(f"INSERT INTO {quoted} VALUES ({marks})", rows)
+    return columns.shape
+
+
+def _sqlite_value(value: Any) -> Any:
+    if isinstance(value, list):
+        return json.dumps(value)
+    if isinstance(value, datetime):
+        return sqlite_time(value)
+    if isinstance(value, float) and value != value:
+        return "NaN"
+    return value
