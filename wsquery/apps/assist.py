@@ -59,8 +59,9 @@ _NOT_KEYWORDS = _FIELD_TERMINALS | _VALUES | {"OP", "UNIT", "$END"}
 _DURATIONS = ("1h", "1d", "7d", "30d")
 #: Run attributes whose values are too many to offer (one per run, or a moment each).
 _UNOFFERED = frozenset({RUN_ATTRIBUTES["id"], RUN_ATTRIBUTES["created_at"]})
-#: The word before the cursor: key characters, closed backtick segments, and an open one.
-_WORD = re.compile(r"(?:[\w.\-+/]|`[^`\n]*`)*(?:`[^`\n]*)?\Z")
+#: The word before the cursor (or before an open backtick): key, number and keyword
+#: characters, and backtick segments.
+_WORD = re.compile(r"(?:[\w.\-+/]|`[^`\n]*`)*\Z")
 
 
 @attrs.frozen
@@ -183,6 +184,7 @@ def _word_start(before: str) -> int:
     """Where the word before the cursor starts: at an open string's quote, else at the key,
     number or keyword characters (and backtick segments) that end the text."""
     quote = None
+    end = len(before)
     index = 0
     while index < len(before):
         character = before[index]
@@ -190,9 +192,11 @@ def _word_start(before: str) -> int:
             if character in "\"'":
                 quote = index
             elif character == "`":  # a key segment: quotes in it are its own
-                index = before.find("`", index + 1)
-                if index == -1:
+                closing = before.find("`", index + 1)
+                if closing == -1:  # open: the word goes on from the key before it
+                    end = index
                     break
+                index = closing
         elif character == "\\":
             index += 1
         elif character == before[quote] or character == "\n":
@@ -200,15 +204,15 @@ def _word_start(before: str) -> int:
         index += 1
     if quote is not None:
         return quote
-    found = _WORD.search(before)
-    return found.start() if found else len(before)
+    found = _WORD.search(before, 0, end)
+    return found.start() if found else end
 
 
 def _fits(item: Completion, word: str) -> bool:
     """Whether ``item`` completes ``word`` (lower case): a prefix of it, a string's with or
     without its opening quote."""
     text = item.text.lower()
-    if text.startswith(word):
+    if text.startswith(word) or text.replace("`", "").startswith(word.replace("`", "")):
         return True
     return item.kind == "value" and text[:1] == '"' and text[1:].startswith(word.lstrip("\"'"))
 

@@ -21,6 +21,7 @@ import math
 import re
 import secrets
 import string
+import sys
 import warnings
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, NoReturn, TypeAlias, TypeVar, overload
@@ -847,9 +848,16 @@ class _Loaded:
 
 
 def _warn(message: str) -> None:
+    """Warn at the user's line, whichever public entry point (``Workspace(...)``, an
+    assignment to ``Workspace.query``, ``from_spec``, ``to_spec``, ``save``) led here: the
+    first caller outside wsquery and attrs (an assignment runs through attrs' ``__setattr__``)."""
     from wsquery.errors import WsqueryWarning
 
-    warnings.warn(message, WsqueryWarning, stacklevel=4)
+    level, frame = 2, sys._getframe(1)
+    while frame.f_back is not None and frame.f_globals.get("__name__", "").partition(".")[0] in (
+            "wsquery", "attr"):
+        level, frame = level + 1, frame.f_back
+    warnings.warn(message, WsqueryWarning, stacklevel=level)
 
 
 def _compile(query: str | Query) -> tuple[Query, RunsetQuery]:
