@@ -1,7 +1,12 @@
-"""Shared fixtures: a real local view server over HTTP with a temporary SQLite file."""
+"""Shared fixtures: a real local view server over HTTP with a temporary SQLite file, and a
+real headless Chromium to load its pages."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -34,3 +39,53 @@ def client(server_settings: Settings) -> Iterator[GraphQLClient]:
     with GraphQLClient(server_settings, timeout=(2.0, 10.0), retry_budget=5.0,
                        backoff=0.01, max_backoff=0.1) as graphql_client:
         yield graphql_client
+
+
+#: Chromium's flags for a machine without network: no background connections, no first run.
+CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                  "--no-first-run", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--hide-scrollbars")
+
+
+class Chromium:
+    """Headless Chromium run as a subprocess, each call with a fresh profile (so no cookie
+    carries over between calls)."""
+
+    def __init__(self, executable: str) -> None:
+        self.executable = executable
+
+    def _run(self, *arguments: str) -> subprocess.CompletedProcess[str]:
+        with tempfile.TemporaryDirectory(prefix="wsquery-chromium-") as profile:
+            result = subprocess.run(
+                [self.executable, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *arguments],
+                capture_output=True, text=True, timeout=120, check=False)
+        assert result.returncode == 0, result.stderr[-2000:]
+        return result
+
+    def dom(self, url: str) -> str:
+        """The page's DOM after it loaded, serialized."""
+        return self._run("--dump-dom", url).stdout
+
+    def screenshot(self, url: str, path: Path, size: tuple[int, int] = (1400, 1000)) -> Path:
+        """A PNG of the page as a window of ``size`` shows it."""
+        self._run(f"--screenshot={path}", f"--window-size={size[0]},{size[1]}", url)
+        assert path.stat().st_size > 0
+        return path
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Chromium:
+    """Debian's chromium; a machine without it fails the page tests (``.ci/run`` installs it)."""
+    executable = shutil.which("chromium") or shutil.which("chromium-browser")
+    if executable is None:
+        pytest.fail("the view-page tests need Chromium: apt-get install chromium")
+    return Chromium(executable)
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    """Where tests keep what a person may want to look at (screenshots):
+    ``$WSQUERY_TEST_ARTIFACTS``, else tests/artifacts/ (ignored by git)."""
+    path = Path(os.environ.get("WSQUERY_TEST_ARTIFACTS") or Path(__file__).parent / "artifacts")
+    path.mkdir(parents=True, exist_ok=True)
+    return path

@@ -4,7 +4,8 @@ The view server's pages, read-only: plain HTML and CSS, no script. A view's page
 name, its query (highlighted by ``wsquery.syntax.lexer``), its sections and panels laid out as
 the workspace arranges them (a flow section in ``columnsPerPage`` columns, a grid section by
 each panel's layout on W&B's 24-column grid), its settings, its run colors, and the stored runs
-its run set selects (``wsquery.evaluate``: the reference meaning) in its order and grouping.
+its run set selects (``wsquery.evaluate``: the reference meaning) in its order (newest first
+without ``order by``, as W&B's default sort) and grouping.
 Every value from a spec, a run or a URL is escaped; the server sends the pages with a policy
 that forbids scripts.
 """
@@ -24,6 +25,7 @@ from pygments import highlight
 from pygments.formatters import HtmlFormatter
 
 from wsquery.ast import UI_RUN_NAMES, Field, Query, walk
+from wsquery.compilers.runs_api import DEFAULT_ORDER, order_key
 from wsquery.semantics.evaluate import evaluate, field_value
 from wsquery.syntax.lexer import WsqueryLexer
 from wsquery.wandb.views import (
@@ -126,7 +128,8 @@ def view_page(*, entity: str, project: str, display_name: str, description: str,
                                         name=display_name, description=description)
     notes = [str(warning.message) for warning in caught]
     query = workspace.query
-    selected = evaluate(query, runs)
+    selected = evaluate(query if query.order_by else attrs.evolve(
+        query, order_by=(order_key(DEFAULT_ORDER),)), runs)
     colors = workspace.run_settings
     drawn = [run for run in selected
              if not colors.get(_run_id(run), RunSettings()).disabled

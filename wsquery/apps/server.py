@@ -1077,7 +1077,7 @@ class ViewServer:
                                                      len(self._store.runs(entity, project)))
         try:
             view_name = _parse_view_url(self.url + target)[2]
-        except WorkspaceError as error:
+        except WsqueryError as error:
             return HTTPStatus.NOT_FOUND, pages.message_page("No such view", str(error))
         rows = self._store.views(entity, project, view_name)
         if not rows:
