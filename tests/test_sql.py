@@ -6,6 +6,7 @@ say is a ``TargetError`` naming the dialects that can."""
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -238,3 +239,56 @@ def test_unknown_options_and_dialects() -> None:
         compile_sql(wsquery.parse("config.x == 1"), dialect="mysql")
     with pytest.raises(TargetError, match="unknown option 'tabel'"):
         compile_sql(wsquery.parse("config.x == 1"), tabel="runs")
+
+
+# Spark SQL in a local session ------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def spark() -> Iterator[Any]:
+    """One local Spark session for the module, in UTC (pyspark and Java are test
+    dependencies: without them this fails)."""
+    from pyspark.sql import SparkSession
+
+    session = (SparkSession.builder.master("local[1]").appName("wsquery-tests")
+               .config("spark.sql.session.timeZone", "UTC")
+               .config("spark.ui.enabled", "false")
+               .config("spark.sql.shuffle.partitions", "1")
+               .getOrCreate())
+    yield session
+    session.stop()
+
+
+def spark_rows(spark: Any, query: Query, runs: list[dict[str, Any]]) -> list[int]:
+    table = arrow_table(runs)
+    compiled = compile_sql(query, dialect="spark", columns=table, tiebreak=ROW, now=NOW)
+    spark.createDataFrame(table).createOrReplaceTempView("runs")
+    return [row[ROW] for row in spark.sql(compiled.sql, args=compiled.parameters).collect()]
+
+
+@settings(PROPERTY, max_examples=40)
+@given(TABLE_QUERIES, RUNS.filter(bool))
+def test_spark_selects_what_evaluate_selects_in_order(spark: Any, query: Query,
+                                                      runs: list[dict[str, Any]]) -> None:
+    if sorts_lists(query, runs):
+        with pytest.raises(TargetError, match="its values are lists"):
+            spark_rows(spark, query, runs)
+        return
+    assert spark_rows(spark, query, runs) == expected_rows(query, runs), str(query)
+
+
+@pytest.mark.parametrize("text", CASES)
+def test_cases_on_spark(spark: Any, text: str) -> None:
+    query = wsquery.parse(text)
+    assert spark_rows(spark, query, MIXED_RUNS) == expected_rows(query, MIXED_RUNS)
+
+
+@pytest.mark.parametrize("pattern", ["(?i)straße", "^a.c$", "(?m)^b$", "(?m)b$", "\\bx\\b",
+                                     "x\\B", "[[:alpha:]]+\\d", "(?s)a.b", "(?i)k", "\\Bé",
+                                     "a{2,3}"])
+def test_spark_regexes_find_what_re2_finds(spark: Any, pattern: str) -> None:
+    texts = ["STRASSE", "straße", "STRAẞE", "abc", "a\nc", "a\nb", "b\n", "x y", "xy", "aa",
+             "\u212a", "K", "k", "ab1", "é1", "é", ""]
+    runs = [{"id": str(index), "name": text} for index, text in enumerate(texts)]
+    query = Query(Match(Field("run", ("displayName",)), pattern))
+    assert spark_rows(spark, query, runs) == expected_rows(query, runs)
+    assert duckdb_rows(query, runs) == expected_rows(query, runs)

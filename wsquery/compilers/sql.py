@@ -60,6 +60,12 @@ from wsquery.compilers.run_table import (
 from wsquery.errors import TargetError, TargetWarning
 from wsquery.semantics.normalize import normalize
 
+try:
+    from sqlglot import exp
+except ImportError as missing:
+    raise TargetError("the sql target needs sqlglot", target="sql",
+                      hint="pip install 'wsquery[sql]'") from missing
+
 TARGET = "sql"
 DIALECTS = ("duckdb", "sqlite", "postgres", "spark")
 #: The regex engine each dialect has: RE2 itself, one the pattern is written for, or none.
@@ -115,9 +121,6 @@ class _Writer:
     """One SELECT: the sqlglot tree and the parameters bound so far."""
 
     def __init__(self, dialect: str, shape: Shape, context: Context, now: datetime) -> None:
-        from sqlglot import exp
-
-        self.exp = exp
         self.dialect = dialect
         self.shape = shape
         self.context = context
@@ -125,7 +128,6 @@ class _Writer:
         self.parameters: dict[str, Any] = {}
 
     def select(self, query: Query, table: str, tiebreak: str | None) -> SqlQuery:
-        exp = self.exp
         if query.group_by:
             self.context.warn("a SELECT of runs does not group them: group by was left out",
                               None, "GROUP BY the rows it returns yourself")
@@ -151,14 +153,13 @@ class _Writer:
         if isinstance(value, datetime) and self.dialect == "sqlite":
             value = sqlite_time(value)
         self.parameters[name] = value
-        return self.exp.Placeholder(this=name)
+        return exp.Placeholder(this=name)
 
     def column(self, name: str) -> Any:
-        return self.exp.column(self.exp.to_identifier(name, quoted=True))
+        return exp.column(exp.to_identifier(name, quoted=True))
 
     def value(self, column: str, part: Part, lower: bool = False) -> Any:
         """A part column as a test reads it: numbers without NaN, a state in lower case."""
-        exp = self.exp
         read = self.column(column)
         if part == "number":
             if self.dialect == "sqlite":
@@ -176,14 +177,13 @@ class _Writer:
     def ordered_text(self, read: Any, part: Part) -> Any:
         """Text compared by code point: PostgreSQL's default collation is the locale's."""
         if self.dialect == "postgres" and part in ("string", "other"):
-            return self.exp.Collate(this=read, expression=self.exp.Identifier(
+            return exp.Collate(this=read, expression=exp.Identifier(
                 this="C", quoted=True))
         return read
 
     # Filters ---------------------------------------------------------------------------------
 
     def expr(self, node: Expr) -> Any:
-        exp = self.exp
         match node:
             case And():
                 return exp.and_(*(self.expr(operand) for operand in node.operands))
@@ -199,7 +199,6 @@ class _Writer:
                 assert_never(node)
 
     def plan(self, plan: Leaf | IsNullPlan) -> Any:
-        exp = self.exp
         match plan:
             case IsNullPlan():
                 if not plan.columns:
@@ -219,7 +218,6 @@ class _Writer:
                 assert_never(plan)
 
     def test(self, test: Test) -> Any:
-        exp = self.exp
         match test.op:
             case "==" | "!=" | "<" | "<=" | ">" | ">=":
                 read = self.value(test.column, test.part, test.lower)
@@ -242,7 +240,6 @@ class _Writer:
 
     def has(self, test: Test) -> Any:
         """An element of a list equal to the literal: TRUE or FALSE on a list, null on null."""
-        exp = self.exp
         column = self.column(test.column)
         value = self.parameter(test.value)
         if self.dialect == "postgres":
@@ -256,7 +253,6 @@ class _Writer:
         return exp.Case().when(column.copy().is_(exp.null()), exp.null()).else_(found)
 
     def regex(self, test: Test) -> Any:
-        exp = self.exp
         pattern: str = test.value
         column = self.column(test.column)
         if self.dialect == "duckdb":  # RE2 itself
@@ -280,7 +276,6 @@ class _Writer:
     # Order -----------------------------------------------------------------------------------
 
     def order(self, plan: OrderPlan) -> list[Any]:
-        exp = self.exp
         desc = not plan.ascending
         keys = []
         if plan.ranks:
@@ -310,8 +305,6 @@ def to_sqlite(runs: Iterable[Any], connection: Any, table: str = "runs") -> run_
     """Write ``runs`` as a run table ``table`` (created here) into an ``sqlite3`` connection,
     and give its shape. Columns are untyped, so each value keeps its own type; lists are JSON
     text, times fixed-width UTC text, booleans 0 and 1, NaN the text ``'NaN'``."""
-    from sqlglot import exp
-
     columns = run_table.table_columns(runs)
     names = [exp.to_identifier(name, quoted=True).sql(dialect="sqlite")
              for name in columns.names]
