@@ -14,7 +14,19 @@ from hypothesis import strategies as st
 
 import wsquery
 from tests import strategies
-from wsquery.ast import And, Compare, Constant, Expr, Field, In, IsNull, Not, Or, Query
+from wsquery.ast import (
+    And,
+    Compare,
+    Constant,
+    Duration,
+    Expr,
+    Field,
+    In,
+    IsNull,
+    Not,
+    Or,
+    Query,
+)
 from wsquery.errors import WsqueryError
 from wsquery.semantics import evaluate as evaluator
 from wsquery.semantics.evaluate import adapt, compile_predicate, compile_predicate_fast
@@ -122,6 +134,33 @@ def test_evaluate_selects_what_the_closures_select(
         assert sorted(map(id, selected)) == sorted(map(id, expected))
     else:
         assert list(map(id, selected)) == list(map(id, expected))
+
+
+class _Float(float):
+    pass
+
+
+class _Text(str):
+    __slots__ = ()
+
+
+#: Values at the edges of the comparisons the generated code writes out in line.
+NAN = float("nan")
+EDGE_VALUES: list[Any] = [0, 1, -1, 1.5, 2**70, NAN, float("inf"), -0.0, True,
+                          False, _Float(1.5), _Float(NAN), "", "a", "b", _Text("a"), None,
+                          [1], {"a": 1}, Duration(1, "m")]
+EDGE_LITERALS: list[Any] = [1, 1.5, -0.0, "a", "", True, None, NAN, Duration(90, "s")]
+
+
+@pytest.mark.parametrize("op", ["==", "!=", "<", "<=", ">", ">="])
+@pytest.mark.parametrize("field", [Field("config", ("x",)), Field("run", ("duration",)),
+                                   Field("run", ("state",)), Field("run", ("createdAt",))])
+def test_comparisons_written_in_line_give_what_their_tests_give(op: str, field: Field) -> None:
+    runs = [{"config": {"x": value}, "summary": {}, "runtime": value, "state": value,
+             "created_at": value} for value in EDGE_VALUES]
+    for literal in EDGE_LITERALS:
+        _check(Compare(field, op, literal), runs)
+        _check(Not(Compare(field, op, literal)), runs)
 
 
 def test_a_filter_nested_deeper_than_python_blocks_is_left_to_the_closures() -> None:

@@ -78,7 +78,9 @@ _ValueTest: TypeAlias = "Callable[[Any], bool | None]"
 _Getter: TypeAlias = "Callable[[Record], Any]"
 _SortValue: TypeAlias = "tuple[int, Any] | None"
 
-_RELATIONS: dict[str, Callable[[Any, Any], bool]] = {
+_Relation: TypeAlias = "Callable[[Any, Any], bool]"
+_TestMaker: TypeAlias = "Callable[[_Relation, Any], _ValueTest]"
+_RELATIONS: dict[str, _Relation] = {
     "==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le,
     ">": operator.gt, ">=": operator.ge,
 }
@@ -348,39 +350,51 @@ def _section_of(field: Field) -> Callable[[Record], _Lookup]:
 def _value_test(op: str, literal: Scalar, field: Field | None) -> _ValueTest:
     """``value op literal`` under the typing rules of the reference semantics: the literal as
     ``schema.typed`` reads it on ``field`` (None: a value inside a list, of no known type)."""
+    make, relation, value = _value_rule(op, literal, field)
+    return make(relation, value)
+
+
+def _value_rule(op: str, literal: Scalar, field: Field | None
+                ) -> tuple[_TestMaker, _Relation, Any]:
+    """Which test ``value op literal`` is: its maker, the relation, and the literal as
+    ``schema.typed`` reads it on ``field``."""
     relation = _RELATIONS.get(op)
     if relation is None:
         raise WsqueryError(f"unknown comparison operator {op!r}")
     literal_class, value = typed(field, literal)
     match literal_class:
         case "never":
-            return _unknown
+            return _unknown_test, relation, value
         case "bool":
-            return _bool_test(relation, value) if op in ("==", "!=") else _unknown
+            return (_bool_test if op in ("==", "!=") else _unknown_test), relation, value
         case "num":
-            return _number_test(relation, value)
+            return _number_test, relation, value
         case "str":
             if field is not None and kind(field) == "state":
-                return _state_test(relation, value)
-            return _string_test(relation, value)
+                return _state_test, relation, value
+            return _string_test, relation, value
         case "time":
-            return _datetime_test(relation, value)
+            return _datetime_test, relation, value
         case _:
             assert_never(literal_class)
+
+
+def _unknown_test(relation: _Relation, literal: Any) -> _ValueTest:
+    return _unknown
 
 
 def _unknown(value: Any) -> Truth:
     return None
 
 
-def _bool_test(relation: Callable[[Any, Any], bool], literal: bool) -> _ValueTest:
+def _bool_test(relation: _Relation, literal: bool) -> _ValueTest:
     def test_bool(value: Any) -> Truth:
         return relation(value, literal) if value.__class__ is bool else None
 
     return test_bool
 
 
-def _number_test(relation: Callable[[Any, Any], bool], literal: int | float) -> _ValueTest:
+def _number_test(relation: _Relation, literal: int | float) -> _ValueTest:
     def test_number(value: Any) -> Truth:
         if value.__class__ not in _NUMBER_TYPES and not _is_number(value):
             return None
@@ -391,21 +405,21 @@ def _number_test(relation: Callable[[Any, Any], bool], literal: int | float) -> 
     return test_number
 
 
-def _string_test(relation: Callable[[Any, Any], bool], literal: str) -> _ValueTest:
+def _string_test(relation: _Relation, literal: str) -> _ValueTest:
     def test_string(value: Any) -> Truth:
         return relation(value, literal) if isinstance(value, str) else None
 
     return test_string
 
 
-def _state_test(relation: Callable[[Any, Any], bool], lowered: str) -> _ValueTest:
+def _state_test(relation: _Relation, lowered: str) -> _ValueTest:
     def test_state(value: Any) -> Truth:
         return relation(value.lower(), lowered) if isinstance(value, str) else None
 
     return test_state
 
 
-def _datetime_test(relation: Callable[[Any, Any], bool], moment: datetime) -> _ValueTest:
+def _datetime_test(relation: _Relation, moment: datetime) -> _ValueTest:
     def test_datetime(value: Any) -> Truth:
         when = _as_datetime(value)
         return None if when is None else relation(when, moment)
@@ -627,7 +641,9 @@ class _Writer:
         """Lines that leave the truth of ``node`` in local ``into``, or return it when
         ``into`` is None; ``blocks`` counts the loops around them."""
         match node:
-            case Compare() | In() | Contains() | Match() | IsNull() | Within():
+            case Compare():
+                self.compare(node, into, indent)
+            case In() | Contains() | Match() | IsNull() | Within():
                 test = self.bind(_test(node, self.now))
                 self.give(f"{test}({self.value(node.field, indent)})", into, indent)
             case Constant():
@@ -640,6 +656,27 @@ class _Writer:
                 self.connective(node, into, indent, blocks)
             case _:
                 assert_never(node)
+
+    def compare(self, node: Compare, into: str | None, indent: int) -> None:
+        """A comparison. Where its test is ``_number_test`` (``_string_test``), a value of
+        exactly the class ``int`` or ``float`` (``str``) is tested in line: there the test
+        comes to ``value op literal``, UNKNOWN for NaN. Other values go to the test."""
+        make, relation, literal = _value_rule(node.op, node.value, node.field)
+        test = self.bind(make(relation, literal))
+        value = self.value(node.field, indent)
+        if make is _number_test:
+            exact = "{0}.__class__ is float or {0}.__class__ is int"
+            holds = "{0} " + node.op + " {1} if {0} == {0} else None"
+        elif make is _string_test:
+            exact, holds = "{0}.__class__ is str", "{0} " + node.op + " {1}"
+        else:
+            self.give(f"{test}({value})", into, indent)
+            return
+        read, bound = self.local(), self.bind(literal)
+        self.add(indent, f"{read} = {value}", "if " + exact.format(read) + ":")
+        self.give(holds.format(read, bound), into, indent + 1)
+        self.add(indent, "else:")
+        self.give(f"{test}({read})", into, indent + 1)
 
     def give(self, truth: str, into: str | None, indent: int) -> None:
         self.add(indent, f"return {truth}" if into is None else f"{into} = {truth}")
@@ -758,12 +795,15 @@ def evaluate(query: Query, runs: Iterable[Any], *, now: datetime | None = None) 
     test = _run_filter(query.filter, now)
     limit = query.limit
     enough = limit if limit is not None and not query.order_by else None
-    selected = []
-    for run in runs:
-        if test(run) is True:
-            selected.append(run)
-            if len(selected) == enough:
-                break
+    if enough is None:
+        selected = [run for run in runs if test(run) is True]
+    else:
+        selected = []
+        for run in runs:
+            if test(run) is True:
+                selected.append(run)
+                if len(selected) == enough:
+                    break
     if query.order_by:
         pairs = [(adapt(run), run) for run in selected]
         for key in reversed(query.order_by):
