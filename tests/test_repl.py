@@ -14,7 +14,8 @@ from typing import Any
 import pexpect
 import pytest
 
-from wsquery.apps.repl import candidates, continues, history_path, joined
+import wsquery
+from wsquery.apps.repl import candidates, continues, history_path, joined, problem_line
 from wsquery.apps.server import DEFAULT_ENTITY, ViewServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -113,6 +114,93 @@ def test_tab_completes_a_field_from_the_runs(terminal: Terminal) -> None:
     assert "summary.val_loss <= 0.06\n" in shown
     assert "1 of 3 runs match" in shown
     assert terminal.close() == 0
+
+
+def test_tab_offers_what_the_grammar_lets_come_there(terminal: Terminal) -> None:
+    terminal.child.send("config.lr \t")
+    menu = _plain(terminal.expect("=~.*?operator"))  # the menu of what may follow a field
+    for offered in ("==", "!=", "<=", ">="):
+        assert re.search(f"{offered} +operator", menu)
+    assert "sweep-1" not in menu and "summary.val_loss" not in menu
+    terminal.child.send("\x1b")  # close the menu
+    terminal.child.sendcontrol("u")
+    terminal.child.send("state == fin\t")
+    terminal.child.expect('"finished"')  # the bare word became the quoted value
+    shown = _plain(terminal.enter(" order by summary.val_loss", r"runs match"))
+    assert 'state == "finished" order by summary.val_loss\n' in shown
+    assert "2 of 3 runs match" in shown
+    assert terminal.close() == 0
+
+
+def test_the_problem_is_shown_under_the_input_as_it_is_typed(tmp_path: Path,
+                                                            runs_file: Path) -> None:
+    # prompt_toolkit draws the bottom toolbar once the terminal has told where the cursor is,
+    # so here the test answers each prompt's cursor position request as a terminal would;
+    # each text is typed at once into a fresh prompt, so the toolbar is drawn whole
+    env = _env(tmp_path)
+    del env["PROMPT_TOOLKIT_NO_CPR"]
+    child = pexpect.spawn(sys.executable, ["-m", "wsquery", "repl", "--runs", str(runs_file)],
+                          env=env, cwd=str(tmp_path), encoding="utf-8", timeout=TIMEOUT,
+                          dimensions=(50, 200))
+
+    def toolbar(text: str, says: str) -> list[str]:
+        """The toolbar's two lines (the input, and the caret) once typing ``text`` at a new
+        prompt makes it say ``says``; then Enter."""
+        child.expect_exact("\x1b[6n")
+        child.send("\x1b[1;1R")
+        child.expect_exact("wsquery>")
+        child.send(text)
+        child.expect(re.escape(says))
+        lines = _plain(str(child.before) + str(child.after)).splitlines()
+        child.send("\r")
+        return [line.rstrip() for line in lines[-2:]]
+
+    assert toolbar("summary.val_loss <", "^ error: expected a value, found end of input") == [
+        " summary.val_loss <", "                   ^ error: expected a value, found end of input"]
+    source, caret = toolbar("summary.val_loss < 0.1 and state == finished",
+                            """^ error: expected a value, found 'finished' """
+                            """(text is written in quotes: "finished")""")
+    assert source == " summary.val_loss < 0.1 and state == finished"
+    assert caret.index("^") == source.index("finished")
+    source, caret = toolbar("config.lr >= 0.1 and summary.val_loss < 0.1",
+                            "^ warning: summary.val_loss < 0.1 became summary.val_loss <= 0.1")
+    assert caret.index("^") == source.index("summary")
+    child.expect("runs match")
+    assert "config.lr >= 0.1 and summary.val_loss < 0.1\n" in _plain(str(child.before))
+    child.expect_exact("\x1b[6n")
+    child.send("\x1b[1;1R")
+    child.expect_exact("wsquery>")
+    child.sendcontrol("d")
+    child.expect(pexpect.EOF)
+
+
+def test_fields_lists_the_keys_tab_completes(terminal: Terminal) -> None:
+    shown = _plain(terminal.enter(":fields", r"summary\.val_loss.*\n"))
+    assert re.search(r"\nname +\"sweep-1\", \"sweep-2\", \"other\"\n", shown)
+    assert re.search(r"\nconfig\.optimizer\.name +\"adam\"\n", shown)
+    assert re.search(r"\nsummary\.val_loss +0\.05, 0\.5, 0\.07", shown)
+    assert terminal.close() == 0
+
+
+def test_project_loads_the_keys_and_values_of_a_project(tmp_path: Path,
+                                                         view_server: ViewServer) -> None:
+    view_server.add_runs(DEFAULT_ENTITY, "repl-vocabulary", [
+        {"id": "p1", "name": "far", "state": "running", "config": {"momentum": 0.9}},
+        {"id": "p2", "name": "away", "state": "failed", "config": {"momentum": 0.5},
+         "summary": {"f1": 0.7}}])
+    term = Terminal(tmp_path, "--history", str(tmp_path / "history"), env=_env(
+        tmp_path, WANDB_BASE_URL=view_server.url, WANDB_API_KEY=view_server.api_key))
+    shown = _plain(term.enter(f":project {DEFAULT_ENTITY}/repl-vocabulary", "runs of"))
+    assert f"fields from 2 runs of {DEFAULT_ENTITY}/repl-vocabulary" in shown
+    term.child.send("config.mom\t")
+    term.child.expect("entum")
+    term.child.send(" == \t")  # the values seen: Tab puts in what they share, and lists them
+    term.expect(r"(?s)0\.9.*?0\.5|0\.5.*?0\.9")
+    term.child.send("\x1b")
+    term.child.sendcontrol("u")
+    shown = _plain(term.enter(f":project {DEFAULT_ENTITY}/no-such-project", "not found"))
+    assert f"error: project {DEFAULT_ENTITY}/no-such-project not found" in shown
+    assert term.close() == 0
 
 
 def test_error_shows_a_caret_under_the_input_and_carries_on(terminal: Terminal) -> None:
@@ -218,6 +306,7 @@ def test_json_mode_one_object_per_line(tmp_path: Path, runs_file: Path) -> None:
         ":target workspace",
         ":explain",
         ":help",
+        ":fields",
     ])
     assert status == 0
     first = out[0]
@@ -239,7 +328,9 @@ def test_json_mode_one_object_per_line(tmp_path: Path, runs_file: Path) -> None:
     assert out[6]["normalized"] == 'tags == "best" order by summary.val_loss'
     assert out[6]["shape"]
     assert ":save ENTITY/PROJECT NAME" in out[7]["help"]
-    assert len(out) == 8
+    assert out[8]["fields"]["config.lr"] == [0.1, 0.01, 0.2]
+    assert out[8]["fields"]["tags"] == ["best", "x"]
+    assert len(out) == 9
 
 
 def test_json_mode_errors_name_their_type(tmp_path: Path) -> None:
@@ -251,6 +342,8 @@ def test_json_mode_errors_name_their_type(tmp_path: Path) -> None:
         ":explain",
         ":save ent/proj view",
         ":frobnicate",
+        ":fields",
+        ":project nothing",
     ])
     validation = out[0]["error"]
     assert validation["type"] == "QueryValidationError"
@@ -261,9 +354,11 @@ def test_json_mode_errors_name_their_type(tmp_path: Path) -> None:
     assert target["type"] == "TargetError"
     assert target["target"] == "workspace"
     assert target["line"] == 1 and target["span"] is not None
+    assert out[7]["fields"] == {}
+    assert out[8]["error"]["message"] == "usage: :project ENTITY/PROJECT"
     assert out[2]["error"] == {"type": "WsqueryError", "message":
-                               "unknown target 'nowhere'; targets are workspace, runs-api, mongo, "
-                               "wandb-workspaces"}
+                               "unknown target 'nowhere'; targets are "
+                               + ", ".join(wsquery.targets())}
     assert out[3]["error"]["message"].startswith("cannot read /no/such/file")
     assert out[4]["error"]["message"].startswith("nothing to explain yet")
     assert out[5]["error"]["message"] == "nothing to save yet: type a query first"
@@ -323,14 +418,39 @@ def test_joined_drops_the_continuing_backslashes() -> None:
 
 
 def test_candidates() -> None:
-    vocabulary = ["name", "state", "summary.val_loss", '"finished"']
-    assert candidates("summary.val_l", vocabulary) == (13, ["summary.val_loss"])
-    assert candidates("state == \"fin", vocabulary) == (4, ['"finished"'])
-    assert candidates("x and st", vocabulary) == (2, ["state"])
-    assert candidates("config.a == 1 gro", vocabulary) == (3, ["group by"])
-    assert candidates(":ta", vocabulary) == (3, [":target"])
-    assert candidates(":target m", vocabulary) == (1, ["mongo"])
-    assert candidates(":runs fi", vocabulary) == (0, [])
+    fields = {"summary.val_loss": (0.05,), "state": ("finished",)}
+
+    def texts(text: str, cursor: int | None = None) -> tuple[int, list[str]]:
+        length, items = candidates(text, len(text) if cursor is None else cursor, fields)
+        return length, [item.text for item in items]
+
+    assert texts("summary.val_l") == (13, ["summary.val_loss"])
+    assert texts('state == "fin') == (4, ['"finished"'])
+    assert texts("state == fin") == (3, ['"finished"'])
+    assert texts("config.a == 1 and st") == (2, ["state", "step"])
+    assert texts("config.a == 1 gro") == (3, ["group by"])
+    assert texts("config.a == 1 \\\nand st") == (2, ["state", "step"])
+    assert texts("summary.val_loss == 1 and st", 13) == (13, ["summary.val_loss"])
+    assert texts(":ta") == (3, [":target"])
+    assert texts(":") == (1, [":target", ":runs", ":project", ":fields", ":explain", ":save",
+                              ":help", ":quit"])
+    assert texts(":target m") == (1, ["mongo"])
+    assert texts(":explain summary.v") == (9, ["summary.val_loss"])
+    assert texts(":runs fi") == (0, [])
+
+
+def test_problem_line() -> None:
+    assert problem_line("", "workspace") == ""
+    assert problem_line(":explain (", "workspace") == ""
+    assert problem_line("config.a == 1", "workspace") == ""
+    assert problem_line("config.a <", "workspace") == (
+        " config.a <\n           ^ error: expected a value, found end of input")
+    assert problem_line("config.a == 1 and \\\n  state == x", "workspace") == (
+        "   state == x\n            ^ error: expected a value, found 'x' "
+        '(text is written in quotes: "x")')
+    assert problem_line("config.a > 1", "mongo") == ""
+    assert problem_line("config.a > 1", "workspace").startswith(
+        " config.a > 1\n ^ warning: config.a > 1 became config.a >= 1")
 
 
 def test_history_path(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

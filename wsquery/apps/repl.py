@@ -1,6 +1,7 @@
 """Lines of query text -> canonical text, warnings, compiled JSON and matching runs: the REPL.
 
-On a terminal it is a prompt_toolkit session (highlighting, completion, history, multi-line
+On a terminal it is a prompt_toolkit session (highlighting, completion of what the grammar lets
+come at the cursor, the input's first problem shown under it as it is typed, history, multi-line
 input); without prompt_toolkit it reads plain lines. When input or output is not a terminal it
 reads one query per line and writes one JSON object per line, for programs to drive.
 prompt_toolkit and Pygments come with the ``repl`` extra; nothing here loads with ``wsquery``.
@@ -10,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
@@ -19,8 +19,8 @@ from typing import IO, TYPE_CHECKING, Any, TextIO, assert_never
 import attrs
 
 import wsquery
+from wsquery.apps.assist import Completion, check, complete, fields_of
 from wsquery.ast import (
-    RUN_ATTRIBUTES,
     And,
     Compare,
     Constant,
@@ -44,7 +44,7 @@ from wsquery.errors import (
     WsqueryError,
     line_column,
 )
-from wsquery.semantics.evaluate import adapt, field_value
+from wsquery.semantics.evaluate import field_value
 
 if TYPE_CHECKING:
     from prompt_toolkit.completion import Completer
@@ -63,16 +63,18 @@ Type a query to see its canonical text, its warnings and the JSON for the curren
 A line ending in \\ or with open ( or [ continues on the next line.
   :target NAME              compile for this target (Tab lists them: workspace, runs-api, ...)
   :runs FILE                load runs (JSON lines or a JSON array); queries then list matches
+  :project ENTITY/PROJECT   complete with the keys and values of the project's newest runs
+  :fields                   the keys (and values seen) that Tab completes
   :explain [QUERY]          the normalized form and compiled shape of QUERY or the last query
   :save ENTITY/PROJECT NAME save the last query as a workspace view and print its URL
   :help                     this text
   :quit                     leave (Ctrl-D too)"""
 
-_COMMANDS = (":target", ":runs", ":explain", ":save", ":help", ":quit")
-_KEYWORDS = ("and", "or", "not", "in", "not in", "between", "contains", "is null",
-             "is not null", "within last", "group by", "order by", "asc", "desc", "limit",
-             "true", "false")
-_WORD_BEFORE_CURSOR = re.compile(r"""["'\w.`/-]*$""")
+_COMMANDS = (":target", ":runs", ":project", ":fields", ":explain", ":save", ":help", ":quit")
+#: The newest runs of a project that ``:project`` reads the keys and values of.
+PROJECT_RUNS = 100
+#: Values ``:fields`` shows per field.
+SHOWN_VALUES = 5
 #: Keys by which a run in W&B's GraphQL shape is told from a plain dict.
 _ID, _NAME, _STATE = (Field("run", (key,)) for key in ("name", "displayName", "state"))
 
@@ -125,7 +127,8 @@ class _Session:
     def __init__(self, target: str) -> None:
         self.target = target
         self.runs: list[Any] | None = None
-        self.vocabulary = _vocabulary(())
+        #: What completion offers: field text -> values seen, from ``:runs`` or ``:project``.
+        self.fields: dict[str, tuple[Any, ...]] = {}
         self.last: str | None = None
 
     def handle(self, line: str) -> _Outcome:
@@ -145,6 +148,10 @@ class _Session:
                 return self.set_target(argument)
             case ":runs":
                 return self.load_runs(argument)
+            case ":project":
+                return self.load_project(argument)
+            case ":fields":
+                return self.list_fields()
             case ":explain":
                 return self.explain(argument)
             case ":save":
@@ -172,10 +179,35 @@ class _Session:
         except OSError as error:
             raise WsqueryError(f"cannot read {path}: {error.strerror or error}") from None
         self.runs = load_runs(source, path)
-        self.vocabulary = _vocabulary(self.runs)
+        self.fields = fields_of(self.runs)
         count = len(self.runs)
         return _Said({"runs": path, "count": count},
                      f"{count} run{'' if count == 1 else 's'} loaded from {path}")
+
+    def load_project(self, argument: str) -> _Said:
+        """The keys and values of the project's newest runs, fetched over GraphQL from W&B
+        or the server ``WANDB_BASE_URL`` names, for completion."""
+        entity, slash, project = argument.partition("/")
+        if not (entity and slash and project) or "/" in project or " " in argument:
+            raise WsqueryError("usage: :project ENTITY/PROJECT")
+        runs = wsquery.runs(entity, project, f"limit {PROJECT_RUNS}")
+        self.fields = fields_of(runs)
+        count = len(runs)
+        return _Said({"project": argument, "runs": count, "fields": len(self.fields)},
+                     f"{len(self.fields)} fields from {count} run{'' if count == 1 else 's'} "
+                     f"of {argument}")
+
+    def list_fields(self) -> _Said:
+        if not self.fields:
+            return _Said({"fields": {}}, "no fields yet: load runs with :runs FILE or "
+                                         ":project ENTITY/PROJECT")
+        width = max(len(name) for name in self.fields)
+        lines = [f"{name:<{width}}  " + ", ".join(format_value(value)
+                                                 for value in values[:SHOWN_VALUES])
+                 + (", ..." if len(values) > SHOWN_VALUES else "")
+                 for name, values in self.fields.items()]
+        return _Said({"fields": {name: list(values) for name, values in self.fields.items()}},
+                     "\n".join(line.rstrip() for line in lines))
 
     def compile(self, text: str) -> _Compiled:
         query = wsquery.parse(text)
@@ -218,41 +250,8 @@ class _Session:
                      f"saved {name.strip()!r}: {workspace.url}")
 
 
-# The local reading of runs for the table and completion ---------------------------------------
+# The local reading of runs for the table ---------------------------------------------------
 # Which runs match is wsquery.evaluate's business; these helpers only show values.
-
-def _vocabulary(runs: Iterable[Any]) -> list[str]:
-    """What completion offers besides keywords: run attributes, and the fields and values
-    (states, names, tags) the runs hold."""
-    words = dict.fromkeys(RUN_ATTRIBUTES)
-    for run in runs:
-        try:
-            record = adapt(run)
-        except WsqueryError:
-            continue
-        keys = record.run
-        for section, values in (("config", record.config), ("summary", record.summary)):
-            for path in _paths(values) if isinstance(values, Mapping) else ():
-                words[str(Field(section, path))] = None
-        for key in ("state", "displayName"):
-            value = keys.get(key)
-            if isinstance(value, str):
-                words[format_value(value)] = None
-        tags = keys.get("tags")
-        for tag in tags if isinstance(tags, list) else ():
-            if isinstance(tag, str):
-                words[format_value(tag)] = None
-    return list(words)
-
-
-def _paths(values: Mapping[str, Any], prefix: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
-    for key, value in values.items():
-        if not isinstance(key, str) or not key or key.startswith("_wandb"):
-            continue
-        yield (*prefix, key)
-        if isinstance(value, Mapping) and len(prefix) < 3:
-            yield from _paths(value, (*prefix, key))
-
 
 def _query_fields(query: Query) -> list[Field]:
     """The fields a query mentions, first mention first."""
@@ -467,23 +466,28 @@ def joined(text: str) -> str:
     return text.replace("\\\n", "\n")
 
 
-def candidates(before_cursor: str, vocabulary: Iterable[str]) -> tuple[int, list[str]]:
-    """Completions for the word before the cursor: how many characters they replace, and the
-    words (commands at the start of a line, targets after ``:target``, else keywords, fields
-    and values)."""
-    stripped = before_cursor.lstrip()
-    if stripped.startswith(":"):
-        command, space, rest = stripped.partition(" ")
+def candidates(text: str, cursor: int, fields: Mapping[str, Iterable[Any]]
+               ) -> tuple[int, list[Completion]]:
+    """Completions at ``cursor``: how many characters before it they replace, and what they
+    are: commands at the start of a line, targets after ``:target``, else what the grammar
+    lets come there in a query (also after ``:explain``), with the keys and values of
+    ``fields``."""
+    before = text[:cursor]
+    if before.lstrip().startswith(":"):
+        command, space, rest = before.lstrip().partition(" ")
         if not space:
-            return len(command), [c for c in _COMMANDS if c.startswith(command)]
+            return len(command), [Completion(c, "keyword") for c in _COMMANDS
+                                  if c.startswith(command)]
         if command == ":target":
-            return len(rest), [t for t in wsquery.targets() if t.startswith(rest)]
-        return 0, []
-    found = _WORD_BEFORE_CURSOR.search(before_cursor)
-    word = found.group() if found else ""
-    lowered = word.lower()
-    words = dict.fromkeys([*_KEYWORDS, *vocabulary])
-    return len(word), [w for w in words if w.lower().startswith(lowered) and w != word]
+            return len(rest), [Completion(t, "keyword") for t in wsquery.targets()
+                               if t.startswith(rest)]
+        if command != ":explain":
+            return 0, []
+        offset = len(before) - len(rest)
+        text = " " * offset + text[offset:]
+    # a backslash that continues a line is no part of the query: blank it, keeping offsets
+    result = complete(text.replace("\\\n", " \n"), cursor, fields=fields)
+    return cursor - result.span[0], list(result.items)
 
 
 def _completer(session: _Session) -> Completer:
@@ -493,11 +497,30 @@ def _completer(session: _Session) -> Completer:
     class QueryCompleter(Completer):
         def get_completions(self, document: Document,
                             complete_event: CompleteEvent) -> Iterator[Completion]:
-            length, words = candidates(document.text_before_cursor, session.vocabulary)
-            for word in words:
-                yield Completion(word, start_position=-length)
+            length, items = candidates(document.text, document.cursor_position, session.fields)
+            for item in items:
+                yield Completion(item.text, start_position=-length,
+                                 display_meta=item.detail or item.kind)
 
     return QueryCompleter()
+
+
+def problem_line(text: str, target: str) -> str:
+    """The first problem of the query typed so far, as the line under the input shows it:
+    the line of the text it is on, then a caret under its place and what it says (empty when
+    there is none, and for commands)."""
+    if not text.strip() or text.lstrip().startswith(":"):
+        return ""
+    problems = check(text.replace("\\\n", " \n"), target)
+    if not problems:
+        return ""
+    problem = problems[0]
+    start = text.rfind("\n", 0, problem.span[0]) + 1
+    end = text.find("\n", problem.span[0])
+    line = text[start:len(text) if end == -1 else end]
+    hint = f" ({problem.hint})" if problem.hint else ""
+    return (f" {line}\n {' ' * (problem.column - 1)}^ {problem.severity}: {problem.message}"
+            f"{hint}")
 
 
 def history_path(history_file: str | None = None) -> Path:
@@ -535,6 +558,7 @@ def _prompt_lines(session: _Session, stdin: TextIO, stdout: TextIO,
         PROMPT, multiline=True, key_bindings=bindings, prompt_continuation=CONTINUATION,
         lexer=PygmentsLexer(WsqueryLexer), completer=_completer(session),
         complete_while_typing=False, history=FileHistory(str(path)),
+        bottom_toolbar=lambda: problem_line(prompt.default_buffer.text, session.target),
         input=create_input(stdin), output=create_output(stdout))
 
     def lines() -> Iterator[str]:
