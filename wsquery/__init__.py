@@ -99,6 +99,7 @@ __all__ = [
     "parse",
     "runs",
     "targets",
+    "to_frame",
     "to_wandb_workspaces",
 ]
 
@@ -262,6 +263,14 @@ def to_wandb_workspaces(query: str | Query) -> str:
     from wsquery.compilers.wandb_workspaces import to_wandb_workspaces as write
 
     return write(query)
+
+
+def to_frame(runs: Iterable[Any], backend: str = "pandas") -> Any:
+    """A run table of ``runs`` (any shape ``evaluate`` takes): one row per run, typed columns
+    named as the language names them (``id``, ``created_at``, ``config.lr``); ``backend`` is
+    ``"pandas"``, ``"polars"`` or ``"arrow"``. The ``sql``, ``polars`` and ``pandas`` targets
+    select from it exactly the rows ``evaluate`` selects."""
+    return _module("compilers.run_table").to_frame(runs, backend)
 
 
 def _as_query(query: str | Query) -> Query:

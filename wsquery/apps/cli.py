@@ -12,7 +12,14 @@ from datetime import datetime
 from typing import Any, TextIO
 
 from wsquery import __version__
-from wsquery.apps.display import load_json, load_runs, outline
+from wsquery.apps.display import (
+    TABLE_SUFFIXES,
+    load_json,
+    load_runs,
+    load_table,
+    outline,
+    table_rows,
+)
 from wsquery.errors import WsqueryError
 
 EXIT_USAGE = 2
@@ -76,9 +83,11 @@ def _parser() -> argparse.ArgumentParser:
     decompile.set_defaults(func=_decompile)
 
     filter_cmd = commands.add_parser(
-        "filter", help="print the runs of a JSON-lines file that match, in order")
+        "filter", help="print the runs of a file that match, in order: JSON lines or a JSON "
+        "array, or a run table in CSV or Parquet (by its suffix)")
     filter_cmd.add_argument("query", help="query text, or - to read it from stdin")
-    filter_cmd.add_argument("runs", help="runs as JSON lines or a JSON array (- for stdin)")
+    filter_cmd.add_argument("runs", help="runs as JSON lines or a JSON array (- for stdin), "
+                            "or a .csv, .parquet or .pq run table")
     filter_cmd.set_defaults(func=_filter)
 
     runs = commands.add_parser(
@@ -216,11 +225,17 @@ def _runset_of(data: Any) -> Any:
 
 
 def _filter(args: argparse.Namespace) -> int:
-    from wsquery import evaluate
+    from wsquery import compile, evaluate
 
     query = _read_query(args.query)
-    source = sys.stdin.read() if args.runs == "-" else _read_file(args.runs)
-    for run in evaluate(query, load_runs(source, args.runs)):
+    if args.runs.lower().endswith(TABLE_SUFFIXES):
+        frame = load_table(args.runs)
+        compiled = compile(query, target="pandas")
+        selected = table_rows(compiled(frame))  # type: ignore[operator]
+    else:
+        source = sys.stdin.read() if args.runs == "-" else _read_file(args.runs)
+        selected = evaluate(query, load_runs(source, args.runs))
+    for run in selected:
         print(json.dumps(run, ensure_ascii=False, default=str))
     return 0
 

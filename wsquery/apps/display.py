@@ -57,6 +57,37 @@ def load_runs(source: str, name: str) -> list[Any]:
     return runs
 
 
+#: File suffixes ``wsquery filter`` reads as a run table rather than as run JSON.
+TABLE_SUFFIXES = (".csv", ".parquet", ".pq")
+
+
+def load_table(path: str) -> Any:
+    """A run table (``wsquery.to_frame``'s columns, or any table of runs) from a CSV or Parquet
+    file, as a pandas frame of Arrow-backed columns, so that null and NaN stay apart."""
+    try:
+        import pandas
+        import pyarrow.csv
+        import pyarrow.parquet
+    except ImportError:
+        raise WsqueryError(f"{path}: reading a table needs pandas and pyarrow: "
+                           "pip install 'wsquery[pandas]'") from None
+    try:
+        if path.lower().endswith(".csv"):
+            table = pyarrow.csv.read_csv(path)
+        else:
+            table = pyarrow.parquet.read_table(path)
+    except (OSError, pyarrow.ArrowInvalid) as error:
+        raise WsqueryError(f"{path}: {error}") from None
+    return table.to_pandas(types_mapper=pandas.ArrowDtype)
+
+
+def table_rows(frame: Any) -> list[dict[str, Any]]:
+    """The rows of a pandas frame as dicts of plain Python values (None for null)."""
+    import pyarrow
+
+    return pyarrow.Table.from_pandas(frame, preserve_index=False).to_pylist()  # type: ignore[no-any-return]
+
+
 def load_json(text: str, name: str) -> Any:
     try:
         return json.loads(text)
