@@ -33,6 +33,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import wsquery  # noqa: E402
+from wsquery.apps.assist import complete, fields_of  # noqa: E402
 from wsquery.semantics import evaluate  # noqa: E402
 
 try:
@@ -67,6 +69,15 @@ EVALUATED_RUNS = 100_000
 EVALUATED_QUERY = ("config.lr >= 0.0001 and summary.acc >= 0.0 and config.batch_size != 7 "
                    "and summary.loss <= 100")
 EVALUATED_LEAVES = 4
+#: The generated table filtered by the evaluator, by hand and by the vectorized targets
+#: (``--quick``: a small one), and its filter, true for about one run in eight.
+TABLE_RUNS = 1_000_000
+TABLE_QUICK_RUNS = 2_000
+TABLE_QUERY = ("config.lr >= 0.002 and summary.acc >= 0.1 and config.batch_size != 64 "
+               "and summary.loss <= 5")
+_STATES = ("finished", "running", "crashed", "failed")
+#: Characters of the query completion is timed on.
+COMPLETED_LENGTH = 1000
 
 
 def expressions(leaves: int, serial: int) -> tuple[str, str]:
@@ -221,6 +232,119 @@ def evaluator(rounds: int) -> None:
           f"{EVALUATED_RUNS / statistics.median(end_to_end):,.0f} runs/s")
 
 
+def completion(rounds: int) -> None:
+    """``wsquery.complete`` as an editor calls it on every key press: a query of about 1,000
+    characters with the cursor at its end, in its middle and in a half-typed key, offering
+    the keys and values of 200 runs; beside it, parsing the same text once."""
+    text = ""
+    for leaves in range(1, 200):
+        text = expressions(leaves, 30_000)[0]
+        if len(text) >= COMPLETED_LENGTH:
+            break
+    runs = [{"id": f"run{i}", "state": "finished", "tags": [f"t{i % 7}"],
+             "config": {f"key_{k}": (i * k) % 13 for k in range(40)},
+             "summary": {"acc": i / 200, "loss": 1 + i % 7}} for i in range(200)]
+    fields = fields_of(runs)
+    cursors = {"at the end": (text + " and ", None),
+               "in the middle": (text, len(text) // 2),
+               "in a key": (text + " and config.key_1", None)}
+    print(f"{len(text)} characters, {len(fields)} fields from {len(runs)} runs")
+    parse_times = [batch_seconds(wsquery.parse, [text] * 20) for _ in range(rounds)]
+    print(f"  wsquery.parse (for scale): {statistics.median(parse_times) * 1e6:.0f} µs")
+    for name, (typed, cursor) in cursors.items():
+        times, ratios = [], []
+        for _ in range(rounds):
+            seconds = batch_seconds(partial(complete, cursor=cursor, fields=fields), [typed] * 20)
+            parsed = batch_seconds(wsquery.parse, [text] * 20)
+            times.append(seconds)
+            ratios.append(seconds / parsed)
+        offered = len(complete(typed, cursor, fields=fields).items)
+        print(f"  complete {name}: {statistics.median(times) * 1e6:.0f} µs "
+              f"({offered} candidates), {statistics.median(ratios):.2f}x a parse")
+
+
+def table_runs(count: int) -> list[dict[str, Any]]:
+    """``count`` runs as plain dicts: ten learning rates, four batch sizes, accuracies and
+    losses in cycles, the loss null in every tenth run."""
+    return [{"id": f"run{i}", "state": _STATES[i % 4],
+             "config": {"lr": 0.001 * (1 + i % 10), "batch_size": 32 * (1 + i % 4)},
+             "summary": {"acc": (i % 100) / 100, "loss": None if i % 10 == 0 else 1 + i % 7}}
+            for i in range(count)]
+
+
+def by_hand(run: dict[str, Any]) -> bool:
+    """``TABLE_QUERY`` in Python, written for these runs as one would filter them by hand:
+    every key is there, and a null loss never matches."""
+    config, summary = run["config"], run["summary"]
+    loss = summary["loss"]
+    return (config["lr"] >= 0.002 and summary["acc"] >= 0.1 and config["batch_size"] != 64
+            and loss is not None and loss <= 5)
+
+
+def filter_table(count: int, rounds: int) -> None:
+    """``count`` runs filtered by ``TABLE_QUERY``: ``wsquery.evaluate`` on the dicts, the
+    filter by hand on the same dicts, and polars and DuckDB through wsquery's ``polars`` and
+    ``sql`` targets on the same runs as a table (``wsquery.to_frame``), each in turn in every
+    round. Each ratio is the evaluator's time over the other's, a median of the rounds'."""
+    runs = table_runs(count)
+    query = wsquery.parse(TABLE_QUERY)
+    contenders: dict[str, Callable[[], Any]] = {
+        "evaluate": lambda: wsquery.evaluate(query, runs),
+        "by hand": lambda: [run for run in runs if by_hand(run)]}
+    ids: dict[str, Callable[[Any], list[Any]]] = {
+        "evaluate": lambda selected: [run["id"] for run in selected],
+        "by hand": lambda selected: [run["id"] for run in selected]}
+    absent = _table_targets(query, runs, contenders, ids)
+    expected = ids["evaluate"](contenders["evaluate"]())
+    for name, selection in contenders.items():
+        if ids[name](selection()) != expected:
+            raise SystemExit(f"{name} selects other runs than evaluate")
+    print(f"{count:,} runs, {len(expected):,} selected by {TABLE_QUERY}")
+    times: dict[str, list[float]] = {name: [] for name in contenders}
+    names = list(contenders)
+    for round_number in range(rounds):
+        shift = round_number % len(names)
+        for name in names[shift:] + names[:shift]:
+            start = time.perf_counter()
+            contenders[name]()
+            times[name].append(time.perf_counter() - start)
+    print(f"{'':>10} {'median ms':>10} {'evaluate / it':>14}")
+    for name in names:
+        print(f"{name:>10} {statistics.median(times[name]) * 1e3:>10.1f} "
+              f"{_ratio(times['evaluate'], times[name]):>14.2f}")
+    for line in absent:
+        print(line)
+
+
+def _table_targets(query: Any, runs: list[dict[str, Any]],
+                   contenders: dict[str, Callable[[], Any]],
+                   ids: dict[str, Callable[[Any], list[Any]]]) -> list[str]:
+    """Adds polars and DuckDB to ``contenders`` where they are installed; says why not else."""
+    try:
+        import duckdb
+        import polars
+        import pyarrow  # noqa: F401
+        import sqlglot  # noqa: F401
+    except ImportError as error:
+        return [f"polars and DuckDB not timed: {error.name} is not installed "
+                "(pip install -e '.[polars,duckdb,sql]')"]
+    start = time.perf_counter()
+    table = wsquery.to_frame(runs, backend="arrow")
+    print(f"the runs as a table (wsquery.to_frame): {time.perf_counter() - start:.1f} s, "
+          "not counted below")
+    frame = polars.from_arrow(table)
+    selected = wsquery.compile(query, target="polars", columns=frame)
+    contenders["polars"] = lambda: selected(frame)
+    ids["polars"] = lambda rows: rows["id"].to_list()
+    connection = duckdb.connect()
+    connection.register("arrow_runs", table)
+    connection.execute("CREATE TABLE runs AS SELECT * FROM arrow_runs")
+    sql = wsquery.compile(query, target="sql", dialect="duckdb", columns=table)
+    contenders["duckdb"] = lambda: connection.execute(sql.sql, sql.parameters).to_arrow_table()
+    ids["duckdb"] = lambda rows: rows.column("id").to_pylist()
+    return []
+
+
 def fresh_processes(rounds: int) -> None:
     """Import time, a first query after it (wsquery imports its parts when first used) and a
     whole ``wsquery compile`` process, in fresh interpreters with their
@@ -279,6 +403,10 @@ def main() -> None:
     decompile(rounds)
     print("\nEvaluator:")
     evaluator(1 if args.quick else max(3, rounds // 3))
+    print("\nCompletion (every key press):")
+    completion(rounds)
+    print("\nFiltering a table:")
+    filter_table(TABLE_QUICK_RUNS if args.quick else TABLE_RUNS, rounds if args.quick else 5)
     print("\nFresh interpreters:")
     fresh_processes(3 if args.quick else rounds)
 

@@ -59,9 +59,12 @@ _NOT_KEYWORDS = _FIELD_TERMINALS | _VALUES | {"OP", "UNIT", "$END"}
 _DURATIONS = ("1h", "1d", "7d", "30d")
 #: Run attributes whose values are too many to offer (one per run, or a moment each).
 _UNOFFERED = frozenset({RUN_ATTRIBUTES["id"], RUN_ATTRIBUTES["created_at"]})
-#: The word before the cursor (or before an open backtick): key, number and keyword
-#: characters, and backtick segments.
-_WORD = re.compile(r"(?:[\w.\-+/]|`[^`\n]*`)*\Z")
+#: Strings and backtick segments, each closed or open up to the end of the text.
+#: (Each branch's one group is what closes it: none matched, it is open.)
+_QUOTED = re.compile(r"""(?:"(?:[^"\\\n]|\\.)*("|\n)?|'(?:[^'\\\n]|\\.)*('|\n)?"""
+                     r"""|`[^`]*(`)?)""")
+#: What a word before the cursor is made of besides letters, digits and backtick segments.
+_WORD = frozenset("_.-+/")
 
 
 @attrs.frozen
@@ -119,12 +122,12 @@ def complete(text: str, cursor: int | None = None, *, runs: Iterable[Any] | None
     state = prefix(before[:start])
     if state is None:
         return Completions(span, ())
-    known = _known(runs, fields)
+    known = _Known(runs, fields)
     for name, token_start, token_end in state.tokens:  # keys written elsewhere in the text
         if name == "FIELD":
             field = _field(before[token_start:token_end])
             if field is not None:
-                known.setdefault(str(field), Counter())
+                known.given.setdefault(str(field), ())
     word = before[start:].lower()
     items: dict[str, Completion] = {}
     for item in _candidates(state, before, known):
@@ -183,29 +186,24 @@ def _diagnostic(text: str, message: str, span: tuple[int, int], severity: Severi
 def _word_start(before: str) -> int:
     """Where the word before the cursor starts: at an open string's quote, else at the key,
     number or keyword characters (and backtick segments) that end the text."""
-    quote = None
     end = len(before)
-    index = 0
-    while index < len(before):
-        character = before[index]
-        if quote is None:
-            if character in "\"'":
-                quote = index
-            elif character == "`":  # a key segment: quotes in it are its own
-                closing = before.find("`", index + 1)
-                if closing == -1:  # open: the word goes on from the key before it
-                    end = index
-                    break
-                index = closing
-        elif character == "\\":
-            index += 1
-        elif character == before[quote] or character == "\n":
-            quote = None
-        index += 1
-    if quote is not None:
-        return quote
-    found = _WORD.search(before, 0, end)
-    return found.start() if found else end
+    for found in _QUOTED.finditer(before):
+        if found.end() == end and found.lastindex is None:  # open at the cursor
+            if found.group().startswith("`"):  # a key segment: the word goes on before it
+                end = found.start()
+                break
+            return found.start()
+    start = end
+    while start and (before[start - 1].isalnum() or before[start - 1] in _WORD
+                     or before[start - 1] == "`"):
+        if before[start - 1] == "`":  # a closed segment: back to where it opens
+            opening = before.rfind("`", 0, start - 1)
+            if opening == -1:
+                break
+            start = opening
+        else:
+            start -= 1
+    return start
 
 
 def _fits(item: Completion, word: str) -> bool:
@@ -217,7 +215,7 @@ def _fits(item: Completion, word: str) -> bool:
     return item.kind == "value" and text[:1] == '"' and text[1:].startswith(word.lstrip("\"'"))
 
 
-def _candidates(state: Prefix, before: str, known: dict[str, _Seen]
+def _candidates(state: Prefix, before: str, known: _Known
                 ) -> Iterator[Completion]:
     accepted = state.accepts()
     if accepted & _FIELD_TERMINALS:
@@ -266,24 +264,24 @@ def _is_keyword(terminal: str) -> bool:
             and (_spelling(terminal) or "?")[0].isalpha()))
 
 
-def _fields(known: dict[str, _Seen]) -> Iterator[Completion]:
+def _fields(known: _Known) -> Iterator[Completion]:
     for name in RUN_ATTRIBUTES:
         yield Completion(name, "field", "run attribute")
     for section in SECTIONS:
         yield Completion(f"{section}.", "section", f"a key of the run's {section}")
-    for name in known:
+    for name in known.names():
         section = name.partition(".")[0]
         detail = f"{section} key" if section in SECTIONS else "run attribute"
         yield Completion(name, "field", detail)
 
 
-def _values(accepted: frozenset[str], field: Field | None, known: dict[str, _Seen]
+def _values(accepted: frozenset[str], field: Field | None, known: _Known
             ) -> Iterator[Completion]:
     """The values that may come for ``field``: those seen in it (that the terminals taken
     allow), a run's states for ``state``, true and false, null after ``is``."""
     if field is None:
         return
-    seen = known.get(str(field), Counter())
+    seen = known.values(str(field))
     offered = [(value, f"seen in {count} run{'' if count == 1 else 's'}" if count else "")
                for (_, value), count in seen.most_common()]
     if kind(field) == "state":
@@ -340,22 +338,36 @@ def _holds(field: str, value: str) -> bool:
 
 # What the runs hold -----------------------------------------------------------------------
 
-def _known(runs: Iterable[Any] | None,
-           fields: Mapping[str, Iterable[Any]] | Iterable[str] | None) -> dict[str, _Seen]:
-    """Field text as a query writes it -> the values seen in it, counted."""
-    known = {} if runs is None else _seen(runs)
-    if isinstance(fields, Mapping):
-        given: Iterable[tuple[str, Iterable[Any]]] = fields.items()
-    else:
-        given = ((name, ()) for name in fields or ())
-    for name, values in given:
-        field = _field(name)
-        if field is not None:
-            seen = known.setdefault(str(field), Counter())
-            for value in values:
-                if _offerable(value):
-                    seen.setdefault((type(value) is bool, value), 0)
-    return known
+class _Known:
+    """The fields to offer, as a query writes them, and the values seen in one of them,
+    counted (the values given are counted only for the field asked about: completing runs
+    on every key press)."""
+
+    __slots__ = ("given", "seen")
+
+    def __init__(self, runs: Iterable[Any] | None,
+                 fields: Mapping[str, Iterable[Any]] | Iterable[str] | None) -> None:
+        self.seen = {} if runs is None else _seen(runs)
+        self.given: dict[str, Iterable[Any]] = {}
+        if isinstance(fields, Mapping):
+            given: Iterable[tuple[str, Iterable[Any]]] = fields.items()
+        else:
+            given = ((name, ()) for name in fields or ())
+        for name, values in given:
+            field = _field(name)
+            if field is not None:
+                self.given.setdefault(str(field), values)
+
+    def names(self) -> Iterator[str]:
+        yield from self.seen
+        yield from (name for name in self.given if name not in self.seen)
+
+    def values(self, name: str) -> _Seen:
+        seen = Counter(self.seen.get(name, {}))
+        for value in self.given.get(name, ()):
+            if _offerable(value):
+                seen.setdefault((type(value) is bool, value), 0)
+        return seen
 
 
 def _seen(runs: Iterable[Any]) -> dict[str, _Seen]:
