@@ -127,7 +127,7 @@ def complete(text: str, cursor: int | None = None, *, runs: Iterable[Any] | None
         if name == "FIELD":
             field = _field(before[token_start:token_end])
             if field is not None:
-                known.given.setdefault(str(field), ())
+                known.mention(str(field))
     word = before[start:].lower()
     items: dict[str, Completion] = {}
     for item in _candidates(state, before, known):
@@ -215,8 +215,8 @@ def _fits(item: Completion, word: str) -> bool:
     return item.kind == "value" and text[:1] == '"' and text[1:].startswith(word.lstrip("\"'"))
 
 
-def _candidates(state: Prefix, before: str, known: _Known
-                ) -> Iterator[Completion]:
+def _candidates(state: Prefix, before: str, known: _Known) -> Iterator[Completion]:
+    """Per kind of terminal ``state`` takes, what may be written for it."""
     accepted = state.accepts()
     if accepted & _FIELD_TERMINALS:
         yield from _fields(known)
@@ -283,7 +283,7 @@ def _values(accepted: frozenset[str], field: Field | None, known: _Known
         return
     seen = known.values(str(field))
     offered = [(value, f"seen in {count} run{'' if count == 1 else 's'}" if count else "")
-               for (_, value), count in seen.most_common()]
+               for (_, value), count in seen.most_common(MAX_VALUES)]
     if kind(field) == "state":
         offered += [(state, "a run state") for state in RUN_STATES]
     if not seen or any(is_bool for is_bool, _ in seen):
@@ -357,6 +357,10 @@ class _Known:
             field = _field(name)
             if field is not None:
                 self.given.setdefault(str(field), values)
+
+    def mention(self, name: str) -> None:
+        """Offer the field ``name`` too (written elsewhere in the text)."""
+        self.given.setdefault(name, ())
 
     def names(self) -> Iterator[str]:
         yield from self.seen
