@@ -1,6 +1,6 @@
-"""The generated predicate (``compile_predicate_fast``) against the closures it stands in for:
-None, or exactly the truth ``compile_predicate(expr)(adapt(run))`` gives, for every run shape;
-literals bound, never written into its source."""
+"""The generated selector (``compile_select_fast``) against the closures it stands in for:
+None, or exactly the runs ``compile_predicate(expr)(adapt(run))`` holds TRUE for, the first
+``enough`` of them, for every run shape; literals bound, never written into its source."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ from wsquery.ast import (
 )
 from wsquery.errors import WsqueryError
 from wsquery.semantics import evaluate as evaluator
-from wsquery.semantics.evaluate import adapt, compile_predicate, compile_predicate_fast
+from wsquery.semantics.evaluate import adapt, compile_predicate, compile_select_fast
 
 NOW = datetime(2024, 1, 2, tzinfo=UTC)
 
@@ -96,29 +96,29 @@ class _Mapping(dict[str, Any]):
     """A dict subclass: adapted like a dict, but not read by the generated code."""
 
 
-def _same(fast: Any, expected: Any) -> bool:
-    return type(fast) is type(expected) and fast == expected
-
-
 def _check(expr: Expr, runs: list[Any]) -> None:
-    fast = compile_predicate_fast(expr, NOW)
-    assert fast is not None, expr  # the generated code takes every filter of this depth
-    general = compile_predicate(expr, NOW)
-    for run in runs:
-        expected = general(adapt(run))
-        assert _same(fast(run), expected), (str(expr), run, expected)
+    """The selector, under ``expr`` and ``not expr`` (where FALSE and UNKNOWN part), keeps the
+    runs the closures hold TRUE, and stops at the ``enough``-th."""
+    for condition in (expr, Not(expr)):
+        select = compile_select_fast(condition, NOW)
+        assert select is not None, condition  # it takes every filter of this depth
+        general = compile_predicate(condition, NOW)
+        expected = [id(run) for run in runs if general(adapt(run)) is True]
+        assert [id(run) for run in select(runs, None)] == expected, (str(condition), runs)
+        for enough in range(1, len(expected) + 1):
+            assert [id(run) for run in select(iter(runs), enough)] == expected[:enough]
 
 
 @settings(max_examples=400, deadline=None)
 @given(FILTERS, st.lists(READ_RUNS, min_size=1, max_size=4))
-def test_fast_predicate_gives_what_the_closures_give_on_plain_dicts(
+def test_the_selector_keeps_what_the_closures_keep_of_plain_dicts(
         expr: Expr, runs: list[dict[str, Any]]) -> None:
     _check(expr, runs)
 
 
 @settings(max_examples=200, deadline=None)
 @given(FILTERS, PLAIN_RUNS)
-def test_fast_predicate_gives_what_the_closures_give_on_every_run_shape(
+def test_the_selector_keeps_what_the_closures_keep_of_every_run_shape(
         expr: Expr, run: dict[str, Any]) -> None:
     _check(expr, [run, *_other_shapes(run)])
 
@@ -159,8 +159,10 @@ def test_comparisons_written_in_line_give_what_their_tests_give(op: str, field: 
     runs = [{"config": {"x": value}, "summary": {}, "runtime": value, "state": value,
              "created_at": value} for value in EDGE_VALUES]
     for literal in EDGE_LITERALS:
-        _check(Compare(field, op, literal), runs)
-        _check(Not(Compare(field, op, literal)), runs)
+        comparison = Compare(field, op, literal)
+        _check(comparison, runs)  # and its negation: each in line, at the top and inside
+        _check(And((comparison, IsNull(Field("config", ("y",))))), runs)
+        _check(Or((comparison, IsNull(Field("config", ("x",))))), runs)
 
 
 def test_a_filter_nested_deeper_than_python_blocks_is_left_to_the_closures() -> None:
@@ -168,7 +170,7 @@ def test_a_filter_nested_deeper_than_python_blocks_is_left_to_the_closures() -> 
     for depth in range(30):
         other = IsNull(Field("config", (f"k{depth}",)))
         expr = And((expr, other)) if depth % 2 else Or((expr, other))
-    assert compile_predicate_fast(expr, NOW) is None
+    assert compile_select_fast(expr, NOW) is None
     run = {"config": {"lr": 1}, "summary": {}}
     assert compile_predicate(expr, NOW)(adapt(run)) is True
     assert wsquery.evaluate(Query(expr), [run], now=NOW) == [run]
@@ -176,33 +178,40 @@ def test_a_filter_nested_deeper_than_python_blocks_is_left_to_the_closures() -> 
 
 def test_a_dotted_key_of_the_run_section_is_left_to_the_closures() -> None:
     expr = Compare(Field("run", ("notes", "first")), "==", 1)
-    assert compile_predicate_fast(expr, NOW) is None
+    assert compile_select_fast(expr, NOW) is None
     assert wsquery.evaluate(Query(expr), [{"notes": {"first": 1}}]) == [{"notes": {"first": 1}}]
 
 
 def test_literals_and_keys_are_bound_so_filters_of_one_shape_share_one_source() -> None:
-    first = compile_predicate_fast(Compare(Field("config", ("a",)), "==", "x"), NOW)
+    first = compile_select_fast(Compare(Field("config", ("a",)), "==", "x"), NOW)
     assert first is not None
     before = evaluator._maker.cache_info()
     hostile = "') or True or ('\"\n"
     expr = Compare(Field("config", (hostile,)), "==", hostile)
-    second = compile_predicate_fast(expr, NOW)
+    second = compile_select_fast(expr, NOW)
     after = evaluator._maker.cache_info()
     assert second is not None
     assert (after.hits, after.misses) == (before.hits + 1, before.misses)
-    assert second({"config": {hostile: hostile}, "summary": {}}) is True
-    assert second({"config": {hostile: "x"}, "summary": {}}) is False
-    assert second({"config": {"a": "x"}, "summary": {}}) is None
+    runs = [{"config": {hostile: hostile}}, {"config": {hostile: "x"}}, {"config": {"a": "x"}}]
+    assert second(runs, None) == [runs[0]]
 
 
 @pytest.mark.parametrize("not_a_run", [5, "run-1", None, [1, 2], object()])
 def test_what_is_not_a_run_is_refused_as_adapt_refuses_it(not_a_run: Any) -> None:
-    fast = compile_predicate_fast(Or((Constant(True), Not(IsNull(Field("summary", ("x",)))))))
-    assert fast is not None
+    select = compile_select_fast(Or((Constant(True), Not(IsNull(Field("summary", ("x",)))))))
+    assert select is not None
     with pytest.raises(WsqueryError, match=r"^not a run: "):
-        fast(not_a_run)
+        select([{}, not_a_run], None)
+
+
+def test_reading_stops_at_the_enough_th_run_kept() -> None:
+    select = compile_select_fast(Compare(Field("config", ("x",)), ">", 1))
+    assert select is not None
+    kept = [{"config": {"x": 2}}, {"config": {"x": 3}}]
+    runs = iter([kept[0], {"config": {"x": 1}}, kept[1], "not a run"])
+    assert select(runs, 2) == kept
 
 
 def test_what_the_closures_refuse_to_compile_is_refused_too() -> None:
     with pytest.raises(WsqueryError, match="unknown section 'params'"):
-        compile_predicate_fast(Compare(Field("params", ("x",)), "==", 1))
+        compile_select_fast(Compare(Field("params", ("x",)), "==", 1))

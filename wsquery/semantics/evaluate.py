@@ -3,10 +3,10 @@
 A filter is compiled once into a tree of closures (``compile_predicate``) that answers TRUE,
 FALSE or UNKNOWN (``True``/``False``/``None``) for a ``Record``; each run is adapted once into a
 ``Record`` (``adapt``) whatever shape it came in. A run matches only when the filter is TRUE.
-The closures are the specification. ``evaluate`` runs the same filter as one generated Python
-function of the run (``compile_predicate_fast``), which reads plain dicts where they stand
+The closures are the specification. ``evaluate`` selects runs with one generated Python
+function instead (``compile_select_fast``): a loop that reads plain dicts where they stand
 (adapting a run costs more than testing it), tests values with the closures' own value tests,
-and gives exactly what the closures give.
+and keeps exactly the runs the closures hold TRUE.
 
 Runs may come in three shapes:
 
@@ -43,7 +43,7 @@ import json
 import operator
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime
-from typing import Any, Protocol, TypeAlias, assert_never
+from typing import Any, NamedTuple, Protocol, TypeAlias, assert_never
 
 from wsquery.ast import (
     RUN_ATTRIBUTES,
@@ -89,6 +89,8 @@ _GRAPHQL_KEYS = frozenset({"displayName", "summaryMetrics", "createdAt", "jobTyp
 #: Plain names that differ from their W&B run key; the others (state, tags, ...) are the same.
 _PLAIN_NAMES = {key: attribute for attribute, key in RUN_ATTRIBUTES.items() if attribute != key}
 _OBJECT_ATTRIBUTES = (*RUN_ATTRIBUTES, "config", "summary", "summary_metrics")
+#: The step's run key: a run without a step of its own takes the summary's.
+_STEP = RUN_ATTRIBUTES["step"]
 
 
 class _Lookup(Protocol):
@@ -174,14 +176,14 @@ def _from_object(source: object) -> Record:
     if summary is None:
         summary = getattr(source, "summary_metrics", None)
     config, summary = _section(getattr(source, "config", None)), _section(summary)
-    if known["_step"] is None:
-        known["_step"] = summary.get("_step")
+    if known[_STEP] is None:
+        known[_STEP] = summary.get(_STEP)
     return Record(_ObjectRun(source, known), config, summary)
 
 
 def _record(run: dict[str, Any], config: _Lookup, summary: _Lookup) -> Record:
-    if run.get("_step") is None:
-        run["_step"] = summary.get("_step")
+    if run.get(_STEP) is None:
+        run[_STEP] = summary.get(_STEP)
     return Record(run, config, summary)
 
 
@@ -554,30 +556,54 @@ def _moment(now: datetime | None) -> datetime:
 
 # Filters -> Python code -----------------------------------------------------------------------
 
+#: The runs a filter selects: the first ``enough`` (all when None) of ``runs`` it holds TRUE
+#: for, the very objects, in their order.
+Selector: TypeAlias = "Callable[[Iterable[Any], int | None], list[Any]]"
 #: A filter of a run in any shape: TRUE, FALSE or UNKNOWN (None).
-RunFilter: TypeAlias = "Callable[[Any], bool | None]"
-#: Deepest nesting of and/or a generated predicate takes (Python allows 20 nested blocks).
+_RunFilter: TypeAlias = "Callable[[Any], bool | None]"
+#: Deepest nesting of loops a generated selector takes, its own loop over the runs included
+#: (Python allows 20 nested blocks).
 _MAX_BLOCKS = 16
+#: The locals a generated selector reads the sections into: the sections' own names.
+_SECTION_LOCALS = {"config": "config", "summary": "summary"}
 
 
 class _CannotTake(Exception):
     """A filter the generated code does not take."""
 
 
-def compile_predicate_fast(expr: Expr, now: datetime | None = None) -> RunFilter | None:
-    """``expr`` as one generated Python function of a run in any shape, giving exactly what
-    ``compile_predicate(expr, now)(adapt(run))`` gives; None when it cannot take ``expr`` (and/ors
-    nested deeper than Python's blocks allow, a dotted key of the run section). Raises what
-    ``compile_predicate`` raises.
+class _Inline(NamedTuple):
+    """A comparison tested in line, for a value of exactly the literal's class, where the test
+    comes to ``value op literal`` (UNKNOWN for NaN)."""
 
-    Why: adapting a run costs more than testing it. The function reads a plain dict (whose
-    config and summary are dicts) where it stands, and tests each value with the very tests
-    the closures use; it hands any other run to the closures."""
+    #: The local holding the value.
+    read: str
+    #: The condition that the value is of that class.
+    exact: str
+    #: The condition that the comparison is TRUE then (no relation but ``!=`` holds for NaN).
+    holds: str
+    #: Its truth then.
+    truth: str
+    #: The test, for any other value.
+    test: str
+
+
+def compile_select_fast(expr: Expr, now: datetime | None = None) -> Selector | None:
+    """``expr`` as one generated Python function selecting runs in any shape: exactly the runs
+    ``compile_predicate(expr, now)(adapt(run))`` holds TRUE for, the first ``enough`` of them
+    (reading stops there); None when it cannot take ``expr`` (and/ors nested deeper than
+    Python's blocks allow, a dotted key of the run section). Raises what ``compile_predicate``
+    raises.
+
+    Why: adapting a run, and a call per run, cost more than testing it. The function reads a
+    plain dict (whose sections are dicts) where it stands, with the closures' own value tests;
+    a number or string compared with a literal of its exact class it tests in line. Any other
+    run goes to the closures."""
     moment = _moment(now)
     return _fast(expr, moment, _adapting(compile_predicate(expr, moment)))
 
 
-def _adapting(closures: Filter) -> RunFilter:
+def _adapting(closures: Filter) -> _RunFilter:
     """``closures`` as a filter of runs in any shape."""
     def general(run: Any) -> Truth:
         return closures(adapt(run))
@@ -585,38 +611,38 @@ def _adapting(closures: Filter) -> RunFilter:
     return general
 
 
-def _fast(expr: Expr, now: datetime, general: RunFilter) -> RunFilter | None:
-    """The generated predicate of ``expr``, handing the runs it does not read to ``general``."""
+def _fast(expr: Expr, now: datetime, general: _RunFilter) -> Selector | None:
+    """The generated selector of ``expr``, handing the runs it does not read to ``general``."""
     writer = _Writer(now)
     try:
-        writer.write(expr, None, 2, 0)
+        writer.select(expr)
     except (_CannotTake, RecursionError):
         return None
     lines = ["def make(general, disjoint, " + ", ".join(writer.values) + "):",
-             "    def predicate(run):",
-             "        if run.__class__ is not dict or not disjoint(run):",
-             "            return general(run)"]
-    for section in sorted(writer.sections):  # "config" and "summary", from _SECTION_LOCALS
-        lines += [f'        {section} = run.get("{section}")',
-                  f"        if {section}.__class__ is not dict:",
-                  "            return general(run)"]
-    lines += [*writer.lines, "    return predicate"]
+             "    def select(runs, enough):",
+             "        selected = []",
+             "        for run in runs:",
+             "            if run.__class__ is not dict or not disjoint(run):",
+             *writer.fallback(4),
+             *writer.lines,
+             "        return selected",
+             "    return select"]
     make = _maker("\n".join(lines))
     return make(general, _GRAPHQL_KEYS.isdisjoint, **writer.values)
 
 
 @functools.lru_cache(maxsize=128)
-def _maker(source: str) -> Callable[..., RunFilter]:
+def _maker(source: str) -> Callable[..., Selector]:
     """The function ``source`` defines. Filters of one shape share a source: their literals,
     keys and tests are bound to its parameters, never written into it."""
     namespace: dict[str, Any] = {}
-    exec(compile(source, "<wsquery predicate>", "exec"), namespace)
+    exec(compile(source, "<wsquery selector>", "exec"), namespace)
     return namespace["make"]  # type: ignore[no-any-return]
 
 
 class _Writer:
-    """The body of a generated predicate: its lines, the values they name (``v0``, ...), and
-    the sections of the run it reads. Truths land in locals ``t1``, ``t2``, ..."""
+    """The loop body of a generated selector, run by run: its lines, the values they name
+    (``v0``, ...), and the sections of the run read so far. Truths land in locals ``t1``, ..."""
 
     def __init__(self, now: datetime) -> None:
         self.now = now
@@ -637,79 +663,141 @@ class _Writer:
     def add(self, indent: int, *lines: str) -> None:
         self.lines += ["    " * indent + line for line in lines]
 
-    def write(self, node: Expr, into: str | None, indent: int, blocks: int) -> None:
-        """Lines that leave the truth of ``node`` in local ``into``, or return it when
-        ``into`` is None; ``blocks`` counts the loops around them."""
+    @staticmethod
+    def keep(indent: int) -> list[str]:
+        """Lines keeping the run, and ending the loop at the ``enough``-th."""
+        return ["    " * indent + line for line in (
+            "selected.append(run)", "if len(selected) == enough:", "    break")]
+
+    def fallback(self, indent: int) -> list[str]:
+        """Lines handing the run to the closures, and going on to the next."""
+        return ["    " * indent + "if general(run) is True:", *self.keep(indent + 1),
+                "    " * indent + "continue"]
+
+    # The top: keep the run when the filter is TRUE ------------------------------------------
+
+    def select(self, node: Expr) -> None:
+        """The loop body for ``node``: an and keeps the run when no operand fails to be TRUE,
+        an or when one is TRUE; the first that decides spares reading the rest."""
+        indent = 3
+        match node:
+            case And():
+                for operand in node.operands:
+                    self.fetch(operand, indent)
+                    self.true_else(operand, ["continue"], indent)
+                self.lines += self.keep(indent)
+            case Or():
+                for operand in node.operands:
+                    self.fetch(operand, indent)
+                    self.true_then(operand, [*self.keep(0), "continue"], indent)
+            case _:
+                self.fetch(node, indent)
+                self.true_then(node, self.keep(0), indent)
+
+    def fetch(self, node: Expr, indent: int) -> None:
+        """Lines reading the sections ``node`` needs that are not read yet."""
+        for section in sorted(_sections(node) - self.sections):
+            local = _SECTION_LOCALS[section]
+            self.add(indent, f'{local} = run.get("{local}")', f"if {local}.__class__ is not dict:")
+            self.lines += self.fallback(indent + 1)
+            self.sections.add(section)
+
+    def true_else(self, node: Expr, lines: list[str], indent: int) -> None:
+        """``lines`` when ``node`` is not TRUE."""
+        inline = self.inline(node, indent)
+        if inline is None:
+            truth = self.local()
+            self.write(node, truth, indent, 1)
+            self.add(indent, f"if {truth} is not True:", *("    " + line for line in lines))
+            return
+        self.add(indent, f"if {inline.exact}:", f"    if not ({inline.holds}):",
+                 *("        " + line for line in lines),
+                 f"elif {inline.test}({inline.read}) is not True:",
+                 *("    " + line for line in lines))
+
+    def true_then(self, node: Expr, lines: list[str], indent: int) -> None:
+        """``lines`` when ``node`` is TRUE."""
+        inline = self.inline(node, indent)
+        if inline is None:
+            truth = self.local()
+            self.write(node, truth, indent, 1)
+            self.add(indent, f"if {truth} is True:", *("    " + line for line in lines))
+            return
+        self.add(indent, f"if {inline.exact}:", f"    if {inline.holds}:",
+                 *("        " + line for line in lines),
+                 f"elif {inline.test}({inline.read}) is True:", *("    " + line for line in lines))
+
+    def inline(self, node: Expr, indent: int) -> _Inline | None:
+        """For a comparison whose test is ``_number_test`` (``_string_test``): lines reading the
+        value into a local, and how it is tested in line. None for any other node."""
+        if type(node) is not Compare:
+            return None
+        make, relation, literal = _value_rule(node.op, node.value, node.field)
+        if make is not _number_test and make is not _string_test:
+            return None
+        # node.op is one of _RELATIONS' keys: _value_rule refuses any other
+        test, value = self.bind(make(relation, literal)), self.value(node.field, indent)
+        read, bound = self.local(), self.bind(literal)
+        self.add(indent, f"{read} = {value}")
+        relation_text = f"{read} {node.op} {bound}"
+        if make is _string_test:
+            return _Inline(read, f"{read}.__class__ is str", relation_text, relation_text, test)
+        return _Inline(read, f"{read}.__class__ is float or {read}.__class__ is int",
+                       relation_text + (f" and {read} == {read}" if node.op == "!=" else ""),
+                       f"{relation_text} if {read} == {read} else None", test)
+
+    # Inside: the truth of a node, in a local ---------------------------------------------------
+
+    def write(self, node: Expr, into: str, indent: int, blocks: int) -> None:
+        """Lines that leave the truth of ``node`` (TRUE, FALSE or UNKNOWN, as the closures
+        give it) in local ``into``; ``blocks`` counts the loops around them."""
         match node:
             case Compare():
                 self.compare(node, into, indent)
             case In() | Contains() | Match() | IsNull() | Within():
                 test = self.bind(_test(node, self.now))
-                self.give(f"{test}({self.value(node.field, indent)})", into, indent)
+                self.add(indent, f"{into} = {test}({self.value(node.field, indent)})")
             case Constant():
-                self.give(self.bind(node.value), into, indent)
+                self.add(indent, f"{into} = {self.bind(node.value)}")
             case Not():
                 truth = self.local()
                 self.write(node.operand, truth, indent, blocks)
-                self.give(f"None if {truth} is None else not {truth}", into, indent)
+                self.add(indent, f"{into} = None if {truth} is None else not {truth}")
             case And() | Or():
                 self.connective(node, into, indent, blocks)
             case _:
                 assert_never(node)
 
-    def compare(self, node: Compare, into: str | None, indent: int) -> None:
-        """A comparison. Where its test is ``_number_test`` (``_string_test``), a value of
-        exactly the class ``int`` or ``float`` (``str``) is tested in line: there the test
-        comes to ``value op literal``, UNKNOWN for NaN. Other values go to the test."""
-        make, relation, literal = _value_rule(node.op, node.value, node.field)
-        test = self.bind(make(relation, literal))
-        value = self.value(node.field, indent)
-        if make is _number_test:
-            exact = "{0}.__class__ is float or {0}.__class__ is int"
-            holds = "{0} " + node.op + " {1} if {0} == {0} else None"
-        elif make is _string_test:
-            exact, holds = "{0}.__class__ is str", "{0} " + node.op + " {1}"
-        else:
-            self.give(f"{test}({value})", into, indent)
+    def compare(self, node: Compare, into: str, indent: int) -> None:
+        """A comparison; one written in line (``inline``) is UNKNOWN for NaN."""
+        inline = self.inline(node, indent)
+        if inline is None:
+            make, relation, literal = _value_rule(node.op, node.value, node.field)
+            test = self.bind(make(relation, literal))
+            self.add(indent, f"{into} = {test}({self.value(node.field, indent)})")
             return
-        read, bound = self.local(), self.bind(literal)
-        self.add(indent, f"{read} = {value}", "if " + exact.format(read) + ":")
-        self.give(holds.format(read, bound), into, indent + 1)
-        self.add(indent, "else:")
-        self.give(f"{test}({read})", into, indent + 1)
+        self.add(indent, f"if {inline.exact}:", f"    {into} = {inline.truth}",
+                 "else:", f"    {into} = {inline.test}({inline.read})")
 
-    def give(self, truth: str, into: str | None, indent: int) -> None:
-        self.add(indent, f"return {truth}" if into is None else f"{into} = {truth}")
-
-    def connective(self, node: And | Or, into: str | None, indent: int, blocks: int) -> None:
+    def connective(self, node: And | Or, into: str, indent: int, blocks: int) -> None:
         """As ``_all`` and ``_any`` do: the first FALSE (TRUE) operand decides, else UNKNOWN
-        if one was. Inside an expression the operands sit in a loop left by ``break``."""
+        if one was. The operands sit in a loop that the deciding one leaves by ``break``."""
+        if blocks == _MAX_BLOCKS:
+            raise _CannotTake
         conjunction = isinstance(node, And)
-        result = self.local() if into is None else into
-        self.add(indent, f"{result} = {conjunction}")
-        inner = indent
-        if into is not None:
-            if blocks == _MAX_BLOCKS:
-                raise _CannotTake
-            self.add(indent, "while True:")
-            inner, blocks = indent + 1, blocks + 1
-        decided = f"return {not conjunction}" if into is None else (
-            f"{result} = {not conjunction}")
+        self.add(indent, f"{into} = {conjunction}", "while True:")
         for operand in node.operands:
             truth = self.local()
-            self.write(operand, truth, inner, blocks)
-            self.add(inner, f"if {truth} is False:" if conjunction else f"if {truth}:",
-                     "    " + decided)
-            if into is not None:
-                self.add(inner, "    break")
-            self.add(inner, f"if {truth} is None:", f"    {result} = None")
-        self.add(inner, f"return {result}" if into is None else "break")
+            self.write(operand, truth, indent + 1, blocks + 1)
+            self.add(indent + 1, f"if {truth} is False:" if conjunction else f"if {truth}:",
+                     f"    {into} = {not conjunction}", "    break",
+                     f"if {truth} is None:", f"    {into} = None")
+        self.add(indent + 1, "break")
 
     def value(self, field: Field, indent: int) -> str:
         """An expression reading ``field`` from a plain dict ``run``, as ``adapt`` makes it."""
         if field.section != "run":
             section = _SECTION_LOCALS[field.section]
-            self.sections.add(section)
             if len(field.path) > 1:
                 return f"{self.bind(_reader(field))}({section})"
             return f"{section}.get({self.bind(field.key)})"
@@ -719,15 +807,31 @@ class _Writer:
         value = f"run.get({self.bind(_PLAIN_NAMES.get(key, key))})"
         if key in _NAMED:
             value = f"{self.bind(_NAMED[key])}({value})"
-        if key == "_step":  # a missing step comes from the summary: see _record
+        if key == _STEP:
             step = self.local()
-            self.add(indent, f"{step} = {value}", f"if {step} is None:", "    return general(run)")
+            self.add(indent, f"{step} = {value}", f"if {step} is None:",
+                     f"    {step} = summary.get({self.bind(_STEP)})")
             return step
         return value
 
 
-#: The locals a generated predicate reads the sections into.
-_SECTION_LOCALS = {"config": "config", "summary": "summary"}
+def _sections(node: Expr) -> set[str]:
+    """The sections a generated selector reads for ``node``: a missing step is the summary's
+    (``_record``)."""
+    match node:
+        case Compare() | In() | Contains() | Match() | IsNull() | Within():
+            field = node.field
+            if field.section == "run":
+                return {"summary"} if field.path == (_STEP,) else set()
+            return {field.section}
+        case Constant():
+            return set()
+        case Not():
+            return _sections(node.operand)
+        case And() | Or():
+            return set().union(*map(_sections, node.operands))
+        case _:
+            assert_never(node)
 
 
 # Ordering --------------------------------------------------------------------------------------
@@ -792,18 +896,9 @@ def evaluate(query: Query, runs: Iterable[Any], *, now: datetime | None = None) 
     if isinstance(runs, Mapping) or not isinstance(runs, Iterable):
         raise WsqueryError(f"evaluate() takes an iterable of runs, not {type(runs).__name__}; "
                            "use matches() for a single run")
-    test = _run_filter(query.filter, now)
     limit = query.limit
     enough = limit if limit is not None and not query.order_by else None
-    if enough is None:
-        selected = [run for run in runs if test(run) is True]
-    else:
-        selected = []
-        for run in runs:
-            if test(run) is True:
-                selected.append(run)
-                if len(selected) == enough:
-                    break
+    selected = _selector(query.filter, now)(runs, enough)
     if query.order_by:
         pairs = [(adapt(run), run) for run in selected]
         for key in reversed(query.order_by):
@@ -820,15 +915,30 @@ def matches(query: Query, run: Any, *, now: datetime | None = None) -> bool:
     return query.filter is None or compile_predicate(query.filter, now)(record) is True
 
 
-def _run_filter(expr: Expr | None, now: datetime | None) -> RunFilter:
-    """How ``evaluate`` tests a run: the generated predicate when it takes ``expr``, else the
-    closures on the adapted run; without a filter, every run is TRUE (and what is not a run is
-    refused)."""
+def _selector(expr: Expr | None, now: datetime | None) -> Selector:
+    """How ``evaluate`` selects runs: the generated selector when it takes ``expr``, else the
+    closures run by run; without a filter, every run (and what is not a run is refused)."""
     if expr is None:
-        return _any_run
+        return _selecting(_any_run)
     moment = _moment(now)
     general = _adapting(compile_predicate(expr, moment))
-    return _fast(expr, moment, general) or general
+    return _fast(expr, moment, general) or _selecting(general)
+
+
+def _selecting(test: _RunFilter) -> Selector:
+    """The runs ``test`` holds TRUE for, one call per run."""
+    def select(runs: Iterable[Any], enough: int | None) -> list[Any]:
+        if enough is None:
+            return [run for run in runs if test(run) is True]
+        selected = []
+        for run in runs:
+            if test(run) is True:
+                selected.append(run)
+                if len(selected) == enough:
+                    break
+        return selected
+
+    return select
 
 
 def _any_run(run: Any) -> Truth:
