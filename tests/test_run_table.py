@@ -24,15 +24,12 @@ from wsquery.errors import WsqueryError
 from .test_sql import MIXED_RUNS
 
 ROOT = Path(__file__).parent.parent
-#: Where the section lives until it is merged into README.md.
-SECTION_FILE = Path(__file__).parent / "cases" / "readme_tables.md"
 SECTION = "## Filtering run tables"
 
 
 def section_text() -> str:
-    """The README's section, or the same text from the test data until it is merged."""
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    source = readme if SECTION in readme else SECTION_FILE.read_text(encoding="utf-8")
+    """The README's section."""
+    source = (ROOT / "README.md").read_text(encoding="utf-8")
     start = source.index(SECTION)
     following = re.search(r"^## ", source[start + len(SECTION):], re.MULTILINE)
     return source[start:] if following is None else source[
