@@ -37,18 +37,21 @@ from bench import batch_seconds, expressions  # noqa: E402
 import wsquery  # noqa: E402
 from wsquery.ast import Compare, walk  # noqa: E402
 from wsquery.compilers import runset  # noqa: E402
-from wsquery.semantics import normalize  # noqa: E402
 
 SIZES = (1, 4, 10, 40)
 NORMALIZE = "wsquery/semantics/normalize.py"
 
 
-def normalize_at(revision: str) -> types.ModuleType:
-    """``normalize.py`` as it is at ``revision``, as a module of its own."""
-    source = subprocess.run(["git", "show", f"{revision}:{NORMALIZE}"], cwd=ROOT, check=True,
-                            capture_output=True, text=True).stdout
-    module = types.ModuleType(f"normalize_at_{revision}")
-    exec(compile(source, f"{revision}:{NORMALIZE}", "exec"), module.__dict__)
+def normalize_at(revision: str | None) -> types.ModuleType:
+    """``normalize.py`` as it is at ``revision`` (None: in the working tree), as a module of
+    its own: both are loaded alike, so that only their code differs."""
+    if revision is None:
+        source = (ROOT / NORMALIZE).read_text(encoding="utf-8")
+    else:
+        source = subprocess.run(["git", "show", f"{revision}:{NORMALIZE}"], cwd=ROOT,
+                                check=True, capture_output=True, text=True).stdout
+    module = types.ModuleType(f"normalize_at_{revision or 'now'}")
+    exec(compile(source, f"{revision or 'now'}:{NORMALIZE}", "exec"), module.__dict__)
     return module
 
 
@@ -64,7 +67,7 @@ def stages(module: types.ModuleType) -> dict[str, Callable[[Any], Any]]:
 def compare_normalize(revision: str, rounds: int) -> None:
     """Per stage and size: µs per query now and at ``revision``, their ratio, and the stage's
     share of a compile."""
-    now, then = stages(normalize), stages(normalize_at(revision))
+    now, then = stages(normalize_at(None)), stages(normalize_at(revision))
     print(f"{'stage':>12} {'leaves':>6} {'now µs':>8} {revision + ' µs':>12} "
           f"{revision + ' / now':>12} {'share of compile':>17}")
     for name in now:
