@@ -232,8 +232,6 @@ def _literal_key(value: Scalar) -> Hashable:
 def _normal(node: Expr, negate: bool, not_span: Span) -> _Normal:
     """``node`` (negated when ``negate``) in normal form. ``not_span`` is the span of the ``not``
     being pushed down, which the node it lands on takes over."""
-    if type(node) is Compare and not negate:  # most often: a comparison left as it is
-        return _Normal(node, None, (node.field.section, node.field.path))
     span = node.span if not_span is None else not_span
     match node:
         case Compare():
@@ -251,12 +249,7 @@ def _normal(node: Expr, negate: bool, not_span: Span) -> _Normal:
             return _normal(node.operand, not negate, node.span)
         case And() | Or():
             conjunction = isinstance(node, And) is not negate
-            if negate:
-                parts = [_normal(operand, True, None) for operand in node.operands]
-            else:  # the first case of ``_normal``, here to save a call per comparison
-                parts = [_Normal(operand, None, (operand.field.section, operand.field.path))
-                         if type(operand) is Compare else _normal(operand, False, None)
-                         for operand in node.operands]
+            parts = [_normal(operand, negate, None) for operand in node.operands]
             return _combine(conjunction, parts, span, None if negate else node)
         case Match() | Contains() | IsNull() | Within():
             return _leaf(Not(node, span=span) if negate else node, node.field)
