@@ -172,9 +172,6 @@ def literal_key(expr: Expr) -> Hashable:
     """A key equal for two leaves (or negated leaves) exactly when they select the same runs
     for the same reason: ``x == 1`` and ``x == 1.0`` share one, ``x == 1`` and ``x == true``
     do not (Python's ``1 == True`` would merge them)."""
-    if type(expr) is Compare:  # most often
-        field = expr.field
-        return ("cmp", (field.section, field.path), expr.op, value_key(field, expr.value))
     match expr:
         case Compare():
             return ("cmp", _place(expr.field), expr.op, value_key(expr.field, expr.value))
