@@ -30,8 +30,8 @@ from wsquery.wandb.views import (
     Workspace,
     WorkspaceSettings,
     WorkspaceValueError,
-    _parse_view_url,
-    _view_url,
+    parse_view_url,
+    view_url,
 )
 
 SPEC_DIR = Path(__file__).resolve().parents[2] / "shared" / "spec"
@@ -491,7 +491,7 @@ def test_the_loaded_spec_is_a_copy() -> None:
     ("  https://example.com/a/b?nw=xyz  ", ("a", "b", "nw-xyz-v")),
 ])
 def test_view_urls_parse(url: str, expected: tuple[str, str, str]) -> None:
-    assert _parse_view_url(url) == expected
+    assert parse_view_url(url) == expected
 
 
 @pytest.mark.parametrize(("url", "message"), [
@@ -514,7 +514,7 @@ def test_view_urls_parse(url: str, expected: tuple[str, str, str]) -> None:
 ])
 def test_bad_view_urls_are_clear_errors(url: str, message: str) -> None:
     with pytest.raises(WorkspaceValueError) as raised:
-        _parse_view_url(url)
+        parse_view_url(url)
     assert str(raised.value).startswith(message)
 
 
@@ -533,11 +533,11 @@ _names = st.text(st.characters(codec="utf-8", exclude_characters="/?#\x00"), min
        workspace_path=st.booleans())
 def test_view_urls_round_trip(entity: str, project: str, view_id: str,
                               workspace_path: bool) -> None:
-    url = _view_url("https://wandb.ai", entity, project, f"nw-{view_id}-v")
+    url = view_url("https://wandb.ai", entity, project, f"nw-{view_id}-v")
     if workspace_path:
         url = url.replace("?nw=", "/workspace?nw=")
     assert url.startswith("https://wandb.ai/")
-    assert _parse_view_url(url) == (entity, project, f"nw-{view_id}-v")
+    assert parse_view_url(url) == (entity, project, f"nw-{view_id}-v")
 
 
 # --- dry runs and the client ------------------------------------------------------------------

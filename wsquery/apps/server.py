@@ -892,9 +892,9 @@ def _project_path(entity: str, project: str) -> str:
 
 def _view_path(entity: str, project: str, view_name: str) -> str:
     """The path of a view's page: its W&B app link without the host."""
-    from wsquery.wandb.views import _view_url
+    from wsquery.wandb.views import view_url
 
-    return _view_url("", entity, project, view_name)
+    return view_url("", entity, project, view_name)
 
 
 def _local_path(path: str) -> str:
@@ -1052,7 +1052,7 @@ class ViewServer:
     def page(self, entity: str, target: str) -> tuple[int, str]:
         """The HTTP status and HTML of the page at ``target`` (a path and query) for a holder
         of ``entity``'s key."""
-        from wsquery.wandb.views import _parse_view_url
+        from wsquery.wandb.views import parse_view_url
 
         parts = urlsplit(target)
         segments = [unquote(segment) for segment in parts.path.split("/") if segment]
@@ -1076,7 +1076,7 @@ class ViewServer:
             return HTTPStatus.OK, pages.project_page(entity, project, views,
                                                      len(self._store.runs(entity, project)))
         try:
-            view_name = _parse_view_url(self.url + target)[2]
+            view_name = parse_view_url(self.url + target)[2]
         except WsqueryError as error:
             return HTTPStatus.NOT_FOUND, pages.message_page("No such view", str(error))
         rows = self._store.views(entity, project, view_name)

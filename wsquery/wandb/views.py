@@ -788,13 +788,13 @@ def _url_view_id(view_name: str) -> str:
     return found.group(1) if found else view_name
 
 
-def _view_url(app_url: str, entity: str, project: str, view_name: str) -> str:
+def view_url(app_url: str, entity: str, project: str, view_name: str) -> str:
     """The W&B app link of a saved view: ``{app_url}/{entity}/{project}?nw=<id>``."""
     return (f"{app_url.rstrip('/')}/{quote(entity, safe='')}/{quote(project, safe='')}"
             f"?nw={quote(_url_view_id(view_name), safe='')}")
 
 
-def _parse_view_url(url: str) -> tuple[str, str, str]:
+def parse_view_url(url: str) -> tuple[str, str, str]:
     """(entity, project, internal view name) of a saved view's link: ``https://HOST/ENTITY/
     PROJECT?nw=ID``, also with ``/workspace`` after the project and other parameters."""
     expected = "expected a saved view's link such as https://wandb.ai/ENTITY/PROJECT?nw=ID"
@@ -916,7 +916,7 @@ def list_views(entity: str, project: str, *, client: GraphQLClient | None = None
     return [ViewInfo(view_id=str(node.get("id") or ""), view_name=str(node.get("name") or ""),
                      display_name=str(node.get("displayName") or ""),
                      description=str(node.get("description") or ""),
-                     url=_view_url(app_url, entity, project, str(node.get("name") or "")))
+                     url=view_url(app_url, entity, project, str(node.get("name") or "")))
             for node in graphql.iter_views(entity, project, page_size=page_size)]
 
 
@@ -995,7 +995,7 @@ class Workspace:
         if self._saved is None:
             raise WorkspaceValueError("the workspace has no URL until it is saved or loaded")
         saved = self._saved
-        return _view_url(saved.app_url, saved.entity, saved.project, saved.view_name)
+        return view_url(saved.app_url, saved.entity, saved.project, saved.view_name)
 
     # -- spec ----------------------------------------------------------------------------------
 
@@ -1113,7 +1113,7 @@ class Workspace:
     def from_url(cls, url: str, *, client: GraphQLClient | None = None,
                  base_url: str | None = None, api_key: str | None = None) -> Workspace:
         """The saved view a W&B app link points at (``...?nw=<id>``)."""
-        entity, project, view_name = _parse_view_url(url)
+        entity, project, view_name = parse_view_url(url)
         return cls.load(entity, project, view_name, client=client, base_url=base_url,
                         api_key=api_key)
 
