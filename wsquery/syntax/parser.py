@@ -54,6 +54,7 @@ from wsquery.ast import (
 from wsquery.errors import Problem, QuerySyntaxError, QueryValidationError
 from wsquery.semantics import validate as _validate
 from wsquery.semantics.validate import MAX_DEPTH, UNCHECKED_LITERALS, UNTYPED_SECTIONS
+from wsquery.syntax.grammar import grammar_path, read_text
 
 if TYPE_CHECKING:
     from lark import Lark, Token, Transformer_NonRecursive
@@ -93,22 +94,6 @@ _INFINITE = (math.inf, -math.inf)
 #: Field text -> (section, path), for the field names met so far (at most that many kept).
 _KNOWN_FIELDS: dict[str, tuple[str, tuple[str, ...]]] = {}
 _KNOWN_FIELDS_KEPT = 4096
-
-
-def grammar_path() -> str:
-    """The grammar file: inside the installed package, or at the top of a source checkout.
-    (Paths here are ``os.path`` strings: ``pathlib`` would add to the first parse's imports.)"""
-    package = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
-    for candidate in (os.path.join(package, "grammar", "wsquery.lark"),
-                      os.path.join(os.path.dirname(package), "grammar", "wsquery.lark")):
-        if os.path.isfile(candidate):
-            return candidate
-    raise FileNotFoundError("grammar/wsquery.lark is missing from the wsquery installation")
-
-
-def _read_text(path: str | os.PathLike[str]) -> str:
-    with open(path, encoding="utf-8") as file:
-        return file.read()
 
 
 #: A literal value and the span of its source text: ``(value, start, end)``, alive only
@@ -621,7 +606,7 @@ def _lark() -> Lark:
     """Lark's LALR parser: it makes the driver's tables, and it explains syntax errors."""
     from lark import Lark
 
-    grammar = _read_text(grammar_path())
+    grammar = read_text(grammar_path())
     return Lark(grammar, parser="lalr", lexer="contextual", maybe_placeholders=True)
 
 
@@ -1194,7 +1179,7 @@ def _driver() -> _Driver | _LarkParser:
     path = _tables_path(key)
     if keeps:
         try:
-            kept = json.loads(_read_text(path))
+            kept = json.loads(read_text(path))
             if kept["key"] == key:
                 return _Driver(kept["tables"])
         except (OSError, ValueError, LookupError, TypeError):
@@ -1241,7 +1226,7 @@ def _tables_key() -> dict[str, Any]:
     """What the tables depend on: the grammar, lark's version, Python's (lark orders
     terminals by widths Python's regex parser reports) and this module, which makes them
     from lark's. A part that cannot be told is None, and then no tables are kept."""
-    return {"grammar": _read_text(grammar_path()), "lark": _lark_version(),
+    return {"grammar": read_text(grammar_path()), "lark": _lark_version(),
             "python": list(sys.version_info[:3]), "maker": _source_stamp()}
 
 
@@ -1294,7 +1279,7 @@ def _lark_version() -> str | None:
                 break
         else:
             return None
-        source = _read_text(spec.origin or "")
+        source = read_text(spec.origin or "")
     except (OSError, ImportError, ValueError):
         return None
     found = re.search(r"^__version__\b[^=\n]*=\s*[\"']([^\"']+)[\"']", source, re.MULTILINE)
