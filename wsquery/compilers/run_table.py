@@ -54,7 +54,7 @@ from wsquery.ast import (
 )
 from wsquery.compilers.base import Context
 from wsquery.errors import WsqueryError
-from wsquery.semantics.evaluate import _as_datetime, _getter, _repr, adapt
+from wsquery.semantics.evaluate import adapt, as_datetime, getter, safe_repr
 from wsquery.semantics.schema import ATTRIBUTES, Kind, kind, typed
 
 #: The part of a column a value falls in (see the module docstring).
@@ -147,7 +147,7 @@ def table_columns(runs: Iterable[Any]) -> TableColumns:
     values: list[list[Any]] = []
     for key in keys:
         field = _field_of(key)
-        get = _getter(field)
+        get = getter(field)
         field_kind = kind(field)
         split = _split([get(record) for record in records], field_kind == "time",
                        _KIND_PARTS[field_kind] or "string")
@@ -175,7 +175,7 @@ def _value_part(value: Any, time_valued: bool) -> Part | Literal["list"] | None:
     if value is None:
         return None
     if time_valued and isinstance(value, str | datetime | date) and (
-            _as_datetime(value) is not None):
+            as_datetime(value) is not None):
         return "time"
     if isinstance(value, bool):
         return "bool"
@@ -229,12 +229,12 @@ def _part_value(value: Any, value_part: Part | Literal["list"] | None, part: Par
     if value_part == "list":
         if part in LIST_PARTS:
             return [element for element in value if _element_part(element) == LIST_PARTS[part]]
-        return _repr(list(value)) if part == "other" else None
+        return safe_repr(list(value)) if part == "other" else None
     if value_part != part:
         return None
     if part == "time":
-        return _as_datetime(value)
-    return _repr(value) if part == "other" else value
+        return as_datetime(value)
+    return safe_repr(value) if part == "other" else value
 
 
 def _shape_from(columns: Iterable[tuple[str, Part]]) -> Shape:
@@ -575,15 +575,15 @@ def write_regex(pattern: str, flavor: Flavor) -> str:
     ``\\b`` and ``\\B`` over ASCII word characters. ``RegexNotWritten`` for Unicode classes,
     ``\\C``, and counts or assertions the flavor lacks; ``WsqueryError`` when ``pattern`` is
     not RE2 at all."""
-    from wsquery.semantics.regex import RegexRefusal, _matches_nothing, _read, to_pcre
+    from wsquery.semantics.regex import RegexRefusal, matches_nothing, read_pattern, to_pcre
 
-    reading = _read(pattern)
+    reading = read_pattern(pattern)
     if isinstance(reading, RegexRefusal):
         to_pcre(pattern)  # raises the error that says why the pattern is not RE2
         raise AssertionError("unreachable: a pattern RE2 refuses has no reading")
     tree = reading.tree
     written = _write(tree, flavor)
-    if _matches_nothing(tree, frozenset({"\\B"})) and not _matches_nothing(tree, frozenset()):
+    if matches_nothing(tree, frozenset({"\\B"})) and not matches_nothing(tree, frozenset()):
         # RE2 reads UTF-8 bytes: \B alone matches inside any character beyond ASCII
         if flavor == "rust":
             raise RegexNotWritten("\\B matching between the bytes of a character")
@@ -593,25 +593,25 @@ def write_regex(pattern: str, flavor: Flavor) -> str:
 
 
 def _write(node: Any, flavor: Flavor) -> str:
-    from wsquery.semantics.regex import _Alternate, _AnyByte, _Assert, _Concat, _Repeat, _Set
+    from wsquery.semantics.regex import Alternate, AnyByte, Assertion, CharSet, Concat, Repeat
 
     match node:
-        case _Set():
+        case CharSet():
             if node.unicode:
                 raise RegexNotWritten("Unicode classes (\\pL, \\p{Greek})")
             return _class(node.ranges(), flavor)
-        case _Assert():
+        case Assertion():
             written = _ASSERTS[flavor].get(node.kind)
             if written is None:
                 raise RegexNotWritten(f"{node.kind} as RE2 reads it")
             return written
-        case _AnyByte():
+        case AnyByte():
             raise RegexNotWritten("\\C, one byte of a character")
-        case _Concat():
+        case Concat():
             return "".join(_write(item, flavor) for item in node.items)
-        case _Alternate():
+        case Alternate():
             return "(?:" + "|".join(_write(item, flavor) for item in node.items) + ")"
-        case _Repeat():
+        case Repeat():
             high = node.high
             if max(node.low, high or 0) > _MAX_COUNT[flavor]:
                 raise RegexNotWritten(f"counts above {_MAX_COUNT[flavor]}")

@@ -137,7 +137,7 @@ def adapt(run: Any) -> Record:
         return _from_plain(run) if _GRAPHQL_KEYS.isdisjoint(run) else _from_graphql(run)
     if any(hasattr(run, name) for name in _OBJECT_ATTRIBUTES):
         return _from_object(run)
-    shown = _repr(run)
+    shown = safe_repr(run)
     shown = shown if len(shown) <= 60 else shown[:57] + "..."
     raise WsqueryError(
         f"not a run: {type(run).__name__} {shown}; a run is W&B run JSON, a dict with keys "
@@ -311,10 +311,10 @@ def _leaf(field: Field, test: _ValueTest) -> Filter:
 
 def field_value(run: Any, field: Field) -> Any:
     """The value ``field`` holds in ``run`` (any accepted shape), or None when it is missing."""
-    return _getter(field)(adapt(run))
+    return getter(field)(adapt(run))
 
 
-def _getter(field: Field) -> _Getter:
+def getter(field: Field) -> _Getter:
     """How to read ``field`` from a record."""
     section = _section_of(field)
     read = _reader(field)
@@ -423,7 +423,7 @@ def _state_test(relation: _Relation, lowered: str) -> _ValueTest:
 
 def _datetime_test(relation: _Relation, moment: datetime) -> _ValueTest:
     def test_datetime(value: Any) -> Truth:
-        when = _as_datetime(value)
+        when = as_datetime(value)
         return None if when is None else relation(when, moment)
 
     return test_datetime
@@ -482,7 +482,7 @@ def _within_test(duration: Duration, now: datetime) -> _ValueTest:
     cutoff = duration.before(now)
 
     def test_within(value: Any) -> Truth:
-        when = _as_datetime(value)
+        when = as_datetime(value)
         return None if when is None else when >= cutoff
 
     return test_within
@@ -535,7 +535,7 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def _as_datetime(value: Any) -> datetime | None:
+def as_datetime(value: Any) -> datetime | None:
     """A run's timestamp as an aware datetime (naive means UTC); None when it is not one."""
     if isinstance(value, str):
         return parse_datetime(value)
@@ -839,10 +839,10 @@ def _sections(node: Expr) -> set[str]:
 def _sort_value(field: Field) -> Callable[[Record], _SortValue]:
     """How ``field`` sorts: None (last) when missing, null or NaN, else ``(type rank, value)``
     with bool < number < string < anything else (by repr); created_at as datetimes."""
-    get = _getter(field)
+    get = getter(field)
     if kind(field) == "time":
         def moment_of(record: Record) -> _SortValue:
-            when = _as_datetime(get(record))
+            when = as_datetime(get(record))
             return None if when is None else (1, when)
 
         return moment_of
@@ -858,12 +858,12 @@ def _sort_value(field: Field) -> Callable[[Record], _SortValue]:
             return None if value != value else (1, value)
         if isinstance(value, str):
             return (2, value.lower() if lower else value)
-        return (3, _repr(value))
+        return (3, safe_repr(value))
 
     return value_of
 
 
-def _repr(value: Any) -> str:
+def safe_repr(value: Any) -> str:
     """``repr(value)``, or a stand-in where Python will not write it (an int inside it with
     more digits than Python converts)."""
     try:

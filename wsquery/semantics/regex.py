@@ -202,7 +202,7 @@ class _Group:
 
 
 @attrs.frozen(slots=True)
-class _Set:
+class CharSet:
     """Characters: ranges and named classes, each folded under ``(?i)`` (a negated class is
     the complement of the folded one), the union complemented when ``negate``."""
 
@@ -229,7 +229,7 @@ class _Set:
 
 
 @attrs.frozen(slots=True)
-class _Assert:
+class Assertion:
     """An empty-width test: ``\\A``, ``\\z``, ``(?m)^`` (``^m``), ``(?m)$`` (``$m``), ``\\b``,
     ``\\B``."""
 
@@ -237,47 +237,52 @@ class _Assert:
 
 
 @attrs.frozen(slots=True)
-class _AnyByte:
+class AnyByte:
     """``\\C``: one byte of the text's UTF-8."""
 
 
 @attrs.frozen(slots=True)
-class _Concat:
-    items: tuple[_Node, ...]
+class Concat:
+    """A sequence: each item in turn."""
+
+    items: tuple[Node, ...]
 
 
 @attrs.frozen(slots=True)
-class _Alternate:
-    items: tuple[_Node, ...]
+class Alternate:
+    """Alternatives: any one of the items."""
+
+    items: tuple[Node, ...]
 
 
 @attrs.frozen(slots=True)
-class _Repeat:
+class Repeat:
     """``item`` low..high times (None: no bound); ``counted`` when written ``{m,n}``."""
 
-    item: _Node
+    item: Node
     low: int
     high: int | None
     counted: bool
 
 
-_Node = _Set | _Assert | _AnyByte | _Concat | _Alternate | _Repeat
-_DOT = _Set(((0, 9), (11, _MAX_CODE)))
-_ANY = _Set(_ALL)
+#: A node of a pattern's reading (``Reading.tree``).
+Node = CharSet | Assertion | AnyByte | Concat | Alternate | Repeat
+_DOT = CharSet(((0, 9), (11, _MAX_CODE)))
+_ANY = CharSet(_ALL)
 
 
 @attrs.frozen(slots=True)
-class _Reading:
+class Reading:
     """A pattern read as RE2 reads it; ``pcre_edits`` rewrite its text for PCRE (a replacement
     text, or a set to spell out), ``pcre_refusal`` is what PCRE cannot read the same way."""
 
-    tree: _Node
-    pcre_edits: tuple[tuple[int, int, str | _Set], ...]
+    tree: Node
+    pcre_edits: tuple[tuple[int, int, str | CharSet], ...]
     pcre_refusal: RegexRefusal | None
 
 
 @lru_cache(maxsize=256)
-def _read(pattern: str) -> _Reading | RegexRefusal:
+def read_pattern(pattern: str) -> Reading | RegexRefusal:
     """RE2's reading of ``pattern``, or why it is not RE2 (both cached)."""
     if not isinstance(pattern, str):
         return RegexRefusal(f"a pattern is text, not {type(pattern).__name__}",
@@ -297,15 +302,15 @@ class _Reader:
         self.at = 0
         self.fold = self.multiline = self.dot_all = False
         # Open groups: (the alternatives so far, flags to restore, where the group opened).
-        self.open: list[tuple[list[list[_Node]], tuple[bool, bool, bool], int]] = []
-        self.alternatives: list[list[_Node]] = [[]]
+        self.open: list[tuple[list[list[Node]], tuple[bool, bool, bool], int]] = []
+        self.alternatives: list[list[Node]] = [[]]
         self.repeat_at: int | None = None  # where the repeat operator just read starts
-        self.edits: list[tuple[int, int, str | _Set]] = []
+        self.edits: list[tuple[int, int, str | CharSet]] = []
         self.pcre_refusal: RegexRefusal | None = None
 
     # The loop ----------------------------------------------------------------------------
 
-    def read(self) -> _Reading:
+    def read(self) -> Reading:
         text = self.text
         if (surrogate := _SURROGATE.search(text)) is not None:
             raise _invalid("a pattern cannot hold a lone surrogate (it is not UTF-8)",
@@ -322,12 +327,12 @@ class _Reader:
             elif char == ")":
                 self.close_group()
             elif char == "^":
-                self.push(_Assert("^m" if self.multiline else "\\A"))
+                self.push(Assertion("^m" if self.multiline else "\\A"))
                 if self.multiline:  # PCRE's (?m)^ fails after a final newline
                     self.edit(start, start + 1, "(?:^|(?<=\\n))")
                 self.at += 1
             elif char == "$":
-                self.push(_Assert("$m" if self.multiline else "\\z"))
+                self.push(Assertion("$m" if self.multiline else "\\z"))
                 if not self.multiline:  # PCRE's $ also matches before a final newline
                     self.edit(start, start + 1, "\\z")
                 self.at += 1
@@ -355,21 +360,21 @@ class _Reader:
         if self.open:
             raise _invalid("missing ')' to close this group",
                            "close it, or write \\( for a literal parenthesis", self.open[-1][2])
-        return _Reading(_join(self.alternatives), tuple(self.edits), self.pcre_refusal)
+        return Reading(_join(self.alternatives), tuple(self.edits), self.pcre_refusal)
 
-    def push(self, node: _Node) -> None:
+    def push(self, node: Node) -> None:
         self.alternatives[-1].append(node)
 
     def literal(self, code: int, start: int, end: int, *, quoted: bool = False) -> None:
-        node = _Set(((code, code),), fold=self.fold)
+        node = CharSet(((code, code),), fold=self.fold)
         self.push(node)
         if (self.fold and not _pcre_folds_alike(code)) or 0xD800 <= code <= 0xDFFF:
             self.edit(start, end, node)
         elif quoted:
             self.edit(start, end, escape(chr(code)))
 
-    def edit(self, start: int, end: int, replacement: str | _Set) -> None:
-        if isinstance(replacement, _Set) and replacement.unicode:
+    def edit(self, start: int, end: int, replacement: str | CharSet) -> None:
+        if isinstance(replacement, CharSet) and replacement.unicode:
             self.refuse_pcre("PCRE folds case in Unicode classes differently", start, end,
                              "drop (?i) around the Unicode class, or list both cases")
         self.edits.append((start, end, replacement))
@@ -488,7 +493,7 @@ class _Reader:
             raise _invalid(f"nothing before {operator!r} to repeat",
                            f"write \\{operator[0]} for a literal {operator[0]!r}", start,
                            self.at - start)
-        items[-1] = _Repeat(items[-1], low, high, counted)
+        items[-1] = Repeat(items[-1], low, high, counted)
         if counted and max(low, high or 0) >= 2 and _repeat_budget(items[-1]) == 0:
             raise _invalid(f"nested repeats {operator!r} multiply past {_MAX_REPEAT}",
                            "use smaller counts, or + and *", start, self.at - start)
@@ -499,10 +504,10 @@ class _Reader:
         start, text = self.at, self.text
         letter = text[start + 1:start + 2]
         if letter in ("b", "B", "A", "z"):
-            self.push(_Assert("\\" + letter))
+            self.push(Assertion("\\" + letter))
             self.at += 2
         elif letter == "C":
-            self.push(_AnyByte())
+            self.push(AnyByte())
             self.refuse_pcre("PCRE may refuse \\C, one byte of a character", start, start + 2,
                              "write . for one character")
             self.at += 2
@@ -517,11 +522,11 @@ class _Reader:
             self.at = min(end + 2, len(text))
         elif letter in ("p", "P"):
             group = self.unicode_class()
-            self.push(_Set((group,), fold=self.fold))
+            self.push(CharSet((group,), fold=self.fold))
             if self.fold:
-                self.edit(start, self.at, _Set((group,), fold=True))
+                self.edit(start, self.at, CharSet((group,), fold=True))
         elif letter in ("d", "s", "w", "D", "S", "W"):
-            node = _Set((_Group(letter.lower(), letter.isupper()),), fold=self.fold)
+            node = CharSet((_Group(letter.lower(), letter.isupper()),), fold=self.fold)
             self.push(node)
             self.at += 2
             if self.fold and letter in "wW":  # RE2 folds \w: (?i)\w holds the Kelvin sign
@@ -665,7 +670,7 @@ class _Reader:
             raise _invalid("missing ']' to close this class", "write \\[ for a literal '['",
                            start, self.at - start)
         self.at += 1
-        node = _Set(tuple(parts), negate, self.fold)
+        node = CharSet(tuple(parts), negate, self.fold)
         self.push(node)
         if explicit:
             self.edit(start, self.at, node)
@@ -722,27 +727,27 @@ def _pcre_folds_alike(code: int) -> bool:
     return code < 0x80 and code not in (0x49, 0x69)
 
 
-def _join(alternatives: list[list[_Node]]) -> _Node:
-    joined = [items[0] if len(items) == 1 else _Concat(tuple(items)) for items in alternatives]
-    return joined[0] if len(joined) == 1 else _Alternate(tuple(joined))
+def _join(alternatives: list[list[Node]]) -> Node:
+    joined = [items[0] if len(items) == 1 else Concat(tuple(items)) for items in alternatives]
+    return joined[0] if len(joined) == 1 else Alternate(tuple(joined))
 
 
-def _children(node: _Node) -> tuple[_Node, ...]:
-    if isinstance(node, _Concat | _Alternate):
+def _children(node: Node) -> tuple[Node, ...]:
+    if isinstance(node, Concat | Alternate):
         return node.items
-    if isinstance(node, _Repeat):
+    if isinstance(node, Repeat):
         return (node.item,)
     return ()
 
 
-def _repeat_budget(node: _Node) -> int:
+def _repeat_budget(node: Node) -> int:
     """RE2's check of nested counted repeats: 1000 divided by each count on the way down
     (the upper one, or the lower when unbounded); 0 somewhere means too many copies."""
     least = _MAX_REPEAT
     pending = [(node, _MAX_REPEAT)]
     while pending:
         node, budget = pending.pop()
-        if isinstance(node, _Repeat) and node.counted:
+        if isinstance(node, Repeat) and node.counted:
             count = node.low if node.high is None else node.high
             budget = budget // count if count > 0 else budget
         least = min(least, budget)
@@ -776,7 +781,7 @@ def _complement(ranges: Ranges) -> Ranges:
 
 def check(pattern: str) -> RegexRefusal | None:
     """Why ``pattern`` is not RE2 (None: it is); needs no google-re2."""
-    reading = _read(pattern)
+    reading = read_pattern(pattern)
     return reading if isinstance(reading, RegexRefusal) else None
 
 
@@ -814,7 +819,7 @@ def to_pcre(pattern: str) -> str:
     folds the Turkish i, the Kelvin sign and others otherwise) -> ``(?-i:[...])`` spelt out as
     RE2 folds them.
     Raises ``TargetError`` for ``\\C`` and for Unicode classes under ``(?i)``."""
-    reading = _read(pattern)
+    reading = read_pattern(pattern)
     if isinstance(reading, RegexRefusal):
         raise _error(pattern, reading)
     if reading.pcre_refusal is not None:
@@ -828,8 +833,8 @@ def to_pcre(pattern: str) -> str:
         done = end
     pieces.append(pattern[done:])
     pcre = "".join(pieces)
-    if _matches_nothing(reading.tree, frozenset({"\\B"})) and not _matches_nothing(
-            reading.tree, frozenset()):  # matches inside a character: see _matches_nothing
+    if matches_nothing(reading.tree, frozenset({"\\B"})) and not matches_nothing(
+            reading.tree, frozenset()):  # matches inside a character: see matches_nothing
         return f"(?:{pcre})|[^\\x{{0}}-\\x{{7f}}]"
     return pcre
 
@@ -888,7 +893,7 @@ def _pcre_class(ranges: Ranges) -> str:
 @lru_cache(maxsize=256)
 def _compile(pattern: str, use_re2: bool) -> Search | RegexRefusal:
     """The predicate for ``pattern`` on one engine, or why it is refused (both cached)."""
-    reading = _read(pattern)
+    reading = read_pattern(pattern)
     if isinstance(reading, RegexRefusal):
         return reading
     try:
@@ -920,7 +925,7 @@ def _re2_search(pattern: str) -> Search:
 
 # Python's engine -----------------------------------------------------------------------------
 
-def _python_search(pattern: str, tree: _Node) -> Search:
+def _python_search(pattern: str, tree: Node) -> Search:
     """Python's ``re`` on the translation of ``tree``, over text of bounded length."""
     try:
         translated = _python_text(tree)
@@ -934,8 +939,8 @@ def _python_search(pattern: str, tree: _Node) -> Search:
     search = re.compile(translated, re.ASCII).search
     # Where Python's reading of an empty-width test differs from RE2's, there is no character
     # to consume: the pattern must match the empty text there, through the tests that hold.
-    in_empty_text = _matches_nothing(tree, frozenset({"\\A", "\\z", "^m", "$m", "\\B"}))
-    inside_a_character = _matches_nothing(tree, frozenset({"\\B"}))
+    in_empty_text = matches_nothing(tree, frozenset({"\\A", "\\z", "^m", "$m", "\\B"}))
+    inside_a_character = matches_nothing(tree, frozenset({"\\B"}))
 
     def bounded_search(text: str) -> bool:
         if limit is not None and len(text) > limit:
@@ -950,22 +955,22 @@ def _python_search(pattern: str, tree: _Node) -> Search:
     return bounded_search
 
 
-def _matches_nothing(node: _Node, holding: frozenset[str]) -> bool:
+def matches_nothing(node: Node, holding: frozenset[str]) -> bool:
     """Whether the pattern matches without consuming a character at a place where the
     empty-width tests ``holding`` hold and no other does. Two such places matter: the empty
     text (Python's ``\\B`` fails there, RE2's holds), and the place between two bytes of a
     character beyond ASCII, where RE2's search also starts and only ``\\B`` holds."""
     match node:
-        case _Set() | _AnyByte():
+        case CharSet() | AnyByte():
             return False
-        case _Assert():
+        case Assertion():
             return node.kind in holding
-        case _Concat():
-            return all(_matches_nothing(item, holding) for item in node.items)
-        case _Alternate():
-            return any(_matches_nothing(item, holding) for item in node.items)
-        case _Repeat():
-            return node.low == 0 or _matches_nothing(node.item, holding)
+        case Concat():
+            return all(matches_nothing(item, holding) for item in node.items)
+        case Alternate():
+            return any(matches_nothing(item, holding) for item in node.items)
+        case Repeat():
+            return node.low == 0 or matches_nothing(node.item, holding)
         case _:
             assert_never(node)
 
@@ -979,26 +984,26 @@ _PYTHON_ASSERTS = {"\\A": "\\A", "\\z": "\\Z", "^m": "(?m:^)", "$m": "(?m:$)", "
                    "\\B": "\\B"}
 
 
-def _python_text(node: _Node) -> str:
+def _python_text(node: Node) -> str:
     """RE2's reading -> a Python pattern (compiled with ``re.ASCII``, for ``\\b``) matching
     the same texts; every class spelt out, so no other flag is needed."""
     match node:
-        case _Set():
+        case CharSet():
             if node.unicode:
                 raise _Refused(RegexRefusal(
                     "Python's re has no tables for RE2's Unicode classes (\\pL, \\p{Greek})",
                     _INSTALL + "; or list the characters in a class: [a-zà-ÿ]"))
             return _python_class(node.ranges())
-        case _Assert():
+        case Assertion():
             return _PYTHON_ASSERTS[node.kind]
-        case _AnyByte():
+        case AnyByte():
             raise _Refused(RegexRefusal(
                 "Python's re cannot match \\C, one byte of a character", _INSTALL))
-        case _Concat():
+        case Concat():
             return "".join(_python_text(item) for item in node.items)
-        case _Alternate():
+        case Alternate():
             return "(?:" + "|".join(_python_text(item) for item in node.items) + ")"
-        case _Repeat():
+        case Repeat():
             high = "" if node.high is None else node.high
             count = {(0, ""): "*", (1, ""): "+", (0, 1): "?"}.get((node.low, high),
                                                                   f"{{{node.low},{high}}}")
