@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import pandas
+import polars
 import pytest
 from hypothesis import given
 
@@ -127,3 +128,14 @@ def test_polars_frame_without_the_key_reads_it_as_missing() -> None:
     assert compiled(frame)["id"].to_list() == []
     compiled = compile_polars(wsquery.parse("config.lr is null"), columns=frame)
     assert compiled(frame)["id"].to_list() == ["a"]
+
+
+def test_polars_guards_against_nan_only_where_a_column_can_hold_it() -> None:
+    """An integer column holds no NaN: its comparisons go as written; a float column's are
+    narrowed to numbers that are not NaN where only TRUE matters."""
+    schema = {"config.n": polars.Int64, "config.lr": polars.Float64}
+    compiled = compile_polars(wsquery.parse("config.n != 2 and config.n <= 5"),
+                              columns=polars.Schema(schema))
+    assert "nan" not in str(compiled.expr)
+    compiled = compile_polars(wsquery.parse("config.lr != 2"), columns=polars.Schema(schema))
+    assert "is_not_nan" in str(compiled.expr)

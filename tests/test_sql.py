@@ -130,6 +130,8 @@ CASES = [
     'runtime > 1m and runtime <= 2h',
     'created_at >= "2024-01-01" limit 2',
     'not (config.lr < 0.1 or config.opt == "adam")',
+    'summary.acc >= 0.5 or summary.acc != 0.5',
+    'not summary.acc in [0.5, 1]',
     'config.flag == true',
     'order by name desc limit 3',
 ]
@@ -162,14 +164,14 @@ def test_cases_on_both_engines(text: str) -> None:
 @pytest.mark.parametrize("text", CASES)
 def test_every_dialect_renders_with_literals_bound(dialect: str, text: str) -> None:
     """The text parses back in its dialect, and its only string literals are the
-    compiler's own (NaN, SQLite's type names): the query's are parameters."""
+    compiler's own (NaN, Infinity, SQLite's type names): the query's are parameters."""
     if dialect == "sqlite" and "=~" in text:
         return  # refused: tested below
     compiled = compile_sql(wsquery.parse(text), dialect=dialect, columns=arrow_table(MIXED_RUNS),
                            now=NOW)
     parsed = sqlglot.parse_one(compiled.sql, dialect=dialect)
     literals = [node.this for node in parsed.find_all(sqlglot.exp.Literal) if node.is_string]
-    assert set(literals) <= {"NaN", "integer", "real"}, compiled.sql
+    assert set(literals) <= {"NaN", "Infinity", "integer", "real"}, compiled.sql
 
 
 def test_a_literal_cannot_reach_the_text() -> None:
@@ -181,14 +183,32 @@ def test_a_literal_cannot_reach_the_text() -> None:
 def test_parameter_style_per_dialect() -> None:
     query = wsquery.parse("config.lr > 0.1 limit 5")
     assert [compile_sql(query, dialect=dialect).sql for dialect in DIALECTS] == [
-        'SELECT * FROM "runs" WHERE NULLIF("config.lr", CAST(\'NaN\' AS DOUBLE)) > $p1 '
-        "LIMIT $p2",
+        'SELECT * FROM "runs" WHERE "config.lr" > $p1 AND '
+        '"config.lr" <= CAST(\'Infinity\' AS DOUBLE) LIMIT $p2',
         'SELECT * FROM "runs" WHERE CASE WHEN TYPEOF("config.lr") IN (\'integer\', \'real\') '
         'THEN "config.lr" END > :p1 LIMIT :p2',
-        'SELECT * FROM "runs" WHERE NULLIF("config.lr", CAST(\'NaN\' AS DOUBLE PRECISION)) > '
-        "%(p1)s LIMIT %(p2)s",
-        "SELECT * FROM `runs` WHERE NULLIF(`config.lr`, CAST('NaN' AS DOUBLE)) > :p1 LIMIT :p2",
+        'SELECT * FROM "runs" WHERE "config.lr" > %(p1)s AND '
+        '"config.lr" <= CAST(\'Infinity\' AS DOUBLE PRECISION) LIMIT %(p2)s',
+        "SELECT * FROM `runs` WHERE `config.lr` > :p1 AND "
+        "`config.lr` <= CAST('Infinity' AS DOUBLE) LIMIT :p2",
     ]
+
+
+def test_nan_is_guarded_only_where_a_column_can_hold_it() -> None:
+    """NaN is the engines' greatest number: a comparison TRUE on it is narrowed where only
+    TRUE matters, one FALSE on it widened under not; an integer column is read as it is."""
+    query = wsquery.parse("config.lr >= 0.5 and config.n != 2 and summary.loss <= 5 and not "
+                          "config.lr in [1]")
+    table = pyarrow.schema([("config.lr", pyarrow.float64()), ("config.n", pyarrow.int64()),
+                            ("summary.loss", pyarrow.int32())])
+    assert compile_sql(query, columns=table).sql == (
+        'SELECT * FROM "runs" WHERE ("config.lr" >= $p1 AND '
+        '"config.lr" <= CAST(\'Infinity\' AS DOUBLE)) AND "config.n" <> $p2 AND '
+        '"summary.loss" <= $p3 AND NOT (("config.lr" = $p4 OR '
+        '"config.lr" > CAST(\'Infinity\' AS DOUBLE)))')
+    ordered = compile_sql(wsquery.parse("order by config.n, config.lr"), columns=table)
+    assert ordered.sql == ('SELECT * FROM "runs" ORDER BY "config.n" ASC, '
+                           'NULLIF("config.lr", CAST(\'NaN\' AS DOUBLE)) ASC')
 
 
 def test_to_json_and_the_registry() -> None:
@@ -229,8 +249,7 @@ def test_a_key_compared_with_two_types_needs_the_table() -> None:
     assert "pass columns=" in str(raised.value)
     compiled = compile_sql(wsquery.parse('config.x == 1 or config.x == "a"'),
                            columns={"config.x:number": "number", "config.x:string": "string"})
-    assert compiled.sql == ('SELECT * FROM "runs" WHERE '
-                            'NULLIF("config.x:number", CAST(\'NaN\' AS DOUBLE)) = $p1 '
+    assert compiled.sql == ('SELECT * FROM "runs" WHERE "config.x:number" = $p1 '
                             'OR "config.x:string" = $p2')
 
 

@@ -2,14 +2,19 @@
 exactly the rows ``evaluate`` selects, with the sort keys and limit of its ``order by`` and
 ``limit``; calling it on a DataFrame or LazyFrame gives those rows in ``evaluate``'s order.
 
-polars' boolean logic is Kleene's, which is the language's three-valued logic, so each leaf is
-its plan (``run_table.leaf_plan``) in polars' words: a test of the part column of the literal's
-type (null on rows whose value is of another type), NaN made null before a comparison
-(``fill_nan``), ``state`` through ``str.to_lowercase``, list membership through
-``list.contains``, ``within last`` as a cutoff worked out at compile time. polars runs Rust's
-``regex``, not RE2: a pattern goes as RE2 reads it with every class spelt out
-(``run_table.write_regex``), or is refused (Unicode classes, ``\\C``, ``\\B``). A sort is
-stable (``maintain_order``), nulls and NaN last, as ``evaluate`` sorts.
+polars' boolean logic is Kleene's, which is the language's three-valued logic, so each leaf is its
+plan (``run_table.leaf_plan``) in polars' words: a test of the part column of the literal's type
+(null on rows whose value is of another type), ``state`` through ``str.to_lowercase``, list
+membership through ``list.contains``, ``within last`` as a cutoff worked out at compile time.
+polars holds NaN the greatest number, so a comparison it makes TRUE on NaN (``>``, ``>=``, ``!=``)
+also asks ``is_not_nan`` where only TRUE matters (not under ``not``), and one it makes FALSE
+(``<``, ``<=``, ``==``) also accepts ``is_nan`` where only FALSE matters (under ``not``): the
+expression is TRUE on exactly the rows ``evaluate`` selects, though it may be FALSE where the
+language has UNKNOWN. An integer column (``columns=`` says so) holds no NaN and is compared as it
+is; a sort key reads NaN as null (``fill_nan``). polars runs Rust's ``regex``, not RE2: a pattern
+goes as RE2 reads it with every class spelt out (``run_table.write_regex``), or is refused (Unicode
+classes, ``\\C``, ``\\B``). A sort is stable (``maintain_order``), nulls and NaN last, as
+``evaluate`` sorts.
 """
 
 from __future__ import annotations
@@ -118,22 +123,27 @@ class _Writer:
         self.context = context
         self.now = now
 
-    def expr(self, node: Expr) -> polars.Expr:
+    def expr(self, node: Expr, positive: bool = True) -> polars.Expr:
+        """``node`` as an expression: TRUE on exactly the rows where it is TRUE when
+        ``positive``, else (under ``not``) FALSE on exactly the rows where it is FALSE."""
         match node:
             case And():
-                return functools.reduce(operator.and_, (self.expr(o) for o in node.operands))
+                return functools.reduce(operator.and_, (self.expr(o, positive)
+                                                        for o in node.operands))
             case Or():
-                return functools.reduce(operator.or_, (self.expr(o) for o in node.operands))
+                return functools.reduce(operator.or_, (self.expr(o, positive)
+                                                       for o in node.operands))
             case Not():
-                return ~self.expr(node.operand)
+                return ~self.expr(node.operand, not positive)
             case Constant():
                 return polars.lit(node.value)
             case Compare() | In() | Match() | Contains() | IsNull() | Within():
-                return self.plan(run_table.leaf_plan(node, self.shape, self.context, self.now))
+                return self.plan(run_table.leaf_plan(node, self.shape, self.context, self.now),
+                                 positive)
             case _:
                 assert_never(node)
 
-    def plan(self, plan: Leaf | IsNullPlan) -> polars.Expr:
+    def plan(self, plan: Leaf | IsNullPlan, positive: bool) -> polars.Expr:
         match plan:
             case IsNullPlan():
                 if not plan.columns:
@@ -142,9 +152,9 @@ class _Writer:
                                                         for column in plan.columns))
             case Leaf():
                 if plan.any_of:
-                    return functools.reduce(operator.or_, (self.plan(leaf)
+                    return functools.reduce(operator.or_, (self.plan(leaf, positive)
                                                            for leaf in plan.any_of))
-                tests = [self.test(test) for test in plan.tests]
+                tests = [self.test(test, positive) for test in plan.tests]
                 if not tests:
                     return polars.lit(None, dtype=polars.Boolean)
                 return tests[0] if len(tests) == 1 else polars.coalesce(tests)
@@ -152,17 +162,26 @@ class _Writer:
                 assert_never(plan)
 
     def value(self, column: str, part: Part, lower: bool = False) -> polars.Expr:
+        """A part column as a sort key reads it: NaN as null, a state in lower case."""
         read = polars.col(column)
-        if part == "number":
+        if part == "number" and column not in self.shape.nan_free:
             read = read.fill_nan(None)
         return read.str.to_lowercase() if lower else read
 
-    def test(self, test: Test) -> polars.Expr:
+    def test(self, test: Test, positive: bool) -> polars.Expr:
         column = polars.col(test.column)
         match test.op:
             case "==" | "!=" | "<" | "<=" | ">" | ">=":
-                read = self.value(test.column, test.part, test.lower)
-                return _COMPARISONS[test.op](read, polars.lit(test.value))  # type: ignore[no-any-return]
+                read = column.str.to_lowercase() if test.lower else column
+                compared: polars.Expr = _COMPARISONS[test.op](read, polars.lit(test.value))
+                if test.part != "number" or test.column in self.shape.nan_free:
+                    return compared
+                nan_true = test.op in (">", ">=", "!=")  # NaN is the greatest number
+                if positive and nan_true:
+                    return compared & column.is_not_nan()
+                if not positive and not nan_true:
+                    return compared | column.is_nan()
+                return compared
             case "substring":
                 return column.str.contains(test.value, literal=True)
             case "has":  # compared as values, so an int list holds 1.0

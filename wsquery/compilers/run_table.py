@@ -110,10 +110,13 @@ def _field_of(key: str) -> Field:
 @attrs.frozen(slots=True)
 class Shape:
     """What a target knows of a table: each key's parts and the column holding each part.
-    ``known`` is False when the shape was assumed from the query (no table was given)."""
+    ``known`` is False when the shape was assumed from the query (no table was given);
+    ``nan_free`` names number columns whose type holds no NaN (integers), which a test reads
+    without guarding against NaN."""
 
     parts: Mapping[str, Mapping[Part, str]]
     known: bool = True
+    nan_free: frozenset[str] = frozenset()
 
     def of(self, field: Field) -> Mapping[Part, str]:
         return self.parts.get(column_key(field), {})
@@ -237,13 +240,14 @@ def _part_value(value: Any, value_part: Part | Literal["list"] | None, part: Par
     return safe_repr(value) if part == "other" else value
 
 
-def _shape_from(columns: Iterable[tuple[str, Part]]) -> Shape:
+def _shape_from(columns: Iterable[tuple[str, Part]],
+                nan_free: frozenset[str] = frozenset()) -> Shape:
     parts: dict[str, dict[Part, str]] = {}
     for name, part in columns:
         key, _, suffix = name.rpartition(":")
         key = key if key and suffix == part else name
         parts.setdefault(key, {})[part] = name
-    return Shape(parts)
+    return Shape(parts, nan_free=nan_free)
 
 
 # Frames ----------------------------------------------------------------------------------------
@@ -298,7 +302,8 @@ def _floats(value: Any) -> Any:
 def shape_of(table: Any) -> Shape:
     """The shape of a pandas or polars DataFrame, a pyarrow Table or Schema, a polars Schema,
     or a mapping of column names to parts: each column's part is its ``:<part>`` suffix, else
-    what its type says (integers and floats are numbers, lists are lists of their elements)."""
+    what its type says (integers and floats are numbers, lists are lists of their elements).
+    Integer and decimal columns are ``nan_free``; a mapping says nothing of NaN."""
     if isinstance(table, Mapping) and all(part in PARTS for part in table.values()):
         return _shape_from(table.items())
     import pyarrow
@@ -319,7 +324,12 @@ def shape_of(table: Any) -> Shape:
             raise WsqueryError(f"cannot read the columns of {type(table).__name__}; give a "
                                "frame, a schema, or a mapping of column names to parts "
                                + ", ".join(PARTS)) from error
-    return _shape_from((field.name, _arrow_part(field.name, field.type)) for field in schema)
+    import pyarrow.types as is_type
+
+    nan_free = frozenset(field.name for field in schema if is_type.is_integer(field.type)
+                         or is_type.is_decimal(field.type))
+    return _shape_from(((field.name, _arrow_part(field.name, field.type)) for field in schema),
+                       nan_free)
 
 
 def _arrow_part(name: str, arrow_type: Any) -> Part:

@@ -8,8 +8,14 @@ it selects exactly the rows ``evaluate`` selects, in its order when ``order by``
 
 - a value of another type than the literal's is UNKNOWN: a test reads only the column of the
   literal's type (``run_table``), null on a row whose value is of another type;
-- NaN is UNKNOWN in comparisons (``NULLIF(x, 'NaN')``; SQLite, which has no NaN, holds it as
-  the text ``'NaN'`` and reads numbers through ``typeof``) and sorts last;
+- NaN is UNKNOWN in comparisons and sorts last (``NULLIF(x, 'NaN')``). DuckDB, PostgreSQL and
+  Spark hold NaN the greatest number, so a comparison they make TRUE on NaN (``>``, ``>=``,
+  ``!=``) also asks ``x <= 'Infinity'`` where only TRUE matters (not under ``not``), and one
+  they make FALSE (``<``, ``<=``, ``==``) also accepts ``x > 'Infinity'`` where only FALSE
+  matters (under ``not``): the WHERE clause is TRUE on the same rows, and a plain comparison
+  is what an engine reads fastest. An integer column (``columns=`` says so) holds no NaN and
+  is read as it is. SQLite, which has no NaN, holds it as the text ``'NaN'`` and reads numbers
+  through ``typeof``;
 - ``state`` is compared and sorted by ``LOWER``; strings sort by code point (PostgreSQL:
   ``COLLATE "C"``); a missing value sorts last in either direction;
 - ``tags`` membership is ``list_contains``/``array_contains``, ``= ANY`` on PostgreSQL and
@@ -161,7 +167,7 @@ class _Writer:
     def value(self, column: str, part: Part, lower: bool = False) -> Any:
         """A part column as a test reads it: numbers without NaN, a state in lower case."""
         read = self.column(column)
-        if part == "number":
+        if part == "number" and not self.nan_free(column):
             if self.dialect == "sqlite":
                 kind = exp.func("typeof", read.copy())
                 read = exp.Case().when(
@@ -174,6 +180,10 @@ class _Writer:
             read = exp.Lower(this=read)
         return read
 
+    def nan_free(self, column: str) -> bool:
+        """Whether a number column can hold no NaN (SQLite's untyped columns always can)."""
+        return self.dialect != "sqlite" and column in self.shape.nan_free
+
     def ordered_text(self, read: Any, part: Part) -> Any:
         """Text compared by code point: PostgreSQL's default collation is the locale's."""
         if self.dialect == "postgres" and part in ("string", "other"):
@@ -183,22 +193,25 @@ class _Writer:
 
     # Filters ---------------------------------------------------------------------------------
 
-    def expr(self, node: Expr) -> Any:
+    def expr(self, node: Expr, positive: bool = True) -> Any:
+        """``node`` as SQL: TRUE on exactly the rows where it is TRUE when ``positive``, else
+        (under ``not``) FALSE on exactly the rows where it is FALSE."""
         match node:
             case And():
-                return exp.and_(*(self.expr(operand) for operand in node.operands))
+                return exp.and_(*(self.expr(operand, positive) for operand in node.operands))
             case Or():
-                return exp.or_(*(self.expr(operand) for operand in node.operands))
+                return exp.or_(*(self.expr(operand, positive) for operand in node.operands))
             case Not():
-                return exp.Not(this=exp.Paren(this=self.expr(node.operand)))
+                return exp.Not(this=exp.Paren(this=self.expr(node.operand, not positive)))
             case Constant():
                 return exp.true() if node.value else exp.false()
             case Compare() | In() | Match() | Contains() | IsNull() | Within():
-                return self.plan(run_table.leaf_plan(node, self.shape, self.context, self.now))
+                return self.plan(run_table.leaf_plan(node, self.shape, self.context, self.now),
+                                 positive)
             case _:
                 assert_never(node)
 
-    def plan(self, plan: Leaf | IsNullPlan) -> Any:
+    def plan(self, plan: Leaf | IsNullPlan, positive: bool) -> Any:
         match plan:
             case IsNullPlan():
                 if not plan.columns:
@@ -207,8 +220,8 @@ class _Writer:
                                   for column in plan.columns))
             case Leaf():
                 if plan.any_of:
-                    return exp.or_(*(self.plan(leaf) for leaf in plan.any_of))
-                tests = [self.test(test) for test in plan.tests]
+                    return exp.or_(*(self.plan(leaf, positive) for leaf in plan.any_of))
+                tests = [self.test(test, positive) for test in plan.tests]
                 if not tests:
                     return exp.cast(exp.null(), "boolean")
                 if len(tests) == 1:
@@ -217,9 +230,12 @@ class _Writer:
             case _:
                 assert_never(plan)
 
-    def test(self, test: Test) -> Any:
+    def test(self, test: Test, positive: bool) -> Any:
         match test.op:
             case "==" | "!=" | "<" | "<=" | ">" | ">=":
+                if test.part == "number" and self.dialect != "sqlite" and not self.nan_free(
+                        test.column):
+                    return self.number_comparison(test, positive)
                 read = self.value(test.column, test.part, test.lower)
                 if test.op not in ("==", "!="):
                     read = self.ordered_text(read, test.part)
@@ -237,6 +253,22 @@ class _Writer:
             case "regex":
                 return self.regex(test)
         raise AssertionError(f"unknown test {test.op!r}")
+
+    def number_comparison(self, test: Test, positive: bool) -> Any:
+        """A comparison of a column that may hold NaN, which the engine holds the greatest
+        number: TRUE on NaN only under ``not``, FALSE on NaN only where TRUE matters, null on
+        null (see the module docstring)."""
+        read = self.column(test.column)
+        compared = getattr(exp, _COMPARISONS[test.op])(this=read,
+                                                        expression=self.parameter(test.value))
+        infinity = exp.cast(exp.Literal.string("Infinity"), "double")
+        nan_true = test.op in (">", ">=", "!=")
+        if positive and nan_true:
+            return exp.and_(compared, exp.LTE(this=read.copy(), expression=infinity))
+        if not positive and not nan_true:
+            return exp.Paren(this=exp.or_(compared, exp.GT(this=read.copy(),
+                                                           expression=infinity)))
+        return compared
 
     def has(self, test: Test) -> Any:
         """An element of a list equal to the literal: TRUE or FALSE on a list, null on null."""
