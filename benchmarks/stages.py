@@ -4,14 +4,15 @@ medians of rounds.
     python benchmarks/stages.py [--rounds N] [--against REV] [--quick]
 
 Normalize: ``normalize`` (what ``_plain`` serves: queries already in normal form), ``_normal``
-(what its inlined first case serves) and ``literal_key`` on comparisons (what its repeated case
-serves), on the benchmark's queries of 1, 4, 10 and 40 leaves, each timed with the current
-``wsquery/semantics/normalize.py`` and with that file as it is at git revision ``REV`` (default
-``HEAD``), in turn in every round. So a fast path is measured by removing it from the working
-tree (or by naming the revision before the commit that removed it) and comparing: a ratio
-``REV / now`` above 1 is what the working tree gains. Each stage's share of a whole compile
+(what its inlined first case serves), ``literal_key`` on comparisons (what its repeated case
+serves) and ``value_key`` on the literals of comparisons (what a shortcut for plain literals on
+config and summary keys serves), on the benchmark's queries of 1, 4, 10 and 40 leaves, each timed
+with the current ``wsquery/semantics/normalize.py`` and with that file as it is at git revision
+``REV`` (default ``HEAD``), in turn in every round. So a fast path is measured by removing it from
+the working tree (or by naming the revision before the commit that removed it) and comparing: a
+ratio ``REV / now`` above 1 is what the working tree gains. Each stage's share of a whole compile
 (``compile_workspace(parse(text))``) says what it can weigh (``literal_key`` is timed on every
-comparison, more than a compile asks of it).
+comparison, more than a compile asks of it; ``value_key`` on every comparison's literal).
 
 Compile cache: ``compile_text`` (``wsquery.compile`` of text) serving a text again from its
 marshalled copy, beside compiling it afresh, and a text's first and second compiles beside a
@@ -61,6 +62,8 @@ def stages(module: types.ModuleType) -> dict[str, Callable[[Any], Any]]:
         "normalize": lambda item: module.normalize(item[0]),
         "_normal": lambda item: module._normal(item[0].filter, False, None),
         "literal_key": lambda item: [module.literal_key(node) for node in item[1]],
+        "value_key": lambda item: [module.value_key(node.field, node.value)
+                                   for node in item[1]],
     }
 
 

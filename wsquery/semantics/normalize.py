@@ -59,8 +59,6 @@ _AND_OR = frozenset({And, Or})
 #: Literal types of which a list on a config or summary key repeats a value only when it
 #: repeats a literal (``value_key`` is the literal's class and the literal).
 _JUST_STR = frozenset({str})
-#: The value class of literals that mean themselves on a config or summary key.
-_PLAIN_CLASSES: dict[type, str] = {bool: "bool", int: "num", float: "num", str: "str"}
 
 
 class _Normal:
@@ -158,10 +156,6 @@ def value_key(field: Field, value: Scalar) -> ValueKey:
     """The meaning of ``value`` on ``field`` under ``==`` and ordering (``schema.typed``); a
     literal no run value compares TRUE with keeps its own spelling, so that two such literals
     still print apart."""
-    if field.section != "run":  # most often: a plain literal on a config or summary key
-        plain = _PLAIN_CLASSES.get(type(value))
-        if plain is not None and value == value:
-            return (plain, value)
     typed_value = typed(field, value)
     if typed_value[0] == "never":
         return ("never", "nan" if value != value else _literal_key(value))
