@@ -46,11 +46,12 @@ def check_options(target: str, unknown: dict[str, object], known: str,
             raise TargetError(f"{name} must be True or False, not {value!r}", target=target)
 
 
-def checked_now(target: str, now: object, strict: object, unknown: dict[str, object]
-                ) -> datetime:
+def checked_now(target: str, now: object, strict: object, unknown: dict[str, object],
+                known: str = "now and strict") -> datetime:
     """The moment ``within last`` counts back from (default: the current time; naive means
-    UTC); a ``TargetError`` for an option or value not known."""
-    check_options(target, unknown, "now and strict", [("strict", strict)])
+    UTC); a ``TargetError`` for an option or value not known (``known`` lists the target's
+    options)."""
+    check_options(target, unknown, known, [("strict", strict)])
     if now is None:
         return datetime.now(UTC)
     if not isinstance(now, datetime):

@@ -109,11 +109,7 @@ class PandasQuery:
 def compile_pandas(query: Query, *, text: str | None = None, now: datetime | None = None,
                    strict: bool = False, **unknown: object) -> PandasQuery:
     """``query`` as a function of a pandas run table. ``now`` anchors ``within last``."""
-    if unknown:
-        names = ", ".join(repr(name) for name in sorted(unknown))
-        raise TargetError(f"unknown option{'s' if len(unknown) > 1 else ''} {names}",
-                          target=TARGET, hint="options are " + ", ".join(_OPTIONS))
-    moment = checked_now(TARGET, now, strict, {})
+    moment = checked_now(TARGET, now, strict, unknown, ", ".join(_OPTIONS))
     context = Context(TARGET, text, strict)
     if query.group_by:
         context.warn("a pandas selection does not group runs: group by was left out", None,

@@ -92,11 +92,7 @@ def compile_polars(query: Query, *, text: str | None = None, columns: Any = None
     """``query`` as polars expressions over a run table. ``columns`` is the table (a frame, a
     schema, or a mapping of column names to ``run_table`` parts); without it each key is taken
     to be one column of the type the query compares it with. ``now`` anchors ``within last``."""
-    if unknown:
-        names = ", ".join(repr(name) for name in sorted(unknown))
-        raise TargetError(f"unknown option{'s' if len(unknown) > 1 else ''} {names}",
-                          target=TARGET, hint="options are " + ", ".join(_OPTIONS))
-    moment = checked_now(TARGET, now, strict, {})
+    moment = checked_now(TARGET, now, strict, unknown, ", ".join(_OPTIONS))
     context = Context(TARGET, text, strict)
     normal = normalize(query)
     shape = run_table.resolve_shape(columns, run_table.leaves(normal.filter), query.order_by,

@@ -107,14 +107,10 @@ def compile_sql(query: Query, *, text: str | None = None, dialect: str = "duckdb
     is taken to be one column of the type the query compares it with. ``tiebreak`` is a column
     that orders rows ``order by`` leaves tied (the rows' order in ``evaluate``'s input);
     ``now`` anchors ``within last``; ``text``, the source of ``query``, lets errors point."""
-    if unknown:
-        names = ", ".join(repr(name) for name in sorted(unknown))
-        raise TargetError(f"unknown option{'s' if len(unknown) > 1 else ''} {names}",
-                          target=TARGET, hint="options are " + ", ".join(_OPTIONS))
+    moment = checked_now(TARGET, now, strict, unknown, ", ".join(_OPTIONS))
     if dialect not in DIALECTS:
         raise TargetError(f"unknown dialect {dialect!r}", target=TARGET,
                           hint="dialects are " + ", ".join(DIALECTS))
-    moment = checked_now(TARGET, now, strict, {})
     context = Context(TARGET, text, strict)
     normal = normalize(query)
     predicates = run_table.leaves(normal.filter)
