@@ -21,21 +21,11 @@ import attrs
 import wsquery
 from wsquery.apps.assist import Completion, check, complete, fields_of
 from wsquery.ast import (
-    And,
-    Compare,
-    Constant,
-    Contains,
-    Expr,
     Field,
-    In,
-    IsNull,
-    Match,
-    Not,
-    Or,
     Query,
-    Within,
     format_number,
     format_value,
+    walk,
 )
 from wsquery.errors import (
     QuerySyntaxError,
@@ -255,25 +245,7 @@ class _Session:
 
 def _query_fields(query: Query) -> list[Field]:
     """The fields a query mentions, first mention first."""
-    found = dict.fromkeys(_expr_fields(query.filter) if query.filter is not None else ())
-    found.update(dict.fromkeys(query.group_by))
-    found.update(dict.fromkeys(key.field for key in query.order_by))
-    return list(found)
-
-
-def _expr_fields(node: Expr) -> Iterator[Field]:
-    match node:
-        case And() | Or():
-            for operand in node.operands:
-                yield from _expr_fields(operand)
-        case Not():
-            yield from _expr_fields(node.operand)
-        case Compare() | In() | Match() | Contains() | IsNull() | Within():
-            yield node.field
-        case Constant():
-            pass
-        case _:
-            assert_never(node)
+    return list(dict.fromkeys(node for node in walk(query) if type(node) is Field))
 
 
 def _cell(value: Any) -> str:
