@@ -386,9 +386,9 @@ class _Compiler(Context):
         if kind(field) == "time":
             raise self.error(f"{field} is compared with an ISO-8601 date, not {value!r}",
                              expr.span, 'write a date such as "2024-05-01"')
-        if literal_class == "str" or type(value) is Duration:
-            return _whole(literal) if type(value) is Duration else literal
-        return value
+        if type(value) is Duration:
+            return _whole(literal)
+        return literal if literal_class == "str" else value
 
     def values(self, field: Field, values: tuple[Scalar, ...], expr: Expr) -> list[Any]:
         """The literals of an ``in`` as filter values (see ``value``)."""
