@@ -144,10 +144,10 @@ def compile_mongo(query: Query, *, text: str | None = None, now: datetime | None
 @attrs.frozen(slots=True)
 class _Place:
     """A field as a document path. ``kind``: ``list`` for keys that may hold any JSON (guarded
-    against arrays), ``single`` for run attributes that never hold a list, ``tags``,
-    ``created``, ``step`` (two keys, see ``_Compiler.step``); ``prefixes`` are the paths of
-    the objects on the way to a nested key; ``reads``: how a literal reads on it (the run
-    attribute's kind in ``schema``)."""
+    against arrays), ``single`` for run attributes that never hold a list, ``tags``, ``step``
+    (two keys, see ``_Compiler.step``); ``prefixes`` are the paths of the objects on the way
+    to a nested key; ``reads``: how a literal reads on it (the run attribute's kind in
+    ``schema``: ``time`` for created_at)."""
 
     path: str
     kind: str
@@ -213,8 +213,6 @@ class _Compiler(Context):
                 return _Place("_step", "step")
             if known is not None and known.kind == "tags":
                 return _Place(key, "tags")
-            if known is not None and known.kind == "time":
-                return _Place(key, "created", reads="time")
             if known is not None and known.kind != "any":  # a single value (assumption 1)
                 return _Place(key, "single", reads=known.kind)
             if field.path[0] in _SECTION_KEYS:
@@ -452,13 +450,13 @@ class _Compiler(Context):
         return _scalar(place, {path: {"$regex": translated}})
 
     def refuse_text(self, place: _Place, shown: Expr, what: str) -> None:
-        if place.kind == "created":
+        if place.reads == "time":
             raise self.error(
                 f"{what} reads created_at as text, which run documents hold in another form",
                 shown.span, "compare created_at with a date, or use 'within last'")
 
     def within(self, place: _Place, node: Within, shown: Expr, negated: bool) -> _Truth:
-        if place.kind != "created":
+        if place.reads != "time":
             raise self.error("'within last' applies to created_at only", shown.span)
         cutoff = node.duration.before(self.now)
         bound = iso_timestamp(cutoff)
