@@ -65,6 +65,7 @@ from wsquery.ast import (
     Query,
     Scalar,
     Within,
+    walk,
 )
 from wsquery.errors import WsqueryError
 from wsquery.semantics.regex import compile_user_regex
@@ -818,20 +819,14 @@ class _Writer:
 def _sections(node: Expr) -> set[str]:
     """The sections a generated selector reads for ``node``: a missing step is the summary's
     (``_record``)."""
-    match node:
-        case Compare() | In() | Contains() | Match() | IsNull() | Within():
-            field = node.field
-            if field.section == "run":
-                return {"summary"} if field.path == (_STEP,) else set()
-            return {field.section}
-        case Constant():
-            return set()
-        case Not():
-            return _sections(node.operand)
-        case And() | Or():
-            return set().union(*map(_sections, node.operands))
-        case _:
-            assert_never(node)
+    sections = set()
+    for part in walk(node):
+        if type(part) is Field:
+            if part.section != "run":
+                sections.add(part.section)
+            elif part.path == (_STEP,):
+                sections.add("summary")
+    return sections
 
 
 # Ordering --------------------------------------------------------------------------------------
