@@ -49,7 +49,7 @@ from wsquery.semantics.normalize import (
     never_true,
     normalize,
 )
-from wsquery.semantics.schema import kind, typed
+from wsquery.semantics.schema import CONVERTED_KINDS, kind, typed
 from wsquery.syntax.parser import parse
 from wsquery.wandb.formats import (
     EMPTY_SEARCH,
@@ -72,8 +72,6 @@ _MONGO_HINT = 'compile with target="mongo", which can express it'
 _OPS = {"==": "=", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 #: Operators the W&B UI cannot show -> the ones it shows in their place.
 _UI_OPS = {"<": "<=", ">": ">="}
-#: Kinds of run attribute whose literals a filter holds converted (dates, lower-case states).
-_CONVERTED_KINDS = frozenset({"time", "state"})
 #: Longest query part quoted in a message.
 _BRIEF = 60
 #: The conditions that may stand for the search box.
@@ -392,7 +390,7 @@ class _Compiler(Context):
 
     def values(self, field: Field, values: tuple[Scalar, ...], expr: Expr) -> list[Any]:
         """The literals of an ``in`` as filter values (see ``value``)."""
-        if Duration not in map(type, values) and kind(field) not in _CONVERTED_KINDS:
+        if Duration not in map(type, values) and kind(field) not in CONVERTED_KINDS:
             return list(values)  # nothing that ``value`` changes
         return [self.value(field, value, expr) for value in values]
 

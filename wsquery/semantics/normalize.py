@@ -35,10 +35,9 @@ from wsquery.ast import (
     Span,
     Within,
 )
-from wsquery.semantics.schema import typed
+from wsquery.semantics.schema import CONVERTED_KINDS, kind, typed
 
 #: Run attributes whose values follow rules of their own.
-STATE = Field("run", ("state",))
 CREATED_AT = Field("run", ("createdAt",))
 TAGS = Field("run", ("tags",))
 DISPLAY_NAME = Field("run", ("displayName",))
@@ -457,7 +456,7 @@ def _satisfiable(field: Field, leaves: Sequence[Expr]) -> bool:
     ranges."""
     if any(isinstance(leaf, IsNull) for leaf in leaves):
         return len(leaves) == 1  # every other leaf is UNKNOWN on null; duplicates are gone
-    if _is(field, TAGS):
+    if kind(field) == "tags":
         return True  # members and comparisons of a list: no reasoning here
     candidates: set[ValueKey] | None = None
     others: list[Expr] = []
@@ -475,7 +474,7 @@ def _satisfiable(field: Field, leaves: Sequence[Expr]) -> bool:
         if not candidates:
             return False
     if candidates is not None:
-        plain = not (_is(field, STATE) or _is(field, CREATED_AT))
+        plain = kind(field) not in CONVERTED_KINDS
         return any(all(_may_hold(leaf, field, key, plain) for leaf in others)
                    for key in candidates)
     return _consistent(field, others)
@@ -524,7 +523,7 @@ def _searches(pattern: str, value: str) -> bool | None:
 def _consistent(field: Field, leaves: Sequence[Expr]) -> bool:
     """Whether comparisons without an equality can hold together: one value class for all of
     them, a non-empty range, and not every value of that range (or both booleans) excluded."""
-    plain = not (_is(field, STATE) or _is(field, CREATED_AT))
+    plain = kind(field) not in CONVERTED_KINDS
     classes: frozenset[str] | None = None
     bounds: list[tuple[str, Any]] = []
     excluded: list[Any] = []

@@ -27,6 +27,9 @@ Kind: TypeAlias = Literal["text", "state", "number", "seconds", "time", "tags", 
 
 #: The kinds whose values are numbers.
 NUMERIC_KINDS = frozenset({"number", "seconds"})
+#: The kinds on which ``typed`` reads a literal as something else than itself: a date, a
+#: lower-case state.
+CONVERTED_KINDS = frozenset({"time", "state"})
 
 
 @attrs.frozen(slots=True)
