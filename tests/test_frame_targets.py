@@ -97,7 +97,8 @@ def test_polars_expr_and_its_json() -> None:
     assert compiled(frame.lazy()).collect()["id"].to_list() == ["d"]
     assert compiled.to_json() == {
         "filter": str(compiled.expr),
-        "order_by": [{"key": str(compiled.order_by[0]), "descending": True}],
+        "order_by": [{"key": str(key), "descending": descending} for key, descending in
+                     zip(compiled.order_by, (True, True, False), strict=True)],
         "limit": 1}
     assert "summary.acc" in compiled.to_json()["filter"]
 

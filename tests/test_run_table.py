@@ -169,5 +169,7 @@ def test_compile_prints_a_select_with_its_parameters() -> None:
                      'name == "x" limit 2')
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == {
-        "dialect": "sqlite", "sql": 'SELECT * FROM "t" WHERE "name" = :p1 LIMIT :p2',
+        "dialect": "sqlite",
+        "sql": 'SELECT * FROM "t" WHERE "t"."name" = :p1 ORDER BY "t"."created_at" DESC, '
+               '"t"."id" ASC NULLS LAST LIMIT :p2',
         "parameters": {"p1": "x", "p2": 2}}

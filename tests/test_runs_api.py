@@ -633,9 +633,8 @@ FETCHED = [
 ]
 
 
-#: The runs as a project lists them by default, newest first: ``evaluate`` keeps its input's
-#: order where ``order by`` says none (no ``order by``, or ties), and the server answers ties in
-#: the order the runs were stored, which is this one.
+#: The runs as a project lists them by default, newest first (the language's default order,
+#: which the server follows too).
 NEWEST_FIRST = wsquery.evaluate("order by created_at desc", RUNS)
 
 

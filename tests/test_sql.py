@@ -176,7 +176,8 @@ def test_every_dialect_renders_with_literals_bound(dialect: str, text: str) -> N
 
 def test_a_literal_cannot_reach_the_text() -> None:
     compiled = compile_sql(wsquery.parse('name == "x\'; DROP TABLE runs; --"'), dialect="sqlite")
-    assert compiled.sql == 'SELECT * FROM "runs" WHERE "name" = :p1'
+    assert compiled.sql == ('SELECT * FROM "runs" WHERE "runs"."name" = :p1 ORDER BY '
+                            '"runs"."created_at" DESC, "runs"."id" ASC NULLS LAST')
     assert compiled.parameters == {"p1": "x'; DROP TABLE runs; --"}
 
 
@@ -184,13 +185,17 @@ def test_parameter_style_per_dialect() -> None:
     query = wsquery.parse("config.lr > 0.1 limit 5")
     assert [compile_sql(query, dialect=dialect).sql for dialect in DIALECTS] == [
         'SELECT * FROM "runs" WHERE "config.lr" > $p1 AND '
-        '"config.lr" <= CAST(\'Infinity\' AS DOUBLE) LIMIT $p2',
-        'SELECT * FROM "runs" WHERE CASE WHEN TYPEOF("config.lr") IN (\'integer\', \'real\') '
-        'THEN "config.lr" END > :p1 LIMIT :p2',
+        '"config.lr" <= CAST(\'Infinity\' AS DOUBLE) ORDER BY "created_at" DESC, "id" ASC '
+        'LIMIT $p2',
+        'SELECT * FROM "runs" WHERE CASE WHEN TYPEOF("runs"."config.lr") IN (\'integer\', '
+        '\'real\') THEN "runs"."config.lr" END > :p1 ORDER BY "runs"."created_at" DESC, '
+        '"runs"."id" ASC NULLS LAST LIMIT :p2',
         'SELECT * FROM "runs" WHERE "config.lr" > %(p1)s AND '
-        '"config.lr" <= CAST(\'Infinity\' AS DOUBLE PRECISION) LIMIT %(p2)s',
+        '"config.lr" <= CAST(\'Infinity\' AS DOUBLE PRECISION) ORDER BY "created_at" DESC '
+        'NULLS LAST, "id" COLLATE "C" ASC LIMIT %(p2)s',
         "SELECT * FROM `runs` WHERE `config.lr` > :p1 AND "
-        "`config.lr` <= CAST('Infinity' AS DOUBLE) LIMIT :p2",
+        "`config.lr` <= CAST('Infinity' AS DOUBLE) ORDER BY `created_at` DESC, `id` ASC "
+        "NULLS LAST LIMIT :p2",
     ]
 
 
@@ -217,7 +222,8 @@ def test_to_json_and_the_registry() -> None:
     assert isinstance(compiled, SqlQuery)
     assert compiled.to_json() == {
         "dialect": "postgres",
-        "sql": 'SELECT * FROM "my runs" WHERE "created_at" >= %(p1)s',
+        "sql": 'SELECT * FROM "my runs" WHERE "created_at" >= %(p1)s ORDER BY "created_at" '
+               'DESC NULLS LAST, "id" COLLATE "C" ASC',
         "parameters": {"p1": "2024-01-01T06:00:00+00:00"}}
     assert compiled.warnings == ()
 

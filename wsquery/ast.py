@@ -343,6 +343,22 @@ class Query:
         return " ".join(parts)
 
 
+#: The order every query ends with, after its own ``order by`` keys: newest first, then by id,
+#: so that ties are broken the same way on every target (W&B's run ids are unique, so this is a
+#: total order on W&B's runs). A query without ``order by`` lists its runs in this order.
+DEFAULT_ORDER: tuple[OrderKey, ...] = (
+    OrderKey(Field("run", (RUN_ATTRIBUTES["created_at"],)), ascending=False),
+    OrderKey(Field("run", (RUN_ATTRIBUTES["id"],)), ascending=True),
+)
+
+
+def total_order(query: Query) -> tuple[OrderKey, ...]:
+    """The keys ``query``'s runs are sorted by: its ``order by`` keys, then those of
+    ``DEFAULT_ORDER`` on fields it does not already order by (missing values last either way)."""
+    named = {key.field for key in query.order_by}
+    return query.order_by + tuple(key for key in DEFAULT_ORDER if key.field not in named)
+
+
 #: Everything ``walk`` yields and ``transform`` rebuilds: the query, its conditions, its order
 #: keys and every field they name. Literals (numbers, strings, ``Duration``) are values, not nodes.
 Node: TypeAlias = "Query | Expr | OrderKey | Field"

@@ -65,3 +65,11 @@ def cover(spans: Sequence[Span]) -> Span:
     if not known or len(known) != len(spans):
         return None
     return (min(span[0] for span in known), max(span[1] for span in known))
+
+
+def limit_span(text: str | None) -> Span:
+    """Where ``limit`` stands in a query's source text (it is the query's last clause)."""
+    if text is None:
+        return None
+    start = text.lower().rfind("limit")
+    return None if start < 0 else (start, len(text.rstrip()))

@@ -83,7 +83,7 @@ from wsquery.ast import (
     Span,
     Within,
 )
-from wsquery.compilers.base import Context, checked_now, cover
+from wsquery.compilers.base import Context, checked_now, cover, limit_span
 from wsquery.errors import TargetError, TargetWarning, WsqueryError
 from wsquery.semantics.evaluate import adapt
 from wsquery.semantics.normalize import NEGATED_OP, normalize
@@ -113,8 +113,8 @@ _STEP = ("run", ("_step",))
 class MongoQuery:
     """A query as W&B's runs API takes it: ``Api().runs(path, filters=q.filters, order=q.order)``.
 
-    ``warnings`` say what was left out (grouping, order keys after the first). The dict is this
-    object's own: copy it before changing it."""
+    ``warnings`` say what was left out (grouping, order keys after the first, the limit).
+    The dict is this object's own: copy it before changing it."""
 
     filters: Filter
     order: str = DEFAULT_ORDER
@@ -136,7 +136,13 @@ def compile_mongo(query: Query, *, text: str | None = None, now: datetime | None
                              query.filter.span if query.filter is not None else None,
                              "some conditions exclude each other, or can never hold "
                              "(true and false have no order)")
-    return MongoQuery(filters, compiler.order(query), tuple(compiler.warnings))
+    order = compiler.order(query)
+    if query.limit is not None:
+        compiler.warn(f"a MongoDB filter has no limit: limit {query.limit} was left out",
+                      limit_span(text),
+                      f"pass limit={query.limit} to find(), or take the first {query.limit} "
+                      "runs Api.runs returns")
+    return MongoQuery(filters, order, tuple(compiler.warnings))
 
 
 # Places: where a field lives in a run document --------------------------------------------------

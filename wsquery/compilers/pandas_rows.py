@@ -34,6 +34,7 @@ from wsquery.ast import (
     OrderKey,
     Query,
     Within,
+    total_order,
 )
 from wsquery.compilers import run_table
 from wsquery.compilers.base import Context, checked_now
@@ -62,6 +63,7 @@ class PandasQuery:
     ``q.mask(frame)`` the nullable booleans the filter gives each row."""
 
     filter: Expr | None
+    #: The query's total order (``ast.total_order``).
     order_by: tuple[OrderKey, ...]
     limit: int | None
     now: datetime
@@ -114,7 +116,7 @@ def compile_pandas(query: Query, *, text: str | None = None, now: datetime | Non
     if query.group_by:
         context.warn("a pandas selection does not group runs: group by was left out", None,
                      "group the rows it selects with DataFrame.groupby")
-    return PandasQuery(normalize(query).filter, query.order_by, query.limit, moment, text,
+    return PandasQuery(normalize(query).filter, total_order(query), query.limit, moment, text,
                        tuple(context.warnings))
 
 

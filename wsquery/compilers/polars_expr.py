@@ -39,6 +39,7 @@ from wsquery.ast import (
     Or,
     Query,
     Within,
+    total_order,
 )
 from wsquery.compilers import run_table
 from wsquery.compilers.base import Context, checked_now
@@ -61,7 +62,8 @@ _COMPARISONS = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": op
 @attrs.frozen(slots=True)
 class PolarsQuery:
     """``frame.filter(q.expr)`` selects the rows; ``q(frame)`` also sorts them by ``order_by``
-    (each key with its ``descending`` flag) and keeps the first ``limit``."""
+    (each key with its ``descending`` flag: the query's total order, ``ast.total_order``) and
+    keeps the first ``limit``."""
 
     expr: polars.Expr
     order_by: tuple[polars.Expr, ...] = ()
@@ -95,8 +97,8 @@ def compile_polars(query: Query, *, text: str | None = None, columns: Any = None
     moment = checked_now(TARGET, now, strict, unknown, ", ".join(_OPTIONS))
     context = Context(TARGET, text, strict)
     normal = normalize(query)
-    shape = run_table.resolve_shape(columns, run_table.leaves(normal.filter), query.order_by,
-                                    context)
+    order = total_order(query)
+    shape = run_table.resolve_shape(columns, run_table.leaves(normal.filter), order, context)
     writer = _Writer(shape, context, moment)
     if query.group_by:
         context.warn("a polars filter does not group runs: group by was left out", None,
@@ -104,7 +106,7 @@ def compile_polars(query: Query, *, text: str | None = None, columns: Any = None
     expr = polars.lit(True) if normal.filter is None else writer.expr(normal.filter)
     keys: list[polars.Expr] = []
     descending: list[bool] = []
-    for key in query.order_by:
+    for key in order:
         plan = run_table.order_plan(key, shape, context)
         for sort_key in writer.order(plan):
             keys.append(sort_key)

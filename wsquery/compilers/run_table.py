@@ -301,9 +301,14 @@ def _floats(value: Any) -> Any:
 
 def shape_of(table: Any) -> Shape:
     """The shape of a pandas or polars DataFrame, a pyarrow Table or Schema, a polars Schema,
-    or a mapping of column names to parts: each column's part is its ``:<part>`` suffix, else
-    what its type says (integers and floats are numbers, lists are lists of their elements).
+    a ``Shape`` (what ``to_sqlite`` gives) or a mapping of column names to parts: each
+    column's part is its ``:<part>`` suffix, else what its type says (integers and floats are
+    numbers, lists are lists of their elements).
     Integer and decimal columns are ``nan_free``; a mapping says nothing of NaN."""
+    if isinstance(table, Shape):
+        return table
+    if isinstance(table, TableColumns):
+        return table.shape
     if isinstance(table, Mapping) and all(part in PARTS for part in table.values()):
         return _shape_from(table.items())
     import pyarrow

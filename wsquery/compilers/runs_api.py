@@ -52,7 +52,7 @@ from wsquery.ast import (
     Span,
     Within,
 )
-from wsquery.compilers.base import Context, checked_now, cover
+from wsquery.compilers.base import Context, checked_now, cover, limit_span
 from wsquery.errors import TargetWarning
 from wsquery.semantics.normalize import NEGATED_OP, TAGS, normalize
 from wsquery.semantics.schema import kind, typed
@@ -84,8 +84,9 @@ NO_RUN: Filter = {"name": {"$in": []}}
 class RunsApiQuery:
     """A query as ``wandb.Api().runs`` takes it: ``api.runs(path, **q.to_json())``.
 
-    ``warnings`` say what was left out (grouping, order keys after the first) and which parts
-    W&B's meaning for runs without the key is not known of. The dict is this object's own."""
+    ``warnings`` say what was left out (grouping, order keys after the first, the limit) and
+    which parts W&B's meaning for runs without the key is not known of. The dict is this
+    object's own."""
 
     filters: Filter
     order: str = DEFAULT_ORDER
@@ -113,7 +114,13 @@ def compile_runs_api(query: Query, *, text: str | None = None, now: datetime | N
                       "group the runs it returns yourself")
     normal = normalize(query).filter
     filters = {} if normal is None else compiler.expr(normal)
-    per_page = None if query.limit is None else min(query.limit, DEFAULT_PER_PAGE)
+    per_page = None
+    if query.limit is not None:
+        per_page = min(query.limit, DEFAULT_PER_PAGE)
+        compiler.warn(f"Api.runs has no limit: it returns every matching run, so limit "
+                      f"{query.limit} only sets its page size (per_page={per_page})",
+                      limit_span(text),
+                      f"take the first {query.limit} runs it returns, as wsquery.runs does")
     return RunsApiQuery(filters, compiler.order(query.order_by), per_page,
                         tuple(compiler.warnings))
 

@@ -39,7 +39,7 @@ from wsquery.ast import (
     Within,
     slot_constructor,
 )
-from wsquery.compilers.base import Context, check_options
+from wsquery.compilers.base import Context, check_options, limit_span
 from wsquery.errors import TargetError, TargetWarning
 from wsquery.semantics.normalize import (
     CREATED_AT,
@@ -200,7 +200,7 @@ class _Compiler(Context):
         a run set shows every run its filter selects."""
         if query.limit is None:
             return None
-        span = _limit_span(query, self.text)
+        span = limit_span(self.text)
         if not limit_as_max_runs:
             raise self.error(f"a run set has no limit: limit {query.limit} cannot be saved",
                              span, "pass limit_as_max_runs=True to make it the view's max-runs "
@@ -400,14 +400,6 @@ class _Compiler(Context):
         if whole != exact:
             self.warn_once(expr, f"{expr} became {whole} seconds: a run set takes whole seconds")
         return whole
-
-
-def _limit_span(query: Query, text: str | None) -> Span:
-    """Where ``limit`` stands in the source text (it is the query's last clause)."""
-    if text is None:
-        return None
-    start = text.lower().rfind("limit")
-    return None if start < 0 else (start, len(text.rstrip()))
 
 
 def _leaf(field: Field, op: str, value: Any) -> dict[str, Any]:

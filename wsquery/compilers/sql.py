@@ -3,8 +3,9 @@ PostgreSQL or Spark SQL, built as a sqlglot tree and rendered by sqlglot, with e
 bound parameter; and ``to_sqlite``, which writes runs into an SQLite table of that shape.
 
 The WHERE clause is the query's filter in SQL's three-valued logic, which is the language's, so
-it selects exactly the rows ``evaluate`` selects, in its order when ``order by`` is given and
-``tiebreak`` names a column that orders the rest (SQL keeps no row order of its own):
+it selects exactly the rows ``evaluate`` selects, in its total order (``ast.total_order``: the
+``order by`` keys, then ``created_at`` newest first, then ``id``), so ``limit`` keeps the same
+rows; ``tiebreak`` names a column ordering rows that order leaves tied (runs without an id):
 
 - a value of another type than the literal's is UNKNOWN: a test reads only the column of the
   literal's type (``run_table``), null on a row whose value is of another type;
@@ -51,6 +52,7 @@ from wsquery.ast import (
     Or,
     Query,
     Within,
+    total_order,
 )
 from wsquery.compilers import run_table
 from wsquery.compilers.base import Context, checked_now
@@ -104,8 +106,9 @@ def compile_sql(query: Query, *, text: str | None = None, dialect: str = "duckdb
                 **unknown: object) -> SqlQuery:
     """``query`` as a SELECT of ``table``'s rows in ``dialect``. ``columns`` is the table (a
     frame, a schema, or a mapping of column names to ``run_table`` parts); without it each key
-    is taken to be one column of the type the query compares it with. ``tiebreak`` is a column
-    that orders rows ``order by`` leaves tied (the rows' order in ``evaluate``'s input);
+    is taken to be one column of the type the query compares it with, and SQL that names a
+    column the table lacks fails (on SQLite too, where every column is named with its table).
+    ``tiebreak`` is a column ordering rows the query's total order leaves tied;
     ``now`` anchors ``within last``; ``text``, the source of ``query``, lets errors point."""
     moment = checked_now(TARGET, now, strict, unknown, ", ".join(_OPTIONS))
     if dialect not in DIALECTS:
@@ -114,30 +117,33 @@ def compile_sql(query: Query, *, text: str | None = None, dialect: str = "duckdb
     context = Context(TARGET, text, strict)
     normal = normalize(query)
     predicates = run_table.leaves(normal.filter)
-    shape = run_table.resolve_shape(columns, predicates, query.order_by, context)
-    writer = _Writer(dialect, shape, context, moment)
-    return writer.select(normal, table, tiebreak)
+    shape = run_table.resolve_shape(columns, predicates, total_order(query), context)
+    writer = _Writer(dialect, table, shape, context, moment)
+    return writer.select(normal, tiebreak)
 
 
 class _Writer:
     """One SELECT: the sqlglot tree and the parameters bound so far."""
 
-    def __init__(self, dialect: str, shape: Shape, context: Context, now: datetime) -> None:
+    def __init__(self, dialect: str, table: str, shape: Shape, context: Context,
+                 now: datetime) -> None:
         self.dialect = dialect
+        self.table = table
         self.shape = shape
         self.context = context
         self.now = now
         self.parameters: dict[str, Any] = {}
 
-    def select(self, query: Query, table: str, tiebreak: str | None) -> SqlQuery:
+    def select(self, query: Query, tiebreak: str | None) -> SqlQuery:
         if query.group_by:
             self.context.warn("a SELECT of runs does not group them: group by was left out",
                               None, "GROUP BY the rows it returns yourself")
-        statement = exp.select("*").from_(exp.Table(this=exp.to_identifier(table, quoted=True)))
+        statement = exp.select("*").from_(exp.Table(this=exp.to_identifier(self.table,
+                                                                           quoted=True)))
         if query.filter is not None and query.filter != Constant(True):
             statement = statement.where(self.expr(query.filter))
         order: list[Any] = []
-        for key in query.order_by:
+        for key in total_order(query):
             order.extend(self.order(run_table.order_plan(key, self.shape, self.context)))
         if tiebreak is not None:
             order.append(exp.Ordered(this=self.column(tiebreak), desc=False, nulls_first=False))
@@ -158,7 +164,12 @@ class _Writer:
         return exp.Placeholder(this=name)
 
     def column(self, name: str) -> Any:
-        return exp.column(exp.to_identifier(name, quoted=True))
+        """A column of the table. SQLite reads a double-quoted name it cannot resolve as a
+        string, so there the table names it too, and a missing column is an error."""
+        identifier = exp.to_identifier(name, quoted=True)
+        if self.dialect == "sqlite":
+            return exp.column(identifier, table=exp.to_identifier(self.table, quoted=True))
+        return exp.column(identifier)
 
     def value(self, column: str, part: Part, lower: bool = False) -> Any:
         """A part column as a test reads it: numbers without NaN, a state in lower case."""

@@ -65,6 +65,7 @@ from wsquery.ast import (
     Query,
     Scalar,
     Within,
+    total_order,
     walk,
 )
 from wsquery.errors import WsqueryError
@@ -557,9 +558,9 @@ def _moment(now: datetime | None) -> datetime:
 
 # Filters -> Python code -----------------------------------------------------------------------
 
-#: The runs a filter selects: the first ``enough`` (all when None) of ``runs`` it holds TRUE
-#: for, the very objects, in their order.
-Selector: TypeAlias = "Callable[[Iterable[Any], int | None], list[Any]]"
+#: The runs a filter selects: those of ``runs`` it holds TRUE for, the very objects, in their
+#: order.
+Selector: TypeAlias = "Callable[[Iterable[Any]], list[Any]]"
 #: A filter of a run in any shape: TRUE, FALSE or UNKNOWN (None).
 _RunFilter: TypeAlias = "Callable[[Any], bool | None]"
 #: Deepest nesting of loops a generated selector takes, its own loop over the runs included
@@ -591,9 +592,9 @@ class _Inline(NamedTuple):
 
 def compile_select_fast(expr: Expr, now: datetime | None = None) -> Selector | None:
     """``expr`` as one generated Python function selecting runs in any shape: exactly the runs
-    ``compile_predicate(expr, now)(adapt(run))`` holds TRUE for, the first ``enough`` of them
-    (reading stops there); None when it cannot take ``expr`` (and/ors nested deeper than
-    Python's blocks allow, a dotted key of the run section). Raises what ``compile_predicate``
+    ``compile_predicate(expr, now)(adapt(run))`` holds TRUE for; None when it cannot take
+    ``expr`` (and/ors nested deeper than Python's blocks allow, a dotted key of the run
+    section). Raises what ``compile_predicate``
     raises.
 
     Why: adapting a run, and a call per run, cost more than testing it. The function reads a
@@ -620,7 +621,7 @@ def _fast(expr: Expr, now: datetime, general: _RunFilter) -> Selector | None:
     except (_CannotTake, RecursionError):
         return None
     lines = ["def make(general, disjoint, " + ", ".join(writer.values) + "):",
-             "    def select(runs, enough):",
+             "    def select(runs):",
              "        selected = []",
              "        for run in runs:",
              "            if run.__class__ is not dict or not disjoint(run):",
@@ -666,9 +667,8 @@ class _Writer:
 
     @staticmethod
     def keep(indent: int) -> list[str]:
-        """Lines keeping the run, and ending the loop at the ``enough``-th."""
-        return ["    " * indent + line for line in (
-            "selected.append(run)", "if len(selected) == enough:", "    break")]
+        """The line keeping the run."""
+        return ["    " * indent + "selected.append(run)"]
 
     def fallback(self, indent: int) -> list[str]:
         """Lines handing the run to the closures, and going on to the next."""
@@ -885,21 +885,19 @@ def _ordered(pairs: list[tuple[Record, Any]], key: OrderKey) -> list[tuple[Recor
 # Entry points ----------------------------------------------------------------------------------
 
 def evaluate(query: Query, runs: Iterable[Any], *, now: datetime | None = None) -> list[Any]:
-    """The runs (the very objects given) that ``query``'s filter holds TRUE for, sorted by its
-    ``order by`` keys in turn (stable: ties and unordered queries keep the input order), the
-    first ``limit`` of them. Without ``order by``, reading stops at the ``limit``-th match."""
+    """The runs (the very objects given) that ``query``'s filter holds TRUE for, in the query's
+    total order (its ``order by`` keys, then newest first, then by id: ``ast.total_order``;
+    runs tied on all of them keep the input order), the first ``limit`` of them."""
     if isinstance(runs, Mapping) or not isinstance(runs, Iterable):
         raise WsqueryError(f"evaluate() takes an iterable of runs, not {type(runs).__name__}; "
                            "use matches() for a single run")
-    limit = query.limit
-    enough = limit if limit is not None and not query.order_by else None
-    selected = _selector(query.filter, now)(runs, enough)
-    if query.order_by:
+    selected = _selector(query.filter, now)(runs)
+    if len(selected) > 1:
         pairs = [(adapt(run), run) for run in selected]
-        for key in reversed(query.order_by):
+        for key in reversed(total_order(query)):
             pairs = _ordered(pairs, key)
         selected = [run for _, run in pairs]
-    return selected[:limit]
+    return selected[:query.limit]
 
 
 def matches(query: Query, run: Any, *, now: datetime | None = None) -> bool:
@@ -922,16 +920,8 @@ def _selector(expr: Expr | None, now: datetime | None) -> Selector:
 
 def _selecting(test: _RunFilter) -> Selector:
     """The runs ``test`` holds TRUE for, one call per run."""
-    def select(runs: Iterable[Any], enough: int | None) -> list[Any]:
-        if enough is None:
-            return [run for run in runs if test(run) is True]
-        selected = []
-        for run in runs:
-            if test(run) is True:
-                selected.append(run)
-                if len(selected) == enough:
-                    break
-        return selected
+    def select(runs: Iterable[Any]) -> list[Any]:
+        return [run for run in runs if test(run) is True]
 
     return select
 

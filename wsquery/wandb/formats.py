@@ -37,6 +37,11 @@ RUNS_API_CONFIG_KEYS_WITH_VALUE = False
 # a sort key of a run set (``QueryGenerator.keys_to_order``).
 RUNS_API_ORDER_NAMES = {"createdAt": "created_at", "heartbeatAt": "heartbeat_at"}
 
+# *unverified*: how W&B's server orders runs that tie on a sort key, and where it puts runs that
+# lack the key. wsquery takes it to sort as the language does (``ast.total_order``: missing values
+# last, ties newest first, then by run id): the embedded server does, and the runs-API, mongo and
+# run-set targets are tested against that order.
+
 # *unverified*: the panel bank keys of the panel search bar (the reference library declares
 # them in its models but does not write them).
 PANEL_SEARCH_QUERY_KEY = "searchQuery"

@@ -27,8 +27,9 @@ def runs(entity: str, project: str, query: str | Query, *, client: GraphQLClient
     without ``order by``), at most its ``limit``: fetched over GraphQL with the runs-API
     filters, checked with ``evaluate`` (so a run the server adds where its meaning differs
     from the language's, such as a run without the key under ``!=`` or a list under ``==``,
-    is left out) and sorted by every ``order by`` key. A query that reads ``runtime`` or
-    ``host``, which the fetched run JSON does not hold, takes the server's answer as it is.
+    is left out) and sorted in the query's total order (``ast.total_order``). A query that
+    reads ``runtime`` or ``host``, which the fetched run JSON does not hold, takes the server's
+    answer (and, ordered by them, its order) as it is.
 
     Each run is W&B run JSON as the GraphQL API gives it (``name`` is the id, ``config``
     values wrapped as ``{"value": ...}``), with ``config`` and ``summaryMetrics`` decoded.
@@ -61,6 +62,8 @@ def runs(entity: str, project: str, query: str | Query, *, client: GraphQLClient
     finally:
         if own_client:
             active.close()
+    if any(_reads_unfetched(key.field) for key in parsed.order_by):
+        return selected[:parsed.limit]  # only the server knows the values it sorted by
     return evaluate(attrs.evolve(parsed, filter=None), selected, now=moment)
 
 
@@ -69,7 +72,7 @@ def runs(entity: str, project: str, query: str | Query, *, client: GraphQLClient
 _NOT_FETCHED = frozenset({attribute.key for attribute in ATTRIBUTES if attribute.graphql is None})
 
 
-def _reads_unfetched(node: Expr) -> bool:
+def _reads_unfetched(node: Expr | Field) -> bool:
     return any(type(part) is Field and part.section == "run" and part.key in _NOT_FETCHED
                for part in walk(node))
 
