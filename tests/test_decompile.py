@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import warnings
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,12 +14,14 @@ from hypothesis import strategies as st
 import wsquery
 from wsquery import DecompileError, TargetError
 from wsquery.ast import Query
+from wsquery.compilers.mongo import mongo_document
 from wsquery.compilers.runset_read import WsqueryWarning, decompile
 from wsquery.wandb.formats import WORKSPACE_OPS, default_sort
 
 from . import strategies
+from .shared import shared_path
+from .test_mongo import mongomock_selects
 
-SPEC_DIR = Path(__file__).resolve().parents[2] / "shared" / "spec"
 NOW = datetime(2024, 1, 3, tzinfo=UTC)
 
 
@@ -67,9 +68,7 @@ def joined(item: dict[str, Any], connector: str) -> dict[str, Any]:
                                     'name =~ "^s" group by name order by summary._step'),
 ])
 def test_example_spec_run_sets(spec: str, text: str) -> None:
-    path = SPEC_DIR / spec
-    if not path.is_file():
-        pytest.skip(f"{path} is absent (the shared specs sit beside the checkout)")
+    path = shared_path("spec", spec)
     run_set = json.loads(path.read_text("utf-8"))["section"]["runSets"][0]
     assert read(run_set) == text
     assert wsquery.decompile(run_set) == wsquery.parse(text)
@@ -469,9 +468,12 @@ def _nested_groups(depth: int, *, with_or: bool = False) -> dict[str, Any]:
 
 
 def test_nesting_that_text_can_hold_is_read() -> None:
-    read(_nested_groups(99))
-    read(_nested_groups(49, with_or=True))
-    read({"filters": _nested_groups(99), "search": {"query": "x", "isRegex": True}})
+    assert read(_nested_groups(2)) == (
+        "config.a == 1 and (config.a == 1 and (config.a == 1 or config.b == 2))")
+    assert read(_nested_groups(99)).count("(") == 99  # a level for each group
+    assert read(_nested_groups(49, with_or=True)).count("(") == 49
+    searched = read({"filters": _nested_groups(99), "search": {"query": "x", "isRegex": True}})
+    assert searched.count("(") == 99 and searched.endswith(' and name =~ "x"')
 
 
 def test_nesting_deeper_than_text_can_hold_is_an_error() -> None:
@@ -622,9 +624,17 @@ def test_compiled_queries_read_back_select_the_same_runs(condition: Any, fmt: st
 
 @pytest.mark.parametrize("text", ['name contains ""', 'name =~ ""'])
 def test_an_empty_name_search_keeps_its_meaning(text: str) -> None:
+    """An empty search box shows every run, also those without a name, which the condition
+    does not select: the run set refuses it, and the mongo target, which the hint names, says
+    it as the language does."""
     query = wsquery.parse(text)
-    try:
-        data = _compiled(query, "filterv2")
-    except TargetError:
-        return
-    _same_runs(query, decompile(data), [{}, {"name": None}, {"name": 7}, {"name": "x"}])
+    for fmt in ("filterv2", "legacy"):
+        with pytest.raises(TargetError, match="an empty search box is no search") as refused:
+            _compiled(query, fmt)
+        assert refused.value.hint is not None and 'target="mongo"' in refused.value.hint
+    runs = [{"id": "a"}, {"id": "b", "name": None}, {"id": "c", "name": 7},
+            {"id": "d", "name": "x"}]
+    mongo = wsquery.compile(query, target="mongo", now=NOW)
+    documents = [mongo_document(run) for run in runs]
+    assert sorted(runs[index]["id"] for index in mongomock_selects(mongo.filters, documents)
+                  ) == [run["id"] for run in wsquery.evaluate(query, runs, now=NOW)] == ["d"]

@@ -483,29 +483,32 @@ def test_language_cases_pass_every_entry_point(text: str) -> None:
     pipeline(text)
 
 
-# Bugs found by fuzzing, kept until fixed (strict: these pass once the bug is gone) ---------
+# Inputs fuzzing once broke, each held to its answer -----------------------------------------
 
-def pinned(call: Callable[[], object]) -> None:
-    """Run ``call`` expecting a result or a ``WsqueryError``: a pinned bug input."""
-    with contextlib.suppress(WsqueryError):
-        call()
-
-
-def test_a_regex_repeat_count_past_python_limits_is_refused() -> None:
-    pinned(lambda: wsquery.parse('name =~ "a{99999999999999999999}"'))
+def test_a_regex_repeat_count_past_re2s_range_is_read_as_text() -> None:
+    """RE2 reads a ``{`` that starts no count it can hold as the character itself."""
+    query = wsquery.parse('name =~ "a{99999999999999999999}"')
+    runs = [{"id": "x", "name": "a{99999999999999999999}"}, {"id": "y", "name": "a"}]
+    assert [run["id"] for run in wsquery.evaluate(query, runs)] == ["x"]
 
 
-def test_regex_groups_nested_past_python_limits_are_refused() -> None:
-    pinned(lambda: wsquery.parse('name =~ "' + "(" * 1000 + ")" * 1000 + '"'))
+def test_regex_groups_nested_a_thousand_deep_are_read() -> None:
+    pattern = "(" * 1000 + ")" * 1000
+    query = wsquery.parse(f'name =~ "{pattern}"')
+    assert wsquery.evaluate(query, [{"id": "x", "name": "anything"}]) == [
+        {"id": "x", "name": "anything"}]
+    assert regex.refusal(pattern, with_re2=False) is None
 
 
-def test_fixed_mongo_huge_integer_literal() -> None:
+def test_a_huge_integer_literal_reaches_the_mongo_filter_whole() -> None:
     """Once an OverflowError from math.isfinite in the mongo compiler."""
-    pinned(lambda: wsquery.compile("config.n > 1" + "0" * 400, target="mongo", now=NOW))
+    compiled = wsquery.compile("config.n > 1" + "0" * 400, target="mongo", now=NOW)
+    assert compiled.filters == {"config.n": {"$gt": 10**400}, "config.n.0": {"$exists": False}}
 
 
 def test_a_non_run_too_long_to_show_is_a_clean_error() -> None:
-    pinned(lambda: wsquery.evaluate("config.lr < 0.1", [10**5000]))
+    with pytest.raises(WsqueryError, match=r"^not a run: int \(too large to show\)"):
+        wsquery.evaluate("config.lr < 0.1", [10**5000])
 
 
 # Decompile -----------------------------------------------------------------------------------

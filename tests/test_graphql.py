@@ -34,7 +34,8 @@ from wsquery.wandb.graphql import (
     resolve_settings,
 )
 
-SHARED_SCHEMA = Path(__file__).parents[2] / "shared" / "wandb-schema" / "schema.graphql"
+from .shared import shared_path
+
 SECRET = "wsq-SECRET-key-5f3a9c7e1d"
 SPEC = '{"section": {"runSets": []}}'
 
@@ -59,9 +60,7 @@ def save(client: GraphQLClient, name: str = "nw-aaaaaaaaaaa-v") -> dict[str, obj
 
 @pytest.mark.parametrize("name", sorted(DOCUMENTS))
 def test_document_is_valid_against_the_shared_wandb_schema(name: str) -> None:
-    if not SHARED_SCHEMA.exists():
-        pytest.skip(f"the shared W&B schema subset is not checked out at {SHARED_SCHEMA}")
-    schema = build_schema(SHARED_SCHEMA.read_text(encoding="utf-8"))
+    schema = build_schema(shared_path("wandb-schema", "schema.graphql").read_text("utf-8"))
     assert validate(schema, parse(DOCUMENTS[name])) == []
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,8 +20,8 @@ from wsquery.compilers.runset import MAX_DISTRIBUTED_LEAVES, RunsetQuery, compil
 from wsquery.wandb.formats import default_sort
 
 from . import strategies
+from .shared import shared_path
 
-SPEC_DIR = Path(__file__).resolve().parents[2] / "shared" / "spec"
 NOW = datetime(2024, 1, 2, 12, tzinfo=UTC)
 PROPERTY = settings(max_examples=200, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -71,10 +70,8 @@ def error_text(query: str | Query, **options: Any) -> str:
 
 # The example spec --------------------------------------------------------------------------
 
-@pytest.mark.skipif(not (SPEC_DIR / "example-view-spec.json").is_file(),
-                    reason="the shared spec directory is not beside this checkout")
 def test_example_view_spec_run_set() -> None:
-    spec = json.loads((SPEC_DIR / "example-view-spec.json").read_text("utf-8"))
+    spec = json.loads(shared_path("spec", "example-view-spec.json").read_text("utf-8"))
     run_set = spec["section"]["runSets"][0]
     result = wsquery.compile(
         'summary.val_loss <= 0.1 and name == "sweep-1" and name =~ "^s" '

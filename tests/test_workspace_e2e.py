@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,15 +25,14 @@ from wsquery.wandb.views import (
     list_views,
 )
 
-SPEC_DIR = Path(__file__).resolve().parents[2] / "shared" / "spec"
+from .shared import shared_path
+
 ENTITY = DEFAULT_ENTITY
 QUERY_KEYS = ("filters", "grouping", "sort", "search")
 
 
 def example(name: str) -> dict[str, Any]:
-    path = SPEC_DIR / name
-    if not path.exists():
-        pytest.skip(f"{path} is not beside this checkout")
+    path = shared_path("spec", name)
     data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     return data
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -34,7 +33,8 @@ from wsquery.wandb.views import (
     view_url,
 )
 
-SPEC_DIR = Path(__file__).resolve().parents[2] / "shared" / "spec"
+from .shared import shared_path
+
 SEED_QUERY = ('summary.val_loss <= 0.1 and name == "sample_run" and name =~ "^s" '
               'group by name order by summary._step')
 EXAMPLE_QUERY = ('summary.val_loss <= 0.1 and name == "sweep-1" and name =~ "^s" '
@@ -43,9 +43,7 @@ QUERY_KEYS = {"filters", "grouping", "sort", "search"}
 
 
 def example(name: str) -> dict[str, Any]:
-    path = SPEC_DIR / name
-    if not path.exists():
-        pytest.skip(f"{path} is not beside this checkout")
+    path = shared_path("spec", name)
     data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     return data
 

@@ -100,6 +100,7 @@ __all__ = [
     "runs",
     "targets",
     "to_frame",
+    "to_sqlite",
     "to_wandb_workspaces",
 ]
 
@@ -271,6 +272,13 @@ def to_frame(runs: Iterable[Any], backend: str = "pandas") -> Any:
     ``"pandas"``, ``"polars"`` or ``"arrow"``. The ``sql``, ``polars`` and ``pandas`` targets
     select from it exactly the rows ``evaluate`` selects."""
     return _module("compilers.run_table").to_frame(runs, backend)
+
+
+def to_sqlite(runs: Iterable[Any], connection: Any, table: str = "runs") -> Any:
+    """Write ``runs`` as a run table ``table`` (created here) into an ``sqlite3`` connection;
+    the shape it returns is what ``compile(..., target="sql", dialect="sqlite", columns=...)``
+    takes, so that a key no run has reads as missing, as ``evaluate`` reads it."""
+    return _module("compilers.sql").to_sqlite(runs, connection, table)
 
 
 def _as_query(query: str | Query) -> Query:

@@ -4,6 +4,7 @@ options the runs-API and mongo targets have in common (``now``, ``strict``)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
@@ -30,6 +31,28 @@ class Context:
         if self.strict:
             raise self.error(message, span, hint)
         self.warnings.append(TargetWarning(message, self.target, span, hint, self.text))
+
+    def check_backtracking(self, pattern: str, engine: str, span: Span) -> None:
+        """Refuse a pattern that could hang ``engine``, a backtracking one, as Python's engine
+        is guarded (``regex.backtracking_limit``); warn of one whose search time grows fast
+        enough that text beyond ``LONG_TEXT`` characters could take long."""
+        from wsquery.semantics.regex import RegexRefusal, backtracking_limit
+
+        limit = backtracking_limit(pattern)
+        linear = f"or use a target whose engine runs in linear time: {LINEAR_ENGINES}"
+        if isinstance(limit, RegexRefusal):
+            raise self.error(f"regex {json.dumps(pattern)}: {limit.message}, and {engine} "
+                             "backtracks", span, f"{limit.hint}; {linear}")
+        if limit is not None and limit < LONG_TEXT:
+            self.warn(f"regex {json.dumps(pattern)}: {engine} backtracks, and one search on "
+                      f"text longer than {limit} characters may take over ten million steps",
+                      span, f"anchor the pattern with ^, or separate its repeats; {linear}")
+
+
+#: Text lengths a backtracking engine should search any pattern it is given quickly.
+LONG_TEXT = 4096
+#: Where a pattern runs in time linear in the text, as errors name them.
+LINEAR_ENGINES = "runs-api (RE2), sql on duckdb (RE2), polars (Rust's regex), pandas (RE2)"
 
 
 def check_options(target: str, unknown: dict[str, object], known: str,

@@ -450,6 +450,7 @@ class _Compiler(Context):
             translated = to_pcre(pattern)
         except TargetError as error:
             raise self.error(error.message, shown.span, error.hint) from None
+        self.check_backtracking(pattern, "MongoDB's PCRE", shown.span)
         path = place.path
         if negated:
             return _scalar(place, {path: {"$gte": ""}, "$nor": [{path: {"$regex": translated}}]})

@@ -79,6 +79,8 @@ DIALECTS = ("duckdb", "sqlite", "postgres", "spark")
 #: The regex engine each dialect has: RE2 itself, one the pattern is written for, or none.
 REGEX_FLAVORS: dict[str, run_table.Flavor | None] = {"spark": "java", "postgres": "postgres",
                                                      "sqlite": None}
+#: The regex engines a dialect has that backtrack, as errors name them.
+BACKTRACKING: dict[run_table.Flavor, str] = {"java": "Spark's Java regex engine"}
 _OPTIONS = ("dialect", "table", "columns", "tiebreak", "now", "strict")
 _COMPARISONS = {"==": "EQ", "!=": "NEQ", "<": "LT", "<=": "LTE", ">": "GT", ">=": "GTE"}
 
@@ -310,6 +312,8 @@ class _Writer:
                 f"regex {json.dumps(pattern)}: {FLAVOR_ENGINES[flavor]}'s regular expressions "
                 f"cannot say {refused} as RE2 reads it", None, "use duckdb, which runs RE2"
             ) from None
+        if flavor in BACKTRACKING:
+            self.context.check_backtracking(pattern, BACKTRACKING[flavor], None)
         return exp.RegexpLike(this=column, expression=self.parameter(written))
 
     # Order -----------------------------------------------------------------------------------

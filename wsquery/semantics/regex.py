@@ -803,6 +803,26 @@ def refusal(pattern: str, *, with_re2: bool | None = None) -> RegexRefusal | Non
     return compiled if isinstance(compiled, RegexRefusal) else None
 
 
+def backtracking_limit(pattern: str) -> int | RegexRefusal | None:
+    """What the analysis guarding Python's engine says of ``pattern`` on any backtracking
+    engine (Java's for Spark, PCRE for MongoDB): a ``RegexRefusal`` when a search can take
+    exponential time, or ``MAX_STEPS`` on text of ``MIN_TEXT`` characters; else the longest
+    text one search stays within ``MAX_STEPS`` on (None: any text). Unicode classes and
+    ``\\C`` are read as any character, which can only make the answer more cautious. A pattern
+    that is not RE2 gives None: its own error comes from the target's writer."""
+    reading = read_pattern(pattern)
+    if isinstance(reading, RegexRefusal):
+        return None
+    try:
+        return _python_limit(_parser.parse(_python_text(reading.tree, approximate=True),
+                                           re.ASCII))
+    except RecursionError:
+        return RegexRefusal("groups nest too deeply to tell how long a search takes",
+                            "nest fewer groups", False, 0, len(pattern))
+    except _Refused as refused:
+        return attrs.evolve(refused.refusal, length=len(pattern))
+
+
 def to_pcre(pattern: str) -> str:
     """``pattern`` for MongoDB's ``$regex`` (PCRE in UTF mode, without UCP), written as the
     user wrote it where PCRE reads that the same way. Rewritten: ``$`` without ``(?m)`` (PCRE's
@@ -934,8 +954,9 @@ def _python_search(pattern: str, tree: Node) -> Search:
     except RecursionError:
         raise _fallback_refusal(pattern, "groups nest too deeply for Python's re") from None
     except _Refused as refused:
+        rewrite = refused.refusal.hint
         raise _fallback_refusal(pattern, refused.refusal.message,
-                                refused.refusal.hint) from None
+                                f"{_INSTALL}; or {rewrite}" if rewrite else _INSTALL) from None
     search = re.compile(translated, re.ASCII).search
     # Where Python's reading of an empty-width test differs from RE2's, there is no character
     # to consume: the pattern must match the empty text there, through the tests that hold.
@@ -984,30 +1005,33 @@ _PYTHON_ASSERTS = {"\\A": "\\A", "\\z": "\\Z", "^m": "(?m:^)", "$m": "(?m:$)", "
                    "\\B": "\\B"}
 
 
-def _python_text(node: Node) -> str:
+def _python_text(node: Node, approximate: bool = False) -> str:
     """RE2's reading -> a Python pattern (compiled with ``re.ASCII``, for ``\\b``) matching
-    the same texts; every class spelt out, so no other flag is needed."""
+    the same texts; every class spelt out, so no other flag is needed. ``approximate`` writes
+    Unicode classes and ``\\C`` as any character (for the analysis of search time only)."""
     match node:
+        case CharSet() | AnyByte() if approximate and (isinstance(node, AnyByte) or node.unicode):
+            return "[\\x00-\\U0010ffff]"
         case CharSet():
             if node.unicode:
                 raise _Refused(RegexRefusal(
                     "Python's re has no tables for RE2's Unicode classes (\\pL, \\p{Greek})",
-                    _INSTALL + "; or list the characters in a class: [a-zà-ÿ]"))
+                    "list the characters in a class: [a-zà-ÿ]"))
             return _python_class(node.ranges())
         case Assertion():
             return _PYTHON_ASSERTS[node.kind]
         case AnyByte():
             raise _Refused(RegexRefusal(
-                "Python's re cannot match \\C, one byte of a character", _INSTALL))
+                "Python's re cannot match \\C, one byte of a character", ""))
         case Concat():
-            return "".join(_python_text(item) for item in node.items)
+            return "".join(_python_text(item, approximate) for item in node.items)
         case Alternate():
-            return "(?:" + "|".join(_python_text(item) for item in node.items) + ")"
+            return "(?:" + "|".join(_python_text(item, approximate) for item in node.items) + ")"
         case Repeat():
             high = "" if node.high is None else node.high
             count = {(0, ""): "*", (1, ""): "+", (0, 1): "?"}.get((node.low, high),
                                                                   f"{{{node.low},{high}}}")
-            return "(?:" + _python_text(node.item) + ")" + count
+            return "(?:" + _python_text(node.item, approximate) + ")" + count
         case _:
             assert_never(node)
 
@@ -1071,11 +1095,10 @@ def _python_limit(tree: Any) -> int | None:
     limit = math.floor(math.exp(min(log_limit, 60.0)))
     if limit < MIN_TEXT:
         raise _Refused(RegexRefusal(
-            f"Python's re could take about n**{degree} steps on text of n characters "
+            f"a backtracking engine could take about n**{degree} steps on text of n characters "
             f"(repeats that can trade characters, such as .*a.*b or x+x+, or alternatives that "
             f"start alike)",
-            _INSTALL + "; or anchor with ^ and separate repeats with characters they cannot "
-            "match"))
+            "anchor with ^ and separate repeats with characters they cannot match"))
     return limit
 
 
@@ -1130,14 +1153,14 @@ def _item_cost(op: Any, av: Any, flags: int, follower: _Char) -> _Cost:
         inner_cost = _sequence_cost(body.data, flags, _OTHER)
         if inner_cost.ambiguous or inner_cost.scans:
             raise _Refused(RegexRefusal(
-                "a repeated group holds a repeat (like (a+)+ or (\\d+\\.)+), which Python's re "
-                "can take exponential time on",
-                _INSTALL + "; or write the group once without the inner repeat"))
+                "a repeated group holds a repeat (like (a+)+ or (\\d+\\.)+), which a "
+                "backtracking engine can take exponential time on",
+                "write the group once without the inner repeat"))
         if inner_cost.paths > 1:
             raise _Refused(RegexRefusal(
                 "a repeated group holds alternatives that can start alike (like (a|ab)*), "
-                "which Python's re can take exponential time on",
-                _INSTALL + "; or use a character class: [ab]*"))
+                "which a backtracking engine can take exponential time on",
+                "use a character class: [ab]*"))
         char = _single_char(body.data, flags)
         if follower is _END:
             return _Cost()  # nothing after it can fail, so it is never backtracked into
