@@ -85,7 +85,7 @@ from wsquery.ast import (
 )
 from wsquery.compilers.base import Context, checked_now, cover, limit_span
 from wsquery.errors import TargetError, TargetWarning, WsqueryError
-from wsquery.semantics.evaluate import adapt
+from wsquery.semantics.evaluate import adapt, run_keys
 from wsquery.semantics.normalize import NEGATED_OP, normalize
 from wsquery.semantics.regex import escape, to_pcre
 from wsquery.semantics.schema import Kind, attribute, parse_datetime, typed_as
@@ -600,8 +600,8 @@ def mongo_document(run: Any) -> dict[str, Any]:
     if not isinstance(run, Mapping):
         raise WsqueryError(f"a run document is made from a mapping, not {type(run).__name__}")
     record = adapt(run)
-    assert isinstance(record.run, dict)
-    document = {key: value for key, value in record.run.items() if key not in _SECTION_KEYS}
+    document = {key: value for key, value in run_keys(record).items()
+                if key not in _SECTION_KEYS}
     created = document.get("createdAt")
     if created is not None:
         moment = created if isinstance(created, datetime) else (

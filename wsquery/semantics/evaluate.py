@@ -70,7 +70,7 @@ from wsquery.ast import (
 )
 from wsquery.errors import WsqueryError
 from wsquery.semantics.regex import compile_user_regex
-from wsquery.semantics.schema import kind, parse_datetime, typed
+from wsquery.semantics.schema import Kind, kind, parse_datetime, typed
 
 Truth: TypeAlias = "bool | None"
 #: A compiled filter: TRUE, FALSE or UNKNOWN (None) for one adapted run.
@@ -159,15 +159,49 @@ def _from_graphql(source: Mapping[str, Any]) -> Record:
 
 
 def _from_plain(source: Mapping[str, Any]) -> Record:
-    run = dict(source)
-    for key, attribute in _PLAIN_NAMES.items():
-        run[key] = source.get(attribute)
-    for key, name_of in _NAMED.items():
-        run[key] = name_of(run.get(key))
     summary = source.get("summary")
     if summary is None:
         summary = source.get("summary_metrics")
-    return _record(run, _section(source.get("config")), _section(summary))
+    sections = _section(summary)
+    return Record(_PlainRun(source, sections), _section(source.get("config")), sections)
+
+
+class _PlainRun:
+    """The run keys of a plain run, read as a query asks for them: under W&B's names, from the
+    language's (``created_at`` -> ``createdAt``); a missing step from the summary. Adapting
+    reads nothing, so sorting or testing a few keys of many runs costs only those keys."""
+
+    __slots__ = ("source", "summary")
+
+    def __init__(self, source: Mapping[str, Any], summary: _Lookup) -> None:
+        self.source = source
+        self.summary = summary
+
+    def get(self, key: str, /) -> Any:
+        value = self.source.get(_PLAIN_NAMES.get(key, key))
+        name_of = _NAMED.get(key)
+        if name_of is not None:
+            value = name_of(value)
+        if value is None and key == _STEP:
+            value = self.summary.get(_STEP)
+        return value
+
+    def as_dict(self) -> dict[str, Any]:
+        """Every key the run holds, and every run attribute, under W&B's names."""
+        run = dict(self.source)
+        for key in (*_PLAIN_NAMES, *_NAMED, _STEP):
+            run[key] = self.get(key)
+        return run
+
+
+def run_keys(record: Record) -> dict[str, Any]:
+    """A record's run keys as a dict under W&B's names (a run object's: the known ones)."""
+    run = record.run
+    if isinstance(run, _PlainRun):
+        return run.as_dict()
+    if isinstance(run, _ObjectRun):
+        return dict(run.known)
+    return dict(run) if isinstance(run, dict) else {}
 
 
 def _from_object(source: object) -> Record:
@@ -204,7 +238,7 @@ def _mapping(value: Any) -> Mapping[str, Any]:
 def _section(value: Any) -> _Lookup:
     """A config or summary: a mapping, or a dict-like object read key by key only as a query
     asks (wandb's summary object may download a stored tensor when one of its keys is read)."""
-    return value if _is_dict_like(value) else _mapping(value)
+    return value if value.__class__ is dict or _is_dict_like(value) else _mapping(value)
 
 
 def _is_dict_like(value: Any) -> bool:
@@ -831,20 +865,39 @@ def _sections(node: Expr) -> set[str]:
 
 # Ordering --------------------------------------------------------------------------------------
 
-def _sort_value(field: Field) -> Callable[[Record], _SortValue]:
-    """How ``field`` sorts: None (last) when missing, null or NaN, else ``(type rank, value)``
-    with bool < number < string < anything else (by repr); created_at as datetimes."""
+def _sort_value(field: Field) -> Callable[[Any], _SortValue]:
+    """How ``field`` sorts a run in any shape: None (last) when missing, null or NaN, else
+    ``(type rank, value)`` with bool < number < string < anything else (by repr); created_at as
+    datetimes. A plain dict's own run key is read where it stands (as ``_PlainRun`` reads it):
+    adapting every run sorted would cost more than the sort."""
     get = getter(field)
-    if kind(field) == "time":
-        def moment_of(record: Record) -> _SortValue:
-            when = as_datetime(get(record))
+    rank = _ranked(kind(field))
+    key = field.key
+    if field.section != "run" or len(field.path) > 1 or key == _STEP:
+        return lambda run: rank(get(adapt(run)))
+    plain_key = _PLAIN_NAMES.get(key, key)
+    name_of = _NAMED.get(key)
+
+    def value_of(run: Any) -> _SortValue:
+        if run.__class__ is dict and _GRAPHQL_KEYS.isdisjoint(run):
+            value = run.get(plain_key)
+            return rank(value if name_of is None else name_of(value))
+        return rank(get(adapt(run)))
+
+    return value_of
+
+
+def _ranked(field_kind: Kind) -> Callable[[Any], _SortValue]:
+    """A value's place in the sort (see ``_sort_value``) on a field of ``field_kind``."""
+    if field_kind == "time":
+        def moment_of(value: Any) -> _SortValue:
+            when = as_datetime(value)
             return None if when is None else (1, when)
 
         return moment_of
-    lower = kind(field) == "state"
+    lower = field_kind == "state"
 
-    def value_of(record: Record) -> _SortValue:
-        value = get(record)
+    def value_of(value: Any) -> _SortValue:
         if value is None:
             return None
         if isinstance(value, bool):
@@ -867,19 +920,21 @@ def safe_repr(value: Any) -> str:
         return "(too large to show)"
 
 
-def _ordered(pairs: list[tuple[Record, Any]], key: OrderKey) -> list[tuple[Record, Any]]:
-    """``pairs`` stably sorted by one key, missing values last in either direction."""
-    value_of = _sort_value(key.field)
-    present: list[tuple[tuple[int, Any], tuple[Record, Any]]] = []
-    missing: list[tuple[Record, Any]] = []
-    for pair in pairs:
-        value = value_of(pair[0])
-        if value is None:
-            missing.append(pair)
+def _ordered(runs: list[Any], keys: tuple[OrderKey, ...]) -> list[int]:
+    """The positions of ``runs`` sorted by ``keys`` in turn (stable), missing values last in
+    either direction: one stable sort per key, the last key first."""
+    order = list(range(len(runs)))
+    for key in reversed(keys):
+        value_of = _sort_value(key.field)
+        values: list[Any] = [value_of(run) for run in runs]
+        present = [position for position in order if values[position] is not None]
+        if len(present) < len(order):
+            missing = [position for position in order if values[position] is None]
+            present.sort(key=values.__getitem__, reverse=not key.ascending)
+            order = present + missing
         else:
-            present.append((value, pair))
-    present.sort(key=operator.itemgetter(0), reverse=not key.ascending)
-    return [pair for _, pair in present] + missing
+            order.sort(key=values.__getitem__, reverse=not key.ascending)
+    return order
 
 
 # Entry points ----------------------------------------------------------------------------------
@@ -893,10 +948,8 @@ def evaluate(query: Query, runs: Iterable[Any], *, now: datetime | None = None) 
                            "use matches() for a single run")
     selected = _selector(query.filter, now)(runs)
     if len(selected) > 1:
-        pairs = [(adapt(run), run) for run in selected]
-        for key in reversed(total_order(query)):
-            pairs = _ordered(pairs, key)
-        selected = [run for _, run in pairs]
+        order = _ordered(selected, total_order(query))
+        selected = [selected[position] for position in order]
     return selected[:query.limit]
 
 
