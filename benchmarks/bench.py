@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import operator
 import os
 import platform
 import statistics
@@ -79,6 +80,8 @@ TABLE_QUERY = ("config.lr >= 0.008 and summary.acc >= 0.5 and config.batch_size 
                "and summary.loss <= 5")
 TABLE_WHERE = ('"config.lr" >= 0.008 AND "summary.acc" >= 0.5 AND "config.batch_size" <> 64 '
                'AND "summary.loss" <= 5')
+#: The language's order without ``order by``, in SQL by hand.
+NEWEST_FIRST = 'ORDER BY "created_at" DESC, "id"'
 _STATES = ("finished", "running", "crashed", "failed")
 #: Characters of the query completion is timed on.
 COMPLETED_LENGTH = 1000
@@ -270,20 +273,29 @@ def completion(rounds: int) -> None:
 
 def table_runs(count: int) -> list[dict[str, Any]]:
     """``count`` runs as plain dicts: ten learning rates, four batch sizes, accuracies and
-    losses in cycles, the loss null in every tenth run."""
+    losses in cycles, the loss null in every tenth run, 336 creation days (so many ties)."""
     return [{"id": f"run{i}", "state": _STATES[i % 4],
+             "created_at": f"2024-{1 + i % 12:02d}-{1 + i % 28:02d}T00:00:00Z",
              "config": {"lr": 0.001 * (1 + i % 10), "batch_size": 32 * (1 + i % 4)},
              "summary": {"acc": (i % 100) / 100, "loss": None if i % 10 == 0 else 1 + i % 7}}
             for i in range(count)]
 
 
 def by_hand(run: dict[str, Any]) -> bool:
-    """``TABLE_QUERY`` in Python, written for these runs as one would filter them by hand:
-    every key is there, and a null loss never matches."""
+    """``TABLE_QUERY``'s filter in Python, written for these runs as one would filter them by
+    hand: every key is there, and a null loss never matches."""
     config, summary = run["config"], run["summary"]
     loss = summary["loss"]
     return (config["lr"] >= 0.008 and summary["acc"] >= 0.5 and config["batch_size"] != 64
             and loss is not None and loss <= 5)
+
+
+def newest_first(selected: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The language's order without ``order by`` for these runs, by hand: newest first, then
+    by id."""
+    selected.sort(key=operator.itemgetter("id"))
+    selected.sort(key=operator.itemgetter("created_at"), reverse=True)
+    return selected
 
 
 def filter_table(count: int, rounds: int) -> None:
@@ -298,7 +310,7 @@ def filter_table(count: int, rounds: int) -> None:
     query = wsquery.parse(TABLE_QUERY)
     contenders: dict[str, tuple[str, Callable[[], Any]]] = {
         "evaluate": ("the runs", lambda: wsquery.evaluate(query, runs)),
-        "by hand": ("the runs", lambda: [run for run in runs if by_hand(run)])}
+        "by hand": ("the runs", lambda: newest_first([run for run in runs if by_hand(run)]))}
     ids: dict[str, Callable[[Any], list[Any]]] = {
         "evaluate": lambda selected: [run["id"] for run in selected],
         "by hand": lambda selected: [run["id"] for run in selected]}
@@ -350,9 +362,10 @@ def _table_targets(query: Any, runs: list[dict[str, Any]],
     rows, run_ids = "the rows (a DataFrame)", "the ids (a DataFrame)"
     contenders["polars"] = (rows, lambda: selected(frame))
     contenders["polars ids"] = (run_ids, lambda: selected(frame.lazy()).select("id").collect())
-    contenders["polars by hand"] = (rows, lambda: frame.filter(floor))
+    newest = {"by": ["created_at", "id"], "descending": [True, False], "maintain_order": True}
+    contenders["polars by hand"] = (rows, lambda: frame.filter(floor).sort(**newest))
     contenders["polars by hand, ids"] = (
-        run_ids, lambda: frame.lazy().filter(floor).select("id").collect())
+        run_ids, lambda: frame.lazy().filter(floor).sort(**newest).select("id").collect())
     connection = duckdb.connect()
     connection.register("arrow_runs", table)
     connection.execute("CREATE TABLE runs AS SELECT * FROM arrow_runs")
@@ -364,10 +377,11 @@ def _table_targets(query: Any, runs: list[dict[str, Any]],
     contenders["duckdb ids"] = (
         run_ids, lambda: connection.sql(just_ids, params=sql.parameters).to_arrow_table())
     contenders["duckdb by hand"] = (
-        rows, lambda: connection.sql(f"SELECT * FROM runs WHERE {TABLE_WHERE}").to_arrow_table())
+        rows, lambda: connection.sql(f"SELECT * FROM runs WHERE {TABLE_WHERE} "
+                                     f"{NEWEST_FIRST}").to_arrow_table())
     contenders["duckdb by hand, ids"] = (
-        run_ids,
-        lambda: connection.sql(f'SELECT "id" FROM runs WHERE {TABLE_WHERE}').to_arrow_table())
+        run_ids, lambda: connection.sql(f'SELECT "id" FROM runs WHERE {TABLE_WHERE} '
+                                        f"{NEWEST_FIRST}").to_arrow_table())
     for name in ("polars", "polars ids", "polars by hand", "polars by hand, ids"):
         ids[name] = lambda selection: selection["id"].to_list()
     for name in ("duckdb", "duckdb ids", "duckdb by hand", "duckdb by hand, ids"):
