@@ -973,7 +973,13 @@ class _Handler(BaseHTTPRequestHandler):
         """The base class's refusals (a malformed request line, an over-long line, too many
         headers, a method without a handler) as GraphQL-style JSON; a method without a
         handler is a 405 naming the allowed ones."""
+        if not self.request_version.startswith("HTTP/1."):
+            self.request_version = "HTTP/1.0"  # a request line it could not read: answer 1.x
         refusal = _Refused(HTTPStatus(code), message or HTTPStatus(code).phrase)
+        if code == HTTPStatus.HTTP_VERSION_NOT_SUPPORTED:  # a client error: not to be retried
+            refusal = _Refused(HTTPStatus.BAD_REQUEST,
+                               f"{message}: this server speaks HTTP/1.0 and HTTP/1.1",
+                               "HTTP_VERSION_NOT_SUPPORTED")
         if code == HTTPStatus.NOT_IMPLEMENTED:
             refusal = _Refused(HTTPStatus.METHOD_NOT_ALLOWED,
                                f"{self.command} is not allowed here: use {self._allowed()}",
@@ -981,6 +987,15 @@ class _Handler(BaseHTTPRequestHandler):
         self.close_connection = True
         self._reply(refusal.status, _error_body(refusal.message, refusal.code),
                     {**refusal.headers, "Connection": "close"})
+
+    def parse_request(self) -> bool:
+        """The base class's reading, refusing HTTP/0.9 (an answer without a status line)."""
+        if not super().parse_request():
+            return False
+        if self.request_version == "HTTP/0.9":
+            self.send_error(HTTPStatus.BAD_REQUEST, "send an HTTP/1.1 request line")
+            return False
+        return True
 
     def _allowed(self) -> str:
         path = urlsplit(self.path).path
@@ -1253,6 +1268,8 @@ class _HTTPServer(HTTPServer):
     """An HTTP server with a fixed pool of worker threads. Accepted connections wait in a
     bounded queue; one that finds it full is answered 503 at once and closed, so many
     connections never make many threads."""
+
+    request_queue_size = 128  # the listen backlog: connections wait here before the queue
 
     def __init__(self, address: tuple[str, int], owner: ViewServer,
                  limits: ConnectionLimits) -> None:
