@@ -181,12 +181,12 @@ def test_a_bad_content_length_is_a_400_and_chunked_a_411(view_server: ViewServer
         assert status == 400, length
         assert graphql_error(body)["message"] == "Content-Length must be one whole number of bytes"
     status, _, body = exchange(view_server, (
-        "POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-        "Content-Length: 2\r\nContent-Length: 3\r\n\r\n{}").encode())
+        b"POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Content-Length: 2\r\nContent-Length: 3\r\n\r\n{}"))
     assert status == 400
     status, _, body = exchange(view_server, (
-        "POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-        "Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n").encode())
+        b"POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n"))
     assert status == 411
     assert graphql_error(body)["extensions"]["code"] == "LENGTH_REQUIRED"
 

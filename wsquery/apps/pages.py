@@ -184,7 +184,8 @@ def projects_page(entity: str, projects: Iterable[tuple[str, str]]) -> str:
     items = "".join(f'<li><a href="{escape(path)}">{escape(name)}</a></li>'
                     for name, path in projects)
     body = f"""
-<header>{_SIGN_OUT}<h1>{escape(entity)}</h1><p class="muted">Projects with saved views or runs</p></header>
+<header>{_SIGN_OUT}<h1>{escape(entity)}</h1>
+<p class="muted">Projects with saved views or runs</p></header>
 <div style="padding: 16px 24px"><ul class="views" id="projects">{items}</ul></div>"""
     return _document(entity, body)
 
