@@ -631,40 +631,43 @@ def _run_length(node: Mapping[str, Any]) -> int:
 
 class _Budget:
     """What is left of ``MAX_RESPONSE_LENGTH`` for one answer: each view or run put in it
-    spends its length, so aliases and pages together cannot make an answer (and the memory
-    behind it) larger."""
+    takes its length, so aliases and pages together cannot make an answer (and the memory
+    behind it) larger. A refusal is raised where no row is held: an error keeps its frames
+    alive until the answer is sent."""
 
     def __init__(self) -> None:
         self.left = MAX_RESPONSE_LENGTH
 
-    def spend(self, length: int, what: str) -> None:
-        """Spend ``length``, or raise the field's error when it is not left."""
+    def take(self, length: int) -> bool:
+        """Take ``length`` when it is left; whether it was."""
         if length > self.left:
-            raise _graphql_error(
-                f"{what} would make the answer longer than {MAX_RESPONSE_LENGTH} characters: "
-                "ask for fewer aliases or a smaller page", RESPONSE_TOO_LARGE_CODE)
+            return False
         self.left -= length
+        return True
+
+    @staticmethod
+    def refusal(what: str) -> GraphQLError:
+        return _graphql_error(
+            f"{what} would make the answer longer than {MAX_RESPONSE_LENGTH} characters: "
+            "ask for fewer aliases or a smaller page", RESPONSE_TOO_LARGE_CODE)
 
 
 _Item = TypeVar("_Item")
 
 
 def _page(items: Iterable[_Item], first: int | None, budget: _Budget,
-          length: Callable[[_Item], int], what: str) -> tuple[list[_Item], bool]:
+          length: Callable[[_Item], int]) -> tuple[list[_Item], bool]:
     """The first ``first`` items (at most ``MAX_PAGE_SIZE``; that many when not asked) that
     the budget holds, and whether more remain. A page ends early when the next item would
-    pass the budget (clients go on with ``after``), and only an item that fits no page is an
-    error."""
+    pass the budget (clients go on with ``after``); an empty page with more to come is one
+    whose first item fits no answer."""
     if first is not None and first < 0:
         raise _graphql_error("first must not be negative", "BAD_USER_INPUT")
     size = MAX_PAGE_SIZE if first is None else min(first, MAX_PAGE_SIZE)
     page: list[_Item] = []
     for item in items:
-        if len(page) == size:
+        if len(page) == size or not budget.take(length(item)):
             return page, True
-        if page and length(item) > budget.left:
-            return page, True
-        budget.spend(length(item), f"the next {what}")
         page.append(item)
     return page, False
 
@@ -710,7 +713,9 @@ class _Project:
             rows = connection.execute(
                 f"{_VIEW_COLUMNS} WHERE {where} AND views.id > ? ORDER BY views.id LIMIT ?",
                 [*values, start, MAX_PAGE_SIZE + 1])
-            page, more = _page(rows, first, self._budget, _view_length, "view")
+            page, more = _page(rows, first, self._budget, _view_length)
+        if more and not page and first != 0:
+            raise _Budget.refusal("the next view")
         edges = [{"node": _view_object(row), "cursor": _global_id("Cursor", row["id"])}
                  for row in page]
         return _connection(total, edges, more, after is not None)
@@ -742,10 +747,14 @@ class _Project:
         except FilterError as error:
             raise _graphql_error(str(error), "BAD_USER_INPUT") from None
         ordered = evaluate(Query(order_by=(sort,)), selected)
-        page, more = _page(ordered[start:], first, self._budget, _run_length, "run")
+        page, more = _page(ordered[start:], first, self._budget, _run_length)
+        total = len(ordered)
+        del rows, selected, ordered  # not kept alive by an error's frames
+        if more and not page and first != 0:
+            raise _Budget.refusal("the next run")
         edges = [{"node": node, "cursor": _global_id("Cursor", start + index + 1)}
                  for index, node in enumerate(page)]
-        return _connection(len(ordered), edges, more, start > 0)
+        return _connection(total, edges, more, start > 0)
 
 
 def _connection(total: int, edges: list[dict[str, Any]], more: bool, after: bool
@@ -839,7 +848,9 @@ class _Root:
         if row is None or row["entity_name"] != self._entity or (
                 type is not None and row["type"] != type):
             return None
-        self._budget.spend(_view_length(row), "this view")
+        if not self._budget.take(_view_length(row)):
+            del row  # not kept alive by the error's frames
+            raise _Budget.refusal("this view")
         return _view_object(row)
 
     def upsertView(self, info: object, input: dict[str, Any]
@@ -859,7 +870,9 @@ class _Root:
             self._write(connection, number, input)
             row = connection.execute(f"{_VIEW_COLUMNS} WHERE views.id = ?",
                                      (number,)).fetchone()
-        self._budget.spend(_view_length(row), "the saved view")
+        if not self._budget.take(_view_length(row)):
+            del row  # not kept alive by the error's frames
+            raise _Budget.refusal("the saved view")
         return {"view": _view_object(row), "inserted": inserted}
 
     def deleteView(self, info: object, input: dict[str, Any]
