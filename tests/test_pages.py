@@ -165,6 +165,7 @@ def test_pages_need_the_entitys_key(view_server: ViewServer, client: GraphQLClie
     assert requests.get(elsewhere, timeout=30, allow_redirects=False).headers["Location"] == "/"
 
     with requests.Session() as browser:
+        browser.headers["Origin"] = view_server.url  # as the sign-in page's own form sends it
         wrong = browser.post(f"{view_server.url}/login", data={"key": "nope", "next": path},
                              timeout=30)
         assert wrong.status_code == 401 and "not accepted" in wrong.text

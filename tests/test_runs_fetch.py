@@ -172,7 +172,8 @@ def test_a_missing_project_is_not_found(client: GraphQLClient) -> None:
 
 @pytest.mark.parametrize(("filters", "message"), [
     ("[1]", "filters must be a JSON object"),
-    ("{", "filters is not JSON"),
+    ("{", "filters is not JSON: Expecting property name enclosed in double quotes: "
+          "line 1 column 2 (char 1)"),
     ('{"$where": "1"}', "unknown top-level operator $where"),
     ('{"a": {"$elemMatch": {}}}', "unknown operator $elemMatch"),
 ])

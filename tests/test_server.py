@@ -212,25 +212,33 @@ def test_a_wrong_key_is_an_authentication_error(view_server: ViewServer) -> None
     assert caught.value.status == 401
 
 
-def test_another_entitys_key_gets_403(view_server: ViewServer, client: GraphQLClient) -> None:
+def test_another_entitys_key_gets_403_by_name_and_nothing_by_id(view_server: ViewServer,
+                                                                client: GraphQLClient) -> None:
     project = project_name()
     view = save(client, project, view_name(1))["view"]
     other_key = view_server.add_key("someone-else")
     other = GraphQLClient(Settings(view_server.url, other_key, view_server.url),
                           retry_budget=1.0, backoff=0.01)
     assert other.default_entity() == "someone-else"
-    attempts: list[Callable[[], object]] = [
+    by_name: list[Callable[[], object]] = [
         lambda: save(other, project, view_name(2)),
-        lambda: save(other, project, view_name(1), view_id=view["id"]),
-        lambda: other.get_view(view["id"]),
         lambda: other.find_view(DEFAULT_ENTITY, project, view_name(1)),
         lambda: list(other.iter_views(DEFAULT_ENTITY, project)),
-        lambda: other.delete_view(view["id"]),
     ]
-    for attempt in attempts:
+    for attempt in by_name:
         with pytest.raises(PermissionDeniedError) as caught:
             attempt()
         assert caught.value.status == 403
+    # By id, another entity's view answers exactly as a missing one: ids reveal nothing.
+    missing = client.upsert_view(entity=DEFAULT_ENTITY, project=project, name=view_name(3),
+                                 display_name="", description="", spec="{}")["view"]
+    client.delete_view(missing["id"])
+    for view_id in (view["id"], missing["id"]):
+        assert other.get_view(view_id) is None
+        with pytest.raises(NotFoundError, match=f"view '{view_id}' not found"):
+            other.delete_view(view_id)
+        with pytest.raises(NotFoundError, match=f"view '{view_id}' not found"):
+            save(other, project, view_name(1), view_id=view_id)
     assert client.get_view(view["id"]) == view
     assert [v["name"] for v in client.iter_views(DEFAULT_ENTITY, project)] == [view_name(1)]
     own = other.upsert_view(entity="someone-else", project=project, name=view_name(1),
@@ -238,11 +246,12 @@ def test_another_entitys_key_gets_403(view_server: ViewServer, client: GraphQLCl
     assert own["inserted"] is True
     assert own["view"]["entityName"] == "someone-else"
 
-    response = requests.post(f"{view_server.url}/graphql", auth=("api", other_key), timeout=10,
+    answers = [requests.post(f"{view_server.url}/graphql", auth=("api", other_key), timeout=10,
                              json={"query": "query V($id: ID!) { view(id: $id) { id } }",
-                                   "variables": {"id": view["id"]}})
-    assert response.status_code == 403
-    assert response.json()["errors"][0]["extensions"]["code"] == "PERMISSION_ERROR"
+                                   "variables": {"id": view_id}})
+               for view_id in (view["id"], missing["id"])]
+    assert [(answer.status_code, answer.json()) for answer in answers] == [
+        (200, {"data": {"view": None}})] * 2
 
 
 def test_bad_input_is_refused(view_server: ViewServer, client: GraphQLClient) -> None:
@@ -256,15 +265,17 @@ def test_bad_input_is_refused(view_server: ViewServer, client: GraphQLClient) ->
         client.execute("mutation { upsertView(input: {name: \"x\"}) { inserted } }")
     for body in (b"not json", b"[]", b'{"query": 1}'):
         response = requests.post(f"{view_server.url}/graphql", data=body, timeout=10,
+                                 headers={"Content-Type": "application/json"},
                                  auth=("api", view_server.api_key))
         assert response.status_code == 400
         assert response.json()["errors"]
-    for length in ("abc", "-1", str(32 * 1024 * 1024)):
+    for length, status in (("abc", 400), ("-1", 400), (str(32 * 1024 * 1024), 413)):
         connection = http.client.HTTPConnection(urlsplit(view_server.url).netloc, timeout=10)
         connection.putrequest("POST", "/graphql")
+        connection.putheader("Content-Type", "application/json")
         connection.putheader("Content-Length", length)
         connection.endheaders()
-        assert connection.getresponse().status == 413
+        assert connection.getresponse().status == status
         connection.close()
     assert requests.get(f"{view_server.url}/graphql", timeout=10).status_code == 405
     assert requests.post(f"{view_server.url}/other", json={"query": "{ viewer { id } }"},
@@ -340,7 +351,7 @@ def test_views_and_keys_persist_in_the_database_file(tmp_path: Path) -> None:
         view = save(client, "kept", view_name(1))["view"]
     assert db_path.exists()
     with ViewServer(db_path=db_path) as server:
-        assert server.api_key == key
+        assert server.entity_for(key) == DEFAULT_ENTITY
         client = GraphQLClient(Settings(server.url, key, server.url))
         assert client.get_view(view["id"]) == view
 

@@ -47,6 +47,10 @@ FLOW_COLUMNS = 3
 #: The most columns of run values the runs table shows besides name and state.
 MAX_RUN_COLUMNS = 8
 
+#: On every page a signed-in browser sees: ends its session (``POST /logout``).
+_SIGN_OUT = ('<form method="post" action="/logout" class="sign-out">'
+             '<button type="submit">Sign out</button></form>')
+
 _FORMATTER = HtmlFormatter(nowrap=True, classprefix="q-")
 #: Loading a spec warns about what it cannot read; the page shows those warnings, and
 #: ``warnings.catch_warnings`` is process-wide, so one page loads a spec at a time.
@@ -104,6 +108,7 @@ dd { margin: 0; }
 ul.views { list-style: none; padding: 0; }
 ul.views li { padding: 8px 0; border-bottom: 1px solid var(--line); }
 form input { font: inherit; padding: 4px 6px; }
+form.sign-out { float: right; }
 """
 
 
@@ -138,7 +143,7 @@ def view_page(*, entity: str, project: str, display_name: str, description: str,
     sections = "".join(_section(section, layout, drawn, colors)
                        for section, layout in zip(workspace.sections, layouts, strict=True))
     body = f"""
-<header>
+<header>{_SIGN_OUT}
   <nav><a href="/">{escape(entity)}</a> / <a href="{escape(project_path)}">{escape(project)}</a>
   </nav>
   <h1 id="view-name">{escape(display_name) or '<span class="muted">(unnamed view)</span>'}</h1>
@@ -167,7 +172,7 @@ def project_page(entity: str, project: str, views: Sequence[ViewLink], run_count
         f' <span class="tag">updated {escape(view.updated_at[:16].replace("T", " "))}</span>'
         "</li>" for view in views)
     body = f"""
-<header><nav><a href="/">{escape(entity)}</a></nav><h1>{escape(project)}</h1>
+<header>{_SIGN_OUT}<nav><a href="/">{escape(entity)}</a></nav><h1>{escape(project)}</h1>
   <p class="muted">{len(views)} saved view{'' if len(views) == 1 else 's'},
   {run_count} stored run{'' if run_count == 1 else 's'}</p></header>
 <div style="padding: 16px 24px"><ul class="views" id="views">{items}</ul></div>"""
@@ -179,7 +184,8 @@ def projects_page(entity: str, projects: Iterable[tuple[str, str]]) -> str:
     items = "".join(f'<li><a href="{escape(path)}">{escape(name)}</a></li>'
                     for name, path in projects)
     body = f"""
-<header><h1>{escape(entity)}</h1><p class="muted">Projects with saved views or runs</p></header>
+<header>{_SIGN_OUT}<h1>{escape(entity)}</h1>
+<p class="muted">Projects with saved views or runs</p></header>
 <div style="padding: 16px 24px"><ul class="views" id="projects">{items}</ul></div>"""
     return _document(entity, body)
 

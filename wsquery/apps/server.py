@@ -26,26 +26,29 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
+import hashlib
 import json
 import logging
 import os
+import queue
 import re
 import secrets
 import shutil
+import socket
 import sqlite3
 import sys
 import tempfile
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import closing, contextmanager, suppress
 from datetime import UTC, datetime
 from http import HTTPStatus
 from http.cookies import CookieError, SimpleCookie
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
 
 import attrs
@@ -76,6 +79,19 @@ MAX_BODY = 16 * 1024 * 1024
 #: The longest GraphQL document accepted, in characters (variables, such as a spec, may be
 #: longer, up to ``MAX_BODY``).
 MAX_DOCUMENT_LENGTH = 64 * 1024
+#: The longest view spec accepted, in characters: the one argument that may be long.
+MAX_SPEC_LENGTH = 8 * 1024 * 1024
+#: The longest any other argument (a name, an id, a runs filter) may be, in characters.
+MAX_ARGUMENT_LENGTH = 64 * 1024
+#: The deepest nesting of JSON accepted: in a request body, a spec or a runs filter.
+MAX_JSON_DEPTH = 64
+#: The most edges one page of ``allViews`` or ``runs`` holds, asked for or not: the largest
+#: page W&B's SDK asks for (``per_page=1000`` of console logs and artifacts; runs ask for 50).
+MAX_PAGE_SIZE = 1000
+#: The most stored text (specs, names, run documents) one answer carries, in characters: a
+#: page stops early (``hasNextPage``) when the next edge would pass it, and a field whose
+#: first edge alone would is an error (``RESPONSE_TOO_LARGE_CODE``).
+MAX_RESPONSE_LENGTH = 2 * MAX_SPEC_LENGTH
 #: The most a document may cost: each field it selects counts 1 (an alias is a field of its
 #: own, a fragment counts wherever it is spread), a field that reads the database
 #: ``DATABASE_FIELD_COST``. So a request holds the server for a bounded time.
@@ -87,20 +103,42 @@ MAX_DEPTH = 10
 _DATABASE_FIELDS = frozenset({("Project", "allViews"), ("Project", "runs")})
 #: The error code of a document over a limit, as gqlgen (a Go GraphQL server) gives it.
 COMPLEXITY_CODE = "COMPLEXITY_LIMIT_EXCEEDED"
+#: The error code of a field whose answer would pass ``MAX_RESPONSE_LENGTH``.
+RESPONSE_TOO_LARGE_CODE = "RESPONSE_TOO_LARGE"
+#: How long a connection may keep the server waiting for the next bytes of a request.
+READ_TIMEOUT_SECONDS = 10.0
+#: The threads that answer connections; each holds one connection at a time.
+WORKER_THREADS = 32
+#: The accepted connections that may wait for a free worker; the next get a 503.
+MAX_WAITING_CONNECTIONS = 64
 #: How long a sign-in link works (once), in seconds.
 LOGIN_LINK_SECONDS = 24 * 3600
+#: How long a signed-in browser stays signed in, in seconds.
+SESSION_SECONDS = 12 * 3600
+#: The most sessions kept at once; signing in past it ends the oldest.
+MAX_SESSIONS = 10_000
+#: PBKDF2-HMAC-SHA256 rounds of a stored key's hash.
+KEY_HASH_ITERATIONS = 100_000
 #: The largest sign-in form accepted, in bytes.
 _MAX_FORM = 4096
+#: The largest row id SQLite stores; an id naming a larger one names no view.
+_MAX_ROW_ID = 2**63 - 1
 #: What a sign-in token looks like in a request line, so the log never shows one.
 _TOKEN_IN_URL = re.compile(r"(token=)[^&\s]*")
-#: Pages may show inline styles and post the sign-in form, and nothing else: no script.
+#: Half of a UTF-16 pair alone: JSON may spell one, UTF-8 (and so SQLite) cannot hold it.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+#: Pages may show inline styles and post the sign-in form, and nothing else: no script. Their
+#: forms carry the page's origin (``same-origin``), which a sign-in must come from.
 _PAGE_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
                                "form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
 }
+#: The methods each kind of path answers; any other gets a 405 naming these.
+_GRAPHQL_METHODS = "POST"
+_PAGE_METHODS = "GET, POST"
 
 #: The part of W&B's GraphQL schema this server implements: same type, field and argument
 #: names and types as W&B's (checked against the shared schema by the tests).
@@ -243,9 +281,13 @@ type UpsertViewPayload {
 """
 
 _TABLES = """
-CREATE TABLE IF NOT EXISTS api_keys (
-  key TEXT PRIMARY KEY,
+CREATE TABLE IF NOT EXISTS api_key_hashes (
+  digest BLOB PRIMARY KEY,
   entity TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS secrets (
+  name TEXT PRIMARY KEY,
+  value BLOB NOT NULL
 );
 CREATE TABLE IF NOT EXISTS entities (
   id INTEGER PRIMARY KEY,
@@ -319,7 +361,10 @@ def _local_id(kind: str, global_id: str) -> int | None:
     except (binascii.Error, UnicodeError):
         return None
     prefix, _, number = text.partition(":")
-    return int(number) if prefix == kind and number.isdigit() else None
+    if prefix != kind or not (number.isascii() and number.isdigit()) or len(number) > 19:
+        return None
+    row = int(number)
+    return row if row <= _MAX_ROW_ID else None
 
 
 def _now() -> str:
@@ -330,6 +375,65 @@ def _graphql_error(message: str, code: str) -> GraphQLError:
     from graphql import GraphQLError
 
     return GraphQLError(message, extensions={"code": code})
+
+
+def _error_body(message: str, code: str) -> dict[str, Any]:
+    """A GraphQL-style answer carrying one error, for requests refused before GraphQL."""
+    return {"errors": [{"message": message, "extensions": {"code": code}}]}
+
+
+def _json_problem(value: Any) -> str | None:
+    """What makes a parsed JSON value unfit to keep or run (nested deeper than
+    ``MAX_JSON_DEPTH``, or holding half of a UTF-16 pair), or None; walked without recursion."""
+    pending: list[tuple[Any, int]] = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, str):
+            if _LONE_SURROGATE.search(item):
+                return "it holds a lone UTF-16 surrogate (\\ud800-\\udfff), which is not text"
+            continue
+        if not isinstance(item, dict | list):
+            continue
+        if depth > MAX_JSON_DEPTH:
+            return f"it is nested more than {MAX_JSON_DEPTH} deep"
+        children = [*item.keys(), *item.values()] if isinstance(item, dict) else item
+        pending.extend((child, depth + 1) for child in children)
+    return None
+
+
+def _longest_string(value: Any) -> int:
+    """The length of the longest string (key or value) in a parsed JSON value."""
+    longest = 0
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            longest = max(longest, len(item))
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return longest
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _load_json(text: str | bytes) -> Any:
+    """Strict JSON (no NaN or Infinity), or ValueError saying why not, also for JSON nested
+    beyond ``MAX_JSON_DEPTH`` or holding a lone surrogate."""
+    try:
+        value = json.loads(text, parse_constant=_refuse_constant)
+    except RecursionError:
+        raise ValueError(f"it is nested more than {MAX_JSON_DEPTH} deep") from None
+    except ValueError as error:
+        raise ValueError(str(error)) from None
+    problem = _json_problem(value)
+    if problem is not None:
+        raise ValueError(problem)
+    return value
 
 
 @attrs.frozen(slots=True)
@@ -384,7 +488,10 @@ class Faults:
 
 class _Store:
     """The SQLite file: one connection per request, writes in ``BEGIN IMMEDIATE`` transactions
-    so concurrent saves serialize instead of losing updates."""
+    so concurrent saves serialize instead of losing updates. The file (and SQLite's -wal and
+    -shm beside it, which take its mode) is readable by its owner only, in a folder made 0700;
+    API keys are kept only as PBKDF2 hashes under the database's own random salt (one salt, so
+    a key is found with one hash, not one per stored key)."""
 
     def __init__(self, path: Path) -> None:
         self.opened = 0
@@ -393,13 +500,47 @@ class _Store:
             raise WorkspaceError("the view server keeps its views in a file: give a path, "
                                  "not ':memory:'")
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
         try:
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            with suppress(FileExistsError):
+                os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
             with closing(self.connect()) as connection:
                 connection.execute("PRAGMA journal_mode=WAL")
                 connection.executescript(_TABLES)
-        except sqlite3.Error as error:
+                connection.execute("INSERT OR IGNORE INTO secrets (name, value) VALUES (?, ?)",
+                                   ("key_salt", secrets.token_bytes(16)))
+                self._salt = bytes(connection.execute(
+                    "SELECT value FROM secrets WHERE name = 'key_salt'").fetchone()["value"])
+                self._hash_plain_keys(connection)
+            for owned in (path, *(Path(f"{path}{suffix}") for suffix in ("-wal", "-shm"))):
+                if owned.exists():
+                    owned.chmod(0o600)
+        except (sqlite3.Error, OSError) as error:
             raise WorkspaceError(f"cannot keep views in {path}: {error}") from None
+
+    def _hash_plain_keys(self, connection: sqlite3.Connection) -> None:
+        """A database written before keys were hashed holds them in plain text: store their
+        hashes, drop the plain table with SQLite's secure delete, and rewrite the file, so no
+        key stays on disk."""
+        if connection.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' "
+                              "AND name = 'api_keys'").fetchone() is None:
+            return
+        connection.execute("PRAGMA secure_delete=ON")
+        connection.execute("BEGIN IMMEDIATE")
+        rows = connection.execute("SELECT key, entity FROM api_keys ORDER BY rowid").fetchall()
+        connection.executemany(
+            "INSERT OR REPLACE INTO api_key_hashes (digest, entity) VALUES (?, ?)",
+            [(self.key_digest(str(row["key"])), row["entity"]) for row in rows])
+        connection.execute("DROP TABLE api_keys")
+        connection.execute("COMMIT")
+        connection.execute("VACUUM")
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        _log.info("hashed the %d plain-text API keys of %s", len(rows), self.path)
+
+    def key_digest(self, key: str) -> bytes:
+        """The hash a key is stored as (slow on purpose: ``KEY_HASH_ITERATIONS``)."""
+        return hashlib.pbkdf2_hmac("sha256", key.encode("utf-8", "surrogatepass"), self._salt,
+                                   KEY_HASH_ITERATIONS)
 
     def connect(self) -> sqlite3.Connection:
         with self._count_lock:
@@ -448,15 +589,19 @@ class _Store:
                 (entity, project)).fetchall()
         return [_run_object(row["id"], json.loads(row["document"])) for row in rows]
 
-    def keys(self) -> dict[str, str]:
+    def key_hashes(self) -> list[tuple[bytes, str]]:
+        """Each stored key's hash and entity, oldest first."""
         with closing(self.connect()) as connection:
-            return {row["key"]: row["entity"] for row in connection.execute(
-                "SELECT key, entity FROM api_keys ORDER BY rowid")}
+            return [(bytes(row["digest"]), str(row["entity"])) for row in connection.execute(
+                "SELECT digest, entity FROM api_key_hashes ORDER BY rowid")]
 
-    def add_key(self, key: str, entity: str) -> None:
+    def add_key(self, key: str, entity: str) -> bytes:
+        """Store a key's hash for ``entity``; gives the hash."""
+        digest = self.key_digest(key)
         with self.transaction() as connection:
-            connection.execute("INSERT OR REPLACE INTO api_keys (key, entity) VALUES (?, ?)",
-                               (key, entity))
+            connection.execute("INSERT OR REPLACE INTO api_key_hashes (digest, entity) "
+                               "VALUES (?, ?)", (digest, entity))
+        return digest
 
 
 def _view_object(row: sqlite3.Row) -> dict[str, Any]:
@@ -470,11 +615,80 @@ def _view_object(row: sqlite3.Row) -> dict[str, Any]:
     }
 
 
-class _Project:
-    """A project as GraphQL sees it; ``allViews`` is resolved from the store on demand."""
+#: What a node costs in an answer besides its stored text: ids, dates, JSON punctuation.
+_NODE_OVERHEAD = 256
 
-    def __init__(self, store: _Store, row: sqlite3.Row, entity: str) -> None:
+
+def _view_length(row: sqlite3.Row) -> int:
+    """The characters a view puts in an answer, bounded from its stored text."""
+    return _NODE_OVERHEAD + sum(len(str(row[column] or "")) for column in (
+        "name", "display_name", "description", "type", "spec", "entity_name", "project_name"))
+
+
+def _run_length(node: Mapping[str, Any]) -> int:
+    return _NODE_OVERHEAD + len(json.dumps(node, default=str))
+
+
+class _Budget:
+    """What is left of ``MAX_RESPONSE_LENGTH`` for one answer: each view or run put in it
+    takes its length, so aliases and pages together cannot make an answer (and the memory
+    behind it) larger. A refusal is raised where no row is held: an error keeps its frames
+    alive until the answer is sent."""
+
+    def __init__(self) -> None:
+        self.left = MAX_RESPONSE_LENGTH
+
+    def take(self, length: int) -> bool:
+        """Take ``length`` when it is left; whether it was."""
+        if length > self.left:
+            return False
+        self.left -= length
+        return True
+
+    @staticmethod
+    def refusal(what: str) -> GraphQLError:
+        return _graphql_error(
+            f"{what} would make the answer longer than {MAX_RESPONSE_LENGTH} characters: "
+            "ask for fewer aliases or a smaller page", RESPONSE_TOO_LARGE_CODE)
+
+
+_Item = TypeVar("_Item")
+
+
+def _page(items: Iterable[_Item], first: int | None, budget: _Budget,
+          length: Callable[[_Item], int]) -> tuple[list[_Item], bool]:
+    """The first ``first`` items (at most ``MAX_PAGE_SIZE``; that many when not asked) that
+    the budget holds, and whether more remain. A page ends early when the next item would
+    pass the budget (clients go on with ``after``); an empty page with more to come is one
+    whose first item fits no answer."""
+    if first is not None and first < 0:
+        raise _graphql_error("first must not be negative", "BAD_USER_INPUT")
+    size = MAX_PAGE_SIZE if first is None else min(first, MAX_PAGE_SIZE)
+    page: list[_Item] = []
+    for item in items:
+        if len(page) == size or not budget.take(length(item)):
+            return page, True
+        page.append(item)
+    return page, False
+
+
+def _cursor(after: str | None) -> int:
+    """The row (or position) after which a page starts: 0 without a cursor."""
+    if after is None:
+        return 0
+    start = _local_id("Cursor", after)
+    if start is None:
+        raise _graphql_error(f"invalid cursor {after[:100]!r}", "BAD_USER_INPUT")
+    return start
+
+
+class _Project:
+    """A project as GraphQL sees it; ``allViews`` and ``runs`` are resolved from the store on
+    demand, within the answer's budget."""
+
+    def __init__(self, store: _Store, row: sqlite3.Row, entity: str, budget: _Budget) -> None:
         self._store = store
+        self._budget = budget
         self.id = _global_id("Project", row["id"])
         self._number = int(row["id"])
         self.name = str(row["name"])
@@ -491,36 +705,20 @@ class _Project:
             if value is not None:
                 conditions.append(f"{column} = ?")
                 values.append(value)
+        start = _cursor(after)
         where = " AND ".join(conditions)
         with closing(self._store.connect()) as connection:
-            total = connection.execute(
-                f"SELECT count(*) FROM views WHERE {where}",
-                values).fetchone()[0]
-            if after is not None:
-                start = _local_id("Cursor", after)
-                if start is None:
-                    raise _graphql_error(f"invalid cursor {after!r}", "BAD_USER_INPUT")
-                where += " AND views.id > ?"
-                values.append(start)
-            if first is not None and first < 0:
-                raise _graphql_error("first must not be negative", "BAD_USER_INPUT")
-            limit = -1 if first is None else first + 1
-            rows = connection.execute(f"{_VIEW_COLUMNS} WHERE {where} ORDER BY views.id LIMIT ?",
-                                      [*values, limit]).fetchall()
-        page = rows if first is None else rows[:first]
+            total = connection.execute(f"SELECT count(*) FROM views WHERE {where}",
+                                       values).fetchone()[0]
+            rows = connection.execute(
+                f"{_VIEW_COLUMNS} WHERE {where} AND views.id > ? ORDER BY views.id LIMIT ?",
+                [*values, start, MAX_PAGE_SIZE + 1])
+            page, more = _page(rows, first, self._budget, _view_length)
+        if more and not page and first != 0:
+            raise _Budget.refusal("the next view")
         edges = [{"node": _view_object(row), "cursor": _global_id("Cursor", row["id"])}
                  for row in page]
-        return {
-            "totalCount": total,
-            "edges": edges,
-            "pageInfo": {
-                "hasNextPage": first is not None and len(rows) > first,
-                "hasPreviousPage": after is not None,
-                "startCursor": edges[0]["cursor"] if edges else None,
-                "endCursor": edges[-1]["cursor"] if edges else None,
-            },
-        }
-
+        return _connection(total, edges, more, after is not None)
 
     def runs(self, info: object, filters: str | None = None, order: str | None = None,
              first: int | None = None, after: str | None = None) -> dict[str, Any]:
@@ -530,16 +728,16 @@ class _Project:
         from wsquery.semantics.evaluate import evaluate
 
         try:
-            wanted = json.loads(filters) if filters else {}
-        except ValueError:
-            raise _graphql_error("filters is not JSON", "BAD_USER_INPUT") from None
+            wanted = _load_json(filters) if filters else {}
+        except ValueError as error:
+            raise _graphql_error(f"filters is not JSON: {error}", "BAD_USER_INPUT") from None
         if not isinstance(wanted, dict):
             raise _graphql_error("filters must be a JSON object", "BAD_USER_INPUT")
-        if first is not None and first < 0:
-            raise _graphql_error("first must not be negative", "BAD_USER_INPUT")
-        start = 0 if after is None else _local_id("Cursor", after)
-        if start is None:
-            raise _graphql_error(f"invalid cursor {after!r}", "BAD_USER_INPUT")
+        try:
+            sort = order_key(order or DEFAULT_ORDER)
+        except WsqueryError as error:
+            raise _graphql_error(f"order: {error}", "BAD_USER_INPUT") from None
+        start = _cursor(after)
         with closing(self._store.connect()) as connection:
             rows = connection.execute("SELECT id, document FROM runs WHERE project_id = ? "
                                       "ORDER BY id", (self._number,)).fetchall()
@@ -548,20 +746,30 @@ class _Project:
                         if matches_filter(wanted, document := json.loads(row["document"]))]
         except FilterError as error:
             raise _graphql_error(str(error), "BAD_USER_INPUT") from None
-        ordered = evaluate(Query(order_by=(order_key(order or DEFAULT_ORDER),)), selected)
-        page = ordered[start:] if first is None else ordered[start:start + first]
+        ordered = evaluate(Query(order_by=(sort,)), selected)
+        page, more = _page(ordered[start:], first, self._budget, _run_length)
+        total = len(ordered)
+        del rows, selected, ordered  # not kept alive by an error's frames
+        if more and not page and first != 0:
+            raise _Budget.refusal("the next run")
         edges = [{"node": node, "cursor": _global_id("Cursor", start + index + 1)}
                  for index, node in enumerate(page)]
-        return {
-            "totalCount": len(ordered),
-            "edges": edges,
-            "pageInfo": {
-                "hasNextPage": start + len(page) < len(ordered),
-                "hasPreviousPage": start > 0,
-                "startCursor": edges[0]["cursor"] if edges else None,
-                "endCursor": edges[-1]["cursor"] if edges else None,
-            },
-        }
+        return _connection(total, edges, more, start > 0)
+
+
+def _connection(total: int, edges: list[dict[str, Any]], more: bool, after: bool
+                ) -> dict[str, Any]:
+    """A page as W&B's connections give it."""
+    return {
+        "totalCount": total,
+        "edges": edges,
+        "pageInfo": {
+            "hasNextPage": more,
+            "hasPreviousPage": after,
+            "startCursor": edges[0]["cursor"] if edges else None,
+            "endCursor": edges[-1]["cursor"] if edges else None,
+        },
+    }
 
 
 def _run_object(number: int, document: dict[str, Any]) -> dict[str, Any]:
@@ -596,11 +804,13 @@ def _project_id(connection: sqlite3.Connection, entity: str, project: str) -> in
 
 
 class _Root:
-    """Query and mutation fields for one request, acting as the entity of its API key."""
+    """Query and mutation fields for one request, acting as the entity of its API key. Another
+    entity's view answers exactly as a missing one, so ids reveal nothing."""
 
     def __init__(self, store: _Store, entity: str) -> None:
         self._store = store
         self._entity = entity
+        self._budget = _Budget()
 
     def _require_own(self, entity: str) -> None:
         if entity != self._entity:
@@ -625,7 +835,7 @@ class _Root:
             row = connection.execute(
                 "SELECT projects.* FROM projects JOIN entities ON entities.id = entity_id "
                 "WHERE entities.name = ? AND projects.name = ?", (entity, name)).fetchone()
-        return _Project(self._store, row, entity) if row else None
+        return _Project(self._store, row, entity, self._budget) if row else None
 
     def view(self, info: object, id: str, type: str | None = None
              ) -> dict[str, Any] | None:
@@ -635,9 +845,12 @@ class _Root:
         with closing(self._store.connect()) as connection:
             row = connection.execute(f"{_VIEW_COLUMNS} WHERE views.id = ?",
                                      (number,)).fetchone()
-        if row is None or (type is not None and row["type"] != type):
+        if row is None or row["entity_name"] != self._entity or (
+                type is not None and row["type"] != type):
             return None
-        self._require_own(row["entity_name"])
+        if not self._budget.take(_view_length(row)):
+            del row  # not kept alive by the error's frames
+            raise _Budget.refusal("this view")
         return _view_object(row)
 
     def upsertView(self, info: object, input: dict[str, Any]
@@ -647,10 +860,7 @@ class _Root:
                 raise _graphql_error(f"{field} is longer than {MAX_NAME_LENGTH} characters",
                                      "BAD_USER_INPUT")
         if input.get("spec") is not None:
-            try:
-                json.loads(input["spec"])
-            except ValueError:
-                raise _graphql_error("spec is not valid JSON", "BAD_USER_INPUT") from None
+            _check_spec(input["spec"])
         with self._store.transaction() as connection:
             if input.get("id") is not None:
                 number = self._existing_view(connection, input["id"])
@@ -660,6 +870,9 @@ class _Root:
             self._write(connection, number, input)
             row = connection.execute(f"{_VIEW_COLUMNS} WHERE views.id = ?",
                                      (number,)).fetchone()
+        if not self._budget.take(_view_length(row)):
+            del row  # not kept alive by the error's frames
+            raise _Budget.refusal("the saved view")
         return {"view": _view_object(row), "inserted": inserted}
 
     def deleteView(self, info: object, input: dict[str, Any]
@@ -672,12 +885,13 @@ class _Root:
         return {"success": True}
 
     def _existing_view(self, connection: sqlite3.Connection, view_id: str) -> int:
+        """The row of this entity's view ``view_id``; NOT_FOUND when there is none (another
+        entity's included)."""
         number = _local_id("View", view_id)
         row = None if number is None else connection.execute(
             f"{_VIEW_COLUMNS} WHERE views.id = ?", (number,)).fetchone()
-        if number is None or row is None:
-            raise _graphql_error(f"view {view_id!r} not found", "NOT_FOUND")
-        self._require_own(row["entity_name"])
+        if number is None or row is None or row["entity_name"] != self._entity:
+            raise _graphql_error(f"view {view_id[:100]!r} not found", "NOT_FOUND")
         return number
 
     def _view_for_name(self, connection: sqlite3.Connection, input: dict[str, Any]
@@ -728,12 +942,33 @@ class _Root:
                                  "CONFLICT") from None
 
 
+class _Refused(Exception):
+    """A request refused before it reached GraphQL: its status, message and error code."""
+
+    def __init__(self, status: HTTPStatus, message: str, code: str | None = None,
+                 headers: Mapping[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.code = code or status.name
+        self.headers = dict(headers or {})
+
+
 class _Handler(BaseHTTPRequestHandler):
+    """One connection: GraphQL at ``/graphql`` (POST, ``application/json``), sign-in and
+    sign-out at ``/login`` and ``/logout``, HTML pages elsewhere (GET). Every refusal is a 4xx
+    with a body (GraphQL-style JSON, or a page for a page); a connection idle for the read
+    timeout is closed."""
+
     server: _HTTPServer
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True
     wbufsize = -1  # one write per answer; the base class flushes after each request
     server_version = "wsquery-view-server"
+
+    def setup(self) -> None:
+        super().setup()
+        self.connection.settimeout(self.server.limits.read_timeout)  # per read
 
     def log_message(self, format: str, *args: Any) -> None:
         shown = [_TOKEN_IN_URL.sub(r"\1...", arg) if isinstance(arg, str) else arg
@@ -741,11 +976,76 @@ class _Handler(BaseHTTPRequestHandler):
         _log.debug("%s " + format, self.address_string(), *shown)
 
     def do_GET(self) -> None:
+        self._answer(self._get)
+
+    def do_POST(self) -> None:
+        self._answer(self._post)
+
+    def send_error(self, code: int, message: str | None = None,
+                   explain: str | None = None) -> None:
+        """The base class's refusals (a malformed request line, an over-long line, too many
+        headers, a method without a handler) as GraphQL-style JSON; a method without a
+        handler is a 405 naming the allowed ones."""
+        if not self.request_version.startswith("HTTP/1."):
+            self.request_version = "HTTP/1.0"  # a request line it could not read: answer 1.x
+        refusal = _Refused(HTTPStatus(code), message or HTTPStatus(code).phrase)
+        if code == HTTPStatus.HTTP_VERSION_NOT_SUPPORTED:  # a client error: not to be retried
+            refusal = _Refused(HTTPStatus.BAD_REQUEST,
+                               f"{message}: this server speaks HTTP/1.0 and HTTP/1.1",
+                               "HTTP_VERSION_NOT_SUPPORTED")
+        if code == HTTPStatus.NOT_IMPLEMENTED:
+            refusal = _Refused(HTTPStatus.METHOD_NOT_ALLOWED,
+                               f"{self.command} is not allowed here: use {self._allowed()}",
+                               headers={"Allow": self._allowed()})
+        self.close_connection = True
+        self._reply(refusal.status, _error_body(refusal.message, refusal.code),
+                    {**refusal.headers, "Connection": "close"})
+
+    def parse_request(self) -> bool:
+        """The base class's reading, refusing HTTP/0.9 (an answer without a status line)."""
+        if not super().parse_request():
+            return False
+        if self.request_version == "HTTP/0.9":
+            self.send_error(HTTPStatus.BAD_REQUEST, "send an HTTP/1.1 request line")
+            return False
+        return True
+
+    def _allowed(self) -> str:
+        path = urlsplit(self.path).path
+        if path.rstrip("/") == "/graphql" or path == "/logout":
+            return _GRAPHQL_METHODS
+        return _PAGE_METHODS if path == "/login" else "GET"
+
+    def _answer(self, handler: Callable[[], None]) -> None:
+        """Run a method's handler; a refusal it raises is answered (a page for page paths,
+        JSON elsewhere), and a failure it did not expect is logged and answered 500 instead
+        of dropping the connection."""
+        try:
+            handler()
+        except _Refused as refusal:
+            self.close_connection = True
+            headers = {**refusal.headers, "Connection": "close"}
+            if self._for_pages():
+                self._page(refusal.status, pages.message_page(refusal.status.phrase,
+                                                              refusal.message), headers)
+            else:
+                self._reply(refusal.status, _error_body(refusal.message, refusal.code), headers)
+        except Exception:
+            _log.exception("view server failure")
+            self.close_connection = True
+            self._reply(HTTPStatus.INTERNAL_SERVER_ERROR,
+                        _error_body("internal server error", "INTERNAL_SERVER_ERROR"))
+
+    def _for_pages(self) -> bool:
+        path = urlsplit(self.path).path
+        return path in ("/login", "/logout") or (
+            self.command == "GET" and path.rstrip("/") != "/graphql")
+
+    def _get(self) -> None:
         owner = self.server.owner
         parts = urlsplit(self.path)
-        if parts.path.rstrip("/") == "/graphql":
-            self._reply(HTTPStatus.METHOD_NOT_ALLOWED,
-                        {"errors": [{"message": "POST GraphQL to /graphql"}]}, {"Allow": "POST"})
+        if parts.path.rstrip("/") == "/graphql" or parts.path == "/logout":
+            self.send_error(HTTPStatus.NOT_IMPLEMENTED)
             return
         if parts.path == "/login":
             query = parse_qs(parts.query)
@@ -759,92 +1059,145 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self._page(*owner.page(entity, self.path))
 
-    def _page_entity(self) -> str | None:
-        """The entity whose pages the request may see: its session's, else its key's."""
-        owner = self.server.owner
+    def _session(self) -> str | None:
+        """The session id the request's cookie holds, if any."""
         cookies: SimpleCookie = SimpleCookie()
         with suppress(CookieError):
             cookies.load(self.headers.get("Cookie") or "")
-        morsel = cookies.get(owner.session_cookie)
-        entity = owner.session_entity(morsel.value) if morsel is not None else None
+        morsel = cookies.get(self.server.owner.session_cookie)
+        return morsel.value if morsel is not None else None
+
+    def _page_entity(self) -> str | None:
+        """The entity whose pages the request may see: its session's, else its key's."""
+        owner = self.server.owner
+        session = self._session()
+        entity = owner.session_entity(session) if session is not None else None
         return entity or owner.entity_for(self._api_key())
+
+    def _same_origin(self) -> None:
+        """Refuse a form post that did not come from this server's own pages: its ``Origin``
+        (else its ``Referer``'s origin) must be the origin the request was sent to, so another
+        site cannot sign a browser in or out (login CSRF)."""
+        origin = self.headers.get("Origin")
+        if origin is None and self.headers.get("Referer"):
+            referer = urlsplit(self.headers["Referer"])
+            origin = f"{referer.scheme}://{referer.netloc}"
+        host = self.headers.get("Host")
+        if origin is None or host is None or origin != f"http://{host}":
+            raise _Refused(HTTPStatus.FORBIDDEN, "sign-in and sign-out forms are accepted "
+                           "only from this server's own pages", "CSRF_REFUSED")
 
     def _sign_in_by_form(self) -> None:
         """The sign-in form's POST: the key in the body, never in the URL."""
-        try:
-            length = int(self.headers.get("Content-Length") or 0)
-        except ValueError:
-            length = -1
-        if not 0 <= length <= _MAX_FORM:
-            self._page(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, pages.message_page(
-                "Too large", f"a sign-in form has at most {_MAX_FORM} bytes"))
-            self.close_connection = True
-            return
-        form = parse_qs(self.rfile.read(length).decode("utf-8", "replace"))
+        self._same_origin()
+        form = parse_qs(self._read(self._content_length(_MAX_FORM)).decode("utf-8", "replace"))
         entity = self.server.owner.entity_for(form.get("key", [""])[0])
         self._signed_in(entity, form.get("next", ["/"])[0], "That API key is not accepted here.")
 
+    def _sign_out(self) -> None:
+        """The sign-out form's POST: the session ends and its cookie is cleared."""
+        self._same_origin()
+        self._read(self._content_length(_MAX_FORM))
+        owner = self.server.owner
+        session = self._session()
+        if session is not None:
+            owner.close_session(session)
+        self._send(HTTPStatus.SEE_OTHER, b"", "text/plain", {
+            "Location": "/", "Set-Cookie": f"{owner.session_cookie}=; Path=/; Max-Age=0; "
+                                           "HttpOnly; SameSite=Strict"})
+
     def _signed_in(self, entity: str | None, next_path: str, refusal: str) -> None:
-        """Open a session for ``entity`` and go on to ``next_path``; without one, the form."""
+        """Open a session for ``entity`` (ending the browser's previous one) and go on to
+        ``next_path``; without one, the form."""
         target = _local_path(next_path)
         if entity is None:
             self._page(HTTPStatus.UNAUTHORIZED, pages.sign_in_page(target, refusal))
             return
         owner = self.server.owner
-        cookie = (f"{owner.session_cookie}={owner.open_session(entity)}; Path=/; HttpOnly; "
-                  "SameSite=Strict")
+        session = owner.open_session(entity, replacing=self._session())
+        cookie = (f"{owner.session_cookie}={session}; Path=/; Max-Age={SESSION_SECONDS}; "
+                  "HttpOnly; SameSite=Strict")
         self._send(HTTPStatus.SEE_OTHER, b"", "text/plain",
                    {"Location": target, "Set-Cookie": cookie})
 
-    def do_POST(self) -> None:
+    def _post(self) -> None:
         owner = self.server.owner
-        if urlsplit(self.path).path == "/login":
+        path = urlsplit(self.path).path
+        if path == "/login":
             self._sign_in_by_form()
             return
-        body = self._body()
-        if body is None:
+        if path == "/logout":
+            self._sign_out()
             return
+        body = self._body()
         operation_name = body.get("operationName")
-        owner.record(Received(self.path, operation_name if isinstance(operation_name, str)
-                              else None, self.headers.get("User-Agent")))
+        owner.record(Received(self.path, operation_name, self.headers.get("User-Agent")))
         fault = owner.faults.next()
         if fault is not None and fault.delay:
             owner.stopping.wait(fault.delay)
-        if self.path.split("?", 1)[0].rstrip("/") != "/graphql":
-            self._reply(HTTPStatus.NOT_FOUND, {"errors": [{"message": "POST to /graphql"}]})
-            return
+        if path.rstrip("/") != "/graphql":
+            raise _Refused(HTTPStatus.NOT_FOUND, "POST GraphQL to /graphql")
         if fault is not None and fault.status is not None:
             self._fault(fault.status, fault)
             return
         entity = owner.entity_for(self._api_key())
         if entity is None:
-            self._reply(HTTPStatus.UNAUTHORIZED, {
-                "errors": [{"message": "missing or invalid API key",
-                            "extensions": {"code": "UNAUTHENTICATED"}}]},
-                {"WWW-Authenticate": 'Basic realm="wsquery"'})
+            self._reply(HTTPStatus.UNAUTHORIZED,
+                        _error_body("missing or invalid API key", "UNAUTHENTICATED"),
+                        {"WWW-Authenticate": 'Basic realm="wsquery"'})
             return
         status, payload = owner.execute(entity, body)
         self._reply(status, payload)
 
-    def _body(self) -> dict[str, Any] | None:
-        """The JSON request, or None after answering a bad one."""
+    def _content_length(self, limit: int) -> int:
+        """The body's declared length: one whole number of bytes, at most ``limit``."""
+        if self.headers.get("Transfer-Encoding") is not None:
+            raise _Refused(HTTPStatus.LENGTH_REQUIRED,
+                           "send the body with a Content-Length (chunked bodies are not read)")
+        values = {value.strip() for value in self.headers.get_all("Content-Length") or ["0"]}
+        text = values.pop()
+        if values or not (text.isascii() and text.isdigit()):
+            raise _Refused(HTTPStatus.BAD_REQUEST,
+                           "Content-Length must be one whole number of bytes")
+        if len(text) > 20 or int(text) > limit:
+            raise _Refused(HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+                           f"a request body here has at most {limit} bytes")
+        return int(text)
+
+    def _read(self, length: int) -> bytes:
+        """The body's ``length`` bytes, within the read timeout."""
         try:
-            length = int(self.headers.get("Content-Length") or 0)
-        except ValueError:
-            length = -1
-        if not 0 <= length <= MAX_BODY:
-            self._reply(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, {"errors": [{
-                "message": f"a request needs a Content-Length of at most {MAX_BODY} bytes"}]})
-            self.close_connection = True
-            return None
+            data = self.rfile.read(length)
+        except TimeoutError:
+            raise _Refused(HTTPStatus.REQUEST_TIMEOUT, "the body did not arrive within "
+                           f"{self.server.limits.read_timeout:g} seconds") from None
+        if len(data) < length:
+            raise _Refused(HTTPStatus.BAD_REQUEST, "the body ended before its Content-Length")
+        return data
+
+    def _body(self) -> dict[str, Any]:
+        """The JSON request: an object with a query string, optional variables (an object)
+        and operationName (a string), within ``MAX_JSON_DEPTH`` and ``MAX_SPEC_LENGTH``."""
+        media_type = (self.headers.get("Content-Type") or "").partition(";")[0].strip().lower()
+        if media_type != "application/json":
+            raise _Refused(HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+                           "send GraphQL as Content-Type: application/json")
         try:
-            body = json.loads(self.rfile.read(length))
-        except ValueError:
-            body = None
+            body = _load_json(self._read(self._content_length(MAX_BODY)))
+        except ValueError as error:
+            raise _Refused(HTTPStatus.BAD_REQUEST, f"the body is not JSON: {error}") from None
         if not isinstance(body, dict) or not isinstance(body.get("query"), str):
-            self._reply(HTTPStatus.BAD_REQUEST, {"errors": [
-                {"message": "the body must be a JSON object with a query string"}]})
-            return None
+            raise _Refused(HTTPStatus.BAD_REQUEST,
+                           "the body must be a JSON object with a query string")
+        if not isinstance(body.get("variables") or {}, dict):
+            raise _Refused(HTTPStatus.BAD_REQUEST, "variables must be a JSON object")
+        if not isinstance(body.get("operationName") or "", str):
+            raise _Refused(HTTPStatus.BAD_REQUEST, "operationName must be a string")
+        longest = _longest_string(body)
+        if longest > MAX_SPEC_LENGTH:
+            raise _Refused(HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+                           f"the body holds a string of {longest} characters; the longest "
+                           f"accepted (a spec) has {MAX_SPEC_LENGTH}")
         return body
 
     def _api_key(self) -> str | None:
@@ -868,8 +1221,9 @@ class _Handler(BaseHTTPRequestHandler):
                headers: Mapping[str, str] | None = None) -> None:
         self._send(status, json.dumps(payload).encode(), "application/json", headers)
 
-    def _page(self, status: int, page: str) -> None:
-        self._send(status, page.encode(), "text/html; charset=utf-8", _PAGE_HEADERS)
+    def _page(self, status: int, page: str, headers: Mapping[str, str] | None = None) -> None:
+        self._send(status, page.encode(), "text/html; charset=utf-8",
+                   {**_PAGE_HEADERS, **(headers or {})})
 
     def _send(self, status: int, data: bytes, content_type: str,
               headers: Mapping[str, str] | None = None) -> None:
@@ -880,10 +1234,17 @@ class _Handler(BaseHTTPRequestHandler):
             for name, value in (headers or {}).items():
                 self.send_header(name, value)
             self.end_headers()
-            self.wfile.write(data)
+            if self.command != "HEAD":
+                self.wfile.write(data)
         except (BrokenPipeError, ConnectionResetError):
             _log.debug("client went away before the answer")
             self.close_connection = True
+
+
+def _drop_expired(entries: dict[str, tuple[str, float]], now: float) -> None:
+    """Forget the tokens or sessions whose deadline has passed."""
+    for name in [name for name, (_, deadline) in entries.items() if deadline <= now]:
+        del entries[name]
 
 
 def _project_path(entity: str, project: str) -> str:
@@ -905,12 +1266,95 @@ def _local_path(path: str) -> str:
     return quote(path, safe="/?=&%:@!$'()*+,;~-._#")
 
 
-class _HTTPServer(ThreadingHTTPServer):
-    daemon_threads = True
+@attrs.frozen
+class ConnectionLimits:
+    """How many connections the server serves at once, how many may wait, and how long a
+    connection may keep a worker waiting for its next bytes."""
 
-    def __init__(self, address: tuple[str, int], owner: ViewServer) -> None:
+    read_timeout: float = READ_TIMEOUT_SECONDS
+    workers: int = attrs.field(default=WORKER_THREADS, validator=attrs.validators.ge(1))
+    waiting: int = attrs.field(default=MAX_WAITING_CONNECTIONS,
+                               validator=attrs.validators.ge(1))
+
+
+class _HTTPServer(HTTPServer):
+    """An HTTP server with a fixed pool of worker threads. Accepted connections wait in a
+    bounded queue; one that finds it full is answered 503 at once and closed, so many
+    connections never make many threads."""
+
+    request_queue_size = 128  # the listen backlog: connections wait here before the queue
+
+    def __init__(self, address: tuple[str, int], owner: ViewServer,
+                 limits: ConnectionLimits) -> None:
         self.owner = owner
+        self.limits = limits
+        self._waiting: queue.Queue[tuple[socket.socket, Any]] = queue.Queue(limits.waiting)
+        self._closing = threading.Event()
+        self._active: set[socket.socket] = set()
+        self._active_lock = threading.Lock()
         super().__init__(address, _Handler)
+        for number in range(limits.workers):
+            threading.Thread(target=self._work, name=f"wsquery-worker-{number}",
+                             daemon=True).start()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        try:
+            self._waiting.put_nowait((request, client_address))
+        except queue.Full:
+            self._refuse(request)
+
+    def _refuse(self, connection: socket.socket) -> None:
+        """Answer 503 without waiting for the request (the accept loop must not wait), read
+        what has arrived (so closing does not reset the answer away), and close."""
+        body = json.dumps(_error_body("the server is busy: try again shortly",
+                                      "SERVICE_UNAVAILABLE")).encode()
+        head = ("HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+                f"Content-Length: {len(body)}\r\nRetry-After: 1\r\nConnection: close\r\n\r\n")
+        with suppress(OSError):
+            connection.setblocking(False)
+            connection.send(head.encode() + body)
+            for _ in range(16):
+                if not connection.recv(65536):
+                    break
+        self.shutdown_request(connection)
+
+    def _work(self) -> None:
+        while not self._closing.is_set():
+            try:
+                connection, address = self._waiting.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            with self._active_lock:
+                self._active.add(connection)
+            try:
+                if not self._closing.is_set():
+                    self.finish_request(connection, address)
+            except Exception:
+                self.handle_error(connection, address)
+            finally:
+                with self._active_lock:
+                    self._active.discard(connection)
+                self.shutdown_request(connection)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        _log.debug("connection from %s failed", client_address, exc_info=True)
+
+    def server_close(self) -> None:
+        """Stop accepting, end the connections being served and those waiting, and let the
+        workers go."""
+        self._closing.set()
+        super().server_close()
+        with self._active_lock:
+            active = list(self._active)
+        for connection in active:
+            with suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+        while True:
+            try:
+                connection, _ = self._waiting.get_nowait()
+            except queue.Empty:
+                break
+            self.shutdown_request(connection)
 
 
 class ViewServer:
@@ -918,13 +1362,15 @@ class ViewServer:
 
     ``api_keys`` maps each accepted key to its entity; without it the keys stored in the
     database are used, and a fresh database gets one random key for ``DEFAULT_ENTITY``.
-    Use as a context manager, or call ``start()`` and ``stop()``.
+    ``limits`` sets the connection limits (``ConnectionLimits``). Use as a context manager, or
+    call ``start()`` and ``stop()``.
     """
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0,
                  db_path: str | os.PathLike[str] | None = None, *,
                  api_keys: Mapping[str, str] | None = None,
-                 faults: Faults | None = None) -> None:
+                 faults: Faults | None = None,
+                 limits: ConnectionLimits | None = None) -> None:
         server_schema()
         self._temp_dir = None if db_path is not None else tempfile.mkdtemp(prefix="wsquery-")
         self.db_path = Path(db_path) if db_path is not None else Path(
@@ -935,15 +1381,22 @@ class ViewServer:
         self.stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._login_tokens: dict[str, tuple[str, float]] = {}
-        self._sessions: dict[str, str] = {}
+        self._sessions: dict[str, tuple[str, float]] = {}
+        #: Keys given to or made by this process: the only ones it can still show.
+        self._plain_keys: list[str] = []
+        #: SHA-256 of a key accepted lately -> its stored hash, so a client pays the slow
+        #: hash once, not per request.
+        self._accepted: dict[bytes, bytes] = {}
         try:
             self._store = _Store(self.db_path)
             for key, entity in (api_keys or {}).items():
                 self._store.add_key(key, entity)
-            if not self._store.keys():
-                self._store.add_key(secrets.token_hex(20), DEFAULT_ENTITY)
-            self._keys = self._store.keys()
-            self._http = _HTTPServer((host, port), self)
+                self._plain_keys.append(key)
+            if not self._store.key_hashes():
+                self._plain_keys.append(secrets.token_hex(20))
+                self._store.add_key(self._plain_keys[-1], DEFAULT_ENTITY)
+            self._key_hashes = self._store.key_hashes()
+            self._http = _HTTPServer((host, port), self, limits or ConnectionLimits())
         except BaseException:
             self._remove_temp_dir()
             raise
@@ -959,9 +1412,13 @@ class ViewServer:
 
     @property
     def api_key(self) -> str:
-        """The first accepted key: the one ``wsquery serve`` prints."""
+        """The first key given to or made by this server: the one ``wsquery serve`` prints. A
+        database opened again keeps only hashes, so then there is none to show."""
         with self._lock:
-            return next(iter(self._keys))
+            if self._plain_keys:
+                return self._plain_keys[0]
+        raise WorkspaceError(f"the API keys of {self.db_path} are stored only as hashes: use "
+                             "the key printed when it was first served")
 
     @property
     def connections_opened(self) -> int:
@@ -972,9 +1429,11 @@ class ViewServer:
     def add_key(self, entity: str, key: str | None = None) -> str:
         """Accept another key (a new random one unless given) acting as ``entity``."""
         key = key or secrets.token_hex(20)
-        self._store.add_key(key, entity)
+        digest = self._store.add_key(key, entity)
         with self._lock:
-            self._keys[key] = entity
+            self._plain_keys.append(key)
+            self._key_hashes = [(stored, owner) for stored, owner in self._key_hashes
+                                if stored != digest] + [(digest, entity)]
         return key
 
     def add_runs(self, entity: str, project: str, runs: Iterable[Mapping[str, Any]]
@@ -1006,24 +1465,38 @@ class ViewServer:
         return [str(document["name"]) for document in documents]
 
     def entity_for(self, api_key: str | None) -> str | None:
-        """The entity a key acts as, or None when the key is not accepted."""
+        """The entity a key acts as, or None when the key is not accepted. Its hash is
+        compared with every stored one in constant time."""
         if not api_key:
             return None
+        fingerprint = hashlib.sha256(api_key.encode("utf-8", "surrogatepass")).digest()
         with self._lock:
-            for key, entity in self._keys.items():
-                if secrets.compare_digest(key.encode(), api_key.encode()):
-                    return entity
-        return None
+            digest = self._accepted.get(fingerprint)
+            stored = list(self._key_hashes)
+        if digest is None:
+            digest = self._store.key_digest(api_key)
+        entity = None
+        for candidate, owner in stored:
+            if secrets.compare_digest(candidate, digest):
+                entity = owner
+        if entity is not None:
+            with self._lock:
+                if len(self._accepted) >= MAX_SESSIONS:
+                    self._accepted.clear()
+                self._accepted[fingerprint] = digest
+        return entity
 
     def login_link(self, next_path: str = "/", *, entity: str | None = None,
                    seconds: float = LOGIN_LINK_SECONDS) -> str:
-        """A link that signs a browser in as ``entity`` (that of ``api_key``, by default) and
+        """A link that signs a browser in as ``entity`` (that of the first key, by default) and
         opens ``next_path``: it works once, within ``seconds``, and holds a random token, never
         a key. ``wsquery serve`` and ``wsquery demo --serve`` print one."""
         token = secrets.token_urlsafe(24)
+        now = time.monotonic()
         with self._lock:
-            owner = entity or self._keys[next(iter(self._keys))]
-            self._login_tokens[token] = (owner, time.monotonic() + seconds)
+            owner = entity or self._key_hashes[0][1]
+            _drop_expired(self._login_tokens, now)
+            self._login_tokens[token] = (owner, now + seconds)
         return f"{self.url}/login?{urlencode({'token': token, 'next': _local_path(next_path)})}"
 
     def redeem_login_token(self, token: str) -> str | None:
@@ -1038,16 +1511,40 @@ class ViewServer:
         """The session cookie's name; cookies ignore ports, so each server names its own."""
         return f"wsquery-session-{self._http.server_address[1]}"
 
-    def open_session(self, entity: str) -> str:
-        """A new session (its random id, for the cookie) acting as ``entity``."""
+    def open_session(self, entity: str, replacing: str | None = None) -> str:
+        """A new session (its random id, for the cookie) acting as ``entity`` for
+        ``SESSION_SECONDS``; the browser's session ``replacing`` ends, so signing in again
+        keeps one session, and past ``MAX_SESSIONS`` the oldest ends."""
         session = secrets.token_urlsafe(32)
+        now = time.monotonic()
         with self._lock:
-            self._sessions[session] = entity
+            if replacing is not None:
+                self._sessions.pop(replacing, None)
+            _drop_expired(self._sessions, now)
+            while len(self._sessions) >= MAX_SESSIONS:
+                del self._sessions[next(iter(self._sessions))]
+            self._sessions[session] = (entity, now + SESSION_SECONDS)
         return session
 
     def session_entity(self, session: str) -> str | None:
+        """The entity of a session that has not expired or ended."""
         with self._lock:
-            return self._sessions.get(session)
+            entity, deadline = self._sessions.get(session, (None, 0.0))
+            if entity is not None and time.monotonic() >= deadline:
+                del self._sessions[session]
+                return None
+        return entity
+
+    def close_session(self, session: str) -> None:
+        """End a session (signing out)."""
+        with self._lock:
+            self._sessions.pop(session, None)
+
+    @property
+    def session_count(self) -> int:
+        """How many sessions are open: what sign-ins have left in memory."""
+        with self._lock:
+            return len(self._sessions)
 
     def page(self, entity: str, target: str) -> tuple[int, str]:
         """The HTTP status and HTML of the page at ``target`` (a path and query) for a holder
@@ -1150,8 +1647,56 @@ class ViewServer:
         self.stop()
 
 
+def _check_spec(spec: str) -> None:
+    """Refuse a spec that is not a JSON object (within ``MAX_JSON_DEPTH``), saying why."""
+    try:
+        value = _load_json(spec)
+    except ValueError as error:
+        raise _graphql_error(f"spec is not valid JSON: {error}", "BAD_USER_INPUT") from None
+    if not isinstance(value, dict):
+        raise _graphql_error(f"spec must be a JSON object, not {type(value).__name__} "
+                             f"{spec[:40]!r}", "BAD_USER_INPUT")
+
+
+def _bounded_arguments(resolve: Callable[..., Any], root: Any, info: Any,
+                       **arguments: Any) -> Any:
+    """Middleware refusing, before any resolver reads it, an argument longer than
+    ``MAX_ARGUMENT_LENGTH`` (a spec: ``MAX_SPEC_LENGTH``) or holding a lone surrogate."""
+    pending: list[tuple[str, Any]] = list(arguments.items())
+    while pending:
+        name, value = pending.pop()
+        if isinstance(value, dict):
+            pending.extend(value.items())
+        elif isinstance(value, list):
+            pending.extend((name, item) for item in value)
+        elif isinstance(value, str):
+            limit = MAX_SPEC_LENGTH if name == "spec" else MAX_ARGUMENT_LENGTH
+            if len(value) > limit:
+                raise _graphql_error(f"{info.field_name}: {name} has {len(value)} characters, "
+                                     f"more than the limit of {limit}", "BAD_USER_INPUT")
+            if _LONE_SURROGATE.search(value):
+                raise _graphql_error(f"{info.field_name}: {name} holds a lone UTF-16 "
+                                     "surrogate, which is not text", "BAD_USER_INPUT")
+    return resolve(root, info, **arguments)
+
+
 def _run_document(root: _Root, body: Mapping[str, Any]) -> ExecutionResult:
     """Parse, check the cost, validate and execute one request's document."""
+    from graphql import ExecutionResult
+
+    text: str = body["query"]
+    if len(text) > MAX_DOCUMENT_LENGTH:
+        return ExecutionResult(None, [_graphql_error(
+            f"the query document has {len(text)} characters, more than the limit of "
+            f"{MAX_DOCUMENT_LENGTH}", COMPLEXITY_CODE)])
+    try:
+        return _parsed_and_run(root, body, text)
+    except RecursionError:
+        return ExecutionResult(None, [_graphql_error(
+            "the query document is nested too deeply to read", COMPLEXITY_CODE)])
+
+
+def _parsed_and_run(root: _Root, body: Mapping[str, Any], text: str) -> ExecutionResult:
     from graphql import (
         ExecutionResult,
         GraphQLError,
@@ -1163,11 +1708,6 @@ def _run_document(root: _Root, body: Mapping[str, Any]) -> ExecutionResult:
         validate,
     )
 
-    text: str = body["query"]
-    if len(text) > MAX_DOCUMENT_LENGTH:
-        return ExecutionResult(None, [_graphql_error(
-            f"the query document has {len(text)} characters, more than the limit of "
-            f"{MAX_DOCUMENT_LENGTH}", COMPLEXITY_CODE)])
     try:
         document = parse(text)
     except GraphQLError as error:
@@ -1180,12 +1720,10 @@ def _run_document(root: _Root, body: Mapping[str, Any]) -> ExecutionResult:
         errors = _over_limits(schema, document) or validate(schema, document)
     if errors:
         return ExecutionResult(None, errors)
-    variables = body.get("variables")
-    operation_name = body.get("operationName")
     return execute_sync(schema, document, root_value=root,
-                        variable_values=variables if isinstance(variables, dict) else None,
-                        operation_name=operation_name if isinstance(operation_name, str)
-                        else None)
+                        variable_values=body.get("variables"),
+                        operation_name=body.get("operationName"),
+                        middleware=[_bounded_arguments])
 
 
 def _over_limits(schema: GraphQLSchema, document: DocumentNode) -> list[GraphQLError]:
@@ -1280,11 +1818,15 @@ def run_server(host: str = "127.0.0.1", port: int = 0,
     use; returns the exit status."""
     path = Path(db_path) if db_path is not None else default_db_path()
     server = ViewServer(host, port, path).start()
+    try:
+        key = server.api_key
+    except WorkspaceError:
+        key = "<the key printed when this database was first served: keys are kept hashed>"
     print(f"wsquery view server at {server.url} (views in {path})\n"
           f"Open its pages in a browser (this sign-in link works once): {server.login_link()}\n"
           "Point wsquery (or the wandb SDK) at it with:\n"
           f"  export WANDB_BASE_URL={server.url}\n"
-          f"  export WANDB_API_KEY={server.api_key}\n"
+          f"  export WANDB_API_KEY={key}\n"
           "Press Ctrl-C to stop.", flush=True)
     try:
         wait_for_ctrl_c()
