@@ -32,8 +32,10 @@ from wsquery.errors import Problem, WsqueryError
 KEY_SECTIONS = ("config", "summary")
 #: How many segments deep the keys of a config or summary are listed.
 MAX_DEPTH = 4
-#: Close keys a hint names at most.
+#: Close keys a hint names at most, each as close as the closest (difflib's ratio) but for
+#: this much.
 MAX_SUGGESTIONS = 3
+CLOSENESS_MARGIN = 0.1
 #: Keys a hint lists when none is close.
 SHOWN_KEYS = 5
 
@@ -111,9 +113,8 @@ def _hint(field: Field, known: KnownKeys) -> str:
     whose last segment is ``field``'s (``config.acc`` for ``summary.acc``); else what keys
     the section holds."""
     same = _shown(field.section, known)
-    close = difflib.get_close_matches(field.key, same, n=MAX_SUGGESTIONS)
     leaf = field.key.rpartition(".")[2]
-    suggested = [same[key] for key in close]
+    suggested = [same[key] for key in _closest(field.key, same)]
     for section in KEY_SECTIONS:
         if section != field.section:
             suggested += [shown for key, shown in sorted(_shown(section, known).items())
@@ -125,6 +126,15 @@ def _hint(field: Field, known: KnownKeys) -> str:
     listed = sorted(same.values())
     more = f" and {len(listed) - SHOWN_KEYS} more" if len(listed) > SHOWN_KEYS else ""
     return f"the runs' {field.section} keys are {', '.join(listed[:SHOWN_KEYS])}{more}"
+
+
+def _closest(key: str, keys: Iterable[str]) -> list[str]:
+    """The keys close to ``key``, closest first, leaving out those much less close than the
+    closest (``optimizer`` for ``optimiser``, not also ``optimizer.name``)."""
+    close = difflib.get_close_matches(key, keys, n=MAX_SUGGESTIONS)
+    ratios = [difflib.SequenceMatcher(None, key, found).ratio() for found in close]
+    return [found for found, ratio in zip(close, ratios, strict=True)
+            if ratio >= ratios[0] - CLOSENESS_MARGIN]
 
 
 def _shown(section: str, known: KnownKeys) -> dict[str, str]:
