@@ -295,6 +295,25 @@ def test_commands_save_load_list_delete(view_server: ViewServer, monkeypatch: py
     assert capsys.readouterr().out == ""
 
 
+def test_command_save_checks_keys_when_asked(view_server: ViewServer,
+                                             monkeypatch: pytest.MonkeyPatch,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("WANDB_API_KEY", view_server.api_key)
+    view_server.add_runs(ENTITY, "e2e-keys-cli", KEYED_RUNS)
+    save = ["save", "--project", "e2e-keys-cli", "--name", "Keys", "--check-keys",
+            "--base-url", view_server.url, "--query"]
+    assert main([*save, "summary.vall_loss <= 0.1"]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == (f"error: line 1, column 1: no run of {ENTITY}/e2e-keys-cli has "
+                   "summary.vall_loss\n    summary.vall_loss <= 0.1\n    ~~~~~~~~~~~~~~~~~\n"
+                   "hint: did you mean summary.val_loss?\n")
+    assert list_views(ENTITY, "e2e-keys-cli", base_url=view_server.url,
+                      api_key=view_server.api_key) == []
+    assert main([*save, "summary.val_loss <= 0.1"]) == 0
+    assert capsys.readouterr().out.startswith(f"{view_server.url}/{ENTITY}/e2e-keys-cli?nw=")
+
+
 def test_command_errors_are_clean(view_server: ViewServer, monkeypatch: pytest.MonkeyPatch,
                                   capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("WANDB_API_KEY", view_server.api_key)
