@@ -32,9 +32,9 @@ from wsquery.errors import Problem, WsqueryError
 KEY_SECTIONS = ("config", "summary")
 #: How many segments deep the keys of a config or summary are listed.
 MAX_DEPTH = 4
-#: Close keys a hint names at most, each as close as the closest (difflib's ratio) but for
-#: this much.
+#: Close keys a hint names at most.
 MAX_SUGGESTIONS = 3
+#: How much less close (difflib's ratio) than the closest key another may be and be named.
 CLOSENESS_MARGIN = 0.1
 #: Keys a hint lists when none is close.
 SHOWN_KEYS = 5
@@ -110,7 +110,7 @@ def unknown_keys(query: Query, known: KnownKeys, *, holders: str = "run") -> lis
 
 def _hint(field: Field, known: KnownKeys) -> str:
     """The keys of the same section closest to ``field``'s, then those of the other section
-    whose last segment is ``field``'s (``config.acc`` for ``summary.acc``); else what keys
+    whose last segment is ``field``'s (``summary.acc`` for ``config.acc``); else what keys
     the section holds."""
     same = _shown(field.section, known)
     leaf = field.key.rpartition(".")[2]
@@ -132,7 +132,7 @@ def _closest(key: str, keys: Iterable[str]) -> list[str]:
     """The keys close to ``key``, closest first, leaving out those much less close than the
     closest (``optimizer`` for ``optimiser``, not also ``optimizer.name``)."""
     close = difflib.get_close_matches(key, keys, n=MAX_SUGGESTIONS)
-    ratios = [difflib.SequenceMatcher(None, key, found).ratio() for found in close]
+    ratios = [difflib.SequenceMatcher(None, found, key).ratio() for found in close]
     return [found for found, ratio in zip(close, ratios, strict=True)
             if ratio >= ratios[0] - CLOSENESS_MARGIN]
 
