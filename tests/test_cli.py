@@ -179,3 +179,83 @@ def test_compile_offers_each_targets_options_as_flags() -> None:
     assert given.returncode == 0, given.stderr
     assert json.loads(given.stdout)["filters"] == {
         "createdAt": {"$gte": "2024-01-01T00:00:00.000000Z"}}
+
+
+KEYED_RUNS = [
+    {"id": "a", "config": {"lr": 0.1, "optimizer": {"beta": 0.9}}, "summary": {"val_loss": 0.05}},
+    {"id": "b", "config": {"lr": 0.2}, "summary": {"val_loss": 0.5, "acc": 0.7}},
+]
+UNKNOWN_KEY_WARNING = """\
+warning: line 1, column 1: no run has summary.vall_loss
+    summary.vall_loss <= 0.1
+    ~~~~~~~~~~~~~~~~~
+hint: did you mean summary.val_loss?
+"""
+
+
+def test_compile_warns_of_a_key_no_run_of_the_runs_file_has(tmp_path: Path) -> None:
+    path = tmp_path / "runs.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in KEYED_RUNS) + "\n")
+    plain = wsquery("compile", "summary.vall_loss <= 0.1")
+    assert (plain.returncode, plain.stderr) == (0, "")
+    warned = wsquery("compile", "--runs", str(path), "summary.vall_loss <= 0.1")
+    assert warned.returncode == 0
+    assert warned.stdout == plain.stdout
+    assert warned.stderr == UNKNOWN_KEY_WARNING
+    strict = wsquery("compile", "--strict", "--runs", str(path), "summary.vall_loss <= 0.1")
+    assert strict.returncode == 2
+    assert strict.stdout == ""
+    assert strict.stderr == UNKNOWN_KEY_WARNING.replace("warning:", "error:", 1)
+    held = wsquery("compile", "--strict", "--runs", str(path),
+                   "summary.val_loss <= 0.1 and config.optimizer.beta >= 0.5 "
+                   "group by config.optimizer order by summary.acc")
+    assert (held.returncode, held.stderr) == (0, "")
+    other = wsquery("compile", "--target", "mongo", "--runs", str(path),
+                    "config.acc >= 0.5 order by summary.lr")
+    assert other.returncode == 0
+    assert [line for line in other.stderr.splitlines() if line.startswith(("warning", "hint"))
+            ] == ["warning: line 1, column 1: no run has config.acc",
+                  "hint: did you mean summary.acc?",
+                  "warning: line 1, column 28: no run has summary.lr",
+                  "hint: did you mean config.lr?"]
+    missing = wsquery("compile", "--runs", str(tmp_path / "nothing.jsonl"), "config.a == 1")
+    assert missing.returncode == 2
+    assert "nothing.jsonl" in missing.stderr and "Traceback" not in missing.stderr
+
+
+def test_filter_warns_of_a_key_none_of_its_runs_has(tmp_path: Path) -> None:
+    path = tmp_path / "runs.json"
+    path.write_text(json.dumps(KEYED_RUNS))
+    result = wsquery("filter", "summary.vall_loss <= 0.1", str(path))
+    assert (result.returncode, result.stdout, result.stderr) == (0, "", UNKNOWN_KEY_WARNING)
+    right = wsquery("filter", "summary.val_loss <= 0.1", str(path))
+    assert (right.returncode, right.stderr) == (0, "")
+    assert [json.loads(line)["id"] for line in right.stdout.splitlines()] == ["a"]
+    piped = wsquery("filter", "summary.val_loss <= 0.1 order by config.lrr", "-",
+                    stdin=path.read_text())
+    assert piped.stdout == right.stdout
+    assert "no run has config.lrr" in piped.stderr and "did you mean config.lr?" in piped.stderr
+
+
+def test_a_run_table_gives_its_columns_as_the_keys(tmp_path: Path) -> None:
+    import pyarrow.csv
+    import pyarrow.parquet
+
+    from wsquery import to_frame
+
+    table = to_frame(KEYED_RUNS, backend="arrow").drop_columns(["tags"])  # CSV has no lists
+    for suffix in (".csv", ".parquet"):
+        path = tmp_path / f"runs{suffix}"
+        if suffix == ".csv":
+            pyarrow.csv.write_csv(table, path)
+        else:
+            pyarrow.parquet.write_table(table, path)
+        warned = wsquery("filter", "summary.vall_loss <= 0.1", str(path))
+        assert (warned.returncode, warned.stdout, warned.stderr) == (0, "", UNKNOWN_KEY_WARNING)
+        held = wsquery("filter", "summary.val_loss <= 0.1 and config.optimizer.beta > 0 "
+                       "order by config.optimizer", str(path))
+        assert (held.returncode, held.stderr) == (0, "")
+        assert [json.loads(line)["id"] for line in held.stdout.splitlines()] == ["a"]
+        strict = wsquery("compile", "--strict", "--runs", str(path), "config.optimiser == 1")
+        assert strict.returncode == 2
+        assert "did you mean config.optimizer?" in strict.stderr

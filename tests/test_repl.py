@@ -132,46 +132,99 @@ def test_tab_offers_what_the_grammar_lets_come_there(terminal: Terminal) -> None
     assert terminal.close() == 0
 
 
-def test_the_problem_is_shown_under_the_input_as_it_is_typed(tmp_path: Path,
-                                                            runs_file: Path) -> None:
-    # prompt_toolkit draws the bottom toolbar once the terminal has told where the cursor is,
-    # so here the test answers each prompt's cursor position request as a terminal would;
-    # each text is typed at once into a fresh prompt, so the toolbar is drawn whole
-    env = _env(tmp_path)
-    del env["PROMPT_TOOLKIT_NO_CPR"]
-    child = pexpect.spawn(sys.executable, ["-m", "wsquery", "repl", "--runs", str(runs_file)],
-                          env=env, cwd=str(tmp_path), encoding="utf-8", timeout=TIMEOUT,
-                          dimensions=(50, 200))
+class ToolbarTerminal:
+    """A REPL in a pseudo-terminal whose prompts draw the bottom toolbar: prompt_toolkit draws
+    it once the terminal has told where the cursor is, so each prompt's cursor position
+    request is answered as a terminal would; each text is typed at once into a fresh prompt,
+    so the toolbar is drawn whole."""
 
-    def toolbar(text: str, says: str) -> list[str]:
+    def __init__(self, home: Path, *args: str, **env: str) -> None:
+        environment = _env(home, **env)
+        del environment["PROMPT_TOOLKIT_NO_CPR"]
+        self.child = pexpect.spawn(sys.executable, ["-m", "wsquery", "repl", *args],
+                                   env=environment, cwd=str(home), encoding="utf-8",
+                                   timeout=TIMEOUT, dimensions=(50, 200))
+
+    def prompt(self) -> None:
+        self.child.expect_exact("\x1b[6n")
+        self.child.send("\x1b[1;1R")
+        self.child.expect_exact("wsquery>")
+
+    def toolbar(self, text: str, says: str) -> list[str]:
         """The toolbar's two lines (the input, and the caret) once typing ``text`` at a new
         prompt makes it say ``says``; then Enter."""
-        child.expect_exact("\x1b[6n")
-        child.send("\x1b[1;1R")
-        child.expect_exact("wsquery>")
-        child.send(text)
-        child.expect(re.escape(says))
-        lines = _plain(str(child.before) + str(child.after)).splitlines()
-        child.send("\r")
+        self.prompt()
+        self.child.send(text)
+        self.child.expect(re.escape(says))
+        lines = _plain(str(self.child.before) + str(self.child.after)).splitlines()
+        self.child.send("\r")
         return [line.rstrip() for line in lines[-2:]]
 
-    assert toolbar("summary.val_loss <", "^ error: expected a value, found end of input") == [
-        " summary.val_loss <", "                   ^ error: expected a value, found end of input"]
-    source, caret = toolbar("summary.val_loss < 0.1 and state == finished",
-                            """^ error: expected a value, found 'finished' """
-                            """(text is written in quotes: "finished")""")
+    def enter(self, text: str, until: str) -> str:
+        """Type ``text`` at a new prompt and Enter; the output up to ``until``."""
+        self.prompt()
+        self.child.send(text + "\r")
+        self.child.expect(until)
+        return _plain(str(self.child.before) + str(self.child.after))
+
+    def close(self) -> None:
+        self.prompt()
+        self.child.sendcontrol("d")
+        self.child.expect(pexpect.EOF)
+
+
+def test_the_problem_is_shown_under_the_input_as_it_is_typed(tmp_path: Path,
+                                                            runs_file: Path) -> None:
+    term = ToolbarTerminal(tmp_path, "--runs", str(runs_file))
+    assert term.toolbar("summary.val_loss <", "^ error: expected a value, found end of input"
+                        ) == [" summary.val_loss <",
+                              "                   ^ error: expected a value, found end of input"]
+    source, caret = term.toolbar("summary.val_loss < 0.1 and state == finished",
+                                 """^ error: expected a value, found 'finished' """
+                                 """(text is written in quotes: "finished")""")
     assert source == " summary.val_loss < 0.1 and state == finished"
     assert caret.index("^") == source.index("finished")
-    source, caret = toolbar("config.lr >= 0.1 and summary.val_loss < 0.1",
-                            "^ warning: summary.val_loss < 0.1 became summary.val_loss <= 0.1")
+    source, caret = term.toolbar("config.lr >= 0.1 and summary.val_loss < 0.1",
+                                 "^ warning: summary.val_loss < 0.1 became summary.val_loss "
+                                 "<= 0.1")
     assert caret.index("^") == source.index("summary")
-    child.expect("runs match")
-    assert "config.lr >= 0.1 and summary.val_loss < 0.1\n" in _plain(str(child.before))
-    child.expect_exact("\x1b[6n")
-    child.send("\x1b[1;1R")
-    child.expect_exact("wsquery>")
-    child.sendcontrol("d")
-    child.expect(pexpect.EOF)
+    term.child.expect("runs match")
+    assert "config.lr >= 0.1 and summary.val_loss < 0.1\n" in _plain(str(term.child.before))
+    term.close()
+
+
+def test_a_key_no_loaded_run_has_is_warned_of_under_the_input(tmp_path: Path, runs_file: Path,
+                                                              view_server: ViewServer) -> None:
+    """Runs from --runs, from :runs and from :project each give the keys the toolbar judges
+    by; before any are loaded a misspelled key is no problem it can know of."""
+    view_server.add_runs(DEFAULT_ENTITY, "repl-keys", [
+        {"id": "k1", "name": "one", "state": "finished", "config": {"momentum": 0.9},
+         "summary": {"f1": 0.7}}])
+    term = ToolbarTerminal(tmp_path, "--runs", str(runs_file),
+                           WANDB_BASE_URL=view_server.url, WANDB_API_KEY=view_server.api_key)
+    source, caret = term.toolbar(
+        "config.lr >= 0.1 and summary.vall_loss <= 0.1",
+        "^ warning: no run has summary.vall_loss (did you mean summary.val_loss?)")
+    assert caret.index("^") == source.index("summary.vall_loss")
+    term.child.expect("0 of 3 runs match")
+    source, caret = term.toolbar(
+        'state == "finished" group by config.optimizer order by summary.acc',
+        "^ warning: no run has summary.acc (the runs' summary keys are summary.val_loss)")
+    assert caret.index("^") == source.index("summary.acc")  # config.optimizer is held
+    assert "fields from 1 run of" in term.enter(f":project {DEFAULT_ENTITY}/repl-keys",
+                                                "run of")
+    source, caret = term.toolbar(
+        "config.momentun >= 0.5",
+        "^ warning: no run has config.momentun (did you mean config.momentum?)")
+    assert caret.index("^") == source.index("config.momentun")
+    other = tmp_path / "other.jsonl"
+    other.write_text(json.dumps({"id": "o", "summary": {"recall": 0.5}}) + "\n",
+                     encoding="utf-8")
+    assert "1 run loaded" in term.enter(f":runs {other}", "loaded from")
+    source, caret = term.toolbar(
+        "config.momentum >= 0.5",
+        "^ warning: no run has config.momentum (no run has any config key)")
+    term.close()
 
 
 def test_fields_lists_the_keys_tab_completes(terminal: Terminal) -> None:
@@ -451,6 +504,11 @@ def test_problem_line() -> None:
     assert problem_line("config.a > 1", "mongo") == ""
     assert problem_line("config.a > 1", "workspace").startswith(
         " config.a > 1\n ^ warning: config.a > 1 became config.a >= 1")
+    assert problem_line("config.lrr == 1", "workspace") == ""
+    assert problem_line("config.lrr == 1", "workspace", {}) == ""
+    assert problem_line("state == 'finished' and\\\n  config.lrr == 1", "workspace",
+                        {"config.lr": (0.1,)}) == (
+        "   config.lrr == 1\n   ^ warning: no run has config.lrr (did you mean config.lr?)")
 
 
 def test_history_path(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

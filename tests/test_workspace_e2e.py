@@ -13,7 +13,12 @@ import pytest
 from wsquery import compile as compile_query
 from wsquery.apps.cli import main
 from wsquery.apps.server import DEFAULT_ENTITY, ViewServer
-from wsquery.errors import NotFoundError, PermissionDeniedError, TargetError
+from wsquery.errors import (
+    NotFoundError,
+    PermissionDeniedError,
+    QueryValidationError,
+    TargetError,
+)
 from wsquery.wandb.graphql import GraphQLClient, Settings
 from wsquery.wandb.views import (
     LinePlot,
@@ -180,6 +185,61 @@ def test_another_entitys_project_is_refused(client: GraphQLClient) -> None:
     assert other.view_id is None
 
 
+KEYED_RUNS = [
+    {"id": "k1", "name": "one", "state": "finished", "created_at": "2024-01-01T00:00:00Z",
+     "config": {"lr": 0.1, "optimizer": {"name": "adam", "beta": 0.9}},
+     "summary": {"val_loss": 0.05, "acc": 0.9}},
+    {"id": "k2", "name": "two", "state": "crashed", "created_at": "2024-01-02T00:00:00Z",
+     "config": {"lr": 0.01}, "summary": {"val_loss": 0.5}},
+]
+
+
+def test_save_can_refuse_a_key_no_run_of_the_project_has(
+        counting_server: tuple[ViewServer, GraphQLClient]) -> None:
+    server, own_client = counting_server
+    server.add_runs(ENTITY, "e2e-keys", KEYED_RUNS)
+    misspelled = workspace("e2e-keys", query="summary.val_loss <= 0.1 and config.optimiser.name"
+                                             ' == "adam" order by summary.accuracy')
+    with pytest.raises(QueryValidationError) as caught:
+        misspelled.save(client=own_client, check_keys=True)
+    assert str(caught.value) == (
+        f"line 1, column 29: no run of {ENTITY}/e2e-keys has config.optimiser.name\n"
+        '    summary.val_loss <= 0.1 and config.optimiser.name == "adam" '
+        "order by summary.accuracy\n"
+        "                                ~~~~~~~~~~~~~~~~~~~~~\n"
+        "hint: did you mean config.optimizer.name?\n"
+        f"line 1, column 70: no run of {ENTITY}/e2e-keys has summary.accuracy\n"
+        '    summary.val_loss <= 0.1 and config.optimiser.name == "adam" '
+        "order by summary.accuracy\n"
+        + " " * 73 + "~~~~~~~~~~~~~~~~\n"
+        "hint: the runs' summary keys are summary.acc, summary.val_loss")
+    assert [r.operation_name for r in server.received if r.operation_name == "UpsertView"] == []
+    assert misspelled.view_id is None
+    assert list_views(ENTITY, "e2e-keys", client=own_client) == []
+    with pytest.raises(QueryValidationError, match=r"did you mean summary\.val_loss\?"):
+        workspace("e2e-keys", query="summary.vall_loss <= 0.1").save_as_new_view(
+            client=own_client, check_keys=True)
+    with pytest.raises(QueryValidationError, match=r"did you mean summary\.val_loss\?"):
+        workspace("e2e-keys", query="summary.vall_loss <= 0.1").save(
+            client=own_client, check_keys=True, dry_run=True)
+
+    server.received.clear()
+    held = workspace("e2e-keys", query='summary.val_loss <= 0.1 and config.optimizer.name == '
+                                       '"adam" group by config.optimizer order by summary.acc')
+    held.save(client=own_client, check_keys=True)
+    assert [r.operation_name for r in server.received] == ["ListRuns", "UpsertView"]
+    assert str(Workspace.from_url(held.url, client=own_client).query) == str(held.query)
+
+    server.received.clear()  # a query without config or summary keys fetches no runs
+    workspace("e2e-keys", query='state == "finished"').save(client=own_client, check_keys=True)
+    assert [r.operation_name for r in server.received] == ["UpsertView"]
+
+    unchecked = workspace("e2e-keys", query="summary.vall_loss <= 0.1").save(client=own_client)
+    assert str(unchecked.query) == "summary.vall_loss <= 0.1"  # the check is off by default
+    with pytest.raises(NotFoundError, match=f"project {ENTITY}/e2e-keys-none not found"):
+        workspace("e2e-keys-none").save(client=own_client, check_keys=True)
+
+
 @pytest.mark.parametrize("name", ["example-view-spec-seed.json", "example-view-spec.json"])
 def test_a_stored_spec_survives_an_edit_of_its_query(client: GraphQLClient, name: str) -> None:
     original = example(name)
@@ -231,6 +291,25 @@ def test_commands_save_load_list_delete(view_server: ViewServer, monkeypatch: py
     assert capsys.readouterr().out == f"deleted {url}\n"
     assert main(["list", f"{ENTITY}/e2e-cli", *server]) == 0
     assert capsys.readouterr().out == ""
+
+
+def test_command_save_checks_keys_when_asked(view_server: ViewServer,
+                                             monkeypatch: pytest.MonkeyPatch,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("WANDB_API_KEY", view_server.api_key)
+    view_server.add_runs(ENTITY, "e2e-keys-cli", KEYED_RUNS)
+    save = ["save", "--project", "e2e-keys-cli", "--name", "Keys", "--check-keys",
+            "--base-url", view_server.url, "--query"]
+    assert main([*save, "summary.vall_loss <= 0.1"]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == (f"error: line 1, column 1: no run of {ENTITY}/e2e-keys-cli has "
+                   "summary.vall_loss\n    summary.vall_loss <= 0.1\n    ~~~~~~~~~~~~~~~~~\n"
+                   "hint: did you mean summary.val_loss?\n")
+    assert list_views(ENTITY, "e2e-keys-cli", base_url=view_server.url,
+                      api_key=view_server.api_key) == []
+    assert main([*save, "summary.val_loss <= 0.1"]) == 0
+    assert capsys.readouterr().out.startswith(f"{view_server.url}/{ENTITY}/e2e-keys-cli?nw=")
 
 
 def test_command_errors_are_clean(view_server: ViewServer, monkeypatch: pytest.MonkeyPatch,

@@ -213,11 +213,16 @@ def complete(text: str, cursor: int | None = None, *, runs: Iterable[Any] | None
         text, cursor, runs=runs, fields=fields)
 
 
-def check(text: str, target: str | None = "workspace", **options: Any) -> list[Diagnostic]:
+def check(text: str, target: str | None = "workspace", *, runs: Iterable[Any] | None = None,
+          fields: Mapping[str, Iterable[Any]] | Iterable[str] | None = None,
+          **options: Any) -> list[Diagnostic]:
     """Every problem of query text as data, without raising: syntax errors, literals no run
     can match, and the errors and warnings of compiling for ``target`` (None: none), each
-    with its span, message, hint, what was expected and its severity."""
-    return _module("apps.assist").check(text, target, **options)  # type: ignore[no-any-return]
+    with its span, message, hint, what was expected and its severity. Given ``runs`` or
+    ``fields`` (as ``complete`` takes them), also a warning on each config or summary key
+    none of them holds, naming the closest keys they do: a misspelled key selects nothing."""
+    return _module("apps.assist").check(  # type: ignore[no-any-return]
+        text, target, runs=runs, fields=fields, **options)
 
 
 def targets() -> list[str]:

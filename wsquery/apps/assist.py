@@ -8,7 +8,8 @@ the config and summary keys of the runs or fields given, or written elsewhere in
 operators, keywords (several at once where only keywords can follow, as ``is not null``),
 punctuation, and values: those seen in the runs for the field being compared, a run's states,
 each checked as a query would check it. ``check`` reports syntax errors, literals no run can
-match, and what the target says (its errors and warnings) alike, without raising.
+match, what the target says (its errors and warnings) and, given the runs or their fields,
+keys none of them holds (``semantics.keys``) alike, without raising.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from wsquery.errors import (
     WsqueryError,
     line_column,
 )
+from wsquery.semantics.keys import field_named, known_keys, leaves, unknown_keys
 from wsquery.semantics.schema import RUN_STATES, kind
 from wsquery.syntax.grammar import keywords
 from wsquery.syntax.parser import OPERATORS, Prefix, parse, prefix, spelling
@@ -91,8 +93,8 @@ class Completions:
 class Diagnostic:
     """One problem of a query: ``span`` (offsets into the text) and its 1-based ``line`` and
     ``column``, ``message``, what was ``expected`` there (syntax errors), a ``hint``, its
-    ``severity``, and its ``source``: ``syntax``, ``meaning`` (a literal no run can match)
-    or the target's name."""
+    ``severity``, and its ``source``: ``syntax``, ``meaning`` (a literal no run can match),
+    ``keys`` (a key none of the runs given holds) or the target's name."""
 
     message: str
     span: tuple[int, int]
@@ -125,7 +127,7 @@ def complete(text: str, cursor: int | None = None, *, runs: Iterable[Any] | None
     known = _Known(runs, fields)
     for name, token_start, token_end in state.tokens:  # keys written elsewhere in the text
         if name == "FIELD":
-            field = _field(before[token_start:token_end])
+            field = field_named(before[token_start:token_end])
             if field is not None:
                 known.mention(str(field))
     word = before[start:].lower()
@@ -144,35 +146,47 @@ def fields_of(runs: Iterable[Any]) -> dict[str, tuple[Any, ...]]:
             for name, seen in _seen(runs).items()}
 
 
-def check(text: str, target: str | None = "workspace", **options: Any) -> list[Diagnostic]:
+def check(text: str, target: str | None = "workspace", *, runs: Iterable[Any] | None = None,
+          fields: Mapping[str, Iterable[Any]] | Iterable[str] | None = None,
+          **options: Any) -> list[Diagnostic]:
     """Every problem of ``text`` as a query, in source order, errors and warnings alike,
     without raising: a syntax error (the parser stops at the first), else every literal no
     run can match, else what compiling for ``target`` (with ``options``, as ``compile``
-    takes them; None: no target) refuses or warns about."""
+    takes them; None: no target) refuses or warns about, and, given ``runs`` or ``fields``
+    (as ``complete`` takes them), a warning (source ``keys``) on each config or summary key
+    that none of them holds, naming the closest keys they do."""
     if target is not None:
         from wsquery.compilers.registry import get
 
         get(target)  # an unknown target is the caller's mistake, not the query's
     try:
-        parse(text)
+        query = parse(text)
     except QueryValidationError as error:
         return [_diagnostic(text, p.message, p.span, "error", "meaning", p.hint, p.expected)
                 for p in error.problems]
     except QuerySyntaxError as error:
         return [_diagnostic(text, p.message, p.span, "error", "syntax", p.hint, p.expected)
                 for p in error.problems]
+    known = known_keys(runs, fields)
+    keys = [] if known is None else [
+        _diagnostic(text, p.message, p.span, "warning", "keys", p.hint)
+        for p in unknown_keys(query, known)]
     if target is None:
-        return []
+        return keys
     import wsquery
 
     whole = (0, len(text))
     try:
         compiled = wsquery.compile(text, target=target, **options)
     except TargetError as error:
-        return [_diagnostic(text, error.message, error.span or whole, "error", target,
-                            error.hint)]
-    return [_diagnostic(text, warning.message, warning.span or whole, "warning", target,
-                        warning.hint) for warning in compiled.warnings]
+        targeted = [_diagnostic(text, error.message, error.span or whole, "error", target,
+                                error.hint)]
+    else:
+        targeted = [_diagnostic(text, warning.message, warning.span or whole, "warning",
+                                target, warning.hint) for warning in compiled.warnings]
+    if not keys:
+        return targeted
+    return sorted(keys + targeted, key=lambda diagnostic: diagnostic.span[0])
 
 
 def _diagnostic(text: str, message: str, span: tuple[int, int], severity: Severity,
@@ -309,21 +323,10 @@ def _field_before(state: Prefix, before: str) -> Field | None:
     ``limit`` came after it."""
     for name, start, end in reversed(state.tokens):
         if name in _FIELD_TERMINALS:
-            return _field(before[start:end])
+            return field_named(before[start:end])
         if name == "LIMIT":
             return None
     return None
-
-
-@lru_cache(maxsize=4096)
-def _field(text: str) -> Field | None:
-    """The field ``text`` names, read as a query reads it; None when it names none."""
-    from wsquery.build import field
-
-    try:
-        return field(text).field
-    except WsqueryError:
-        return None
 
 
 @lru_cache(maxsize=4096)
@@ -354,7 +357,7 @@ class _Known:
         else:
             given = ((name, ()) for name in fields or ())
         for name, values in given:
-            field = _field(name)
+            field = field_named(name)
             if field is not None:
                 self.given.setdefault(str(field), values)
 
@@ -397,7 +400,7 @@ def _seen(runs: Iterable[Any]) -> dict[str, _Seen]:
             for item in value if kind(field) == "tags" and isinstance(value, list) else [value]:
                 add(field, item)
         for section, values in (("config", record.config), ("summary", record.summary)):
-            for path, value in _leaves(values) if isinstance(values, Mapping) else ():
+            for path, value in leaves(values) if isinstance(values, Mapping) else ():
                 add(Field(section, path), value)
     return seen
 
@@ -406,15 +409,3 @@ def _offerable(value: Any) -> bool:
     """Whether a value seen is one a query can write: text, a bool, a finite number."""
     return isinstance(value, str | bool) or (
         isinstance(value, int | float) and math.isfinite(value))
-
-
-def _leaves(values: Mapping[str, Any], prefix: tuple[str, ...] = ()
-            ) -> Iterator[tuple[tuple[str, ...], Any]]:
-    """The keys of a config or summary, nested ones both whole and key by key (a query may
-    write either), with their values; W&B's own ``_wandb`` keys left out."""
-    for key, value in values.items():
-        if not isinstance(key, str) or not key or key.startswith("_wandb"):
-            continue
-        yield (*prefix, key), value
-        if isinstance(value, Mapping) and len(prefix) < 3:
-            yield from _leaves(value, (*prefix, key))

@@ -64,6 +64,10 @@ def _parser() -> argparse.ArgumentParser:
                              "arguments of wandb.Api().runs), mongo (a MongoDB filter), "
                              "wandb-workspaces (its filter string), or a plugin's target")
     _add_target_options(compile_cmd)
+    compile_cmd.add_argument("--runs", metavar="FILE",
+                             help="runs, read as filter reads them, whose keys the query's are "
+                             "checked against: a key none has is a warning (with --strict, "
+                             "an error)")
     compile_cmd.add_argument("query", help="query text, or - to read it from stdin")
     compile_cmd.set_defaults(func=_compile)
 
@@ -166,7 +170,11 @@ def _target_options(args: argparse.Namespace) -> dict[str, Any]:
 def _compile(args: argparse.Namespace) -> int:
     from wsquery import compile
 
-    result = compile(_read_query(args.query), target=args.target, **_target_options(args))
+    text = _read_query(args.query)
+    options = _target_options(args)
+    result = compile(text, target=args.target, **options)
+    if args.runs:
+        _check_keys(text, _runs_file(args.runs), strict=bool(options.get("strict")))
     _print_warnings(result.warnings)
     output = result.to_json()
     print(output if isinstance(output, str) else json.dumps(output, indent=2, ensure_ascii=False))
@@ -228,16 +236,44 @@ def _filter(args: argparse.Namespace) -> int:
     from wsquery import compile, evaluate
 
     query = _read_query(args.query)
-    if args.runs.lower().endswith(TABLE_SUFFIXES):
-        frame = load_table(args.runs)
-        compiled = compile(query, target="pandas")
-        selected = table_rows(compiled(frame))  # type: ignore[operator]
+    runs = _runs_file(args.runs)
+    _check_keys(query, runs, strict=False)
+    if isinstance(runs, list):
+        selected = evaluate(query, runs)
     else:
-        source = sys.stdin.read() if args.runs == "-" else _read_file(args.runs)
-        selected = evaluate(query, load_runs(source, args.runs))
+        compiled = compile(query, target="pandas")
+        selected = table_rows(compiled(runs))  # type: ignore[operator]
     for run in selected:
         print(json.dumps(run, ensure_ascii=False, default=str))
     return 0
+
+
+def _runs_file(path: str) -> Any:
+    """The runs of a file (- for stdin): a pandas frame for a run table (CSV or Parquet, by
+    its suffix), else a list of runs from JSON lines or a JSON array."""
+    if path.lower().endswith(TABLE_SUFFIXES):
+        return load_table(path)
+    return load_runs(sys.stdin.read() if path == "-" else _read_file(path), path)
+
+
+def _check_keys(text: str, runs: Any, *, strict: bool) -> None:
+    """Warn on stderr of each config or summary key of the query that none of ``runs`` (as
+    ``_runs_file`` reads them) holds, naming the closest keys; with ``strict``, fail."""
+    from wsquery.errors import QueryValidationError, render_problem
+    from wsquery.semantics.keys import known_keys, unknown_keys
+    from wsquery.syntax.parser import parse
+
+    if isinstance(runs, list):
+        known = known_keys(runs)
+    else:
+        from wsquery.compilers.run_table import shape_of
+
+        known = known_keys(fields=shape_of(runs).parts)
+    problems = [] if known is None else unknown_keys(parse(text), known)
+    if problems and strict:
+        raise QueryValidationError(text, problems)
+    for problem in problems:
+        print(f"warning: {render_problem(text, problem)}", file=sys.stderr)
 
 
 def _runs(args: argparse.Namespace) -> int:

@@ -53,6 +53,9 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     save.add_argument("--description", default="")
     save.add_argument("--dry-run", action="store_true",
                       help="print the GraphQL request instead of sending it")
+    save.add_argument("--check-keys", action="store_true",
+                      help="first check the query's keys against the project's newest runs: "
+                      "a key none has is an error, and nothing is saved")
     _add_server_option(save)
     save.set_defaults(func=_save)
 
@@ -101,9 +104,9 @@ def _save(args: argparse.Namespace) -> int:
     workspace = Workspace(args.entity or client.default_entity(), args.project, args.name,
                           args.description, query=query)
     if args.dry_run:
-        _print_json(workspace.save(client=client, dry_run=True))
+        _print_json(workspace.save(client=client, dry_run=True, check_keys=args.check_keys))
         return 0
-    print(workspace.save(client=client).url)
+    print(workspace.save(client=client, check_keys=args.check_keys).url)
     return 0
 
 

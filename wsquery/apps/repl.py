@@ -52,8 +52,10 @@ HELP = """\
 Type a query to see its canonical text, its warnings and the JSON for the current target.
 A line ending in \\ or with open ( or [ continues on the next line.
   :target NAME              compile for this target (Tab lists them: workspace, runs-api, ...)
-  :runs FILE                load runs (JSON lines or a JSON array); queries then list matches
-  :project ENTITY/PROJECT   complete with the keys and values of the project's newest runs
+  :runs FILE                load runs (JSON lines or a JSON array); queries then list matches,
+                            and a key none of them has is warned of
+  :project ENTITY/PROJECT   complete with the keys and values of the project's newest runs,
+                            and warn of a key none of them has
   :fields                   the keys (and values seen) that Tab completes
   :explain [QUERY]          the normalized form and compiled shape of QUERY or the last query
   :save ENTITY/PROJECT NAME save the last query as a workspace view and print its URL
@@ -61,8 +63,6 @@ A line ending in \\ or with open ( or [ continues on the next line.
   :quit                     leave (Ctrl-D too)"""
 
 _COMMANDS = (":target", ":runs", ":project", ":fields", ":explain", ":save", ":help", ":quit")
-#: The newest runs of a project that ``:project`` reads the keys and values of.
-PROJECT_RUNS = 100
 #: Values ``:fields`` shows per field.
 SHOWN_VALUES = 5
 #: Keys by which a run in W&B's GraphQL shape is told from a plain dict.
@@ -117,7 +117,8 @@ class _Session:
     def __init__(self, target: str) -> None:
         self.target = target
         self.runs: list[Any] | None = None
-        #: What completion offers: field text -> values seen, from ``:runs`` or ``:project``.
+        #: What completion offers and the key check judges by: field text -> values seen,
+        #: from ``:runs`` or ``:project``.
         self.fields: dict[str, tuple[Any, ...]] = {}
         self.last: str | None = None
 
@@ -180,7 +181,9 @@ class _Session:
         entity, slash, project = argument.partition("/")
         if not (entity and slash and project) or "/" in project or " " in argument:
             raise WsqueryError("usage: :project ENTITY/PROJECT")
-        runs = wsquery.runs(entity, project, f"limit {PROJECT_RUNS}")
+        from wsquery.wandb.runs import NEWEST_RUNS
+
+        runs = wsquery.runs(entity, project, f"limit {NEWEST_RUNS}")
         self.fields = fields_of(runs)
         count = len(runs)
         return _Said({"project": argument, "runs": count, "fields": len(self.fields)},
@@ -477,13 +480,14 @@ def _completer(session: _Session) -> Completer:
     return QueryCompleter()
 
 
-def problem_line(text: str, target: str) -> str:
+def problem_line(text: str, target: str, fields: Mapping[str, Iterable[Any]] | None = None
+                 ) -> str:
     """The first problem of the query typed so far, as the line under the input shows it:
     the line of the text it is on, then a caret under its place and what it says (empty when
-    there is none, and for commands)."""
+    there is none, and for commands). ``fields`` (those loaded) also judge the keys."""
     if not text.strip() or text.lstrip().startswith(":"):
         return ""
-    problems = check(text.replace("\\\n", " \n"), target)
+    problems = check(text.replace("\\\n", " \n"), target, fields=fields)
     if not problems:
         return ""
     problem = problems[0]
@@ -530,7 +534,8 @@ def _prompt_lines(session: _Session, stdin: TextIO, stdout: TextIO,
         PROMPT, multiline=True, key_bindings=bindings, prompt_continuation=CONTINUATION,
         lexer=PygmentsLexer(WsqueryLexer), completer=_completer(session),
         complete_while_typing=False, history=FileHistory(str(path)),
-        bottom_toolbar=lambda: problem_line(prompt.default_buffer.text, session.target),
+        bottom_toolbar=lambda: problem_line(prompt.default_buffer.text, session.target,
+                                            session.fields),
         input=create_input(stdin), output=create_output(stdout))
 
     def lines() -> Iterator[str]:

@@ -19,6 +19,10 @@ from wsquery.semantics.schema import ATTRIBUTES
 if TYPE_CHECKING:
     from wsquery.wandb.graphql import GraphQLClient
 
+#: How many of a project's newest runs stand for the keys it holds (the REPL's ``:project``,
+#: ``Workspace.save(check_keys=True)``).
+NEWEST_RUNS = 100
+
 
 def runs(entity: str, project: str, query: str | Query, *, client: GraphQLClient | None = None,
          base_url: str | None = None, api_key: str | None = None, now: datetime | None = None,

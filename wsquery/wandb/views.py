@@ -1130,31 +1130,67 @@ class Workspace:
 
     @overload
     def save(self, *, client: GraphQLClient | None = ..., base_url: str | None = ...,
-             api_key: str | None = ..., dry_run: Literal[False] = ...) -> Workspace: ...
+             api_key: str | None = ..., dry_run: Literal[False] = ...,
+             check_keys: bool = ...) -> Workspace: ...
     @overload
     def save(self, *, client: GraphQLClient | None = ..., base_url: str | None = ...,
-             api_key: str | None = ..., dry_run: Literal[True]) -> dict[str, Any]: ...
+             api_key: str | None = ..., dry_run: Literal[True],
+             check_keys: bool = ...) -> dict[str, Any]: ...
 
     def save(self, *, client: GraphQLClient | None = None, base_url: str | None = None,
-             api_key: str | None = None, dry_run: bool = False) -> Workspace | dict[str, Any]:
+             api_key: str | None = None, dry_run: bool = False,
+             check_keys: bool = False) -> Workspace | dict[str, Any]:
         """Save the view: a new one the first time, the same one after (and after loading).
-        With ``dry_run``: the GraphQL request, unsent."""
-        return self._upsert(_client(client, base_url, api_key), new=False, dry_run=dry_run)
+        With ``dry_run``: the GraphQL request, unsent.
+
+        With ``check_keys``, the query's config and summary keys are first checked against
+        those of the project's newest runs (``wandb.runs.NEWEST_RUNS`` of them, fetched only
+        when the query names such a key): one that none of them has (a misspelling, which
+        would show no run) is a ``QueryValidationError`` naming the closest keys, and nothing
+        is saved. A project without runs has no keys to check against."""
+        graphql = _client(client, base_url, api_key)
+        if check_keys:
+            self._check_keys(graphql)
+        return self._upsert(graphql, new=False, dry_run=dry_run)
 
     @overload
     def save_as_new_view(self, *, client: GraphQLClient | None = ...,
                          base_url: str | None = ..., api_key: str | None = ...,
-                         dry_run: Literal[False] = ...) -> Workspace: ...
+                         dry_run: Literal[False] = ...,
+                         check_keys: bool = ...) -> Workspace: ...
     @overload
     def save_as_new_view(self, *, client: GraphQLClient | None = ...,
                          base_url: str | None = ..., api_key: str | None = ...,
-                         dry_run: Literal[True]) -> dict[str, Any]: ...
+                         dry_run: Literal[True], check_keys: bool = ...) -> dict[str, Any]: ...
 
     def save_as_new_view(self, *, client: GraphQLClient | None = None,
                          base_url: str | None = None, api_key: str | None = None,
-                         dry_run: bool = False) -> Workspace | dict[str, Any]:
-        """Save as another view (new name and id); the workspace then is that view."""
-        return self._upsert(_client(client, base_url, api_key), new=True, dry_run=dry_run)
+                         dry_run: bool = False,
+                         check_keys: bool = False) -> Workspace | dict[str, Any]:
+        """Save as another view (new name and id); the workspace then is that view.
+        ``check_keys`` checks the query's keys first, as ``save`` does."""
+        graphql = _client(client, base_url, api_key)
+        if check_keys:
+            self._check_keys(graphql)
+        return self._upsert(graphql, new=True, dry_run=dry_run)
+
+    def _check_keys(self, graphql: GraphQLClient) -> None:
+        """Raise ``QueryValidationError`` when the query names a config or summary key that
+        none of the project's newest runs has; its text is the query's canonical text."""
+        from wsquery.errors import QueryValidationError
+        from wsquery.semantics.keys import judged, known_keys, unknown_keys
+        from wsquery.syntax.parser import parse
+        from wsquery.wandb.runs import NEWEST_RUNS, runs
+
+        if not judged(self._query):
+            return
+        text = str(self._query)
+        known = known_keys(runs(self.entity, self.project, f"limit {NEWEST_RUNS}",
+                                client=graphql))
+        problems = [] if known is None else unknown_keys(
+            parse(text), known, holders=f"run of {self.entity}/{self.project}")
+        if problems:
+            raise QueryValidationError(text, problems)
 
     def _upsert(self, graphql: GraphQLClient, *, new: bool,
                 dry_run: bool) -> Workspace | dict[str, Any]:
