@@ -99,8 +99,17 @@ MAX_COMPLEXITY = 500
 DATABASE_FIELD_COST = 20
 #: The deepest nesting of fields a document may select (``{ viewer { id } }`` is 2).
 MAX_DEPTH = 10
+#: The most rows one ``history`` or ``sampledHistory`` list holds, asked for or not.
+MAX_HISTORY_SAMPLES = 10_000
 #: The fields besides the root ones (every query and mutation) that read the database.
-_DATABASE_FIELDS = frozenset({("Project", "allViews"), ("Project", "runs")})
+_DATABASE_FIELDS = frozenset({
+    ("Project", "allViews"), ("Project", "runs"), ("Project", "runCount"), ("Project", "run"),
+    ("Run", "history"), ("Run", "sampledHistory"), ("Run", "historyKeys"),
+    ("Run", "parquetHistory")})
+#: Where W&B's SDK posts its telemetry (OpenTelemetry over HTTP): answered 200, kept nowhere.
+_TELEMETRY_PREFIX = "/sdk/otel/"
+#: The largest telemetry post read (and dropped), in bytes.
+_MAX_TELEMETRY_BODY = 1024 * 1024
 #: The error code of a document over a limit, as gqlgen (a Go GraphQL server) gives it.
 COMPLEXITY_CODE = "COMPLEXITY_LIMIT_EXCEEDED"
 #: The error code of a field whose answer would pass ``MAX_RESPONSE_LENGTH``.
@@ -141,7 +150,10 @@ _GRAPHQL_METHODS = "POST"
 _PAGE_METHODS = "GET, POST"
 
 #: The part of W&B's GraphQL schema this server implements: same type, field and argument
-#: names and types as W&B's (checked against the shared schema by the tests).
+#: names and types as W&B's (checked by the tests against the shared schema, with the fields
+#: W&B's clients send that it lacks: ``wandb_schema_extensions.graphql``). Fields beyond
+#: views name the wandb 0.31.0 document that reads them (``wandb/apis/public/runs.py``,
+#: ``wandb/apis/_generated/``, and the GraphQL documents of its ``wandb-core`` binary).
 SCHEMA_SDL = """
 schema {
   query: Query
@@ -150,6 +162,8 @@ schema {
 
 scalar DateTime
 scalar JSONString
+scalar JSON
+scalar Int64
 
 interface Node {
   id: ID!
@@ -159,6 +173,8 @@ type Query {
   viewer(entityName: String): User
   project(name: String, entityName: String): Project
   view(id: ID!, type: String): View
+  # Api.projects: _generated GetProjects
+  models(entityName: String, after: String, first: Int): ProjectConnection
 }
 
 type Mutation {
@@ -178,6 +194,44 @@ type User implements Node {
   name: String!
   username: String
   entity: String
+  # wandb-core's Viewer (Api() signing in) and _generated UserFragment (Api.viewer,
+  # Api.projects' project.user):
+  email: String
+  flags: String
+  teams(before: String, after: String, first: Int, last: Int): EntityConnection
+  admin: Boolean
+  deletedAt: DateTime
+  apiKeys: ApiKeyConnection
+}
+
+# _generated UserFragment's apiKeys and teams
+type ApiKey implements Node {
+  id: ID!
+  name: String!
+  description: String
+}
+
+type ApiKeyConnection {
+  edges: [ApiKeyEdge!]!
+}
+
+type ApiKeyEdge {
+  node: ApiKey
+}
+
+type Entity implements Node {
+  id: ID!
+  name: String!
+  isTeam: Boolean!
+}
+
+type EntityConnection {
+  edges: [EntityEdge!]!
+}
+
+type EntityEdge {
+  node: Entity
+  cursor: String!
 }
 
 type Project implements Node {
@@ -193,6 +247,26 @@ type Project implements Node {
     after: String
   ): ViewConnection
   runs(filters: JSONString, order: String, first: Int, after: String): RunConnection
+  # runs.py Runs (Api.runs): internalId, runCount(filters), readOnly
+  internalId: ID!
+  runCount(filters: JSONString): Int
+  readOnly: Boolean
+  # runs.py Run, RunState, RunSampledHistory, RunFullHistory, RunHistoryKeys (Api.run, a
+  # run's history) and wandb-core's HistoryPage, SampledHistoryPage, RunState
+  run(name: String!): Run
+  # _generated ProjectFragment (Api.projects)
+  isBenchmark: Boolean!
+  user: User
+}
+
+type ProjectConnection {
+  pageInfo: PageInfo!
+  edges: [ProjectEdge!]!
+}
+
+type ProjectEdge {
+  node: Project
+  cursor: String!
 }
 
 type Run implements Node {
@@ -209,6 +283,29 @@ type Run implements Node {
   sweepName: String
   state: String
   group: String
+  # runs.py RunFragment and LightweightRunFragment, and the Runs document's projectId
+  commit: String
+  readOnly: Boolean
+  description: String
+  notes: String
+  projectId: ID!
+  systemMetrics: JSONString
+  historyLineCount: Int
+  # runs.py RunFragment and RunHistoryKeys (Run.lastHistoryStep, read by scan_history)
+  historyKeys: JSON
+  # runs.py RunFullHistory (Run.history without keys); wandb-core's HistoryPage
+  # (Run.scan_history)
+  history(minStep: Int64, maxStep: Int64, samples: Int): [String!]!
+  # runs.py RunSampledHistory (Run.history with keys); wandb-core's SampledHistoryPage
+  sampledHistory(specs: [JSONString!]!): [JSON]
+  # wandb-core's RunParquetHistory (Run.scan_history): no rows are exported to Parquet here,
+  # so every row is live
+  parquetHistory(liveKeys: [String!]!): ParquetHistory!
+}
+
+type ParquetHistory {
+  liveData: [JSON!]!
+  parquetUrls: [String!]!
 }
 
 type RunConnection {
@@ -321,6 +418,19 @@ CREATE TABLE IF NOT EXISTS runs (
   document TEXT NOT NULL,
   UNIQUE (project_id, name)
 );
+CREATE TABLE IF NOT EXISTS run_history (
+  run_id INTEGER NOT NULL REFERENCES runs(id),
+  step INTEGER NOT NULL,
+  row TEXT NOT NULL,
+  PRIMARY KEY (run_id, step)
+) WITHOUT ROWID;
+"""
+
+#: A project's runs, each with how many history rows it has.
+_RUN_COLUMNS = """
+SELECT id, document,
+       (SELECT count(*) FROM run_history WHERE run_history.run_id = runs.id) AS history_lines
+FROM runs
 """
 
 _VIEW_COLUMNS = """
@@ -582,12 +692,15 @@ class _Store:
     def runs(self, entity: str, project: str) -> list[dict[str, Any]]:
         """The project's stored runs as W&B's GraphQL gives them, in the order stored."""
         with closing(self.connect()) as connection:
-            rows = connection.execute(
-                "SELECT runs.id, document FROM runs JOIN projects ON projects.id = project_id "
-                "JOIN entities ON entities.id = entity_id "
-                "WHERE entities.name = ? AND projects.name = ? ORDER BY runs.id",
-                (entity, project)).fetchall()
-        return [_run_object(row["id"], json.loads(row["document"])) for row in rows]
+            found = connection.execute(
+                "SELECT projects.id FROM projects JOIN entities ON entities.id = entity_id "
+                "WHERE entities.name = ? AND projects.name = ?", (entity, project)).fetchone()
+            if found is None:
+                return []
+            rows = connection.execute(f"{_RUN_COLUMNS} WHERE project_id = ? ORDER BY id",
+                                      (found["id"],)).fetchall()
+        return [_run_object(row, json.loads(row["document"]), int(found["id"]), entity)
+                for row in rows]
 
     def key_hashes(self) -> list[tuple[bytes, str]]:
         """Each stored key's hash and entity, oldest first."""
@@ -683,17 +796,22 @@ def _cursor(after: str | None) -> int:
 
 
 class _Project:
-    """A project as GraphQL sees it; ``allViews`` and ``runs`` are resolved from the store on
-    demand, within the answer's budget."""
+    """A project as GraphQL sees it; ``allViews``, ``runs``, ``runCount`` and ``run`` are
+    resolved from the store on demand, within the answer's budget."""
 
-    def __init__(self, store: _Store, row: sqlite3.Row, entity: str, budget: _Budget) -> None:
+    def __init__(self, store: _Store, row: sqlite3.Row, entity: str, budget: _Budget,
+                 user: dict[str, Any]) -> None:
         self._store = store
         self._budget = budget
         self.id = _global_id("Project", row["id"])
         self._number = int(row["id"])
+        self.internalId = str(self._number)
         self.name = str(row["name"])
         self.entityName = entity
         self.createdAt = str(row["created_at"])
+        self.user = user
+        self.readOnly = False
+        self.isBenchmark = False
 
     def allViews(self, info: object, viewType: str | None = None,
                  viewName: str | None = None, userName: str | None = None,
@@ -720,6 +838,23 @@ class _Project:
                  for row in page]
         return _connection(total, edges, more, after is not None)
 
+    def _selected(self, filters: str | None) -> list[dict[str, Any]]:
+        """The project's runs that match runs-API ``filters``, in the order stored."""
+        try:
+            wanted = _load_json(filters) if filters else {}
+        except ValueError as error:
+            raise _graphql_error(f"filters is not JSON: {error}", "BAD_USER_INPUT") from None
+        if not isinstance(wanted, dict):
+            raise _graphql_error("filters must be a JSON object", "BAD_USER_INPUT")
+        with closing(self._store.connect()) as connection:
+            rows = connection.execute(f"{_RUN_COLUMNS} WHERE project_id = ? ORDER BY id",
+                                      (self._number,)).fetchall()
+        try:
+            return [_run_object(row, document, self._number, self.entityName) for row in rows
+                    if matches_filter(wanted, document := json.loads(row["document"]))]
+        except FilterError as error:
+            raise _graphql_error(str(error), "BAD_USER_INPUT") from None
+
     def runs(self, info: object, filters: str | None = None, order: str | None = None,
              first: int | None = None, after: str | None = None) -> dict[str, Any]:
         """The project's runs that match runs-API ``filters``, in ``order``, one page."""
@@ -728,33 +863,38 @@ class _Project:
         from wsquery.semantics.evaluate import evaluate
 
         try:
-            wanted = _load_json(filters) if filters else {}
-        except ValueError as error:
-            raise _graphql_error(f"filters is not JSON: {error}", "BAD_USER_INPUT") from None
-        if not isinstance(wanted, dict):
-            raise _graphql_error("filters must be a JSON object", "BAD_USER_INPUT")
-        try:
             sort = order_key(order or DEFAULT_ORDER)
         except WsqueryError as error:
             raise _graphql_error(f"order: {error}", "BAD_USER_INPUT") from None
         start = _cursor(after)
-        with closing(self._store.connect()) as connection:
-            rows = connection.execute("SELECT id, document FROM runs WHERE project_id = ? "
-                                      "ORDER BY id", (self._number,)).fetchall()
-        try:
-            selected = [_run_object(row["id"], document) for row in rows
-                        if matches_filter(wanted, document := json.loads(row["document"]))]
-        except FilterError as error:
-            raise _graphql_error(str(error), "BAD_USER_INPUT") from None
+        selected = self._selected(filters)
         ordered = evaluate(Query(order_by=(sort,)), selected)
         page, more = _page(ordered[start:], first, self._budget, _run_length)
         total = len(ordered)
-        del rows, selected, ordered  # not kept alive by an error's frames
+        del selected, ordered  # not kept alive by an error's frames
         if more and not page and first != 0:
             raise _Budget.refusal("the next run")
-        edges = [{"node": node, "cursor": _global_id("Cursor", start + index + 1)}
+        edges = [{"node": _RunHistory.attach(node, self._store, self._budget),
+                  "cursor": _global_id("Cursor", start + index + 1)}
                  for index, node in enumerate(page)]
         return _connection(total, edges, more, start > 0)
+
+    def runCount(self, info: object, filters: str | None = None) -> int:
+        """How many of the project's runs match runs-API ``filters``."""
+        return len(self._selected(filters))
+
+    def run(self, info: object, name: str) -> dict[str, Any] | None:
+        """The project's run whose id (W&B's ``name``) is ``name``."""
+        with closing(self._store.connect()) as connection:
+            row = connection.execute(f"{_RUN_COLUMNS} WHERE project_id = ? AND name = ?",
+                                     (self._number, name)).fetchone()
+        if row is None:
+            return None
+        node = _run_object(row, json.loads(row["document"]), self._number, self.entityName)
+        if not self._budget.take(_run_length(node)):
+            del row, node  # not kept alive by the error's frames
+            raise _Budget.refusal("this run")
+        return _RunHistory.attach(node, self._store, self._budget)
 
 
 def _connection(total: int, edges: list[dict[str, Any]], more: bool, after: bool
@@ -772,23 +912,169 @@ def _connection(total: int, edges: list[dict[str, Any]], more: bool, after: bool
     }
 
 
-def _run_object(number: int, document: dict[str, Any]) -> dict[str, Any]:
+def _run_object(row: sqlite3.Row, document: dict[str, Any], project: int, entity: str
+                ) -> dict[str, Any]:
     """A stored run document as W&B's GraphQL ``Run``: config values wrapped as
-    ``{"value": ..., "desc": null}``, config and summary as JSON text. Its other run keys
-    stay on the object, so the local evaluator can order by them."""
+    ``{"value": ..., "desc": null}``, config, summary and system metrics as JSON text, the
+    entity as the user of a run stored without one (W&B's runs always have one, and its SDK
+    reads it). Its other run keys stay on the object, so the local evaluator can order by
+    them."""
     node = {key: value for key, value in document.items()
             if key not in ("config", "summary_metrics")}
-    username = document.get("username")
+    username = document.get("username") or entity
     node.update(
-        id=_global_id("Run", number),
+        id=_global_id("Run", row["id"]),
+        projectId=str(project),
         sweepName=document.get("sweep"),
-        user=None if username is None else {"id": _global_id("User", 0), "name": username,
-                                             "username": username},
+        readOnly=False,
+        user={"id": _global_id("User", 0), "name": username, "username": username},
         config=json.dumps({key: {"value": value, "desc": None}
                            for key, value in document.get("config", {}).items()}),
         summaryMetrics=json.dumps(document.get("summary_metrics", {})),
+        systemMetrics="{}",
+        historyLineCount=row["history_lines"],
     )
     return node
+
+
+class _RunHistory:
+    """A run's history rows (``ViewServer.add_runs``' ``history``), read on demand: the
+    ``Run`` fields W&B's SDK reads for ``run.history()`` and ``run.scan_history()``. Rows come
+    by ``_step``, each as logged."""
+
+    def __init__(self, store: _Store, run: int, budget: _Budget) -> None:
+        self._store = store
+        self._run = run
+        self._budget = budget
+
+    @classmethod
+    def attach(cls, node: dict[str, Any], store: _Store, budget: _Budget) -> dict[str, Any]:
+        """``node`` with its history fields, resolved when a document selects them."""
+        history = cls(store, _local_id("Run", node["id"]) or 0, budget)
+        node.update(history=history.history, sampledHistory=history.sampledHistory,
+                    historyKeys=history.historyKeys, parquetHistory=history.parquetHistory)
+        return node
+
+    def _rows(self, min_step: int | None, max_step: int | None) -> list[dict[str, Any]]:
+        """The rows with ``min_step <= _step < max_step`` (either bound left out: none)."""
+        with closing(self._store.connect()) as connection:
+            texts = [row["row"] for row in connection.execute(
+                "SELECT row FROM run_history WHERE run_id = ? AND step >= ? AND step < ? "
+                "ORDER BY step", (self._run, -2**63 if min_step is None else min_step,
+                                  2**63 - 1 if max_step is None else max_step))]
+        return [json.loads(text) for text in texts]
+
+    def _taken(self, answer: _Item) -> _Item:
+        """``answer``, when the budget holds it."""
+        if not self._budget.take(_NODE_OVERHEAD + len(json.dumps(answer))):
+            del answer  # not kept alive by the error's frames
+            raise _Budget.refusal("this run's history")
+        return answer
+
+    def history(self, info: object, minStep: int | None = None, maxStep: int | None = None,
+                samples: int | None = None) -> list[str]:
+        """The rows in the step range, ``samples`` of them at most, each as JSON text."""
+        rows = _sampled(self._rows(minStep, maxStep), samples)
+        return [json.dumps(row) for row in self._taken(rows)]
+
+    def sampledHistory(self, info: object, specs: list[str]) -> list[list[dict[str, Any]]]:
+        """For each spec (``{"keys": [...], "samples": n}``, optionally ``minStep`` and
+        ``maxStep``, both included: wandb-core asks for the pages 0-4, 5-9, ...), the rows
+        holding every key, with only those keys, sampled."""
+        answers = []
+        for text in specs:
+            keys, samples, min_step, max_step = _history_spec(text)
+            rows = [{key: row[key] for key in keys}
+                    for row in self._rows(min_step, None if max_step is None else max_step + 1)
+                    if all(key in row for key in keys)]
+            answers.append(_sampled(rows, samples))
+        return self._taken(answers)
+
+    def parquetHistory(self, info: object, liveKeys: list[str]) -> dict[str, Any]:
+        """No Parquet files (nothing is exported here), and every row as live data, with only
+        ``liveKeys``."""
+        live = [{key: row[key] for key in liveKeys if key in row}
+                for row in self._rows(None, None)]
+        return {"parquetUrls": [], "liveData": self._taken(live)}
+
+    def historyKeys(self, info: object) -> dict[str, Any]:
+        """The last step, and for each key how many rows hold a value of each JSON type."""
+        counts: dict[str, dict[str, int]] = {}
+        rows = self._rows(None, None)
+        for row in rows:
+            for key, value in row.items():
+                kind = _json_type(value)
+                counts.setdefault(key, {}).setdefault(kind, 0)
+                counts[key][kind] += 1
+        return self._taken({
+            "lastStep": rows[-1]["_step"] if rows else -1,
+            "keys": {key: {"typeCounts": [{"type": kind, "count": count}
+                                          for kind, count in kinds.items()]}
+                     for key, kinds in counts.items()}})
+
+
+def _json_type(value: Any) -> str:
+    """The name W&B's history keys give a value's type."""
+    if value is None:
+        return "nil"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    return "map" if isinstance(value, dict) else "list"
+
+
+def _history_spec(text: str) -> tuple[list[str], int | None, int | None, int | None]:
+    """A ``sampledHistory`` spec's keys, samples, minStep and maxStep, or BAD_USER_INPUT."""
+    try:
+        spec = _load_json(text)
+    except ValueError as error:
+        raise _graphql_error(f"a history spec is not JSON: {error}", "BAD_USER_INPUT") from None
+    keys = spec.get("keys") if isinstance(spec, dict) else None
+    if not (isinstance(keys, list) and keys and all(isinstance(key, str) for key in keys)):
+        raise _graphql_error('a history spec is an object with "keys", a list of key names',
+                             "BAD_USER_INPUT")
+    numbers = [spec.get(name) for name in ("samples", "minStep", "maxStep")]
+    if not all(number is None or (isinstance(number, int) and not isinstance(number, bool))
+               for number in numbers):
+        raise _graphql_error("a history spec's samples, minStep and maxStep are whole numbers",
+                             "BAD_USER_INPUT")
+    return keys, numbers[0], numbers[1], numbers[2]
+
+
+def _sampled(rows: list[_Item], samples: int | None) -> list[_Item]:
+    """At most ``samples`` (and ``MAX_HISTORY_SAMPLES``) of the rows, evenly spaced, the first
+    and last kept; all of them when that many fit."""
+    if samples is not None and samples < 0:
+        raise _graphql_error("samples must not be negative", "BAD_USER_INPUT")
+    wanted = MAX_HISTORY_SAMPLES if samples is None else min(samples, MAX_HISTORY_SAMPLES)
+    if len(rows) <= wanted:
+        return rows
+    if wanted <= 1:
+        return rows[:wanted]
+    last = len(rows) - 1
+    return [rows[round(index * last / (wanted - 1))] for index in range(wanted)]
+
+
+def _history_rows(history: Any) -> list[tuple[int, str]]:
+    """A run's history as (step, JSON text) rows; a WsqueryError names the row that has no
+    whole ``_step`` of its own."""
+    if history is None:
+        return []
+    if not isinstance(history, list | tuple):
+        raise WsqueryError(f"history is a list of rows, not {type(history).__name__}")
+    rows: dict[int, str] = {}
+    for index, row in enumerate(history):
+        step = row.get("_step") if isinstance(row, Mapping) else None
+        if not isinstance(step, int) or isinstance(step, bool) or not 0 <= step < 2**63:
+            raise WsqueryError(f"history row {index} has no _step (a whole number from 0): "
+                               f"{row!r:.60}")
+        if step in rows:
+            raise WsqueryError(f"history row {index} repeats _step {step}")
+        rows[step] = json.dumps(dict(row), default=str)
+    return list(rows.items())
 
 
 def _project_id(connection: sqlite3.Connection, entity: str, project: str) -> int:
@@ -818,14 +1104,22 @@ class _Root:
                 f"permission denied: this API key belongs to {self._entity!r}, not {entity!r}",
                 "PERMISSION_ERROR")
 
+    def _user(self, number: int) -> dict[str, Any]:
+        """The key's user, named as its entity: no email, flags, teams or listed keys."""
+        return {"id": _global_id("User", number), "name": self._entity,
+                "username": self._entity, "entity": self._entity, "email": None,
+                "flags": None, "admin": False, "deletedAt": None,
+                "teams": {"edges": []}, "apiKeys": {"edges": []}}
+
+    def _entity_number(self, connection: sqlite3.Connection) -> int:
+        row = connection.execute("SELECT id FROM entities WHERE name = ?",
+                                 (self._entity,)).fetchone()
+        return int(row["id"]) if row else 0
+
     def viewer(self, info: object, entityName: str | None = None
                ) -> dict[str, Any]:
         with closing(self._store.connect()) as connection:
-            row = connection.execute("SELECT id FROM entities WHERE name = ?",
-                                     (self._entity,)).fetchone()
-        number = row["id"] if row else 0
-        return {"id": _global_id("User", number), "name": self._entity,
-                "username": self._entity, "entity": self._entity}
+            return self._user(self._entity_number(connection))
 
     def project(self, info: object, name: str | None = None,
                 entityName: str | None = None) -> _Project | None:
@@ -835,7 +1129,27 @@ class _Root:
             row = connection.execute(
                 "SELECT projects.* FROM projects JOIN entities ON entities.id = entity_id "
                 "WHERE entities.name = ? AND projects.name = ?", (entity, name)).fetchone()
-        return _Project(self._store, row, entity, self._budget) if row else None
+            user = self._user(self._entity_number(connection))
+        return _Project(self._store, row, entity, self._budget, user) if row else None
+
+    def models(self, info: object, entityName: str | None = None, after: str | None = None,
+               first: int | None = None) -> dict[str, Any]:
+        """The entity's projects, by creation, one page (``Api.projects``)."""
+        entity = entityName or self._entity
+        self._require_own(entity)
+        with closing(self._store.connect()) as connection:
+            rows = connection.execute(
+                "SELECT projects.* FROM projects JOIN entities ON entities.id = entity_id "
+                "WHERE entities.name = ? AND projects.id > ? ORDER BY projects.id LIMIT ?",
+                (entity, _cursor(after), MAX_PAGE_SIZE + 1)).fetchall()
+            total = connection.execute(
+                "SELECT count(*) FROM projects JOIN entities ON entities.id = entity_id "
+                "WHERE entities.name = ?", (entity,)).fetchone()[0]
+            user = self._user(self._entity_number(connection))
+        page, more = _page(rows, first, self._budget, lambda row: _NODE_OVERHEAD)
+        edges = [{"node": _Project(self._store, row, entity, self._budget, user),
+                  "cursor": _global_id("Cursor", row["id"])} for row in page]
+        return _connection(total, edges, more, after is not None)
 
     def view(self, info: object, id: str, type: str | None = None
              ) -> dict[str, Any] | None:
@@ -1128,6 +1442,10 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if path == "/logout":
             self._sign_out()
+            return
+        if path.startswith(_TELEMETRY_PREFIX):
+            self._read(self._content_length(_MAX_TELEMETRY_BODY))
+            self._send(HTTPStatus.OK, b"", self.headers.get("Content-Type") or "text/plain")
             return
         body = self._body()
         operation_name = body.get("operationName")
@@ -1440,29 +1758,39 @@ class ViewServer:
                  ) -> list[str]:
         """Store runs (any shape ``wsquery.evaluate`` reads, as mappings) in ``entity/project``,
         creating both as needed, and give their ids. A run with the id of a stored one replaces
-        it; a run without an id gets a random one, one without ``createdAt`` the time now (W&B
-        runs always have both). Values that are not JSON are stored as text."""
+        it (and its history); a run without an id gets a random one, one without
+        ``createdAt`` the time now (W&B runs always have both). A run's ``history``, when it
+        has one, is its logged rows: mappings, each with a distinct whole ``_step``. Values
+        that are not JSON are stored as text."""
         from wsquery.compilers.mongo import mongo_document
 
         documents = []
         for run in runs:
             try:
-                document = mongo_document(run)
+                document = mongo_document({key: value for key, value in run.items()
+                                           if key != "history"})
+                history = _history_rows(run.get("history"))
             except WsqueryError as error:
                 raise WorkspaceError(f"cannot store run {run!r:.60}: {error}") from None
             if document.get("name") is None:
                 document["name"] = secrets.token_hex(4)
             if document.get("createdAt") is None:
                 document["createdAt"] = _now()
-            documents.append(document)
+            documents.append((document, history))
         with self._store.transaction() as connection:
             project_id = _project_id(connection, entity, project)
-            for document in documents:
-                connection.execute(
+            for document, history in documents:
+                number = connection.execute(
                     "INSERT INTO runs (project_id, name, document) VALUES (?, ?, ?) "
-                    "ON CONFLICT (project_id, name) DO UPDATE SET document = excluded.document",
-                    (project_id, str(document["name"]), json.dumps(document, default=str)))
-        return [str(document["name"]) for document in documents]
+                    "ON CONFLICT (project_id, name) DO UPDATE SET document = excluded.document "
+                    "RETURNING id",
+                    (project_id, str(document["name"]), json.dumps(document, default=str))
+                ).fetchone()["id"]
+                connection.execute("DELETE FROM run_history WHERE run_id = ?", (number,))
+                connection.executemany(
+                    "INSERT INTO run_history (run_id, step, row) VALUES (?, ?, ?)",
+                    [(number, step, row) for step, row in history])
+        return [str(document["name"]) for document, _ in documents]
 
     def entity_for(self, api_key: str | None) -> str | None:
         """The entity a key acts as, or None when the key is not accepted. Its hash is
@@ -1722,7 +2050,8 @@ def _parsed_and_run(root: _Root, body: Mapping[str, Any], text: str) -> Executio
         return ExecutionResult(None, errors)
     return execute_sync(schema, document, root_value=root,
                         variable_values=body.get("variables"),
-                        operation_name=body.get("operationName"),
+                        # W&B's SDK sends "" for "the only operation", as servers take it
+                        operation_name=body.get("operationName") or None,
                         middleware=[_bounded_arguments])
 
 
