@@ -930,11 +930,20 @@ def _run_object(row: sqlite3.Row, document: dict[str, Any], project: int, entity
         user={"id": _global_id("User", 0), "name": username, "username": username},
         config=json.dumps({key: {"value": value, "desc": None}
                            for key, value in document.get("config", {}).items()}),
-        summaryMetrics=json.dumps(document.get("summary_metrics", {})),
+        summaryMetrics=json.dumps(_summary(document)),
         systemMetrics="{}",
         historyLineCount=row["history_lines"],
     )
     return node
+
+
+def _summary(document: Mapping[str, Any]) -> dict[str, Any]:
+    """A run's summary metrics as W&B's GraphQL gives them: holding the run's ``_step``, which
+    runs-API filters read at the top of the run and W&B keeps in the summary."""
+    summary = dict(document.get("summary_metrics", {}))
+    if document.get("_step") is not None:
+        summary.setdefault("_step", document["_step"])
+    return summary
 
 
 class _RunHistory:

@@ -32,8 +32,9 @@ def runs(entity: str, project: str, query: str | Query, *, client: GraphQLClient
     filters, checked with ``evaluate`` (so a run the server adds where its meaning differs
     from the language's, such as a run without the key under ``!=`` or a list under ``==``,
     is left out) and sorted in the query's total order (``ast.total_order``). A query that
-    reads ``runtime`` or ``host``, which the fetched run JSON does not hold, takes the server's
-    answer (and, ordered by them, its order) as it is.
+    reads a run key the fetched run JSON does not hold (``runtime``, ``host``, or a key that
+    is no run attribute, such as ``run.commit``) takes the server's answer (and, ordered by
+    it, its order) as it is.
 
     Each run is W&B run JSON as the GraphQL API gives it (``name`` is the id, ``config``
     values wrapped as ``{"value": ...}``), with ``config`` and ``summaryMetrics`` decoded.
@@ -71,13 +72,13 @@ def runs(entity: str, project: str, query: str | Query, *, client: GraphQLClient
     return evaluate(attrs.evolve(parsed, filter=None), selected, now=moment)
 
 
-#: Run keys a filter may read that W&B's run JSON, as ``graphql.RUN_FIELDS`` fetches it,
-#: does not hold (the GraphQL schema's ``Run`` has no such fields).
-_NOT_FETCHED = frozenset({attribute.key for attribute in ATTRIBUTES if attribute.graphql is None})
+#: The run keys W&B's run JSON holds, as ``graphql.RUN_FIELDS`` fetches it: those of the run
+#: attributes with a GraphQL field. A filter may read others (``runtime``, ``host``, any key).
+_FETCHED = frozenset({attribute.key for attribute in ATTRIBUTES if attribute.graphql is not None})
 
 
 def _reads_unfetched(node: Expr | Field) -> bool:
-    return any(type(part) is Field and part.section == "run" and part.key in _NOT_FETCHED
+    return any(type(part) is Field and part.section == "run" and part.key not in _FETCHED
                for part in walk(node))
 
 
