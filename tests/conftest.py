@@ -33,6 +33,33 @@ def server_settings(view_server: ViewServer) -> Settings:
                     app_url=view_server.url)
 
 
+#: The environment W&B's SDK runs in here: quiet, no error reports, no git or code capture.
+WANDB_ENVIRONMENT = {"WANDB_SILENT": "true", "WANDB_ERROR_REPORTING": "false",
+                     "WANDB_DISABLE_CODE": "true", "WANDB_DISABLE_GIT": "true"}
+#: Where W&B's SDK keeps its files: a temporary folder.
+WANDB_FOLDERS = ("WANDB_DIR", "WANDB_CACHE_DIR", "WANDB_CONFIG_DIR", "WANDB_DATA_DIR")
+
+
+@pytest.fixture(scope="module")
+def wandb_environment(view_server: ViewServer, tmp_path_factory: pytest.TempPathFactory
+                      ) -> Iterator[None]:
+    """W&B's environment variables (``WANDB_BASE_URL``, ``WANDB_API_KEY``) pointing W&B's own
+    clients at the session server, with the SDK's files in a temporary folder; the SDK's
+    service process ends with the module."""
+    import wandb
+
+    folder = tmp_path_factory.mktemp("wandb")
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in WANDB_ENVIRONMENT.items():
+            patch.setenv(name, value)
+        for name in WANDB_FOLDERS:
+            patch.setenv(name, str(folder))
+        patch.setenv("WANDB_BASE_URL", view_server.url)
+        patch.setenv("WANDB_API_KEY", view_server.api_key)
+        yield
+        wandb.teardown()
+
+
 @pytest.fixture
 def client(server_settings: Settings) -> Iterator[GraphQLClient]:
     """A fresh client of the session server with test-sized timeouts and backoff."""

@@ -27,49 +27,26 @@ from wsquery.wandb.graphql import GraphQLClient
 from . import strategies
 from .test_runs_api import NAMES, ODD_VALUES, STATES, VALID, leaves, literals, run_from
 
-#: The environment W&B's SDK runs in here: quiet, no error reports, its files under tmp.
-SDK_ENVIRONMENT = {"WANDB_SILENT": "true", "WANDB_ERROR_REPORTING": "false",
-                   "WANDB_DISABLE_CODE": "true", "WANDB_DISABLE_GIT": "true"}
-SDK_FOLDERS = ("WANDB_DIR", "WANDB_CACHE_DIR", "WANDB_CONFIG_DIR", "WANDB_DATA_DIR")
-
-
 @pytest.fixture(scope="module")
-def sdk_environment(view_server: ViewServer, tmp_path_factory: pytest.TempPathFactory
-                    ) -> Iterator[None]:
-    """W&B's environment variables pointing at the session server; the SDK's service process
-    ends with the module."""
-    folder = tmp_path_factory.mktemp("wandb")
-    with pytest.MonkeyPatch.context() as patch:
-        for name, value in SDK_ENVIRONMENT.items():
-            patch.setenv(name, value)
-        for name in SDK_FOLDERS:
-            patch.setenv(name, str(folder))
-        patch.setenv("WANDB_BASE_URL", view_server.url)
-        patch.setenv("WANDB_API_KEY", view_server.api_key)
-        yield
-        wandb.teardown()
-
-
-@pytest.fixture(scope="module")
-def api(sdk_environment: None, view_server: ViewServer) -> wandb.Api:
+def api(wandb_environment: None, view_server: ViewServer) -> wandb.Api:
     return wandb.Api(api_key=view_server.api_key, overrides={"base_url": view_server.url})
 
 
 # Signing in ------------------------------------------------------------------------------------
 
 def test_the_sdk_signs_in_with_the_key_and_base_url(view_server: ViewServer,
-                                                     sdk_environment: None) -> None:
+                                                     wandb_environment: None) -> None:
     api = wandb.Api(api_key=view_server.api_key, overrides={"base_url": view_server.url})
     assert api.default_entity == DEFAULT_ENTITY
     assert (api.viewer.entity, api.viewer.username) == (DEFAULT_ENTITY, DEFAULT_ENTITY)
 
 
-def test_the_sdk_signs_in_from_the_environment(sdk_environment: None) -> None:
+def test_the_sdk_signs_in_from_the_environment(wandb_environment: None) -> None:
     assert wandb.Api().default_entity == DEFAULT_ENTITY
 
 
 def test_a_wrong_key_is_refused_at_sign_in(view_server: ViewServer,
-                                           sdk_environment: None) -> None:
+                                           wandb_environment: None) -> None:
     with pytest.raises(AuthenticationError, match="missing or invalid API key"):
         wandb.Api(api_key="0" * 40, overrides={"base_url": view_server.url})
 
