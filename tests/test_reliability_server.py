@@ -273,6 +273,46 @@ def test_aliased_lists_of_large_specs_stay_within_the_response_bound(tmp_path: P
     assert peak < 8 * MAX_RESPONSE_LENGTH, peak
 
 
+def test_a_runs_history_is_read_only_as_far_as_an_answer_holds_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """History larger than an answer may be is refused (RESPONSE_TOO_LARGE), not read whole;
+    a sample of it, or its steps alone, are answered."""
+    monkeypatch.setattr(server_module, "MAX_RESPONSE_LENGTH", 20_000)
+    history = [{"_step": step, "text": "x" * 1000} for step in range(50)]
+    with ViewServer(db_path=tmp_path / "views.sqlite3") as server:
+        server.add_runs(DEFAULT_ENTITY, "long", [{"id": "r", "history": history}])
+
+        def run_field(selection: str) -> tuple[Any, set[str]]:
+            payload = post(server, f'{{ project(name: "long") {{ run(name: "r") {{ {selection} '
+                                   "} } }").json()
+            codes = {error["extensions"]["code"] for error in payload.get("errors", [])}
+            run = (payload["data"]["project"] or {}).get("run")
+            return run, codes
+
+        assert run_field("history") == (None, {RESPONSE_TOO_LARGE_CODE})
+        assert run_field('sampledHistory(specs: ["{\\"keys\\": [\\"text\\"]}"])') == (
+            {"sampledHistory": None}, {RESPONSE_TOO_LARGE_CODE})
+        sampled, codes = run_field("history(samples: 3)")
+        assert [json.loads(row)["_step"] for row in sampled["history"]] == [0, 24, 49]
+        assert codes == set()
+        steps, codes = run_field('parquetHistory(liveKeys: ["_step"]) { liveData } '
+                                 "historyKeys historyLineCount")
+        assert steps["parquetHistory"]["liveData"] == [{"_step": step} for step in range(50)]
+        assert (steps["historyKeys"]["lastStep"], steps["historyLineCount"]) == (49, 50)
+        assert codes == set()
+        for selection, message in (
+                ("history(samples: -1)", "samples must not be negative"),
+                ('sampledHistory(specs: ["[1]"])', "a history spec is an object"),
+                ('sampledHistory(specs: ["{"])', "a history spec is not JSON"),
+                ('sampledHistory(specs: ["{\\"keys\\": [\\"a\\"], \\"samples\\": 1.5}"])',
+                 "whole numbers")):
+            payload = post(server, f'{{ project(name: "long") {{ run(name: "r") {{ {selection} '
+                                   "} } }").json()
+            [error] = payload["errors"]
+            assert error["extensions"]["code"] == "BAD_USER_INPUT", selection
+            assert message in error["message"], selection
+
+
 def test_a_page_holds_at_most_max_page_size(tmp_path: Path) -> None:
     with ViewServer(db_path=tmp_path / "views.sqlite3") as server:
         server.add_runs(DEFAULT_ENTITY, "many", [{"id": f"r{n}"} for n in range(MAX_PAGE_SIZE + 5)])

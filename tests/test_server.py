@@ -33,7 +33,6 @@ from graphql import (
 )
 
 import wsquery.apps.server
-
 from wsquery.apps.server import (
     COMPLEXITY_CODE,
     DATABASE_FIELD_COST,

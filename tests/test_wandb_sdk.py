@@ -7,8 +7,11 @@ SDK, exactly the runs ``wsquery.evaluate`` selects, in its order."""
 from __future__ import annotations
 
 import json
+import os
 import random
-from collections.abc import Iterator
+import signal
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -23,9 +26,11 @@ from wsquery.apps.server import DEFAULT_ENTITY, ViewServer
 from wsquery.ast import Field
 from wsquery.errors import TargetError
 from wsquery.wandb.graphql import GraphQLClient
+from wsquery.wandb.views import Workspace
 
 from . import strategies
 from .test_runs_api import NAMES, ODD_VALUES, STATES, VALID, leaves, literals, run_from
+
 
 @pytest.fixture(scope="module")
 def api(wandb_environment: None, view_server: ViewServer) -> wandb.Api:
@@ -43,6 +48,37 @@ def test_the_sdk_signs_in_with_the_key_and_base_url(view_server: ViewServer,
 
 def test_the_sdk_signs_in_from_the_environment(wandb_environment: None) -> None:
     assert wandb.Api().default_entity == DEFAULT_ENTITY
+
+
+def test_wsquery_serves_hint_points_the_sdk_at_it(tmp_path: Path,
+                                                  wandb_environment: None) -> None:
+    """``wsquery serve``, a process of its own, prints the two variables that point the SDK
+    at it: with them set, ``wandb.Api()`` signs in and lists the server's projects."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "wsquery", "serve", "--db", str(tmp_path / "served.sqlite3")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])})
+    try:
+        assert process.stdout is not None
+        lines = [process.stdout.readline().strip() for _ in range(5)]
+        assert lines[2] == "Point wsquery (or the wandb SDK) at it with:"
+        exported = dict(line.removeprefix("export ").split("=", 1) for line in lines[3:5])
+        assert set(exported) == {"WANDB_BASE_URL", "WANDB_API_KEY"}
+        with pytest.MonkeyPatch.context() as patch:
+            for name, value in exported.items():
+                patch.setenv(name, value)
+            Workspace(DEFAULT_ENTITY, "served", "A view").save(
+                base_url=exported["WANDB_BASE_URL"], api_key=exported["WANDB_API_KEY"])
+            api = wandb.Api()
+            assert api.default_entity == DEFAULT_ENTITY
+            assert [project.name for project in api.projects()] == ["served"]
+            assert len(api.runs(f"{DEFAULT_ENTITY}/served")) == 0
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=10) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
 
 
 def test_a_wrong_key_is_refused_at_sign_in(view_server: ViewServer,

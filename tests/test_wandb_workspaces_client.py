@@ -171,7 +171,8 @@ def wsquery_workspace(project: str) -> Workspace:
         ENTITY, project, "Saved by wsquery", "for wandb-workspaces",
         query='summary.val_loss <= 0.1 and state == "finished" group by config.group '
               "order by summary.val_accuracy desc",
-        sections=[Section("Validation", [LinePlot(y=["val_loss"]), BarPlot(metrics=["val_accuracy"]),
+        sections=[Section("Validation", [LinePlot(y=["val_loss"]),
+                                         BarPlot(metrics=["val_accuracy"]),
                                          ScalarChart(metric="f1_score")], is_open=True),
                   Section("Training", [LinePlot(y=["train_loss"])])],
         settings=WorkspaceSettings(x_min=1, x_max=50, smoothing_type="gaussian",

@@ -964,14 +964,28 @@ class _RunHistory:
                     historyKeys=history.historyKeys, parquetHistory=history.parquetHistory)
         return node
 
-    def _rows(self, min_step: int | None, max_step: int | None) -> list[dict[str, Any]]:
-        """The rows with ``min_step <= _step < max_step`` (either bound left out: none)."""
+    def _rows(self, min_step: int | None, max_step: int | None) -> Iterator[dict[str, Any]]:
+        """The rows with ``min_step <= _step < max_step`` (a bound left out: none), by step,
+        read one at a time."""
         with closing(self._store.connect()) as connection:
-            texts = [row["row"] for row in connection.execute(
-                "SELECT row FROM run_history WHERE run_id = ? AND step >= ? AND step < ? "
-                "ORDER BY step", (self._run, -2**63 if min_step is None else min_step,
-                                  2**63 - 1 if max_step is None else max_step))]
-        return [json.loads(text) for text in texts]
+            for row in connection.execute(
+                    "SELECT row FROM run_history WHERE run_id = ? AND step >= ? AND step < ? "
+                    "ORDER BY step", (self._run, -2**63 if min_step is None else min_step,
+                                      2**63 - 1 if max_step is None else max_step)):
+                yield json.loads(row["row"])
+
+    def _kept(self, rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The rows, held only while the answer's budget could still carry them all: a run's
+        history is read whole only where an answer could hold it."""
+        kept: list[dict[str, Any]] = []
+        length = 0
+        for row in rows:
+            length += len(json.dumps(row))
+            if length > self._budget.left:
+                del kept  # not kept alive by the error's frames
+                raise _Budget.refusal("this run's history")
+            kept.append(row)
+        return kept
 
     def _taken(self, answer: _Item) -> _Item:
         """``answer``, when the budget holds it."""
@@ -982,9 +996,24 @@ class _RunHistory:
 
     def history(self, info: object, minStep: int | None = None, maxStep: int | None = None,
                 samples: int | None = None) -> list[str]:
-        """The rows in the step range, ``samples`` of them at most, each as JSON text."""
-        rows = _sampled(self._rows(minStep, maxStep), samples)
-        return [json.dumps(row) for row in self._taken(rows)]
+        """The rows in the step range (``maxStep`` left out), ``samples`` of them at most,
+        each as JSON text. The steps are sampled before any row is read."""
+        with closing(self._store.connect()) as connection:
+            steps = [int(row["step"]) for row in connection.execute(
+                "SELECT step FROM run_history WHERE run_id = ? AND step >= ? AND step < ? "
+                "ORDER BY step", (self._run, -2**63 if minStep is None else minStep,
+                                  2**63 - 1 if maxStep is None else maxStep))]
+            chosen = _sampled(steps, samples)
+            texts = []
+            for start in range(0, len(chosen), 500):  # SQLite's bound on parameters
+                part = chosen[start:start + 500]
+                texts += [str(row["row"]) for row in connection.execute(
+                    f"SELECT row FROM run_history WHERE run_id = ? AND step IN "
+                    f"({', '.join('?' * len(part))}) ORDER BY step", (self._run, *part))]
+                if not self._budget.take(sum(map(len, texts[-len(part):]))):
+                    del texts  # not kept alive by the error's frames
+                    raise _Budget.refusal("this run's history")
+        return texts
 
     def sampledHistory(self, info: object, specs: list[str]) -> list[list[dict[str, Any]]]:
         """For each spec (``{"keys": [...], "samples": n}``, optionally ``minStep`` and
@@ -993,30 +1022,29 @@ class _RunHistory:
         answers = []
         for text in specs:
             keys, samples, min_step, max_step = _history_spec(text)
-            rows = [{key: row[key] for key in keys}
-                    for row in self._rows(min_step, None if max_step is None else max_step + 1)
-                    if all(key in row for key in keys)]
-            answers.append(_sampled(rows, samples))
+            rows = self._rows(min_step, None if max_step is None else max_step + 1)
+            answers.append(_sampled(self._kept({key: row[key] for key in keys} for row in rows
+                                               if all(key in row for key in keys)), samples))
         return self._taken(answers)
 
     def parquetHistory(self, info: object, liveKeys: list[str]) -> dict[str, Any]:
         """No Parquet files (nothing is exported here), and every row as live data, with only
         ``liveKeys``."""
-        live = [{key: row[key] for key in liveKeys if key in row}
-                for row in self._rows(None, None)]
+        live = self._kept({key: row[key] for key in liveKeys if key in row}
+                          for row in self._rows(None, None))
         return {"parquetUrls": [], "liveData": self._taken(live)}
 
     def historyKeys(self, info: object) -> dict[str, Any]:
         """The last step, and for each key how many rows hold a value of each JSON type."""
         counts: dict[str, dict[str, int]] = {}
-        rows = self._rows(None, None)
-        for row in rows:
+        last_step = -1
+        for row in self._rows(None, None):
+            last_step = row["_step"]
             for key, value in row.items():
-                kind = _json_type(value)
-                counts.setdefault(key, {}).setdefault(kind, 0)
-                counts[key][kind] += 1
+                kinds = counts.setdefault(key, {})
+                kinds[_json_type(value)] = kinds.get(_json_type(value), 0) + 1
         return self._taken({
-            "lastStep": rows[-1]["_step"] if rows else -1,
+            "lastStep": last_step,
             "keys": {key: {"typeCounts": [{"type": kind, "count": count}
                                           for kind, count in kinds.items()]}
                      for key, kinds in counts.items()}})
