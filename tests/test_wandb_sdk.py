@@ -188,10 +188,11 @@ def test_one_run_by_its_path(api: wandb.Api, runs_project: str) -> None:
         api.run(f"{runs_project}/absent").load(force=True)
 
 
-def test_projects_of_the_entity(api: wandb.Api, runs_project: str) -> None:
+def test_projects_of_the_entity_and_one_by_name(api: wandb.Api, runs_project: str) -> None:
     projects = {project.name: project for project in api.projects(DEFAULT_ENTITY)}
     assert RUNS_PROJECT in projects
     assert projects[RUNS_PROJECT].entity == DEFAULT_ENTITY
+    assert api.project(RUNS_PROJECT, DEFAULT_ENTITY).owner.username == DEFAULT_ENTITY  # loaded
 
 
 # History ---------------------------------------------------------------------------------------

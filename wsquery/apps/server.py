@@ -2,12 +2,15 @@
 
 It answers the documents in ``wsquery.wandb.graphql`` (and any other document valid against
 ``SCHEMA_SDL``, a subset of W&B's schema with the same names and types), so the workspace
-commands, the demo and the tests run without a W&B account. Each API key belongs to one entity;
-a key may only read and write its own entity's views (else HTTP 403, ``PERMISSION_ERROR``).
-Entities and projects are created by the first save into them. It also keeps runs
+commands, the demo and the tests run without a W&B account; and those of W&B's own clients,
+unchanged: ``wandb.Api()`` (signing in, ``runs``, ``run``, ``projects``, a run's history) and
+wandb-workspaces (saving and loading views). Each API key belongs to one entity; a key may
+only read and write its own entity's views (else HTTP 403, ``PERMISSION_ERROR``). Entities and
+projects are created by the first save into them. It also keeps runs and their history
 (``ViewServer.add_runs``) and answers ``project { runs(filters, order, first, after) }`` with
-runs-API filters, matched with MongoDB's semantics by ``wsquery.apps.server_filters``.
-``Faults`` makes the server answer with 429s, 5xxs or slowly, for testing clients.
+runs-API filters, matched with MongoDB's semantics by ``wsquery.apps.server_filters``. The
+SDK's telemetry posts (``/sdk/otel/...``) are answered 200 and dropped. ``Faults`` makes the
+server answer with 429s, 5xxs or slowly, for testing clients.
 
 Every view URL it gives (``/<entity>/<project>?nw=<id>``, also with ``/workspace``) is an HTML
 page of that view (``wsquery.apps.pages``), ``/<entity>/<project>`` lists the project's views
