@@ -6,9 +6,11 @@ SDK, exactly the runs ``wsquery.evaluate`` selects, in its order."""
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -16,13 +18,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import graphql
 import pytest
 import requests
 import wandb
 from wandb.errors import AuthenticationError
 
 import wsquery
-from wsquery.apps.server import DEFAULT_ENTITY, ViewServer
+from wsquery.apps.server import DEFAULT_ENTITY, ViewServer, server_schema
 from wsquery.ast import Field
 from wsquery.errors import TargetError
 from wsquery.wandb.graphql import GraphQLClient
@@ -85,6 +88,38 @@ def test_a_wrong_key_is_refused_at_sign_in(view_server: ViewServer,
                                            wandb_environment: None) -> None:
     with pytest.raises(AuthenticationError, match="missing or invalid API key"):
         wandb.Api(api_key="0" * 40, overrides={"base_url": view_server.url})
+
+
+def sdk_documents() -> dict[str, str]:
+    """The GraphQL documents of wandb 0.31.0 and wandb-workspaces 0.4.13 that the server
+    answers, as they ship: the SDK's generated ones, its runs query, the documents compiled
+    into its wandb-core binary, and wandb-workspaces' own."""
+    from wandb.apis import _generated
+    from wandb.apis.public.runs import _create_runs_query
+    from wandb_workspaces.workspaces import internal
+
+    documents = {name: getattr(_generated, f"{constant}_GQL") for name, constant in (
+        ("GetViewer", "GET_VIEWER"), ("GetDefaultEntity", "GET_DEFAULT_ENTITY"),
+        ("GetProjects", "GET_PROJECTS"), ("GetProject", "GET_PROJECT"))}
+    documents["Runs"] = _create_runs_query(lazy=True)
+    documents["Runs (lazy=False)"] = _create_runs_query(lazy=False)
+    core = (Path(wandb.__file__).parent / "bin" / "wandb-core").read_bytes()
+    for name in ("Viewer", "RunState", "HistoryPage", "SampledHistoryPage", "RunParquetHistory"):
+        found = re.search(rb"query " + name.encode() + rb" [({].*?\n}\n", core, re.DOTALL)
+        assert found is not None, name
+        documents[f"wandb-core {name}"] = found.group().decode()
+    for function in (internal.upsert_view2, internal.get_view_dict):
+        [text] = re.findall(r'"""(.*?)"""', inspect.getsource(function), re.DOTALL)
+        documents[f"wandb-workspaces {function.__name__}"] = text
+    return documents
+
+
+def test_the_clients_documents_are_valid_against_the_servers_schema() -> None:
+    documents = sdk_documents()
+    assert "email" in documents["wandb-core Viewer"]
+    assert "createdUsing: WANDB_SDK" in documents["wandb-workspaces upsert_view2"]
+    for name, text in documents.items():
+        assert graphql.validate(server_schema(), graphql.parse(text)) == [], name
 
 
 def test_telemetry_is_answered_and_kept_nowhere(view_server: ViewServer) -> None:
