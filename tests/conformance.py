@@ -87,14 +87,17 @@ def contract_ids(text: str, runs: list[dict[str, Any]]) -> list[str]:
 
 @attrs.define
 class Tally:
-    """Per target: how many queries it answered and refused, and why it refused."""
+    """Per target: how many queries it answered (and of those, disagreed on) and refused, and
+    why it refused."""
 
     answered: Counter[str] = attrs.Factory(Counter)
+    disagreed: Counter[str] = attrs.Factory(Counter)
     refused: Counter[str] = attrs.Factory(Counter)
     reasons: dict[str, Counter[str]] = attrs.Factory(dict)
 
-    def answer(self, target: str) -> None:
+    def answer(self, target: str, agreed: bool) -> None:
         self.answered[target] += 1
+        self.disagreed[target] += not agreed
 
     def refuse(self, target: str, error: TargetError) -> None:
         self.refused[target] += 1
@@ -107,17 +110,20 @@ class Tally:
             answered, refused = self.answered[target], self.refused[target]
             found[target] = {
                 "queries": answered + refused, "answered": answered, "refused": refused,
+                "disagreed": self.disagreed[target],
                 "refusal_rate": round(refused / (answered + refused), 3),
                 "reasons": dict(self.reasons.get(target, Counter()).most_common(6))}
         return found
 
     def markdown(self) -> str:
-        lines = ["| target | queries | refused | refusal rate | most frequent reason |",
-                 "| --- | ---: | ---: | ---: | --- |"]
+        """A table of ``summary``. A target that disagreed also counts the queries hypothesis
+        ran while shrinking the failure, so only an agreeing target's rate is its rate."""
+        lines = ["| target | queries | refused | refusal rate | disagreed | most frequent reason |",
+                 "| --- | ---: | ---: | ---: | ---: | --- |"]
         for target, counts in self.summary().items():
             top = next(iter(counts["reasons"]), "")
             lines.append(f"| {target} | {counts['queries']} | {counts['refused']} | "
-                         f"{counts['refusal_rate']:.1%} | {top} |")
+                         f"{counts['refusal_rate']:.1%} | {counts['disagreed']} | {top} |")
         return "\n".join(lines)
 
 
@@ -140,7 +146,7 @@ def judge(target: str, adapter: Adapter, text: str, runs: list[dict[str, Any]]) 
     except TargetError as error:
         TALLY.refuse(target, error)
         return
-    TALLY.answer(target)
+    TALLY.answer(target, answer.ids == expected)
     assert answer.ids == expected, disagreement(target, text, runs, expected, answer)
 
 
