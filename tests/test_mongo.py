@@ -11,7 +11,6 @@ import sys
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import mongomock
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -43,9 +42,9 @@ from wsquery.compilers.mongo import (
 from wsquery.errors import TargetError, TargetWarning, WsqueryError
 from wsquery.semantics import regex
 from wsquery.semantics.evaluate import matches
-from wsquery.semantics.schema import parse_datetime
 
 from . import strategies
+from .conformance import document, mongomock_selects
 
 re2 = regex.re2_module()  # None without google-re2: then no regex is run at all
 needs_re2 = pytest.mark.skipif(re2 is None, reason="google-re2 (the re2 extra) is not installed")
@@ -70,44 +69,6 @@ def refusal(query: str | Query, **options: Any) -> str:
 
 
 # Documents and engines ---------------------------------------------------------------------------
-
-def document(run: dict[str, Any]) -> dict[str, Any]:
-    """A generated plain run as a run document. A created_at that is no date has no place in
-    the documents' model (W&B's createdAt always is one); it stands here as an object, which,
-    like the language, no comparison, regex or null test takes for a date."""
-    created = run.get("created_at")
-    if isinstance(created, str) and parse_datetime(created) is None:
-        built = mongo_document({key: value for key, value in run.items() if key != "created_at"})
-        built["createdAt"] = {"text": created}
-        return built
-    return mongo_document(run)
-
-
-class _RE2Regex:
-    """A ``$regex`` for mongomock, searched by RE2 (mongomock itself would use Python's re)."""
-
-    def __init__(self, pattern: str) -> None:
-        self.pattern = pattern
-
-    def try_compile(self) -> Any:
-        return re2.compile(self.pattern)
-
-
-def for_mongomock(filters: Any) -> Any:
-    if isinstance(filters, dict):
-        return {key: _RE2Regex(value) if key == "$regex" and re2 is not None
-                else for_mongomock(value) for key, value in filters.items()}
-    if isinstance(filters, list):
-        return [for_mongomock(item) for item in filters]
-    return filters
-
-
-def mongomock_selects(filters: dict[str, Any], documents: list[dict[str, Any]]) -> set[int]:
-    collection = mongomock.MongoClient().db.runs
-    if documents:
-        collection.insert_many([{**doc, "_id": index} for index, doc in enumerate(documents)])
-    return {found["_id"] for found in collection.find(for_mongomock(filters))}
-
 
 def assert_same_runs(query: Query, runs: list[dict[str, Any]], *, mongomock_too: bool) -> None:
     """The evaluator, the server's matcher and (``mongomock_too``) mongomock select the same
