@@ -37,7 +37,7 @@ from wsquery.compilers.run_table import to_frame
 from wsquery.compilers.sql import to_sqlite
 from wsquery.errors import TargetError
 from wsquery.semantics import regex
-from wsquery.semantics.evaluate import _sort_value, adapt
+from wsquery.semantics.evaluate import _sort_value
 from wsquery.semantics.schema import parse_datetime
 
 #: The moment ``within last`` counts back from, on every target.
@@ -72,15 +72,14 @@ def contract_ids(text: str, runs: list[dict[str, Any]]) -> list[str]:
     either direction (each key's values compared as ``evaluate``'s ``_sort_value`` says); the
     first ``limit``."""
     query = wsquery.parse(text)
-    chosen = [adapt(run) for run in runs if wsquery.matches(query, run, now=NOW)]
+    chosen = [run for run in runs if wsquery.matches(query, run, now=NOW)]
     for key in reversed((*query.order_by, _CREATED_AT, _RUN_ID)):
         value_of = _sort_value(key.field)
-        present = [record for record in chosen if value_of(record) is not None]
-        missing = [record for record in chosen if value_of(record) is None]
-        present.sort(key=lambda record: value_of(record), reverse=not key.ascending)
+        present = [run for run in chosen if value_of(run) is not None]
+        missing = [run for run in chosen if value_of(run) is None]
+        present.sort(key=lambda run: value_of(run), reverse=not key.ascending)
         chosen = present + missing
-    ids = [record.run["id"] for record in chosen]
-    return ids[:query.limit]
+    return [run["id"] for run in chosen][:query.limit]
 
 
 # The tally of refusals ---------------------------------------------------------------------------

@@ -160,8 +160,8 @@ whole_queries = st.builds(
 def identified_runs(*, wandb_shaped: bool = False) -> st.SearchStrategy[dict[str, Any]]:
     """Runs holding everything a whole query reads (infinities, cases of ``state``, mixed
     types, lists), each with an id (``run_lists`` makes them unique). ``wandb_shaped``: as
-    W&B's runs always are, with a real ``created_at`` and ``state`` in lower case (what the
-    runs-API documents are assumed to hold)."""
+    W&B's runs always are, with a real ``created_at``, ``state`` in lower case and ``tags`` a
+    list, empty when a run has none (what the runs-API documents are assumed to hold)."""
     parts = {
         **_RUN_PARTS,
         "state": st.one_of(states, st.none()) if wandb_shaped else st.one_of(
@@ -174,7 +174,8 @@ def identified_runs(*, wandb_shaped: bool = False) -> st.SearchStrategy[dict[str
     required = {"id": st.sampled_from(RUN_IDS)}
     if wandb_shaped:
         required["created_at"] = st.one_of(dates, st.just("2024-01-01T06:00:00"))
-        del parts["created_at"]
+        required["tags"] = st.lists(strings, max_size=3)
+        del parts["created_at"], parts["tags"]
     return st.fixed_dictionaries(required, optional=parts)
 
 
