@@ -390,18 +390,13 @@ def mongomock_selects(filters: dict[str, Any], documents: list[dict[str, Any]]) 
     return set(mongomock_found(filters, documents))
 
 
-def mongo_sort(order: str | list[str]) -> list[tuple[str, int]]:
-    """A mongo ``order`` (``-createdAt``, or a list of such) as a cursor's sort keys."""
-    keys = [order] if isinstance(order, str) else order
-    return [(key.lstrip("+-"), -1 if key.startswith("-") else 1) for key in keys]
-
-
 def mongo_ids(text: str, runs: list[dict[str, Any]]) -> Answer:
     """The ``mongo`` target on a mongomock collection: ``find(filters)``, sorted by its
-    ``order`` and cut at its ``limit`` when the compiled query has one."""
+    ``sort`` and cut at its ``limit`` when the compiled query has one."""
     compiled = wsquery.compile(text, target="mongo", now=NOW, strict=True).to_json()
     places = mongomock_found(compiled["filters"], [document(run) for run in runs],
-                             mongo_sort(compiled["order"]), compiled.get("limit"))
+                             [(path, direction) for path, direction in compiled["sort"]],
+                             compiled.get("limit"))
     return Answer([runs[place]["id"] for place in places], compiled)
 
 

@@ -269,7 +269,8 @@ def test_exact_filters(text: str, filters: dict[str, Any]) -> None:
     compiled = wsquery.compile(text, target="mongo", now=NOW)
     assert isinstance(compiled, MongoQuery)
     assert compiled.filters == filters
-    assert compiled.to_json() == {"filters": filters, "order": "-createdAt"}
+    assert compiled.to_json() == {"filters": filters, "order": "-createdAt",
+                                  "sort": [["createdAt", -1], ["name", 1]]}
     assert compiled.warnings == ()
     json.dumps(compiled.to_json(), allow_nan=False)  # plain JSON, no NaN or Infinity
 
@@ -295,38 +296,45 @@ def test_config_keys_with_value_when_chosen(monkeypatch: pytest.MonkeyPatch) -> 
 
 # Order and warnings ------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("text", "order"), [
-    ("", "-createdAt"),
-    ("order by summary.val_loss", "+summary_metrics.val_loss"),
-    ("order by summary.val_loss desc", "-summary_metrics.val_loss"),
-    ("order by config.opt.beta", "+config.opt.beta"),
-    ("order by created_at", "+createdAt"),
-    ("order by name desc", "-displayName"),
-    ("order by id", "+name"),
-    ("order by runtime", "+duration"),
-    ("order by step desc", "-_step"),
-    ("order by run.commit", "+commit"),
+@pytest.mark.parametrize(("text", "order", "sorted_as_the_language"), [
+    ("", "-createdAt", True),
+    ("order by summary.val_loss", "+summary_metrics.val_loss", False),
+    ("order by summary.val_loss desc", "-summary_metrics.val_loss", False),
+    ("order by config.opt.beta", "+config.opt.beta", False),
+    ("order by created_at", "+createdAt", True),
+    ("order by name desc", "-displayName", True),
+    ("order by id", "+name", True),
+    ("order by state", "+state", True),
+    ("order by runtime", "+duration", False),
+    ("order by step desc", "-_step", False),
+    ("order by run.commit", "+commit", False),
 ])
-def test_order(text: str, order: str) -> None:
+def test_order(text: str, order: str, sorted_as_the_language: bool) -> None:
+    """``order`` is the first key for ``Api.runs``; ``sort`` the whole order for a cursor,
+    with a warning for a key MongoDB sorts otherwise than the language (missing values first
+    when ascending, BSON's type order)."""
     compiled = wsquery.compile(text, target="mongo")
     assert compiled.order == order
-    assert compiled.warnings == ()
+    assert compiled.sort[:1] == ((order.lstrip("+-"), -1 if order[0] == "-" else 1),)
+    assert [warning.message.startswith("order by ") for warning in compiled.warnings] == (
+        [] if sorted_as_the_language else [True])
     if text:
         assert order_key(order) == wsquery.parse(text).order_by[0]
 
 
 def test_order_keeps_the_first_key_and_group_by_is_left_out_with_warnings() -> None:
-    text = "config.x == 1 group by config.y order by config.x desc, name, summary.acc"
+    text = "config.x == 1 group by config.y order by name desc, state, id"
     compiled = wsquery.compile(text, target="mongo")
-    assert compiled.order == "-config.x"
-    grouped, dropped = text.index("config.y"), text.index("name, summary.acc")
+    assert compiled.order == "-displayName"
+    assert compiled.sort == (("displayName", -1), ("state", 1), ("name", 1), ("createdAt", -1))
+    grouped, dropped = text.index("config.y"), text.index("state, id")
     assert [str(warning) for warning in compiled.warnings] == [
         "\n".join([f"line 1, column {grouped + 1}: mongo: the runs API does not group runs: "
                    "group by was left out", f"    {text}", " " * (4 + grouped) + "~" * 8,
                    "hint: group the runs it returns yourself"]),
         "\n".join([f"line 1, column {dropped + 1}: mongo: the runs API orders by one key: "
-                   "name, summary.acc was left out", f"    {text}",
-                   " " * (4 + dropped) + "~" * 17,
+                   "state, id was left out", f"    {text}",
+                   " " * (4 + dropped) + "~" * 9,
                    "hint: sort the runs it returns by the other keys yourself"]),
     ]
     assert all(isinstance(warning, TargetWarning) and warning.target == "mongo"
@@ -337,9 +345,9 @@ def test_order_keeps_the_first_key_and_group_by_is_left_out_with_warnings() -> N
 
 def test_warnings_without_text_have_no_caret() -> None:
     query = Query(order_by=(OrderKey(Field("run", ("createdAt",))),
-                            OrderKey(Field("summary", ("acc",)))))
+                            OrderKey(Field("run", ("state",)))))
     warning, = compile_mongo(query).warnings
-    assert str(warning) == ("mongo: the runs API orders by one key: summary.acc was left out\n"
+    assert str(warning) == ("mongo: the runs API orders by one key: state was left out\n"
                             "hint: sort the runs it returns by the other keys yourself")
 
 
