@@ -148,6 +148,11 @@ class WorkspaceValueError(WsqueryError, ValueError):
     URL cannot be read as one."""
 
 
+class InvalidInputError(WorkspaceError, WorkspaceValueError):
+    """The server refused what was sent as input it cannot take (GraphQL ``BAD_USER_INPUT``):
+    sending it again cannot help, so it is never retried."""
+
+
 class AuthenticationError(WorkspaceError):
     """No API key, or the server refused it (HTTP 401)."""
 
