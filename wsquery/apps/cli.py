@@ -20,7 +20,7 @@ from wsquery.apps.display import (
     outline,
     table_rows,
 )
-from wsquery.errors import WsqueryError
+from wsquery.errors import TargetError, WsqueryError
 
 EXIT_USAGE = 2
 
@@ -169,7 +169,13 @@ def _compile(args: argparse.Namespace) -> int:
     result = compile(_read_query(args.query), target=args.target, **_target_options(args))
     _print_warnings(result.warnings)
     output = result.to_json()
-    print(output if isinstance(output, str) else json.dumps(output, indent=2, ensure_ascii=False))
+    if not isinstance(output, str):
+        try:
+            output = json.dumps(output, indent=2, ensure_ascii=False)
+        except (TypeError, ValueError, RecursionError) as error:
+            raise TargetError(f"its result cannot be written as JSON: {error}",
+                              target=args.target) from None
+    print(output)
     return 0
 
 
