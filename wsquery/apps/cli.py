@@ -14,10 +14,12 @@ from typing import Any, TextIO
 from wsquery import __version__
 from wsquery.apps.display import (
     TABLE_SUFFIXES,
+    json_line,
     load_json,
     load_runs,
     load_table,
     outline,
+    read_text,
     table_rows,
 )
 from wsquery.errors import TargetError, WsqueryError
@@ -215,7 +217,7 @@ def _explain(args: argparse.Namespace) -> int:
 def _decompile(args: argparse.Namespace) -> int:
     from wsquery import decompile
 
-    source = sys.stdin.read() if args.file == "-" else _read_file(args.file)
+    source = read_text(args.file)
     print(decompile(_runset_of(load_json(source, args.file))))
     return 0
 
@@ -239,10 +241,9 @@ def _filter(args: argparse.Namespace) -> int:
         compiled = compile(query, target="pandas")
         selected = table_rows(compiled(frame))  # type: ignore[operator]
     else:
-        source = sys.stdin.read() if args.runs == "-" else _read_file(args.runs)
-        selected = evaluate(query, load_runs(source, args.runs))
+        selected = evaluate(query, load_runs(read_text(args.runs), args.runs))
     for run in selected:
-        print(json.dumps(run, ensure_ascii=False, default=str))
+        print(json_line(run))
     return 0
 
 
@@ -254,7 +255,7 @@ def _runs(args: argparse.Namespace) -> int:
         raise WsqueryError(f"expected ENTITY/PROJECT, not {args.project!r}")
     for run in runs(entity, project, _read_query(args.query), base_url=args.base_url,
                     page_size=args.page_size):
-        print(json.dumps(run, ensure_ascii=False, default=str))
+        print(json_line(run))
     return 0
 
 
@@ -271,11 +272,6 @@ def _repl(args: argparse.Namespace) -> int:
     from wsquery.apps.repl import run_repl
 
     return run_repl(target=args.target, runs_file=args.runs, history_file=args.history)
-
-
-def _read_file(path: str) -> str:
-    with open(path, encoding="utf-8") as handle:
-        return handle.read()
 
 
 def _print_warnings(items: Sequence[object], stream: TextIO | None = None) -> None:
