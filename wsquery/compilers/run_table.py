@@ -99,8 +99,8 @@ def part_column(key: str, part: Part, parts: Iterable[Part]) -> str:
 def _field_of(key: str) -> Field:
     """The field a column of ``to_frame`` reads: run attributes by their W&B key; config and
     summary keys as dotted paths (the flat key is read first, as ``evaluate`` does)."""
-    section, _, rest = key.partition(".")
-    if section in ("config", "summary") and rest:
+    section, dot, rest = key.partition(".")
+    if section in ("config", "summary") and dot:
         return Field(section, tuple(rest.split(".")))
     names = {name: key for key, name in RUN_KEY_ATTRIBUTES.items()}
     return Field("run", (names[key],))
