@@ -4,6 +4,7 @@ file, the line or row and the key where known (on the CLI one ``error:`` line an
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import sqlite3
@@ -203,10 +204,8 @@ def test_any_runs_are_selected_tabled_or_refused(runs: list[Any], query: str) ->
                    lambda: wsquery.to_frame(runs),
                    lambda: to_sqlite(runs, sqlite3.connect(":memory:")),
                    lambda: wsquery.compile(query, target="pandas")(wsquery.to_frame(runs))):
-        try:
+        with contextlib.suppress(WsqueryError):
             action()
-        except WsqueryError:
-            pass
 
 
 @given(data=st.binary(max_size=300)
@@ -222,7 +221,5 @@ def test_any_bytes_load_as_runs_or_are_refused(data: bytes) -> None:
         except WsqueryError:
             return
     for run in loaded:
-        try:
+        with contextlib.suppress(WsqueryError):
             strict_json(json_line(run))
-        except WsqueryError:
-            pass
