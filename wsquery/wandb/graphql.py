@@ -12,13 +12,11 @@ from __future__ import annotations
 import base64
 import configparser
 import email.utils
-import http.client
 import json
 import logging
 import netrc
 import os
 import random
-import ssl
 import time
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
@@ -428,6 +426,9 @@ class GraphQLClient:
     def _post(self, body: dict[str, Any]) -> dict[str, Any]:
         """POST with retries until the deadline; the answer's ``data`` or the error that
         ended the attempts."""
+        import http.client
+        import ssl
+
         from wsquery import __version__
         from wsquery.wandb import transport
 
