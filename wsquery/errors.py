@@ -148,11 +148,6 @@ class WorkspaceValueError(WsqueryError, ValueError):
     URL cannot be read as one."""
 
 
-class InvalidInputError(WorkspaceError, WorkspaceValueError):
-    """The server refused what was sent as input it cannot take (GraphQL ``BAD_USER_INPUT``):
-    sending it again cannot help, so it is never retried."""
-
-
 class AuthenticationError(WorkspaceError):
     """No API key, or the server refused it (HTTP 401)."""
 
@@ -171,6 +166,12 @@ class RateLimitedError(WorkspaceError):
 
 class ServerError(WorkspaceError):
     """HTTP 5xx persisted past the retry budget, or the server answered with GraphQL errors."""
+
+
+class InvalidInputError(ServerError, WorkspaceValueError):
+    """The server refused what was sent as input it cannot take (GraphQL ``BAD_USER_INPUT``):
+    sending it again cannot help, so it is never retried. A ``ServerError`` (the server's
+    GraphQL error) and a ``WorkspaceValueError`` (a value W&B cannot take)."""
 
 
 class NetworkError(WorkspaceError):
