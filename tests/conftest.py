@@ -41,7 +41,7 @@ def server_settings(view_server: ViewServer) -> Settings:
 @pytest.fixture
 def client(server_settings: Settings) -> Iterator[GraphQLClient]:
     """A fresh client of the session server with test-sized timeouts and backoff."""
-    with GraphQLClient(server_settings, timeout=(2.0, 10.0), retry_budget=5.0,
+    with GraphQLClient(server_settings, timeout=(2.0, 10.0), deadline=5.0,
                        backoff=0.01, max_backoff=0.1) as graphql_client:
         yield graphql_client
 

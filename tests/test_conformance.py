@@ -115,7 +115,7 @@ def test_spark(spark: Any, query: Query, runs: list[dict[str, Any]]) -> None:
 
 @pytest.fixture(scope="module")
 def runs_api(view_server: ViewServer, server_settings: Settings) -> Iterator[Adapter]:
-    with GraphQLClient(server_settings, timeout=(2.0, 10.0), retry_budget=5.0,
+    with GraphQLClient(server_settings, timeout=(2.0, 10.0), deadline=5.0,
                        backoff=0.01, max_backoff=0.1) as client:
         yield conformance.runs_api_adapter(view_server, client, DEFAULT_ENTITY)
 
