@@ -80,10 +80,14 @@ class Chromium:
 
 @pytest.fixture(scope="session")
 def chromium() -> Chromium:
-    """Debian's chromium; a machine without it fails the page tests (``.ci/run`` installs it)."""
+    """Debian's chromium; a machine without it fails the page tests under CI (``.ci/run``
+    installs it) and skips them, saying why, elsewhere."""
     executable = shutil.which("chromium") or shutil.which("chromium-browser")
     if executable is None:
-        pytest.fail("the view-page tests need Chromium: apt-get install chromium")
+        message = "the view-page tests need Chromium: apt-get install chromium"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message + " (set CI to fail instead)")
     return Chromium(executable)
 
 
