@@ -1,19 +1,24 @@
-"""Shared fixtures: a real local view server over HTTP with a temporary SQLite file, and a
-real headless Chromium to load its pages."""
+"""Shared fixtures: a real local view server over HTTP with a temporary SQLite file, a real
+headless Chromium to load its pages, one local Spark session, a throwaway PostgreSQL cluster;
+and the conformance harness's refusal summary at the end of the session."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from wsquery.apps.server import ViewServer
 from wsquery.wandb.graphql import GraphQLClient, Settings
+
+from .conformance import TALLY, PostgresCluster
 
 
 @pytest.fixture(scope="session")
@@ -63,7 +68,7 @@ def wandb_environment(view_server: ViewServer, tmp_path_factory: pytest.TempPath
 @pytest.fixture
 def client(server_settings: Settings) -> Iterator[GraphQLClient]:
     """A fresh client of the session server with test-sized timeouts and backoff."""
-    with GraphQLClient(server_settings, timeout=(2.0, 10.0), retry_budget=5.0,
+    with GraphQLClient(server_settings, timeout=(2.0, 10.0), deadline=5.0,
                        backoff=0.01, max_backoff=0.1) as graphql_client:
         yield graphql_client
 
@@ -102,17 +107,84 @@ class Chromium:
 
 @pytest.fixture(scope="session")
 def chromium() -> Chromium:
-    """Debian's chromium; a machine without it fails the page tests (``.ci/run`` installs it)."""
+    """Debian's chromium; a machine without it fails the page tests under CI (``.ci/run``
+    installs it) and skips them, saying why, elsewhere."""
     executable = shutil.which("chromium") or shutil.which("chromium-browser")
     if executable is None:
-        pytest.fail("the view-page tests need Chromium: apt-get install chromium")
+        message = "the view-page tests need Chromium: apt-get install chromium"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message + " (set CI to fail instead)")
     return Chromium(executable)
+
+
+def artifacts_folder() -> Path:
+    path = Path(os.environ.get("WSQUERY_TEST_ARTIFACTS") or Path(__file__).parent / "artifacts")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 @pytest.fixture(scope="session")
 def artifacts() -> Path:
-    """Where tests keep what a person may want to look at (screenshots):
-    ``$WSQUERY_TEST_ARTIFACTS``, else tests/artifacts/ (ignored by git)."""
-    path = Path(os.environ.get("WSQUERY_TEST_ARTIFACTS") or Path(__file__).parent / "artifacts")
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    """Where tests keep what a person may want to look at (screenshots, the conformance
+    summary): ``$WSQUERY_TEST_ARTIFACTS``, else tests/artifacts/ (ignored by git)."""
+    return artifacts_folder()
+
+
+@pytest.fixture(scope="session")
+def spark() -> Iterator[Any]:
+    """One local Spark session for the test run, in UTC, on 127.0.0.1 (pyspark is a test
+    dependency). A machine without Java fails the Spark tests under CI (``.ci/run`` installs
+    it) and skips them, saying why, elsewhere."""
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    from pyspark.sql import SparkSession
+
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        message = "the Spark tests need Java 17: apt-get install openjdk-17-jre-headless"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message + " (set CI to fail instead)")
+
+    session = (SparkSession.builder.master("local[1]").appName("wsquery-tests")
+               .config("spark.sql.session.timeZone", "UTC")
+               .config("spark.ui.enabled", "false")
+               .config("spark.sql.shuffle.partitions", "1")
+               .getOrCreate())
+    yield session
+    session.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Any]:
+    """A connection to a throwaway PostgreSQL 15 cluster, stopped and removed at the end. A
+    machine that cannot start one fails the tests under CI (``.ci/run`` installs it) and
+    skips them, saying why, elsewhere."""
+    cluster = PostgresCluster()
+    try:
+        cluster.start()
+        connection = cluster.connect()
+    except Exception as error:  # whatever stops the server: the message says
+        cluster.stop()
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL did not start: {error}")
+        pytest.skip(f"PostgreSQL did not start (set CI to fail instead): {error}")
+    try:
+        yield connection
+    finally:
+        connection.close()
+        cluster.stop()
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Each target's refusals in the conformance tests, printed and written to
+    conformance.json and conformance.md among the artifacts."""
+    summary = TALLY.summary()
+    if not summary:
+        return
+    folder = artifacts_folder()
+    (folder / "conformance.json").write_text(json.dumps(summary, indent=2) + "\n", "utf-8")
+    (folder / "conformance.md").write_text(TALLY.markdown() + "\n", "utf-8")
+    terminalreporter.section("conformance: refusals per target")
+    for line in TALLY.markdown().splitlines():
+        terminalreporter.write_line(line)
+    terminalreporter.write_line(f"(written to {folder / 'conformance.md'} and .json)")

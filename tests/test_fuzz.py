@@ -822,7 +822,7 @@ def test_refusal_messages_in_full(monkeypatch: pytest.MonkeyPatch) -> None:
         wsquery.evaluate('name =~ "(a+)+$"', [{"name": "aaa"}])
     assert str(caught.value) == (
         'evaluate: regex "(a+)+$": a repeated group holds a repeat (like (a+)+ or (\\d+\\.)+), '
-        "which Python's re can take exponential time on, so it runs only with RE2\n"
+        "which a backtracking engine can take exponential time on, so it runs only with RE2\n"
         "hint: install RE2, which runs any pattern in linear time: pip install 'wsquery[re2]'; "
         "or write the group once without the inner repeat")
     with pytest.raises(TargetError) as caught:

@@ -47,10 +47,10 @@ def server() -> Iterator[ViewServer]:
         yield own_server
 
 
-def fast_client(server: ViewServer, *, api_key: str | None = SECRET, retry_budget: float = 5.0,
+def fast_client(server: ViewServer, *, api_key: str | None = SECRET, deadline: float = 5.0,
                 timeout: tuple[float, float] = (2.0, 10.0)) -> GraphQLClient:
     return GraphQLClient(Settings(server.url, api_key, server.url), timeout=timeout,
-                         retry_budget=retry_budget, backoff=0.01, max_backoff=0.05)
+                         deadline=deadline, backoff=0.01, max_backoff=0.05)
 
 
 def save(client: GraphQLClient, name: str = "nw-aaaaaaaaaaa-v") -> dict[str, object]:
@@ -215,7 +215,7 @@ def test_a_read_timeout_is_retried(server: ViewServer) -> None:
 def test_read_timeouts_past_the_budget_are_a_network_error(server: ViewServer) -> None:
     server.faults.slow(2.0, count=20)
     with pytest.raises(NetworkError, match="did not answer within"):
-        fast_client(server, timeout=(2.0, 0.2), retry_budget=0.5).default_entity()
+        fast_client(server, timeout=(2.0, 0.2), deadline=0.5).default_entity()
     server.faults.clear()
 
 
@@ -224,7 +224,7 @@ def test_an_unreachable_server_is_a_network_error() -> None:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     client = GraphQLClient(Settings(f"http://127.0.0.1:{port}", SECRET, ""),
-                           retry_budget=0.2, backoff=0.01)
+                           deadline=0.2, backoff=0.01)
     with pytest.raises(NetworkError, match="could not connect"):
         client.default_entity()
 
@@ -269,7 +269,7 @@ def test_graphql_errors_in_a_200_answer_are_errors(server: ViewServer) -> None:
 def test_persistent_429_ends_in_rate_limited_error(server: ViewServer) -> None:
     server.faults.fail(429, count=1000, retry_after="0")
     with pytest.raises(RateLimitedError) as caught:
-        fast_client(server, retry_budget=0.3).default_entity()
+        fast_client(server, deadline=0.3).default_entity()
     assert caught.value.status == 429
     assert len(server.received) > 1
     server.faults.clear()
@@ -278,7 +278,7 @@ def test_persistent_429_ends_in_rate_limited_error(server: ViewServer) -> None:
 def test_retry_after_beyond_the_budget_gives_up_at_once(server: ViewServer) -> None:
     server.faults.fail(429, count=5, retry_after="30")
     with pytest.raises(RateLimitedError):
-        fast_client(server, retry_budget=5.0).default_entity()
+        fast_client(server, deadline=5.0).default_entity()
     assert len(server.received) == 1
     server.faults.clear()
 
@@ -286,7 +286,7 @@ def test_retry_after_beyond_the_budget_gives_up_at_once(server: ViewServer) -> N
 def test_persistent_500_ends_in_server_error(server: ViewServer) -> None:
     server.faults.fail(500, count=1000)
     with pytest.raises(ServerError) as caught:
-        fast_client(server, retry_budget=0.3).default_entity()
+        fast_client(server, deadline=0.3).default_entity()
     assert caught.value.status == 500
     assert len(server.received) > 1
     server.faults.clear()
@@ -315,7 +315,7 @@ def test_the_api_key_never_shows(server: ViewServer, caplog: pytest.LogCaptureFi
     errors: list[WorkspaceError] = []
     texts: list[str] = []
     with caplog.at_level(logging.DEBUG):
-        client = fast_client(server, retry_budget=0.3)
+        client = fast_client(server, deadline=0.3)
         texts += [repr(client), repr(client.settings), str(client.settings)]
         server.faults.fail(401, message=f"invalid key {SECRET} (Basic {token})")
         server.faults.fail(429, count=1000, retry_after="0", message=f"slow down, {SECRET}")
@@ -328,7 +328,7 @@ def test_the_api_key_never_shows(server: ViewServer, caplog: pytest.LogCaptureFi
             fast_client(server, api_key=wrong).default_entity()
         errors.append(caught.value)
         with pytest.raises(NetworkError) as caught:
-            GraphQLClient(Settings("http://127.0.0.1:9", SECRET, ""), retry_budget=0.0,
+            GraphQLClient(Settings("http://127.0.0.1:9", SECRET, ""), deadline=0.0,
                           timeout=(0.5, 0.5)).default_entity()
         errors.append(caught.value)
     assert [type(e) for e in errors] == [AuthenticationError, RateLimitedError,

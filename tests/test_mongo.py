@@ -11,7 +11,6 @@ import sys
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import mongomock
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -43,9 +42,9 @@ from wsquery.compilers.mongo import (
 from wsquery.errors import TargetError, TargetWarning, WsqueryError
 from wsquery.semantics import regex
 from wsquery.semantics.evaluate import matches
-from wsquery.semantics.schema import parse_datetime
 
 from . import strategies
+from .conformance import document, mongomock_selects
 
 re2 = regex.re2_module()  # None without google-re2: then no regex is run at all
 needs_re2 = pytest.mark.skipif(re2 is None, reason="google-re2 (the re2 extra) is not installed")
@@ -70,44 +69,6 @@ def refusal(query: str | Query, **options: Any) -> str:
 
 
 # Documents and engines ---------------------------------------------------------------------------
-
-def document(run: dict[str, Any]) -> dict[str, Any]:
-    """A generated plain run as a run document. A created_at that is no date has no place in
-    the documents' model (W&B's createdAt always is one); it stands here as an object, which,
-    like the language, no comparison, regex or null test takes for a date."""
-    created = run.get("created_at")
-    if isinstance(created, str) and parse_datetime(created) is None:
-        built = mongo_document({key: value for key, value in run.items() if key != "created_at"})
-        built["createdAt"] = {"text": created}
-        return built
-    return mongo_document(run)
-
-
-class _RE2Regex:
-    """A ``$regex`` for mongomock, searched by RE2 (mongomock itself would use Python's re)."""
-
-    def __init__(self, pattern: str) -> None:
-        self.pattern = pattern
-
-    def try_compile(self) -> Any:
-        return re2.compile(self.pattern)
-
-
-def for_mongomock(filters: Any) -> Any:
-    if isinstance(filters, dict):
-        return {key: _RE2Regex(value) if key == "$regex" and re2 is not None
-                else for_mongomock(value) for key, value in filters.items()}
-    if isinstance(filters, list):
-        return [for_mongomock(item) for item in filters]
-    return filters
-
-
-def mongomock_selects(filters: dict[str, Any], documents: list[dict[str, Any]]) -> set[int]:
-    collection = mongomock.MongoClient().db.runs
-    if documents:
-        collection.insert_many([{**doc, "_id": index} for index, doc in enumerate(documents)])
-    return {found["_id"] for found in collection.find(for_mongomock(filters))}
-
 
 def assert_same_runs(query: Query, runs: list[dict[str, Any]], *, mongomock_too: bool) -> None:
     """The evaluator, the server's matcher and (``mongomock_too``) mongomock select the same
@@ -308,7 +269,8 @@ def test_exact_filters(text: str, filters: dict[str, Any]) -> None:
     compiled = wsquery.compile(text, target="mongo", now=NOW)
     assert isinstance(compiled, MongoQuery)
     assert compiled.filters == filters
-    assert compiled.to_json() == {"filters": filters, "order": "-createdAt"}
+    assert compiled.to_json() == {"filters": filters, "order": "-createdAt",
+                                  "sort": [["createdAt", -1], ["name", 1]]}
     assert compiled.warnings == ()
     json.dumps(compiled.to_json(), allow_nan=False)  # plain JSON, no NaN or Infinity
 
@@ -334,38 +296,45 @@ def test_config_keys_with_value_when_chosen(monkeypatch: pytest.MonkeyPatch) -> 
 
 # Order and warnings ------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("text", "order"), [
-    ("", "-createdAt"),
-    ("order by summary.val_loss", "+summary_metrics.val_loss"),
-    ("order by summary.val_loss desc", "-summary_metrics.val_loss"),
-    ("order by config.opt.beta", "+config.opt.beta"),
-    ("order by created_at", "+createdAt"),
-    ("order by name desc", "-displayName"),
-    ("order by id", "+name"),
-    ("order by runtime", "+duration"),
-    ("order by step desc", "-_step"),
-    ("order by run.commit", "+commit"),
+@pytest.mark.parametrize(("text", "order", "sorted_as_the_language"), [
+    ("", "-createdAt", True),
+    ("order by summary.val_loss", "+summary_metrics.val_loss", False),
+    ("order by summary.val_loss desc", "-summary_metrics.val_loss", False),
+    ("order by config.opt.beta", "+config.opt.beta", False),
+    ("order by created_at", "+createdAt", True),
+    ("order by name desc", "-displayName", True),
+    ("order by id", "+name", True),
+    ("order by state", "+state", True),
+    ("order by runtime", "+duration", False),
+    ("order by step desc", "-_step", False),
+    ("order by run.commit", "+commit", False),
 ])
-def test_order(text: str, order: str) -> None:
+def test_order(text: str, order: str, sorted_as_the_language: bool) -> None:
+    """``order`` is the first key for ``Api.runs``; ``sort`` the whole order for a cursor,
+    with a warning for a key MongoDB sorts otherwise than the language (missing values first
+    when ascending, BSON's type order)."""
     compiled = wsquery.compile(text, target="mongo")
     assert compiled.order == order
-    assert compiled.warnings == ()
+    assert compiled.sort[:1] == ((order.lstrip("+-"), -1 if order[0] == "-" else 1),)
+    assert [warning.message.startswith("order by ") for warning in compiled.warnings] == (
+        [] if sorted_as_the_language else [True])
     if text:
         assert order_key(order) == wsquery.parse(text).order_by[0]
 
 
 def test_order_keeps_the_first_key_and_group_by_is_left_out_with_warnings() -> None:
-    text = "config.x == 1 group by config.y order by config.x desc, name, summary.acc"
+    text = "config.x == 1 group by config.y order by name desc, state, id"
     compiled = wsquery.compile(text, target="mongo")
-    assert compiled.order == "-config.x"
-    grouped, dropped = text.index("config.y"), text.index("name, summary.acc")
+    assert compiled.order == "-displayName"
+    assert compiled.sort == (("displayName", -1), ("state", 1), ("name", 1), ("createdAt", -1))
+    grouped, dropped = text.index("config.y"), text.index("state, id")
     assert [str(warning) for warning in compiled.warnings] == [
         "\n".join([f"line 1, column {grouped + 1}: mongo: the runs API does not group runs: "
                    "group by was left out", f"    {text}", " " * (4 + grouped) + "~" * 8,
                    "hint: group the runs it returns yourself"]),
         "\n".join([f"line 1, column {dropped + 1}: mongo: the runs API orders by one key: "
-                   "name, summary.acc was left out", f"    {text}",
-                   " " * (4 + dropped) + "~" * 17,
+                   "state, id was left out", f"    {text}",
+                   " " * (4 + dropped) + "~" * 9,
                    "hint: sort the runs it returns by the other keys yourself"]),
     ]
     assert all(isinstance(warning, TargetWarning) and warning.target == "mongo"
@@ -376,9 +345,9 @@ def test_order_keeps_the_first_key_and_group_by_is_left_out_with_warnings() -> N
 
 def test_warnings_without_text_have_no_caret() -> None:
     query = Query(order_by=(OrderKey(Field("run", ("createdAt",))),
-                            OrderKey(Field("summary", ("acc",)))))
+                            OrderKey(Field("run", ("state",)))))
     warning, = compile_mongo(query).warnings
-    assert str(warning) == ("mongo: the runs API orders by one key: summary.acc was left out\n"
+    assert str(warning) == ("mongo: the runs API orders by one key: state was left out\n"
                             "hint: sort the runs it returns by the other keys yourself")
 
 

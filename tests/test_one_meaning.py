@@ -112,8 +112,11 @@ def said(target: str, compiled: Any, query: Query) -> set[str]:
             found |= {"group by"} if data.get("grouping") else set()
             found |= {"order by"} if len(data["sort"]["keys"]) == len(query.order_by) else set()
             found |= {"limit"} if compiled.max_runs == query.limit else set()
-        case "runs-api" | "mongo":
+        case "runs-api":
             found |= {"order by"} if len(query.order_by) == 1 else set()
+        case "mongo":
+            found |= {"order by"} if len(data["sort"]) >= len(query.order_by) else set()
+            found |= {"limit"} if data.get("limit") == query.limit else set()
         case "sql":
             found |= {"order by"} if "ORDER BY" in data["sql"] else set()
             found |= {"limit"} if " LIMIT " in data["sql"] else set()
@@ -159,19 +162,25 @@ def test_every_clause_is_said_warned_about_or_refused(target: str) -> None:
     assert sum(outcomes.values()) == len(cases)
 
 
-@pytest.mark.parametrize(("target", "message"), [
-    ("mongo", "a MongoDB filter has no limit: limit 5 was left out"),
-    ("runs-api", "Api.runs has no limit: it returns every matching run, so limit 5 only sets "
-                 "its page size (per_page=5)"),
-])
-def test_a_limit_a_target_cannot_say_is_a_warning_and_strict_refuses_it(
-        target: str, message: str) -> None:
+def test_a_limit_the_runs_api_cannot_say_is_a_warning_and_strict_refuses_it() -> None:
     text = 'state == "finished" limit 5'
-    compiled = wsquery.compile(text, target=target, now=NOW)
-    assert [warning.message for warning in compiled.warnings] == [message]
+    compiled = wsquery.compile(text, target="runs-api", now=NOW)
+    assert [warning.message for warning in compiled.warnings] == [
+        "Api.runs has no limit: it returns every matching run, so limit 5 only sets its page "
+        "size (per_page=5)"]
     assert compiled.warnings[0].span == (20, 27)
     with pytest.raises(TargetError, match="has no limit"):
-        wsquery.compile(text, target=target, now=NOW, strict=True)
+        wsquery.compile(text, target="runs-api", now=NOW, strict=True)
+
+
+def test_mongo_gives_a_collection_the_whole_order_and_the_limit() -> None:
+    compiled = wsquery.compile('state == "finished" order by name limit 5', target="mongo",
+                               now=NOW, strict=True)
+    assert compiled.to_json() == {
+        "filters": {"state": "finished"}, "order": "+displayName",
+        "sort": [["displayName", 1], ["createdAt", -1], ["name", 1]], "limit": 5}
+    with pytest.raises(TargetError, match="MongoDB sorts runs without it first"):
+        wsquery.compile("order by summary.acc", target="mongo", now=NOW, strict=True)
 
 
 # Engines' quirks: missing columns ------------------------------------------------------------

@@ -481,6 +481,7 @@ def test_a_seeded_fuzzer_leaves_no_thread_behind(small_server: ViewServer) -> No
     for _ in range(100):
         exchange(small_server, _fuzz_request(rng, small_server.api_key))
     deadline = time.monotonic() + 30
-    while threading.active_count() != threads_before and time.monotonic() < deadline:
+    while threading.active_count() > threads_before and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert threading.active_count() == threads_before
+    # another test's thread may end meanwhile; none of this server's may be left
+    assert threading.active_count() <= threads_before

@@ -48,7 +48,7 @@ from wsquery.wandb.formats import iso_timestamp
 from wsquery.wandb.graphql import GraphQLClient
 
 from . import strategies
-from .test_mongo import document, mongomock_selects
+from .conformance import document, mongomock_selects
 
 NOW = datetime(2024, 1, 2, 6, 0, tzinfo=UTC)
 PROPERTY = settings(max_examples=200, deadline=None,

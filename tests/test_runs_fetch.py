@@ -11,7 +11,7 @@ import pytest
 
 import wsquery
 from wsquery.apps.server import DEFAULT_ENTITY, ViewServer
-from wsquery.errors import NotFoundError, ServerError, WorkspaceError, WsqueryError
+from wsquery.errors import InvalidInputError, NotFoundError, WorkspaceError, WsqueryError
 from wsquery.wandb.graphql import LIST_RUNS, GraphQLClient, Settings
 from wsquery.wandb.runs import runs
 
@@ -179,7 +179,7 @@ def test_a_missing_project_is_not_found(client: GraphQLClient) -> None:
 ])
 def test_the_server_refuses_filters_it_cannot_read(stored: list[str], client: GraphQLClient,
                                                    filters: str, message: str) -> None:
-    with pytest.raises(ServerError) as caught:
+    with pytest.raises(InvalidInputError) as caught:
         client.execute(LIST_RUNS, {"entityName": DEFAULT_ENTITY, "projectName": PROJECT,
                                    "filters": filters, "first": 5})
     assert str(caught.value) == message

@@ -239,7 +239,7 @@ def test_a_request_without_a_key_is_401_with_graphql_errors(view_server: ViewSer
 
 def test_a_wrong_key_is_an_authentication_error(view_server: ViewServer) -> None:
     client = GraphQLClient(Settings(view_server.url, "not-a-key", view_server.url),
-                           retry_budget=1.0, backoff=0.01)
+                           deadline=1.0, backoff=0.01)
     with pytest.raises(AuthenticationError) as caught:
         client.default_entity()
     assert caught.value.status == 401
@@ -251,7 +251,7 @@ def test_another_entitys_key_gets_403_by_name_and_nothing_by_id(view_server: Vie
     view = save(client, project, view_name(1))["view"]
     other_key = view_server.add_key("someone-else")
     other = GraphQLClient(Settings(view_server.url, other_key, view_server.url),
-                          retry_budget=1.0, backoff=0.01)
+                          deadline=1.0, backoff=0.01)
     assert other.default_entity() == "someone-else"
     by_name: list[Callable[[], object]] = [
         lambda: save(other, project, view_name(2)),
@@ -324,7 +324,7 @@ def test_concurrent_savers_lose_no_update(view_server: ViewServer,
 
     def saver(number: int) -> None:
         try:
-            with GraphQLClient(server_settings, retry_budget=10.0, backoff=0.01) as own:
+            with GraphQLClient(server_settings, deadline=10.0, backoff=0.01) as own:
                 start.wait()
                 for view in range(views_each):
                     name = view_name(number * 100 + view)
@@ -358,7 +358,7 @@ def test_concurrent_first_saves_of_one_name_make_one_view(server_settings: Setti
 
     def saver(number: int) -> None:
         try:
-            with GraphQLClient(server_settings, retry_budget=10.0, backoff=0.01) as own:
+            with GraphQLClient(server_settings, deadline=10.0, backoff=0.01) as own:
                 start.wait()
                 results.append(save(own, project, view_name(7), {"writer": number}))
         except BaseException as error:

@@ -6,7 +6,6 @@ say is a ``TargetError`` naming the dialects that can."""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -267,21 +266,6 @@ def test_unknown_options_and_dialects() -> None:
 
 
 # Spark SQL in a local session ------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def spark() -> Iterator[Any]:
-    """One local Spark session for the module, in UTC (pyspark and Java are test
-    dependencies: without them this fails)."""
-    from pyspark.sql import SparkSession
-
-    session = (SparkSession.builder.master("local[1]").appName("wsquery-tests")
-               .config("spark.sql.session.timeZone", "UTC")
-               .config("spark.ui.enabled", "false")
-               .config("spark.sql.shuffle.partitions", "1")
-               .getOrCreate())
-    yield session
-    session.stop()
-
 
 def spark_rows(spark: Any, query: Query, runs: list[dict[str, Any]]) -> list[int]:
     table = arrow_table(runs)

@@ -544,7 +544,7 @@ def unreachable() -> GraphQLClient:
     """A client for a port nothing listens on, with no retries: any request would fail."""
     return GraphQLClient(Settings(base_url="http://127.0.0.1:9", api_key="not-a-key",
                                   app_url="https://wandb.example"),
-                         timeout=(0.5, 0.5), retry_budget=0.0)
+                         timeout=(0.5, 0.5), deadline=0.0)
 
 
 def test_save_dry_run_gives_the_request_and_sends_nothing() -> None:

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from wsquery.errors import (
         AuthenticationError,
         DecompileError,
+        InvalidInputError,
         NetworkError,
         NotFoundError,
         PermissionDeniedError,
@@ -57,6 +58,7 @@ __all__ = [
     "AuthenticationError",
     "BarPlot",
     "DecompileError",
+    "InvalidInputError",
     "LinePlot",
     "MongoQuery",
     "NetworkError",
@@ -107,7 +109,8 @@ __all__ = [
 #: Public names served by modules loaded on first use, so ``import wsquery`` stays cheap.
 _LAZY = {
     "Query": "ast",
-    **dict.fromkeys(["AuthenticationError", "DecompileError", "NetworkError", "NotFoundError",
+    **dict.fromkeys(["AuthenticationError", "DecompileError", "InvalidInputError",
+                     "NetworkError", "NotFoundError",
                      "PermissionDeniedError", "Problem", "QuerySyntaxError",
                      "QueryValidationError", "RateLimitedError", "ServerError", "TargetError",
                      "TargetWarning", "WorkspaceError", "WorkspaceValueError", "WsqueryError",

@@ -168,5 +168,11 @@ class ServerError(WorkspaceError):
     """HTTP 5xx persisted past the retry budget, or the server answered with GraphQL errors."""
 
 
+class InvalidInputError(ServerError, WorkspaceValueError):
+    """The server refused what was sent as input it cannot take (GraphQL ``BAD_USER_INPUT``):
+    sending it again cannot help, so it is never retried. A ``ServerError`` (the server's
+    GraphQL error) and a ``WorkspaceValueError`` (a value W&B cannot take)."""
+
+
 class NetworkError(WorkspaceError):
     """The server could not be reached or did not answer in time."""

@@ -14,13 +14,15 @@ from typing import Any, TextIO
 from wsquery import __version__
 from wsquery.apps.display import (
     TABLE_SUFFIXES,
+    json_line,
     load_json,
     load_runs,
     load_table,
     outline,
+    read_text,
     table_rows,
 )
-from wsquery.errors import WsqueryError
+from wsquery.errors import TargetError, WsqueryError
 
 EXIT_USAGE = 2
 
@@ -177,7 +179,13 @@ def _compile(args: argparse.Namespace) -> int:
         _check_keys(text, _runs_file(args.runs), strict=bool(options.get("strict")))
     _print_warnings(result.warnings)
     output = result.to_json()
-    print(output if isinstance(output, str) else json.dumps(output, indent=2, ensure_ascii=False))
+    if not isinstance(output, str):
+        try:
+            output = json.dumps(output, indent=2, ensure_ascii=False)
+        except (TypeError, ValueError, RecursionError) as error:
+            raise TargetError(f"its result cannot be written as JSON: {error}",
+                              target=args.target) from None
+    print(output)
     return 0
 
 
@@ -217,7 +225,7 @@ def _explain(args: argparse.Namespace) -> int:
 def _decompile(args: argparse.Namespace) -> int:
     from wsquery import decompile
 
-    source = sys.stdin.read() if args.file == "-" else _read_file(args.file)
+    source = read_text(args.file)
     print(decompile(_runset_of(load_json(source, args.file))))
     return 0
 
@@ -244,7 +252,7 @@ def _filter(args: argparse.Namespace) -> int:
         compiled = compile(query, target="pandas")
         selected = table_rows(compiled(runs))  # type: ignore[operator]
     for run in selected:
-        print(json.dumps(run, ensure_ascii=False, default=str))
+        print(json_line(run))
     return 0
 
 
@@ -253,7 +261,7 @@ def _runs_file(path: str) -> Any:
     its suffix), else a list of runs from JSON lines or a JSON array."""
     if path.lower().endswith(TABLE_SUFFIXES):
         return load_table(path)
-    return load_runs(sys.stdin.read() if path == "-" else _read_file(path), path)
+    return load_runs(read_text(path), path)
 
 
 def _check_keys(text: str, runs: Any, *, strict: bool) -> None:
@@ -284,7 +292,7 @@ def _runs(args: argparse.Namespace) -> int:
         raise WsqueryError(f"expected ENTITY/PROJECT, not {args.project!r}")
     for run in runs(entity, project, _read_query(args.query), base_url=args.base_url,
                     page_size=args.page_size):
-        print(json.dumps(run, ensure_ascii=False, default=str))
+        print(json_line(run))
     return 0
 
 
@@ -301,11 +309,6 @@ def _repl(args: argparse.Namespace) -> int:
     from wsquery.apps.repl import run_repl
 
     return run_repl(target=args.target, runs_file=args.runs, history_file=args.history)
-
-
-def _read_file(path: str) -> str:
-    with open(path, encoding="utf-8") as handle:
-        return handle.read()
 
 
 def _print_warnings(items: Sequence[object], stream: TextIO | None = None) -> None:

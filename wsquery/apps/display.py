@@ -4,6 +4,7 @@ shows, and runs read from JSON lines or a JSON array."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -42,6 +43,26 @@ def _leaf_text(leaf: dict[str, Any]) -> str:
             f"{json.dumps(leaf['value'], ensure_ascii=False)}")
 
 
+def read_text(path: str) -> str:
+    """A file's text (``-``: standard input's), which must be UTF-8: a byte that is not says
+    where it is."""
+    import sys
+
+    if path == "-":
+        data = sys.stdin.buffer.read()
+    else:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        column = error.start - (data.rfind(b"\n", 0, error.start) + 1) + 1
+        raise WsqueryError(f"{path}: line {line}, column {column}: byte "
+                           f"0x{data[error.start]:02x} is not UTF-8 (the file must be UTF-8 "
+                           "text)") from None
+
+
 def load_runs(source: str, name: str) -> list[Any]:
     """Runs from JSON-lines text, or from one JSON array."""
     stripped = source.lstrip()
@@ -63,9 +84,11 @@ TABLE_SUFFIXES = (".csv", ".parquet", ".pq")
 
 def load_table(path: str) -> Any:
     """A run table (``wsquery.to_frame``'s columns, or any table of runs) from a CSV or Parquet
-    file, as a pandas frame of Arrow-backed columns, so that null and NaN stay apart."""
+    file, as a pandas frame of Arrow-backed columns, so that null and NaN stay apart. Its
+    column names must differ, and its text must be UTF-8."""
     try:
         import pandas
+        import pyarrow
         import pyarrow.csv
         import pyarrow.parquet
     except ImportError:
@@ -73,12 +96,36 @@ def load_table(path: str) -> Any:
                            "pip install 'wsquery[pandas]'") from None
     try:
         if path.lower().endswith(".csv"):
-            table = pyarrow.csv.read_csv(path)
+            table = pyarrow.csv.read_csv(path, read_options=pyarrow.csv.ReadOptions(
+                block_size=_csv_block_size(path)))
         else:
             table = pyarrow.parquet.read_table(path)
-    except (OSError, pyarrow.ArrowInvalid) as error:
+    except (OSError, pyarrow.ArrowException) as error:
         raise WsqueryError(f"{path}: {error}") from None
+    seen: set[str] = set()
+    for name in table.column_names:
+        if name in seen:
+            raise WsqueryError(f"{path}: the column {name!r} appears twice; a run table's "
+                               "columns must have different names")
+        seen.add(name)
+    for name, column in zip(table.column_names, table.columns, strict=True):
+        if pyarrow.types.is_binary(column.type) or pyarrow.types.is_large_binary(column.type):
+            for row, value in enumerate(column.to_pylist(), 1):
+                if value is not None:
+                    try:
+                        value.decode("utf-8")
+                    except UnicodeDecodeError:
+                        raise WsqueryError(f"{path}: row {row}, column {name!r}: the value is "
+                                           "not UTF-8 text (the file must be UTF-8)") from None
     return table.to_pandas(types_mapper=pandas.ArrowDtype)
+
+
+def _csv_block_size(path: str) -> int:
+    """A block that holds the header row whole (Arrow infers the columns from the first
+    block, and reads a longer header as no header at all)."""
+    with open(path, "rb") as handle:
+        header = handle.readline()
+    return max(1 << 20, 2 * len(header) + 1024)
 
 
 def table_rows(frame: Any) -> list[dict[str, Any]]:
@@ -89,9 +136,82 @@ def table_rows(frame: Any) -> list[dict[str, Any]]:
 
 
 def load_json(text: str, name: str) -> Any:
+    """JSON text as Python values; ``name`` says where it came from in errors. Keys and text
+    must be Unicode text (a lone surrogate, ``"\\ud800"``, is refused with its key)."""
     try:
-        return json.loads(text)
+        value = json.loads(text)
     except json.JSONDecodeError as error:
         raise WsqueryError(
             f"{name}: line {error.lineno}, column {error.colno}: invalid JSON: {error.msg}"
         ) from None
+    except ValueError as error:  # an integer of more digits than Python converts
+        raise WsqueryError(f"{name}: invalid JSON: {error}".split("; use sys.")[0]) from None
+    except RecursionError:
+        raise WsqueryError(f"{name}: JSON nested deeper than Python reads") from None
+    if _SURROGATE_ESCAPE.search(text):
+        where = _surrogate_in(value)
+        if where is not None:
+            raise WsqueryError(f"{name}: {where} holds a lone surrogate, which is not text")
+    return value
+
+
+#: A JSON escape of a UTF-16 surrogate: only text holding one can load into a lone surrogate.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _surrogate_in(value: Any, path: str = "") -> str | None:
+    """Where in ``value`` a string holds a lone surrogate (``the key 'config.\\ud800'``,
+    ``the value at 'config.x'``), or None."""
+    pending: list[tuple[Any, str]] = [(value, path)]
+    while pending:
+        current, where = pending.pop()
+        if isinstance(current, dict):
+            for key, item in current.items():
+                inner = f"{where}.{key}" if where else str(key)
+                if _lone_surrogate(key):
+                    return f"the key {inner!a}"
+                pending.append((item, inner))
+        elif isinstance(current, list):
+            pending.extend((item, f"{where}[{index}]") for index, item in enumerate(current))
+        elif _lone_surrogate(current):
+            return f"the value at {where!a}"
+    return None
+
+
+def _lone_surrogate(value: Any) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def json_line(value: Any) -> str:
+    """``value`` as one line of valid JSON: infinities as ``1e999`` and ``-1e999`` (JSON
+    numbers that read back as infinities) and NaN as null, since JSON has no NaN; times and
+    other values as their text."""
+    try:
+        return json.dumps(value, ensure_ascii=False, default=str, allow_nan=False)
+    except ValueError:
+        pass  # a float that is not finite, or an int too long to write
+    try:
+        text = json.dumps(_nan_as_null(value), ensure_ascii=False, default=str)
+    except (ValueError, RecursionError) as error:
+        raise WsqueryError(f"cannot write as JSON: {error}".split("; use sys.")[0]) from None
+    return _STRING_OR_INFINITY.sub(lambda found: found[1] or "1e999", text)
+
+
+#: A JSON string (kept as it is) or the ``Infinity`` that ``json.dumps`` writes for one.
+_STRING_OR_INFINITY = re.compile(r'("(?:[^"\\]|\\.)*")|Infinity')
+
+
+def _nan_as_null(value: Any) -> Any:
+    if isinstance(value, float) and value != value:
+        return None
+    if isinstance(value, dict):
+        return {key: _nan_as_null(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_nan_as_null(item) for item in value]
+    return value

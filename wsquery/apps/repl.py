@@ -163,10 +163,10 @@ class _Session:
     def load_runs(self, path: str) -> _Said:
         if not path:
             raise WsqueryError("usage: :runs FILE (JSON lines or a JSON array of runs)")
-        from wsquery.apps.display import load_runs
+        from wsquery.apps.display import load_runs, read_text
 
         try:
-            source = Path(path).expanduser().read_text(encoding="utf-8")
+            source = read_text(str(Path(path).expanduser()))
         except OSError as error:
             raise WsqueryError(f"cannot read {path}: {error.strerror or error}") from None
         self.runs = load_runs(source, path)

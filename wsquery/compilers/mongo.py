@@ -82,8 +82,9 @@ from wsquery.ast import (
     Scalar,
     Span,
     Within,
+    total_order,
 )
-from wsquery.compilers.base import Context, checked_now, cover, limit_span
+from wsquery.compilers.base import Context, checked_now, cover
 from wsquery.errors import TargetError, TargetWarning, WsqueryError
 from wsquery.semantics.evaluate import adapt, run_keys
 from wsquery.semantics.normalize import NEGATED_OP, normalize
@@ -107,6 +108,9 @@ _SECTIONS = {"config": "config", "summary": "summary_metrics"}
 _SECTION_KEYS = frozenset({"config", "summary", "summary_metrics", "summaryMetrics"})
 _RANGE_OPS = {"<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte"}
 _STEP = ("run", ("_step",))
+#: Run keys that W&B's runs always hold, each as text of one form (assumptions 1 and 2), which a
+#: collection sorts as the language does.
+_SORTED = frozenset({"name", "displayName", "state", "createdAt"})
 
 
 @attrs.frozen(slots=True)
@@ -119,9 +123,19 @@ class MongoQuery:
     filters: Filter
     order: str = DEFAULT_ORDER
     warnings: tuple[TargetWarning, ...] = ()
+    #: The query's whole order for a collection's ``find(...).sort(sort)``: its ``order by``
+    #: keys, then ``createdAt`` newest first, then the id (``name``).
+    sort: tuple[tuple[str, int], ...] = (("createdAt", -1), ("name", 1))
+    limit: int | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"filters": self.filters, "order": self.order}
+        """``filters``, ``order`` (for ``Api.runs``), ``sort`` (for a collection's cursor, as
+        ``[path, 1 or -1]`` pairs) and ``limit`` when the query has one."""
+        data: dict[str, Any] = {"filters": self.filters, "order": self.order,
+                                "sort": [list(key) for key in self.sort]}
+        if self.limit is not None:
+            data["limit"] = self.limit
+        return data
 
 
 def compile_mongo(query: Query, *, text: str | None = None, now: datetime | None = None,
@@ -137,12 +151,8 @@ def compile_mongo(query: Query, *, text: str | None = None, now: datetime | None
                              "some conditions exclude each other, or can never hold "
                              "(true and false have no order)")
     order = compiler.order(query)
-    if query.limit is not None:
-        compiler.warn(f"a MongoDB filter has no limit: limit {query.limit} was left out",
-                      limit_span(text),
-                      f"pass limit={query.limit} to find(), or take the first {query.limit} "
-                      "runs Api.runs returns")
-    return MongoQuery(filters, order, tuple(compiler.warnings))
+    sort = compiler.sort(query)
+    return MongoQuery(filters, order, tuple(compiler.warnings), sort, query.limit)
 
 
 # Places: where a field lives in a run document --------------------------------------------------
@@ -197,6 +207,23 @@ class _Compiler(Context):
         place = self.place(first.field, first.span)
         path = place.path if place.kind != "step" else "_step"
         return ("+" if first.ascending else "-") + path
+
+    def sort(self, query: Query) -> tuple[tuple[str, int], ...]:
+        """The cursor's sort for the query's total order. MongoDB puts a missing or null value
+        first when ascending, NaN before numbers, and types in BSON's order, so only keys that
+        W&B's runs always hold as text of one form sort as the language sorts (``_SORTED``);
+        any other key is sorted with a warning."""
+        keys = []
+        for key in total_order(query):
+            place = self.place(key.field, key.span)
+            if place.path not in _SORTED:
+                self.warn(f"order by {key.field}: MongoDB sorts runs without it first when "
+                          "ascending, NaN before numbers and types in BSON's order, so the "
+                          "runs may come in another order than the language's", key.span,
+                          "sort the runs it returns with wsquery.evaluate")
+            keys.append((place.path if place.kind != "step" else "_step",
+                         1 if key.ascending else -1))
+        return tuple(keys)
 
     def place(self, field: Field, span: Span) -> _Place:
         """Where ``field`` lives in a run document; a ``TargetError`` when no path reaches it."""

@@ -19,7 +19,7 @@ from typing import Any, Literal, Protocol
 import attrs
 
 from wsquery.ast import Query
-from wsquery.errors import TargetError, TargetWarning
+from wsquery.errors import TargetError, TargetWarning, WsqueryError, WsqueryWarning
 
 #: The entry-point group other packages register targets in.
 ENTRY_POINT_GROUP = "wsquery.targets"
@@ -113,7 +113,10 @@ _plugins: dict[str, Target] | None = None
 
 def register(target: Target) -> None:
     """Add ``target`` under its name (a later registration of the same name replaces it; a
-    name of wsquery's own is refused)."""
+    name of wsquery's own, or an object that is not a target, is refused)."""
+    problem = _malformed(target)
+    if problem is not None:
+        raise TargetError(f"not a target: {problem}", target=str(getattr(target, "name", "?")))
     if target.name in _BUILTIN:
         raise TargetError(f"{target.name!r} is a target of wsquery's own", target=target.name)
     _registered[target.name] = target
@@ -121,7 +124,8 @@ def register(target: Target) -> None:
 
 def get(name: str) -> Target:
     """The target called ``name``; a ``TargetError`` listing the known ones otherwise."""
-    found = _BUILTIN.get(name) or _registered.get(name) or _entry_points().get(name)
+    found = (_BUILTIN.get(name) or _registered.get(name) or _entry_points().get(name)
+             if isinstance(name, str) else None)
     if found is None:
         raise TargetError(f"unknown target {name!r}", target=str(name),
                           hint="targets are " + ", ".join(names()))
@@ -148,25 +152,115 @@ def names() -> list[str]:
     return list(dict.fromkeys([*_BUILTIN, *_registered, *_entry_points()]))
 
 
+@attrs.frozen
+class PluginTarget:
+    """A target another package declares, as the registry hands it out: its ``compile``
+    gives a ``TargetError`` naming the plugin for whatever the plugin's own code raises
+    (``KeyboardInterrupt`` aside), and checks that what it gives is a compiled result."""
+
+    name: str
+    description: str
+    options: tuple[Option, ...]
+    target: Target
+    #: The entry point's own text (``module:object``), to name the plugin in errors.
+    source: str
+
+    def compile(self, query: Query, *, text: str | None = None, **given: Any) -> Compiled:
+        try:
+            result = self.target.compile(query, text=text, **given)
+        except (WsqueryError, KeyboardInterrupt):
+            raise
+        except BaseException as error:  # the plugin's own failure, whatever it is
+            raise self._failure("failed", error) from None
+        if not callable(getattr(result, "to_json", None)) or not isinstance(
+                getattr(result, "warnings", None), tuple | list):
+            raise TargetError(f"the target plugin ({self.source}) gave "
+                              f"{type(result).__name__}, not a compiled result with to_json() "
+                              "and warnings", target=self.name)
+        return _PluginResult(result, self)
+
+    def _failure(self, what: str, error: BaseException) -> TargetError:
+        return TargetError(f"the target plugin ({self.source}) {what}: {_described(error)}",
+                           target=self.name)
+
+
+@attrs.frozen
+class _PluginResult:
+    """A plugin's compiled result, whose ``to_json`` fails as the plugin's ``compile`` does."""
+
+    result: Compiled
+    plugin: PluginTarget
+
+    @property
+    def warnings(self) -> tuple[TargetWarning, ...]:
+        return tuple(self.result.warnings)
+
+    def to_json(self) -> Any:
+        try:
+            return self.result.to_json()
+        except (WsqueryError, KeyboardInterrupt):
+            raise
+        except BaseException as error:  # the plugin's own failure, whatever it is
+            raise self.plugin._failure("failed to write its result", error) from None
+
+
+def _described(error: BaseException) -> str:
+    """The error's class and the start of its text, on one line (a plugin's error may fail
+    even to say what it is)."""
+    try:
+        detail = " ".join(str(error).split())[:300]
+    except Exception:  # its __str__ failed too
+        detail = ""
+    return type(error).__name__ + (f": {detail}" if detail else "")
+
+
+def _malformed(target: object) -> str | None:
+    """What keeps ``target`` from being a target, or None."""
+    name = getattr(target, "name", None)
+    if not isinstance(name, str) or not name.strip():
+        return f"its name is {name!r}, not a non-empty string"
+    if not isinstance(getattr(target, "description", None), str):
+        return "its description is not a string"
+    if not callable(getattr(target, "compile", None)):
+        return "it has no compile method"
+    listed = getattr(target, "options", ())
+    if not isinstance(listed, tuple | list) or not all(isinstance(o, Option) for o in listed):
+        return "its options are not a tuple of wsquery.compilers.registry.Option"
+    return None
+
+
 def _entry_points() -> dict[str, Target]:
-    """The targets other packages declare, loaded once; one that fails to load is skipped
-    with a warning naming it, so a broken plugin cannot break the others."""
+    """The targets other packages declare, loaded once. A plugin that fails to load (whatever
+    it raises, ``KeyboardInterrupt`` aside), is not a target, or takes a name already taken is
+    left out with a warning naming it, so a broken plugin cannot break the others."""
     global _plugins
     if _plugins is None:
         import warnings
         from importlib.metadata import entry_points
 
-        from wsquery.errors import WsqueryWarning
+        def skip(point: str, why: str) -> None:
+            warnings.warn(f"the target plugin {point} is disabled: {why}", WsqueryWarning,
+                          stacklevel=4)
 
         found: dict[str, Target] = {}
         for point in entry_points(group=ENTRY_POINT_GROUP):
+            label = f"{point.name!r} ({point.value})"
             try:
                 target = point.load()
-                name = target.name
-            except Exception as error:  # a plugin's own failure, whatever it is
-                warnings.warn(f"the target plugin {point.name!r} ({point.value}) did not load: "
-                              f"{error}", WsqueryWarning, stacklevel=3)
+                problem = _malformed(target)
+                if problem is None:
+                    plugin = PluginTarget(target.name, target.description, options(target),
+                                          target, point.value)
+            except KeyboardInterrupt:
+                raise
+            except BaseException as error:  # a plugin's own failure, whatever it is
+                skip(label, f"it did not load: {_described(error)}")
                 continue
-            found.setdefault(name, target)
+            if problem is not None:
+                skip(label, problem)
+            elif plugin.name in _BUILTIN or plugin.name in found:
+                skip(label, f"the name {plugin.name!r} is taken")
+            else:
+                found[plugin.name] = plugin
         _plugins = found
     return _plugins

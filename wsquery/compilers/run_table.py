@@ -70,7 +70,8 @@ SORT_RANKS: dict[Part, int] = {"bool": 0, "number": 1, "string": 2, "other": 3}
 #: The run attributes a table holds, by the language's name.
 ATTRIBUTE_COLUMNS = tuple(attribute.name for attribute in ATTRIBUTES if attribute.name)
 BACKENDS = ("pandas", "polars", "arrow")
-_INT64 = 2 ** 63
+#: Where int64 ends: a column of integers beyond it is float64.
+INT64 = 2 ** 63
 #: The part a typed literal can match.
 _TYPED_PARTS: dict[str, Part] = {"bool": "bool", "num": "number", "str": "string",
                                  "time": "time"}
@@ -98,8 +99,8 @@ def part_column(key: str, part: Part, parts: Iterable[Part]) -> str:
 def _field_of(key: str) -> Field:
     """The field a column of ``to_frame`` reads: run attributes by their W&B key; config and
     summary keys as dotted paths (the flat key is read first, as ``evaluate`` does)."""
-    section, _, rest = key.partition(".")
-    if section in ("config", "summary") and rest:
+    section, dot, rest = key.partition(".")
+    if section in ("config", "summary") and dot:
         return Field(section, tuple(rest.split(".")))
     names = {name: key for key, name in RUN_KEY_ATTRIBUTES.items()}
     return Field("run", (names[key],))
@@ -137,13 +138,19 @@ class TableColumns:
 
 
 def table_columns(runs: Iterable[Any]) -> TableColumns:
-    """The columns ``to_frame`` writes for ``runs`` (any shape ``evaluate`` accepts)."""
+    """The columns ``to_frame`` writes for ``runs`` (any shape ``evaluate`` accepts). A run
+    that no table can hold (a key or text that is not Unicode text, a number beyond float64,
+    keys nested deeper than ``MAX_DEPTH``, two keys that would name one column) is a
+    ``WsqueryError`` naming the run (``runs[3]``) and the key."""
     records = [adapt(run) for run in runs]
     keys = list(ATTRIBUTE_COLUMNS)
     for section in ("config", "summary"):
         found: dict[str, None] = {}
-        for record in records:
-            found.update(dict.fromkeys(_paths(getattr(record, section))))
+        for index, record in enumerate(records):
+            try:
+                found.update(dict.fromkeys(_paths(getattr(record, section), section)))
+            except _Unwritable as error:
+                raise WsqueryError(f"runs[{index}]: {error}") from None
         keys.extend(f"{section}.{path}" for path in sorted(found))
     names: list[str] = []
     parts: list[Part] = []
@@ -158,19 +165,61 @@ def table_columns(runs: Iterable[Any]) -> TableColumns:
             names.append(part_column(key, part, split))
             parts.append(part)
             values.append(column)
+            for index, value in enumerate(column):
+                problem = _unwritable(value)
+                if problem is not None:
+                    raise WsqueryError(f"runs[{index}]: {key}: {problem}")
+    taken: dict[str, None] = {}
+    for name in names:
+        if name in taken:
+            raise WsqueryError(f"two columns would be called {name!r}: a key of that name "
+                               "and a part of a key holding values of several types; rename "
+                               "the key")
+        taken[name] = None
     return TableColumns(tuple(names), tuple(parts), tuple(values))
 
 
-def _paths(section: Any) -> Iterator[str]:
-    """Every key of a config or summary, nested dicts' keys as dotted paths after theirs."""
+#: How deep a table reads nested config and summary keys.
+MAX_DEPTH = 100
+#: Beyond this an int is beyond what a float64 column holds.
+_FLOAT_LIMIT = 2 ** 1024
+
+
+class _Unwritable(Exception):
+    """A key no table can hold; says which and why."""
+
+
+def _paths(section: Any, where: str, depth: int = 1) -> Iterator[str]:
+    """Every key of a config or summary, nested dicts' keys as dotted paths after theirs;
+    ``where`` is the path so far, for errors."""
     keys = section.keys() if callable(getattr(section, "keys", None)) else ()
     for key in keys:
         if not isinstance(key, str):
             continue
+        if _unwritable(key) is not None:
+            raise _Unwritable(f"the key {f'{where}.{key}'!a} holds a lone surrogate, which "
+                              "is not text")
         yield key
         value = section.get(key)
         if isinstance(value, Mapping):
-            yield from (f"{key}.{path}" for path in _paths(value))
+            if depth >= MAX_DEPTH:
+                raise _Unwritable(f"{where}.{key} nests keys deeper than {MAX_DEPTH} levels")
+            yield from (f"{key}.{path}"
+                        for path in _paths(value, f"{where}.{key}", depth + 1))
+
+
+def _unwritable(value: Any) -> str | None:
+    """Why no table can hold ``value`` (a column's value: a scalar or a list of them)."""
+    if isinstance(value, list):
+        return next(filter(None, map(_unwritable, value)), None)
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as error:
+            return f"{value[max(0, error.start - 10):error.end + 10]!a} holds a lone surrogate"
+    elif isinstance(value, int) and not -_FLOAT_LIMIT < value < _FLOAT_LIMIT:
+        return f"an integer of {value.bit_length()} bits is beyond what a float64 column holds"
+    return None
 
 
 def _value_part(value: Any, time_valued: bool) -> Part | Literal["list"] | None:
@@ -281,7 +330,7 @@ def _arrow_table(columns: TableColumns) -> Any:
         if part in ("number", "numbers"):
             numbers = [n for value in values if value is not None
                        for n in (value if part == "numbers" else (value,))]
-            whole = all(isinstance(n, int) and -_INT64 <= n < _INT64 for n in numbers)
+            whole = all(isinstance(n, int) and -INT64 <= n < INT64 for n in numbers)
             number = pyarrow.int64() if whole else pyarrow.float64()
             kind_type = number if part == "number" else pyarrow.list_(number)
             if not whole:

@@ -65,7 +65,7 @@ from wsquery.compilers.run_table import (
     Shape,
     Test,
 )
-from wsquery.errors import TargetError, TargetWarning
+from wsquery.errors import TargetError, TargetWarning, WsqueryError
 from wsquery.semantics.normalize import normalize
 
 try:
@@ -349,6 +349,10 @@ def to_sqlite(runs: Iterable[Any], connection: Any, table: str = "runs") -> run_
     and give its shape. Columns are untyped, so each value keeps its own type; lists are JSON
     text, times fixed-width UTC text, booleans 0 and 1, NaN the text ``'NaN'``."""
     columns = run_table.table_columns(runs)
+    for name in columns.names:
+        if "\x00" in name:
+            raise WsqueryError(f"the column {name!a} holds a NUL character, which SQLite "
+                               "cannot name a column with")
     names = [exp.to_identifier(name, quoted=True).sql(dialect="sqlite")
              for name in columns.names]
     quoted = exp.to_identifier(table, quoted=True).sql(dialect="sqlite")
@@ -360,6 +364,8 @@ def to_sqlite(runs: Iterable[Any], connection: Any, table: str = "runs") -> run_
 
 
 def _sqlite_value(value: Any) -> Any:
+    if isinstance(value, int) and not -run_table.INT64 <= value < run_table.INT64:
+        return float(value)  # as Arrow holds it, rather than beyond SQLite's INTEGER
     if isinstance(value, list):
         return json.dumps(value)
     if isinstance(value, datetime):

@@ -913,10 +913,10 @@ def _ranked(field_kind: Kind) -> Callable[[Any], _SortValue]:
 
 def safe_repr(value: Any) -> str:
     """``repr(value)``, or a stand-in where Python will not write it (an int inside it with
-    more digits than Python converts)."""
+    more digits than Python converts, or nesting deeper than Python recurses)."""
     try:
         return repr(value)
-    except ValueError:
+    except (ValueError, RecursionError):
         return "(too large to show)"
 
 

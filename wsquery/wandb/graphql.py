@@ -28,6 +28,7 @@ import attrs
 
 from wsquery.errors import (
     AuthenticationError,
+    InvalidInputError,
     NetworkError,
     NotFoundError,
     PermissionDeniedError,
@@ -37,7 +38,7 @@ from wsquery.errors import (
 )
 
 if TYPE_CHECKING:
-    import requests
+    from wsquery.wandb import transport
 
 _log = logging.getLogger("wsquery")
 
@@ -47,6 +48,10 @@ DEFAULT_BASE_URL = "https://api.wandb.ai"
 PROJECT_VIEW = "project-view"
 #: W&B's limit on a view's ``name`` and ``displayName`` (``@constraints(max: 128)``).
 MAX_NAME_LENGTH = 128
+
+#: The longest answer a client reads unless told otherwise: far beyond any page of views or
+#: runs W&B sends, well short of what would exhaust a machine's memory.
+DEFAULT_MAX_RESPONSE_BYTES = 256 * 2**20
 
 #: The view fields every document asks for.
 VIEW_FIELDS = """
@@ -250,9 +255,13 @@ def _app_url(base_url: str) -> str:
 class GraphQLClient:
     """Sends GraphQL documents to one W&B server; safe to reuse, one per thread.
 
-    ``timeout`` is (connect, read) seconds per attempt; ``retry_budget`` bounds the total time
-    spent on one request including retries; ``backoff`` and ``max_backoff`` shape the waits
-    between attempts (full jitter: a random wait up to ``backoff * 2**attempt``).
+    ``deadline`` bounds a whole call in seconds: connecting, sending, every byte of the answer
+    and every retry; a server that trickles its answer is cut off when it passes. Within it,
+    ``timeout`` is (connect, read) seconds per attempt, the read limit counting from the last
+    byte received; ``backoff`` and ``max_backoff`` shape the waits between attempts (full
+    jitter: a random wait up to ``backoff * 2**attempt``). An answer longer than
+    ``max_response_bytes`` is refused as it arrives, so memory stays bounded. Redirects are
+    refused, never followed: a POST answered by another server is not this server's answer.
     """
 
     def __init__(
@@ -260,18 +269,18 @@ class GraphQLClient:
         settings: Settings | None = None,
         *,
         timeout: tuple[float, float] = (5.0, 30.0),
-        retry_budget: float = 60.0,
+        deadline: float = 60.0,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         backoff: float = 1.0,
         max_backoff: float = 30.0,
-        session: requests.Session | None = None,
     ) -> None:
         self.settings = settings if settings is not None else resolve_settings()
         self.timeout = timeout
-        self.retry_budget = retry_budget
+        self.deadline = deadline
+        self.max_response_bytes = max_response_bytes
         self.backoff = backoff
         self.max_backoff = max_backoff
-        self._session = session
-        self._owns_session = session is None
+        self._poster: transport.Poster | None = None
 
     def __repr__(self) -> str:
         return f"GraphQLClient(base_url={self.settings.base_url!r})"
@@ -283,10 +292,9 @@ class GraphQLClient:
         self.close()
 
     def close(self) -> None:
-        """Close the HTTP connections this client opened (a session passed in stays open)."""
-        if self._session is not None and self._owns_session:
-            self._session.close()
-            self._session = None
+        """Close the connection kept open between calls."""
+        if self._poster is not None:
+            self._poster.close()
 
     @property
     def url(self) -> str:
@@ -304,11 +312,11 @@ class GraphQLClient:
 
     def default_entity(self) -> str:
         """The entity the API key's user saves to when none is named."""
-        viewer = self.execute(VIEWER, operation_name="Viewer").get("viewer")
+        viewer = _object(self.execute(VIEWER, operation_name="Viewer").get("viewer"), "viewer")
         if not viewer:
             raise AuthenticationError("the server does not know the user of this API key")
         entity = viewer.get("entity")
-        if not entity:
+        if not entity or not isinstance(entity, str):
             raise WorkspaceError("the API key's user has no default entity; name one explicitly")
         return str(entity)
 
@@ -332,19 +340,20 @@ class GraphQLClient:
                             dry_run=dry_run)
         if dry_run:
             return data
-        payload = data.get("upsertView")
-        if not payload or not payload.get("view"):
+        payload = _object(data.get("upsertView"), "upsertView")
+        view = _object(payload.get("view"), "upsertView.view")
+        if not view:
             raise ServerError("the server saved no view and gave no reason")
-        return {"view": payload["view"], "inserted": bool(payload.get("inserted"))}
+        return {"view": view, "inserted": bool(payload.get("inserted"))}
 
     def find_view(self, entity: str, project: str, name: str) -> dict[str, Any] | None:
         """The workspace view called ``name`` (``nw-<id>-v``), or None."""
         data = self.execute(FIND_VIEW, {"entityName": entity, "projectName": project,
                                         "viewName": name}, operation_name="FindView")
-        views = (data.get("project") or {}).get("allViews") or {}
-        for edge in views.get("edges") or ():
-            if edge.get("node"):
-                return dict(edge["node"])
+        views = _object(_object(data.get("project"), "project").get("allViews"),
+                        "project.allViews")
+        for node in _edge_nodes(views, "project.allViews"):
+            return node
         return None
 
     def get_view(self, view_id: str) -> dict[str, Any] | None:
@@ -353,15 +362,16 @@ class GraphQLClient:
             data = self.execute(GET_VIEW, {"id": view_id}, operation_name="GetView")
         except NotFoundError:
             return None
-        view = data.get("view")
-        return dict(view) if view else None
+        view = _object(data.get("view"), "view")
+        return view or None
 
     def iter_views(self, entity: str, project: str, page_size: int = 50
                    ) -> Iterator[dict[str, Any]]:
         """Every workspace view of a project, fetched ``page_size`` at a time."""
         variables = {"entityName": entity, "projectName": project, "first": page_size}
         yield from self._nodes(LIST_VIEWS, "ListViews", variables,
-                               lambda data: (data.get("project") or {}).get("allViews"))
+                               lambda data: _object(data.get("project"), "project")
+                               .get("allViews"))
 
     def iter_runs(self, entity: str, project: str, *, filters: Mapping[str, Any],
                   order: str, page_size: int = 50) -> Iterator[dict[str, Any]]:
@@ -375,7 +385,7 @@ class GraphQLClient:
         def runs_of(data: dict[str, Any]) -> Any:
             if data.get("project") is None:
                 raise NotFoundError(f"project {entity}/{project} not found")
-            return data["project"].get("runs")
+            return _object(data["project"], "project").get("runs")
 
         yield from self._nodes(LIST_RUNS, "ListRuns", variables, runs_of)
 
@@ -387,16 +397,18 @@ class GraphQLClient:
         while True:
             data = self.execute(document, {**variables, "after": after},
                                 operation_name=operation)
-            connection = connection_of(data)
+            connection = _object(connection_of(data), operation)
             if not connection:
                 return
-            for edge in connection.get("edges") or ():
-                if edge.get("node"):
-                    yield dict(edge["node"])
-            page = connection.get("pageInfo") or {}
-            if not page.get("hasNextPage") or not page.get("endCursor"):
+            yield from _edge_nodes(connection, operation)
+            page = _object(connection.get("pageInfo"), f"{operation} pageInfo")
+            cursor = page.get("endCursor")
+            if not page.get("hasNextPage") or not cursor:
                 return
-            after = page["endCursor"]
+            if not isinstance(cursor, str) or cursor == after:
+                raise ServerError(f"the server's {operation} pages do not move on "
+                                  f"(endCursor {cursor!r})")
+            after = cursor
 
     @overload
     def delete_view(self, view_id: str, *, dry_run: Literal[False] = False) -> bool: ...
@@ -409,86 +421,138 @@ class GraphQLClient:
                             dry_run=dry_run)
         if dry_run:
             return data
-        return bool((data.get("deleteView") or {}).get("success"))
+        return bool(_object(data.get("deleteView"), "deleteView").get("success"))
 
     def _post(self, body: dict[str, Any]) -> dict[str, Any]:
-        """POST with retries; the response's ``data`` or the error that ended the attempts."""
-        import requests
+        """POST with retries until the deadline; the answer's ``data`` or the error that
+        ended the attempts."""
+        import http.client
+        import ssl
 
         from wsquery import __version__
+        from wsquery.wandb import transport
 
-        if not self.settings.api_key:
-            raise AuthenticationError(
-                f"no W&B API key for {self.settings.base_url}: set WANDB_API_KEY, pass "
-                "api_key, or run `wandb login`")
-        if self._session is None:
-            self._session = requests.Session()
-        headers = {"User-Agent": f"wsquery/{__version__}", "Accept": "application/json"}
-        started = time.monotonic()
+        headers = {"User-Agent": f"wsquery/{__version__}", "Accept": "application/json",
+                   "Authorization": self._authorization()}
+        if self._poster is None:
+            try:
+                self._poster = transport.Poster(self.url)
+            except ValueError:
+                raise WorkspaceError(self._scrub(
+                    f"the W&B server's URL {self.settings.base_url!r} is not an http or "
+                    "https URL")) from None
+        payload = json.dumps(body).encode()
+        deadline = time.monotonic() + self.deadline
         operation = body.get("operationName") or "request"
         attempt = 0
+        failure: WorkspaceError | None = None
         while True:
             retry_after: float | None = None
             try:
-                response = self._session.post(
-                    self.url, json=body, headers=headers, timeout=self.timeout,
-                    auth=("api", self.settings.api_key))
-            except requests.Timeout:
-                failure: WorkspaceError = NetworkError(self._scrub(
+                answer = self._poster.post(payload, headers, deadline=deadline,
+                                           timeout=self.timeout,
+                                           max_bytes=self.max_response_bytes)
+            except transport.DeadlinePassed:
+                if failure is not None:  # what the earlier attempts met says more
+                    raise failure from None
+                raise NetworkError(self._scrub(
+                    f"{self.settings.base_url} did not answer within the "
+                    f"{self.deadline:g} s deadline")) from None
+            except transport.TooLarge as error:
+                raise ServerError(self._scrub(
+                    f"the answer of {self.settings.base_url} is longer than "
+                    f"{self.max_response_bytes} bytes ({error.size} at least); raise "
+                    "max_response_bytes to read it")) from None
+            except transport.Unreachable as error:
+                failure = NetworkError(self._scrub(
+                    f"could not connect to {self.settings.base_url}: {error.reason}"))
+            except TimeoutError:
+                failure = NetworkError(self._scrub(
                     f"{self.settings.base_url} did not answer within "
                     f"{self.timeout[0]:g} s (connect) / {self.timeout[1]:g} s (read)"))
-            except requests.ConnectionError:
-                failure = NetworkError(self._scrub(
-                    f"could not connect to {self.settings.base_url}"))
-            except requests.RequestException as error:
+            except ssl.SSLCertVerificationError as error:
                 raise NetworkError(self._scrub(
-                    f"request to {self.url} failed: {type(error).__name__}")) from None
+                    f"the certificate of {self.settings.base_url} is not trusted: "
+                    f"{error.verify_message}")) from None
+            except (OSError, http.client.HTTPException) as error:
+                failure = NetworkError(self._scrub(
+                    f"the connection to {self.settings.base_url} broke: "
+                    f"{type(error).__name__}"))
             else:
-                if not _retryable(response.status_code):
-                    return self._data(response)
-                failure = self._http_error(response)
-                retry_after = _retry_after_seconds(response.headers)
+                if 300 <= answer.status < 400:
+                    raise self._redirect_error(answer)
+                if not _retryable(answer.status):
+                    return self._data(answer)
+                failure = self._http_error(answer)
+                if isinstance(failure, InvalidInputError):
+                    raise failure
+                retry_after = _retry_after_seconds(answer.headers)
             wait = self._wait(attempt, retry_after)
-            if time.monotonic() - started + wait > self.retry_budget:
+            if time.monotonic() + wait >= deadline:
                 raise failure
             attempt += 1
             _log.warning("%s: %s; retrying in %.2f s (attempt %d)", operation, failure.message,
                          wait, attempt + 1)
             time.sleep(wait)
 
+    def _authorization(self) -> str:
+        """The Basic auth header W&B reads the key from. A key that HTTP cannot carry is
+        refused without naming it (nor chaining an error that holds it)."""
+        key = self.settings.api_key
+        if not key:
+            raise AuthenticationError(
+                f"no W&B API key for {self.settings.base_url}: set WANDB_API_KEY, pass "
+                "api_key, or run `wandb login`")
+        if not (key.isascii() and key.isprintable()):
+            raise AuthenticationError(
+                f"the W&B API key for {self.settings.base_url} holds a character an API key "
+                "cannot hold (keys are printable ASCII); check WANDB_API_KEY or api_key")
+        return "Basic " + base64.b64encode(f"api:{key}".encode("ascii")).decode("ascii")
+
+    def _redirect_error(self, answer: transport.Answer) -> WorkspaceError:
+        where = answer.headers.get("location") or "(no Location given)"
+        return WorkspaceError(self._scrub(
+            f"{self.url} redirected the request (HTTP {answer.status}) to {where}; wsquery "
+            "follows no redirect: set the base URL to the server that answers"),
+            status=answer.status)
+
     def _wait(self, attempt: int, retry_after: float | None) -> float:
         """Full jitter backoff, but never less than the server's ``Retry-After``."""
         jittered = random.uniform(0.0, min(self.max_backoff, self.backoff * 2 ** attempt))
         return max(jittered, retry_after or 0.0)
 
-    def _data(self, response: requests.Response) -> dict[str, Any]:
+    def _data(self, response: transport.Answer) -> dict[str, Any]:
         """The ``data`` of a final response, or the error it carries."""
-        if response.status_code >= 300:
+        if response.status >= 300:
             raise self._http_error(response)
         payload = _json_object(response)
         if payload is None:
             raise ServerError(f"the server's answer is not a JSON object "
-                              f"(HTTP {response.status_code})", status=response.status_code)
+                              f"(HTTP {response.status})", status=response.status)
         if payload.get("errors"):
             raise self._http_error(response)
         data = payload.get("data")
         if not isinstance(data, dict):
-            raise ServerError("the server's answer has no data", status=response.status_code)
+            raise ServerError("the server's answer has no data", status=response.status)
         return data
 
-    def _http_error(self, response: requests.Response) -> WorkspaceError:
+    def _http_error(self, response: transport.Answer) -> WorkspaceError:
         """The WorkspaceError a failed response stands for, with the server's message."""
-        status = response.status_code
+        status = response.status
         payload = _json_object(response) or {}
-        errors = [e for e in payload.get("errors") or () if isinstance(e, dict)]
+        listed = payload.get("errors")
+        errors = [e for e in listed if isinstance(e, dict)] if isinstance(listed, list) else []
         messages = [str(e.get("message") or "") for e in errors]
-        codes = {str((e.get("extensions") or {}).get("code") or "") for e in errors}
+        codes = {str(extensions.get("code") or "") for e in errors
+                 if isinstance(extensions := e.get("extensions"), dict)}
         if not any(messages) and isinstance(payload.get("error"), str):
             messages = [payload["error"]]
         message = self._scrub("; ".join(m for m in messages if m)
                               or f"HTTP {status} {response.reason or ''}".strip())
         error_class: type[WorkspaceError]
-        if status == 401 or "UNAUTHENTICATED" in codes:
+        if "BAD_USER_INPUT" in codes:
+            error_class = InvalidInputError
+        elif status == 401 or "UNAUTHENTICATED" in codes:
             error_class = AuthenticationError
         elif status == 403 or "PERMISSION_ERROR" in codes:
             error_class = PermissionDeniedError
@@ -507,26 +571,52 @@ class GraphQLClient:
         key = self.settings.api_key
         if not key:
             return text
-        token = base64.b64encode(f"api:{key}".encode()).decode()
+        token = base64.b64encode(f"api:{key}".encode("utf-8", "surrogatepass")).decode()
         return text.replace(token, "***").replace(key, "***")
+
+
+def _object(value: Any, where: str) -> dict[str, Any]:
+    """``value`` where an answer holds a JSON object (``{}`` for null or missing), or the
+    ``ServerError`` of a malformed answer."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ServerError(f"the server's answer holds a {type(value).__name__} where {where} "
+                          "should be an object")
+    return value
+
+
+def _edge_nodes(connection: dict[str, Any], where: str) -> Iterator[dict[str, Any]]:
+    """The nodes of a GraphQL connection's ``edges`` (an edge without a node is skipped)."""
+    edges = connection.get("edges")
+    if edges is None:
+        return
+    if not isinstance(edges, list):
+        raise ServerError(f"the server's answer holds a {type(edges).__name__} where {where} "
+                          "edges should be a list")
+    for edge in edges:
+        node = _object(_object(edge, f"{where} edge").get("node"), f"{where} node")
+        if node:
+            yield node
 
 
 def _retryable(status: int) -> bool:
     return status not in _NEVER_RETRIED and (status == 429 or 500 <= status < 600)
 
 
-def _json_object(response: requests.Response) -> dict[str, Any] | None:
+def _json_object(response: transport.Answer) -> dict[str, Any] | None:
     try:
         payload = json.loads(response.content)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested past what Python can read
         return None
     return payload if isinstance(payload, dict) else None
 
 
 def _retry_after_seconds(headers: Mapping[str, str]) -> float | None:
     """Seconds to wait from ``Retry-After`` (seconds or an HTTP date), else ``RateLimit-Reset``."""
-    for header in ("Retry-After", "RateLimit-Reset"):
-        value = (headers.get(header) or "").strip()
+    lowered = {name.lower(): value for name, value in headers.items()}
+    for header in ("retry-after", "ratelimit-reset"):
+        value = (lowered.get(header) or "").strip()
         if not value:
             continue
         try:

@@ -103,7 +103,7 @@ def _decoded(node: dict[str, Any]) -> dict[str, Any]:
         if isinstance(run.get(key), str):
             try:
                 run[key] = json.loads(run[key])
-            except ValueError:
+            except (ValueError, RecursionError):
                 raise WsqueryError(f"the server sent run {run.get('name')!r} with {key} that "
                                    "is not JSON") from None
     return run
