@@ -210,7 +210,7 @@ def test_compile_warns_of_a_key_no_run_of_the_runs_file_has(tmp_path: Path) -> N
                    "summary.val_loss <= 0.1 and config.optimizer.beta >= 0.5 "
                    "group by config.optimizer order by summary.acc")
     assert (held.returncode, held.stderr) == (0, "")
-    other = wsquery("compile", "--target", "mongo", "--runs", str(path),
+    other = wsquery("compile", "--target", "runs-api", "--runs", str(path),
                     "config.acc >= 0.5 order by summary.lr")
     assert other.returncode == 0
     assert [line for line in other.stderr.splitlines() if line.startswith(("warning", "hint"))

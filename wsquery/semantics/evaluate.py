@@ -868,23 +868,10 @@ def _sections(node: Expr) -> set[str]:
 def _sort_value(field: Field) -> Callable[[Any], _SortValue]:
     """How ``field`` sorts a run in any shape: None (last) when missing, null or NaN, else
     ``(type rank, value)`` with bool < number < string < anything else (by repr); created_at as
-    datetimes. A plain dict's own run key is read where it stands (as ``_PlainRun`` reads it):
-    adapting every run sorted would cost more than the sort."""
+    datetimes."""
     get = getter(field)
     rank = _ranked(kind(field))
-    key = field.key
-    if field.section != "run" or len(field.path) > 1 or key == _STEP:
-        return lambda run: rank(get(adapt(run)))
-    plain_key = _PLAIN_NAMES.get(key, key)
-    name_of = _NAMED.get(key)
-
-    def value_of(run: Any) -> _SortValue:
-        if run.__class__ is dict and _GRAPHQL_KEYS.isdisjoint(run):
-            value = run.get(plain_key)
-            return rank(value if name_of is None else name_of(value))
-        return rank(get(adapt(run)))
-
-    return value_of
+    return lambda run: rank(get(adapt(run)))
 
 
 def _ranked(field_kind: Kind) -> Callable[[Any], _SortValue]:
@@ -924,9 +911,12 @@ def _ordered(runs: list[Any], keys: tuple[OrderKey, ...]) -> list[int]:
     """The positions of ``runs`` sorted by ``keys`` in turn (stable), missing values last in
     either direction: one stable sort per key, the last key first."""
     order = list(range(len(runs)))
+    plain = {run.__class__ for run in runs} == {dict} and all(
+        map(_GRAPHQL_KEYS.isdisjoint, runs))
     for key in reversed(keys):
-        value_of = _sort_value(key.field)
-        values: list[Any] = [value_of(run) for run in runs]
+        values = _sort_keys(key.field, runs, plain)
+        if values is None:
+            continue  # no run has it: every run ties
         present = [position for position in order if values[position] is not None]
         if len(present) < len(order):
             missing = [position for position in order if values[position] is None]
@@ -935,6 +925,33 @@ def _ordered(runs: list[Any], keys: tuple[OrderKey, ...]) -> list[int]:
         else:
             order.sort(key=values.__getitem__, reverse=not key.ascending)
     return order
+
+
+def _sort_keys(field: Field, runs: list[Any], plain: bool) -> list[Any] | None:
+    """Each run's place under ``field`` (None: missing), ordered as ``_sort_value`` orders
+    them; None when no run has a value. Where the runs are ``plain`` dicts, a run key is read
+    where it stands (as ``_PlainRun`` reads it), and values all of one plain type stand for
+    themselves: one type rank orders them alike, and no run is adapted."""
+    key = field.key
+    if not plain or field.section != "run" or len(field.path) > 1 or key in _NAMED or (
+            key == _STEP):
+        value_of = _sort_value(field)
+        return [value_of(run) for run in runs]
+    plain_key = _PLAIN_NAMES.get(key, key)
+    raw = [run.get(plain_key) for run in runs]
+    classes = {value.__class__ for value in raw}
+    classes.discard(type(None))
+    field_kind = kind(field)
+    if not classes:
+        return None
+    if field_kind != "time" and classes == {str}:
+        if field_kind == "state":
+            return [None if value is None else value.lower() for value in raw]
+        return raw
+    if field_kind != "time" and classes <= _NUMBER_TYPES:
+        return [value if value == value else None for value in raw]  # NaN sorts as missing
+    rank = _ranked(field_kind)
+    return [rank(value) for value in raw]
 
 
 # Entry points ----------------------------------------------------------------------------------
