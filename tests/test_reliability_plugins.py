@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import wsquery
@@ -223,6 +223,8 @@ def fuzzed_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 
 @settings(max_examples=300, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@example(name="0", description="", options=(), outcome=TargetError("said so", target="fuzzed"),
+         json_value=None, warned=None)  # its own error named another target
 @given(name=values, description=values, options=values, outcome=values,
        json_value=st.one_of(values, st.just({"ok": 1})), warned=values)
 def test_any_plugin_is_a_target_or_disabled(fuzzed_site: Any, name: Any, description: Any,

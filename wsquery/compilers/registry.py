@@ -168,6 +168,8 @@ class PluginTarget:
     def compile(self, query: Query, *, text: str | None = None, **given: Any) -> Compiled:
         try:
             result = self.target.compile(query, text=text, **given)
+        except TargetError as error:
+            raise self._named(error) from None
         except (WsqueryError, KeyboardInterrupt):
             raise
         except BaseException as error:  # the plugin's own failure, whatever it is
@@ -178,6 +180,13 @@ class PluginTarget:
                               f"{type(result).__name__}, not a compiled result with to_json() "
                               "and warnings", target=self.name)
         return _PluginResult(result, self)
+
+    def _named(self, error: TargetError) -> TargetError:
+        """The plugin's own ``TargetError``, naming the target as the user asked for it."""
+        if error.target == self.name:
+            return error
+        return TargetError(error.message, target=self.name, span=error.span, text=error.text,
+                           hint=error.hint)
 
     def _failure(self, what: str, error: BaseException) -> TargetError:
         return TargetError(f"the target plugin ({self.source}) {what}: {_described(error)}",
@@ -198,6 +207,8 @@ class _PluginResult:
     def to_json(self) -> Any:
         try:
             return self.result.to_json()
+        except TargetError as error:
+            raise self.plugin._named(error) from None
         except (WsqueryError, KeyboardInterrupt):
             raise
         except BaseException as error:  # the plugin's own failure, whatever it is
