@@ -26,3 +26,10 @@ def test_public_names_resolve_in_a_fresh_interpreter() -> None:
                             text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["True", "True"]
+
+
+def test_dir_lists_every_public_name_lazily_loaded_or_not() -> None:
+    """IPython and editors complete from ``dir``: the lazily served names must be there."""
+    listed = dir(wsquery)
+    assert set(wsquery.__all__) <= set(listed)
+    assert {"Workspace", "field", "runs", "Completions", "Diagnostic"} <= set(listed)

@@ -57,7 +57,9 @@ __version__ = "0.1.0"
 __all__ = [
     "AuthenticationError",
     "BarPlot",
+    "Completions",
     "DecompileError",
+    "Diagnostic",
     "InvalidInputError",
     "LinePlot",
     "MongoQuery",
@@ -109,6 +111,7 @@ __all__ = [
 #: Public names served by modules loaded on first use, so ``import wsquery`` stays cheap.
 _LAZY = {
     "Query": "ast",
+    **dict.fromkeys(["Completions", "Diagnostic"], "apps.assist"),
     **dict.fromkeys(["AuthenticationError", "DecompileError", "InvalidInputError",
                      "NetworkError", "NotFoundError",
                      "PermissionDeniedError", "Problem", "QuerySyntaxError",
@@ -133,6 +136,12 @@ def __getattr__(name: str) -> Any:
     value = getattr(_module(module), name)
     globals()[name] = value
     return value
+
+
+def __dir__() -> list[str]:
+    """Every public name, the lazily loaded ones too, so that completion (IPython's, an
+    editor's) offers the whole API."""
+    return sorted(set(globals()) | set(__all__))
 
 
 def _module(name: str) -> Any:
