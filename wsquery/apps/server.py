@@ -436,12 +436,15 @@ SELECT id, document,
 FROM runs
 """
 
-_VIEW_COLUMNS = """
-SELECT views.id, views.name, display_name, description, type, spec, created_using, user_name,
-       views.created_at, updated_at, projects.name AS project_name, entities.name AS entity_name
-FROM views JOIN projects ON projects.id = views.project_id
-           JOIN entities ON entities.id = projects.entity_id
-"""
+_VIEW_FIELDS = """views.id, views.name, display_name, description, type, created_using,
+       user_name, views.created_at, updated_at, projects.name AS project_name,
+       entities.name AS entity_name, length(spec) AS spec_length"""
+_VIEW_TABLES = """FROM views JOIN projects ON projects.id = views.project_id
+           JOIN entities ON entities.id = projects.entity_id"""
+_VIEW_COLUMNS = f"SELECT {_VIEW_FIELDS}, spec {_VIEW_TABLES}"
+#: A view without its spec, which a page reads only for the views its budget holds: reading
+#: every spec a page might hold would cost the memory the budget is there to spare.
+_VIEW_HEADS = f"SELECT {_VIEW_FIELDS}, NULL AS spec {_VIEW_TABLES}"
 
 
 def default_db_path() -> Path:
@@ -720,11 +723,12 @@ class _Store:
         return digest
 
 
-def _view_object(row: sqlite3.Row) -> dict[str, Any]:
+def _view_object(row: sqlite3.Row, spec: str | None = None) -> dict[str, Any]:
+    """A view as W&B's GraphQL gives it; ``spec`` when the row was read without it."""
     return {
         "id": _global_id("View", row["id"]), "name": row["name"],
         "displayName": row["display_name"], "type": row["type"],
-        "description": row["description"], "spec": row["spec"],
+        "description": row["description"], "spec": row["spec"] if spec is None else spec,
         "entityName": row["entity_name"], "projectName": row["project_name"],
         "createdUsing": row["created_using"], "createdAt": row["created_at"],
         "updatedAt": row["updated_at"],
@@ -737,8 +741,9 @@ _NODE_OVERHEAD = 256
 
 def _view_length(row: sqlite3.Row) -> int:
     """The characters a view puts in an answer, bounded from its stored text."""
-    return _NODE_OVERHEAD + sum(len(str(row[column] or "")) for column in (
-        "name", "display_name", "description", "type", "spec", "entity_name", "project_name"))
+    return _NODE_OVERHEAD + (row["spec_length"] or 0) + sum(
+        len(str(row[column] or "")) for column in (
+            "name", "display_name", "description", "type", "entity_name", "project_name"))
 
 
 def _run_length(node: Mapping[str, Any]) -> int:
@@ -832,13 +837,16 @@ class _Project:
             total = connection.execute(f"SELECT count(*) FROM views WHERE {where}",
                                        values).fetchone()[0]
             rows = connection.execute(
-                f"{_VIEW_COLUMNS} WHERE {where} AND views.id > ? ORDER BY views.id LIMIT ?",
+                f"{_VIEW_HEADS} WHERE {where} AND views.id > ? ORDER BY views.id LIMIT ?",
                 [*values, start, MAX_PAGE_SIZE + 1])
             page, more = _page(rows, first, self._budget, _view_length)
+            specs = dict(connection.execute(
+                f"SELECT id, spec FROM views WHERE id IN ({', '.join('?' * len(page))})",
+                [row["id"] for row in page]).fetchall()) if page else {}
         if more and not page and first != 0:
             raise _Budget.refusal("the next view")
-        edges = [{"node": _view_object(row), "cursor": _global_id("Cursor", row["id"])}
-                 for row in page]
+        edges = [{"node": _view_object(row, specs[row["id"]]),
+                  "cursor": _global_id("Cursor", row["id"])} for row in page]
         return _connection(total, edges, more, after is not None)
 
     def _selected(self, filters: str | None) -> list[dict[str, Any]]:
