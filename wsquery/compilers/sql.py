@@ -28,6 +28,10 @@ rows; ``tiebreak`` names a column ordering rows that order leaves tied (runs wit
 
 Parameters are named (``p1``, ``p2``, ...) in each dialect's own style: ``$p1`` (DuckDB),
 ``:p1`` (SQLite, Spark's ``spark.sql(text, args=...)``), ``%(p1)s`` (psycopg for PostgreSQL).
+
+The walk, the plans and the order are ``table_writer``'s; ``SqlWriter`` writes DuckDB's SQL, and
+``SqliteWriter``, ``PostgresWriter`` and ``SparkWriter`` override only what their dialect writes
+differently.
 """
 
 from __future__ import annotations
