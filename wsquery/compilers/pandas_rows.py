@@ -15,30 +15,17 @@ Arrow-backed columns, where NaN and null stay apart as ``evaluate`` keeps them.
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, assert_never
+from typing import Any
 
 import attrs
 
-from wsquery.ast import (
-    And,
-    Compare,
-    Constant,
-    Contains,
-    Expr,
-    In,
-    IsNull,
-    Match,
-    Not,
-    Or,
-    OrderKey,
-    Query,
-    Within,
-    total_order,
-)
+from wsquery.ast import Expr, OrderKey, Query, total_order
 from wsquery.compilers import run_table
 from wsquery.compilers.base import Context, checked_now
-from wsquery.compilers.run_table import IsNullPlan, Leaf, OrderPlan, Part, Test
+from wsquery.compilers.run_table import Part, Test
+from wsquery.compilers.table_writer import TableWriter
 from wsquery.errors import TargetError, TargetWarning
 from wsquery.semantics.normalize import normalize
 
@@ -72,35 +59,32 @@ class PandasQuery:
 
     def mask(self, frame: Any) -> Any:
         """A pandas ``boolean`` Series aligned with ``frame``: TRUE, FALSE or NA (UNKNOWN)."""
-        values = self._truth(frame)
+        values = self._truth(self._writer(frame))
         return pandas.Series(pandas.array(values.to_pylist(), dtype="boolean"),
                              index=frame.index)
 
     def __call__(self, frame: Any) -> Any:
-        chosen = pc.indices_nonzero(pc.fill_null(self._truth(frame), False))
-        context = Context(TARGET, self.text, False)
-        shape = run_table.shape_of(frame)
-        keys = []
+        writer = self._writer(frame)
+        chosen = pc.indices_nonzero(pc.fill_null(self._truth(writer), False))
         columns: dict[str, Any] = {}
-        for key in self.order_by:
-            plan = run_table.order_plan(key, shape, context)
-            direction = "ascending" if plan.ascending else "descending"
-            for value in _sort_values(frame, plan, chosen):
-                name = f"k{len(columns)}"
-                columns[name] = value
-                keys.append((name, direction, "at_end"))
+        keys = []
+        for values, descending in writer.order(self.order_by):
+            name = f"k{len(columns)}"
+            columns[name] = pc.take(values, chosen)
+            keys.append((name, "descending" if descending else "ascending", "at_end"))
         if keys:
             order = pc.sort_indices(pyarrow.table(columns), sort_keys=keys)
             chosen = pc.take(chosen, order)
         rows = chosen.to_pylist()[:self.limit]
         return frame.iloc[rows]
 
-    def _truth(self, frame: Any) -> Any:
-        if self.filter is None:
-            return pyarrow.array([True] * len(frame), pyarrow.bool_())
+    def _writer(self, frame: Any) -> PandasWriter:
         context = Context(TARGET, self.text, False)
-        shape = run_table.shape_of(frame)
-        return _Writer(frame, shape, context, self.now).expr(self.filter)
+        return PandasWriter(frame, run_table.shape_of(frame), context, self.now)
+
+    def _truth(self, writer: PandasWriter) -> Any:
+        truth = writer.where(self.filter)
+        return writer.constant(True) if truth is None else truth
 
     def to_json(self) -> dict[str, Any]:
         """The query the function runs, in normal form."""
@@ -113,9 +97,7 @@ def compile_pandas(query: Query, *, text: str | None = None, now: datetime | Non
     """``query`` as a function of a pandas run table. ``now`` anchors ``within last``."""
     moment = checked_now(TARGET, now, strict, unknown, ", ".join(_OPTIONS))
     context = Context(TARGET, text, strict)
-    if query.group_by:
-        context.warn("a pandas selection does not group runs: group by was left out", None,
-                     "group the rows it selects with DataFrame.groupby")
+    PandasWriter.warn_ungrouped(query, context)
     return PandasQuery(normalize(query).filter, total_order(query), query.limit, moment, text,
                        tuple(context.warnings))
 
@@ -125,100 +107,68 @@ def _column(frame: Any, name: str) -> Any:
     return pyarrow.array(frame[name])
 
 
-def _value(frame: Any, column: str, part: Part, lower: bool = False) -> Any:
-    read = _column(frame, column)
-    if part == "number" and pyarrow.types.is_floating(read.type):
-        read = pc.if_else(pc.is_nan(read), None, read)
-    return pc.utf8_lower(read) if lower else read
+class PandasWriter(TableWriter[Any]):
+    """A filter and sort keys computed over one frame, as Arrow arrays."""
 
-
-def _sort_values(frame: Any, plan: OrderPlan, rows: Any) -> list[Any]:
-    """The arrays ``plan`` sorts ``rows`` by: the rank of each value's type when there are
-    several, then each part."""
-    parts = dict(plan.columns)
-    values = {column: pc.take(_value(frame, column, part, plan.lowered and part == "string"),
-                              rows) for column, part in plan.columns}
-    keys = []
-    if plan.ranks:
-        ranks = [pc.if_else(pc.is_null(values[column]), None,
-                            pyarrow.scalar(rank, pyarrow.int8()))
-                 for column, rank in plan.ranks]
-        keys.append(pc.coalesce(*ranks))
-    keys.extend(values[column] for column in parts)
-    return keys
-
-
-class _Writer:
-    """A filter computed over one frame, as Arrow boolean arrays."""
+    UNGROUPED = "a pandas selection does not group runs: group by was left out"
+    GROUP_HINT = "group the rows it selects with DataFrame.groupby"
 
     def __init__(self, frame: Any, shape: run_table.Shape, context: Context,
                  now: datetime) -> None:
+        super().__init__(shape, context, now)
         self.frame = frame
-        self.shape = shape
-        self.context = context
-        self.now = now
         self.rows = len(frame)
 
     def constant(self, value: bool | None) -> Any:
         return pyarrow.array([value] * self.rows, pyarrow.bool_())
 
-    def expr(self, node: Expr) -> Any:
-        match node:
-            case And():
-                return functools.reduce(pc.and_kleene, (self.expr(o) for o in node.operands))
-            case Or():
-                return functools.reduce(pc.or_kleene, (self.expr(o) for o in node.operands))
-            case Not():
-                return pc.invert(self.expr(node.operand))
-            case Constant():
-                return self.constant(node.value)
-            case Compare() | In() | Match() | Contains() | IsNull() | Within():
-                return self.plan(run_table.leaf_plan(node, self.shape, self.context, self.now))
-            case _:
-                assert_never(node)
+    def and_(self, operands: Sequence[Any]) -> Any:
+        return functools.reduce(pc.and_kleene, operands)
 
-    def plan(self, plan: Leaf | IsNullPlan) -> Any:
-        match plan:
-            case IsNullPlan():
-                if not plan.columns:
-                    return self.constant(True)
-                return functools.reduce(pc.and_, (pc.is_null(_column(self.frame, column))
-                                                  for column in plan.columns))
-            case Leaf():
-                if plan.any_of:
-                    return functools.reduce(pc.or_kleene, (self.plan(leaf)
-                                                           for leaf in plan.any_of))
-                tests = [self.test(test) for test in plan.tests]
-                if not tests:
-                    return self.constant(None)
-                return tests[0] if len(tests) == 1 else pc.coalesce(*tests)
-            case _:
-                assert_never(plan)
+    def or_(self, operands: Sequence[Any]) -> Any:
+        return functools.reduce(pc.or_kleene, operands)
 
-    def test(self, test: Test) -> Any:
-        match test.op:
-            case "==" | "!=" | "<" | "<=" | ">" | ">=":
-                read = _value(self.frame, test.column, test.part, test.lower)
-                literal = test.value
-                if test.part == "time":
-                    literal = pyarrow.scalar(literal, pyarrow.timestamp("us", tz="UTC"))
-                return getattr(pc, _COMPARISONS[test.op])(read, literal)
-            case "substring":
-                return pc.match_substring(_column(self.frame, test.column), test.value)
-            case "has":
-                return self.has(test)
-            case "never":
-                column = _column(self.frame, test.column)
-                return pc.if_else(pc.is_null(column), None, False)
-            case "regex":  # Arrow's regexes are RE2's
-                return pc.match_substring_regex(_column(self.frame, test.column), test.value)
-        raise AssertionError(f"unknown test {test.op!r}")
+    def not_(self, operand: Any) -> Any:
+        return pc.invert(operand)
+
+    def is_null(self, column: str) -> Any:
+        return pc.is_null(_column(self.frame, column))
+
+    def coalesce(self, tests: Sequence[Any]) -> Any:
+        return pc.coalesce(*tests)
+
+    def value(self, column: str, part: Part, lower: bool = False) -> Any:
+        read = _column(self.frame, column)
+        if part == "number" and pyarrow.types.is_floating(read.type):
+            read = pc.if_else(pc.is_nan(read), None, read)
+        return pc.utf8_lower(read) if lower else read
+
+    def compare(self, test: Test, positive: bool) -> Any:
+        read = self.value(test.column, test.part, test.lower)
+        literal = test.value
+        if test.part == "time":
+            literal = pyarrow.scalar(literal, pyarrow.timestamp("us", tz="UTC"))
+        return getattr(pc, _COMPARISONS[test.op])(read, literal)
+
+    def substring(self, test: Test) -> Any:
+        return pc.match_substring(_column(self.frame, test.column), test.value)
 
     def has(self, test: Test) -> Any:
-        """TRUE where an element of the list equals the literal, FALSE on other lists."""
         lists = _column(self.frame, test.column)
         equal = pc.fill_null(pc.equal(pc.list_flatten(lists), test.value), False)
         holding = pc.unique(pc.filter(pc.list_parent_indices(lists), equal))
         found = pc.is_in(pyarrow.array(range(self.rows), pyarrow.int64()),
                          value_set=pc.cast(holding, pyarrow.int64()))
         return pc.if_else(pc.is_null(lists), None, found)
+
+    def never(self, test: Test) -> Any:
+        return pc.if_else(pc.is_null(_column(self.frame, test.column)), None, False)
+
+    def regex(self, test: Test) -> Any:
+        """Arrow's regexes are RE2's."""
+        return pc.match_substring_regex(_column(self.frame, test.column), test.value)
+
+    def type_rank(self, ranks: Sequence[tuple[Any, int]]) -> Any:
+        return pc.coalesce(*(pc.if_else(pc.is_null(read), None,
+                                        pyarrow.scalar(rank, pyarrow.int8()))
+                             for read, rank in ranks))

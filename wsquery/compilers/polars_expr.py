@@ -21,29 +21,17 @@ from __future__ import annotations
 
 import functools
 import operator
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, assert_never
+from typing import Any
 
 import attrs
 
-from wsquery.ast import (
-    And,
-    Compare,
-    Constant,
-    Contains,
-    Expr,
-    In,
-    IsNull,
-    Match,
-    Not,
-    Or,
-    Query,
-    Within,
-    total_order,
-)
+from wsquery.ast import Query, total_order
 from wsquery.compilers import run_table
 from wsquery.compilers.base import Context, checked_now
-from wsquery.compilers.run_table import IsNullPlan, Leaf, OrderPlan, Part, Shape, Test
+from wsquery.compilers.run_table import Part, Test
+from wsquery.compilers.table_writer import TableWriter
 from wsquery.errors import TargetError, TargetWarning
 from wsquery.semantics.normalize import normalize
 
@@ -99,65 +87,40 @@ def compile_polars(query: Query, *, text: str | None = None, columns: Any = None
     normal = normalize(query)
     order = total_order(query)
     shape = run_table.resolve_shape(columns, run_table.leaves(normal.filter), order, context)
-    writer = _Writer(shape, context, moment)
-    if query.group_by:
-        context.warn("a polars filter does not group runs: group by was left out", None,
-                     "group the rows it selects with group_by")
-    expr = polars.lit(True) if normal.filter is None else writer.expr(normal.filter)
-    keys: list[polars.Expr] = []
-    descending: list[bool] = []
-    for key in order:
-        plan = run_table.order_plan(key, shape, context)
-        for sort_key in writer.order(plan):
-            keys.append(sort_key)
-            descending.append(not plan.ascending)
-    return PolarsQuery(expr, tuple(keys), tuple(descending), query.limit,
+    writer = PolarsWriter(shape, context, moment)
+    writer.warn_ungrouped(query, context)
+    condition = writer.where(normal.filter)
+    keys = writer.order(order)
+    return PolarsQuery(polars.lit(True) if condition is None else condition,
+                       tuple(key for key, _ in keys),
+                       tuple(descending for _, descending in keys), query.limit,
                        tuple(context.warnings))
 
 
-class _Writer:
-    def __init__(self, shape: Shape, context: Context, now: datetime) -> None:
-        self.shape = shape
-        self.context = context
-        self.now = now
+class PolarsWriter(TableWriter[polars.Expr]):
+    """A filter and sort keys as polars expressions."""
 
-    def expr(self, node: Expr, positive: bool = True) -> polars.Expr:
-        """``node`` as an expression: TRUE on exactly the rows where it is TRUE when
-        ``positive``, else (under ``not``) FALSE on exactly the rows where it is FALSE."""
-        match node:
-            case And():
-                return functools.reduce(operator.and_, (self.expr(o, positive)
-                                                        for o in node.operands))
-            case Or():
-                return functools.reduce(operator.or_, (self.expr(o, positive)
-                                                       for o in node.operands))
-            case Not():
-                return ~self.expr(node.operand, not positive)
-            case Constant():
-                return polars.lit(node.value)
-            case Compare() | In() | Match() | Contains() | IsNull() | Within():
-                return self.plan(run_table.leaf_plan(node, self.shape, self.context, self.now),
-                                 positive)
-            case _:
-                assert_never(node)
+    UNGROUPED = "a polars filter does not group runs: group by was left out"
+    GROUP_HINT = "group the rows it selects with group_by"
 
-    def plan(self, plan: Leaf | IsNullPlan, positive: bool) -> polars.Expr:
-        match plan:
-            case IsNullPlan():
-                if not plan.columns:
-                    return polars.lit(True)
-                return functools.reduce(operator.and_, (polars.col(column).is_null()
-                                                        for column in plan.columns))
-            case Leaf():
-                if plan.any_of:
-                    return functools.reduce(operator.or_, (self.plan(leaf, positive)
-                                                           for leaf in plan.any_of))
-                tests = [self.test(test, positive) for test in plan.tests]
-                if not tests:
-                    return polars.lit(None, dtype=polars.Boolean)
-                return tests[0] if len(tests) == 1 else polars.coalesce(tests)
-            case _:
-                assert_never(plan)
+    def constant(self, value: bool | None) -> polars.Expr:
+        return polars.lit(value) if value is not None else polars.lit(None,
+                                                                      dtype=polars.Boolean)
+
+    def and_(self, operands: Sequence[polars.Expr]) -> polars.Expr:
+        return functools.reduce(operator.and_, operands)
+
+    def or_(self, operands: Sequence[polars.Expr]) -> polars.Expr:
+        return functools.reduce(operator.or_, operands)
+
+    def not_(self, operand: polars.Expr) -> polars.Expr:
+        return ~operand
+
+    def is_null(self, column: str) -> polars.Expr:
+        return polars.col(column).is_null()
+
+    def coalesce(self, tests: Sequence[polars.Expr]) -> polars.Expr:
+        return polars.coalesce(tests)
 
     def value(self, column: str, part: Part, lower: bool = False) -> polars.Expr:
         """A part column as a sort key reads it: NaN as null, a state in lower case."""
@@ -166,46 +129,43 @@ class _Writer:
             read = read.fill_nan(None)
         return read.str.to_lowercase() if lower else read
 
-    def test(self, test: Test, positive: bool) -> polars.Expr:
+    def compare(self, test: Test, positive: bool) -> polars.Expr:
         column = polars.col(test.column)
-        match test.op:
-            case "==" | "!=" | "<" | "<=" | ">" | ">=":
-                read = column.str.to_lowercase() if test.lower else column
-                compared: polars.Expr = _COMPARISONS[test.op](read, polars.lit(test.value))
-                if test.part != "number" or test.column in self.shape.nan_free:
-                    return compared
-                nan_true = test.op in (">", ">=", "!=")  # NaN is the greatest number
-                if positive and nan_true:
-                    return compared & column.is_not_nan()
-                if not positive and not nan_true:
-                    return compared | column.is_nan()
-                return compared
-            case "substring":
-                return column.str.contains(test.value, literal=True)
-            case "has":  # compared as values, so an int list holds 1.0
-                return column.list.eval(polars.element() == polars.lit(test.value)).list.any()
-            case "never":
-                return polars.when(column.is_not_null()).then(polars.lit(False))
-            case "regex":
-                try:
-                    pattern = run_table.write_regex(test.value, "rust")
-                except run_table.RegexNotWritten as refused:
-                    raise self.context.error(
-                        f"regex {test.value!r}: polars' regular expressions (Rust's regex) "
-                        f"cannot say {refused} as RE2 reads it", None,
-                        "filter with the sql target on duckdb, which runs RE2") from None
-                return column.str.contains(pattern)
-        raise AssertionError(f"unknown test {test.op!r}")
+        read = column.str.to_lowercase() if test.lower else column
+        compared: polars.Expr = _COMPARISONS[test.op](read, polars.lit(test.value))
+        if test.part != "number" or test.column in self.shape.nan_free:
+            return compared
+        nan_true = test.op in (">", ">=", "!=")  # NaN is the greatest number
+        if positive and nan_true:
+            return compared & column.is_not_nan()
+        if not positive and not nan_true:
+            return compared | column.is_nan()
+        return compared
 
-    def order(self, plan: OrderPlan) -> list[polars.Expr]:
-        keys = []
-        parts = dict(plan.columns)
-        if plan.ranks:
-            rank: Any = polars
-            for column, rank_value in plan.ranks:
-                rank = rank.when(self.value(column, parts[column]).is_not_null()).then(
-                    polars.lit(rank_value))
-            keys.append(rank)
-        for column, part in plan.columns:
-            keys.append(self.value(column, part, plan.lowered and part == "string"))
-        return keys
+    def substring(self, test: Test) -> polars.Expr:
+        return polars.col(test.column).str.contains(test.value, literal=True)
+
+    def has(self, test: Test) -> polars.Expr:
+        """Elements compared as values, so an int list holds 1.0."""
+        return polars.col(test.column).list.eval(
+            polars.element() == polars.lit(test.value)).list.any()
+
+    def never(self, test: Test) -> polars.Expr:
+        return polars.when(polars.col(test.column).is_not_null()).then(polars.lit(False))
+
+    def regex(self, test: Test) -> polars.Expr:
+        try:
+            pattern = run_table.write_regex(test.value, "rust")
+        except run_table.RegexNotWritten as refused:
+            raise self.context.error(
+                f"regex {test.value!r}: polars' regular expressions (Rust's regex) "
+                f"cannot say {refused} as RE2 reads it", None,
+                "filter with the sql target on duckdb, which runs RE2") from None
+        return polars.col(test.column).str.contains(pattern)
+
+    def type_rank(self, ranks: Sequence[tuple[polars.Expr, int]]) -> polars.Expr:
+        rank: Any = polars
+        for read, rank_value in ranks:
+            rank = rank.when(read.is_not_null()).then(polars.lit(rank_value))
+        result: polars.Expr = rank
+        return result

@@ -28,43 +28,26 @@ rows; ``tiebreak`` names a column ordering rows that order leaves tied (runs wit
 
 Parameters are named (``p1``, ``p2``, ...) in each dialect's own style: ``$p1`` (DuckDB),
 ``:p1`` (SQLite, Spark's ``spark.sql(text, args=...)``), ``%(p1)s`` (psycopg for PostgreSQL).
+
+The walk, the plans and the order are ``table_writer``'s; ``SqlWriter`` writes DuckDB's SQL, and
+``SqliteWriter``, ``PostgresWriter`` and ``SparkWriter`` override only what their dialect writes
+differently.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-from typing import Any, assert_never
+from typing import Any
 
 import attrs
 
-from wsquery.ast import (
-    And,
-    Compare,
-    Constant,
-    Contains,
-    Expr,
-    In,
-    IsNull,
-    Match,
-    Not,
-    Or,
-    Query,
-    Within,
-    total_order,
-)
+from wsquery.ast import Query, total_order
 from wsquery.compilers import run_table
 from wsquery.compilers.base import Context, checked_now
-from wsquery.compilers.run_table import (
-    FLAVOR_ENGINES,
-    IsNullPlan,
-    Leaf,
-    OrderPlan,
-    Part,
-    Shape,
-    Test,
-)
+from wsquery.compilers.run_table import FLAVOR_ENGINES, Part, Shape, Test
+from wsquery.compilers.table_writer import TableWriter
 from wsquery.errors import TargetError, TargetWarning, WsqueryError
 from wsquery.semantics.normalize import normalize
 
@@ -75,12 +58,6 @@ except ImportError as missing:
                       hint="pip install 'wsquery[sql]'") from missing
 
 TARGET = "sql"
-DIALECTS = ("duckdb", "sqlite", "postgres", "spark")
-#: The regex engine each dialect has: RE2 itself, one the pattern is written for, or none.
-REGEX_FLAVORS: dict[str, run_table.Flavor | None] = {"spark": "java", "postgres": "postgres",
-                                                     "sqlite": None}
-#: The regex engines a dialect has that backtrack, as errors name them.
-BACKTRACKING: dict[run_table.Flavor, str] = {"java": "Spark's Java regex engine"}
 _OPTIONS = ("dialect", "table", "columns", "tiebreak", "now", "strict")
 _COMPARISONS = {"==": "EQ", "!=": "NEQ", "<": "LT", "<=": "LTE", ">": "GT", ">=": "GTE"}
 
@@ -120,148 +97,110 @@ def compile_sql(query: Query, *, text: str | None = None, dialect: str = "duckdb
     normal = normalize(query)
     predicates = run_table.leaves(normal.filter)
     shape = run_table.resolve_shape(columns, predicates, total_order(query), context)
-    writer = _Writer(dialect, table, shape, context, moment)
-    return writer.select(normal, tiebreak)
+    return WRITERS[dialect](table, shape, context, moment).select(normal, tiebreak)
 
 
-class _Writer:
-    """One SELECT: the sqlglot tree and the parameters bound so far."""
+class SqlWriter(TableWriter[Any]):
+    """One SELECT in DuckDB's SQL, which the other dialects' writers change only where they
+    write differently: the sqlglot tree and the parameters bound so far."""
 
-    def __init__(self, dialect: str, table: str, shape: Shape, context: Context,
-                 now: datetime) -> None:
-        self.dialect = dialect
+    DIALECT = "duckdb"
+    UNGROUPED = "a SELECT of runs does not group them: group by was left out"
+    GROUP_HINT = "GROUP BY the rows it returns yourself"
+
+    def __init__(self, table: str, shape: Shape, context: Context, now: datetime) -> None:
+        super().__init__(shape, context, now)
         self.table = table
-        self.shape = shape
-        self.context = context
-        self.now = now
         self.parameters: dict[str, Any] = {}
 
     def select(self, query: Query, tiebreak: str | None) -> SqlQuery:
-        if query.group_by:
-            self.context.warn("a SELECT of runs does not group them: group by was left out",
-                              None, "GROUP BY the rows it returns yourself")
+        self.warn_ungrouped(query, self.context)
         statement = exp.select("*").from_(exp.Table(this=exp.to_identifier(self.table,
                                                                            quoted=True)))
-        if query.filter is not None and query.filter != Constant(True):
-            statement = statement.where(self.expr(query.filter))
-        order: list[Any] = []
-        for key in total_order(query):
-            order.extend(self.order(run_table.order_plan(key, self.shape, self.context)))
+        condition = self.where(query.filter)
+        if condition is not None:
+            statement = statement.where(condition)
+        order = [exp.Ordered(this=key, desc=descending, nulls_first=False)
+                 for key, descending in self.order(total_order(query))]
         if tiebreak is not None:
             order.append(exp.Ordered(this=self.column(tiebreak), desc=False, nulls_first=False))
         if order:
             statement = statement.order_by(*order)
         if query.limit is not None:
             statement = statement.limit(self.parameter(query.limit))
-        return SqlQuery(statement.sql(dialect=self.dialect), self.parameters, self.dialect,
+        return SqlQuery(statement.sql(dialect=self.DIALECT), self.parameters, self.DIALECT,
                         tuple(self.context.warnings))
 
     # Values ----------------------------------------------------------------------------------
 
     def parameter(self, value: Any) -> Any:
         name = f"p{len(self.parameters) + 1}"
-        if isinstance(value, datetime) and self.dialect == "sqlite":
-            value = sqlite_time(value)
         self.parameters[name] = value
         return exp.Placeholder(this=name)
 
     def column(self, name: str) -> Any:
-        """A column of the table. SQLite reads a double-quoted name it cannot resolve as a
-        string, so there the table names it too, and a missing column is an error."""
-        identifier = exp.to_identifier(name, quoted=True)
-        if self.dialect == "sqlite":
-            return exp.column(identifier, table=exp.to_identifier(self.table, quoted=True))
-        return exp.column(identifier)
+        """A column of the table."""
+        return exp.column(exp.to_identifier(name, quoted=True))
 
     def value(self, column: str, part: Part, lower: bool = False) -> Any:
         """A part column as a test reads it: numbers without NaN, a state in lower case."""
         read = self.column(column)
         if part == "number" and not self.nan_free(column):
-            if self.dialect == "sqlite":
-                kind = exp.func("typeof", read.copy())
-                read = exp.Case().when(
-                    exp.In(this=kind, expressions=[exp.Literal.string("integer"),
-                                                   exp.Literal.string("real")]), read)
-            else:
-                read = exp.Nullif(this=read, expression=exp.cast(exp.Literal.string("NaN"),
-                                                                   "double"))
+            read = self.without_nan(read)
         if lower:
             read = exp.Lower(this=read)
         return read
 
+    def without_nan(self, read: Any) -> Any:
+        """A number column with NaN read as null."""
+        return exp.Nullif(this=read, expression=exp.cast(exp.Literal.string("NaN"), "double"))
+
     def nan_free(self, column: str) -> bool:
-        """Whether a number column can hold no NaN (SQLite's untyped columns always can)."""
-        return self.dialect != "sqlite" and column in self.shape.nan_free
+        """Whether a number column can hold no NaN."""
+        return column in self.shape.nan_free
 
     def ordered_text(self, read: Any, part: Part) -> Any:
-        """Text compared by code point: PostgreSQL's default collation is the locale's."""
-        if self.dialect == "postgres" and part in ("string", "other"):
-            return exp.Collate(this=read, expression=exp.Identifier(
-                this="C", quoted=True))
+        """Text compared by code point, as the dialect's default collation does."""
         return read
 
-    # Filters ---------------------------------------------------------------------------------
+    def sort_key(self, column: str, part: Part, lower: bool) -> Any:
+        return self.ordered_text(self.value(column, part, lower), part)
 
-    def expr(self, node: Expr, positive: bool = True) -> Any:
-        """``node`` as SQL: TRUE on exactly the rows where it is TRUE when ``positive``, else
-        (under ``not``) FALSE on exactly the rows where it is FALSE."""
-        match node:
-            case And():
-                return exp.and_(*(self.expr(operand, positive) for operand in node.operands))
-            case Or():
-                return exp.or_(*(self.expr(operand, positive) for operand in node.operands))
-            case Not():
-                return exp.Not(this=exp.Paren(this=self.expr(node.operand, not positive)))
-            case Constant():
-                return exp.true() if node.value else exp.false()
-            case Compare() | In() | Match() | Contains() | IsNull() | Within():
-                return self.plan(run_table.leaf_plan(node, self.shape, self.context, self.now),
-                                 positive)
-            case _:
-                assert_never(node)
+    # Logic -----------------------------------------------------------------------------------
 
-    def plan(self, plan: Leaf | IsNullPlan, positive: bool) -> Any:
-        match plan:
-            case IsNullPlan():
-                if not plan.columns:
-                    return exp.true()
-                return exp.and_(*(self.column(column).is_(exp.null())
-                                  for column in plan.columns))
-            case Leaf():
-                if plan.any_of:
-                    return exp.or_(*(self.plan(leaf, positive) for leaf in plan.any_of))
-                tests = [self.test(test, positive) for test in plan.tests]
-                if not tests:
-                    return exp.cast(exp.null(), "boolean")
-                if len(tests) == 1:
-                    return tests[0]
-                return exp.Coalesce(this=tests[0], expressions=tests[1:])
-            case _:
-                assert_never(plan)
+    def constant(self, value: bool | None) -> Any:
+        if value is None:
+            return exp.cast(exp.null(), "boolean")
+        return exp.true() if value else exp.false()
 
-    def test(self, test: Test, positive: bool) -> Any:
-        match test.op:
-            case "==" | "!=" | "<" | "<=" | ">" | ">=":
-                if test.part == "number" and self.dialect != "sqlite" and not self.nan_free(
-                        test.column):
-                    return self.number_comparison(test, positive)
-                read = self.value(test.column, test.part, test.lower)
-                if test.op not in ("==", "!="):
-                    read = self.ordered_text(read, test.part)
-                comparison = getattr(exp, _COMPARISONS[test.op])
-                return comparison(this=read, expression=self.parameter(test.value))
-            case "substring":
-                position = exp.StrPosition(this=self.column(test.column),
-                                           substr=self.parameter(test.value))
-                return exp.GT(this=position, expression=exp.Literal.number(0))
-            case "has":
-                return self.has(test)
-            case "never":
-                return exp.Case().when(exp.Not(this=self.column(test.column).is_(exp.null())),
-                                       exp.false())
-            case "regex":
-                return self.regex(test)
-        raise AssertionError(f"unknown test {test.op!r}")
+    def and_(self, operands: Sequence[Any]) -> Any:
+        return exp.and_(*operands)
+
+    def or_(self, operands: Sequence[Any]) -> Any:
+        return exp.or_(*operands)
+
+    def not_(self, operand: Any) -> Any:
+        return exp.Not(this=exp.Paren(this=operand))
+
+    def is_null(self, column: str) -> Any:
+        return self.column(column).is_(exp.null())
+
+    def coalesce(self, tests: Sequence[Any]) -> Any:
+        return exp.Coalesce(this=tests[0], expressions=list(tests[1:]))
+
+    # Tests -----------------------------------------------------------------------------------
+
+    def compare(self, test: Test, positive: bool) -> Any:
+        if test.part == "number" and not self.nan_free(test.column):
+            return self.number_comparison(test, positive)
+        return self.comparison(test)
+
+    def comparison(self, test: Test) -> Any:
+        read = self.value(test.column, test.part, test.lower)
+        if test.op not in ("==", "!="):
+            read = self.ordered_text(read, test.part)
+        comparison = getattr(exp, _COMPARISONS[test.op])
+        return comparison(this=read, expression=self.parameter(test.value))
 
     def number_comparison(self, test: Test, positive: bool) -> Any:
         """A comparison of a column that may hold NaN, which the engine holds the greatest
@@ -279,14 +218,80 @@ class _Writer:
                                                            expression=infinity)))
         return compared
 
+    def substring(self, test: Test) -> Any:
+        position = exp.StrPosition(this=self.column(test.column),
+                                   substr=self.parameter(test.value))
+        return exp.GT(this=position, expression=exp.Literal.number(0))
+
     def has(self, test: Test) -> Any:
         """An element of a list equal to the literal: TRUE or FALSE on a list, null on null."""
+        return exp.ArrayContains(this=self.column(test.column),
+                                 expression=self.parameter(test.value))
+
+    def never(self, test: Test) -> Any:
+        return exp.Case().when(exp.Not(this=self.column(test.column).is_(exp.null())),
+                               exp.false())
+
+    def regex(self, test: Test) -> Any:
+        column = self.column(test.column)
+        return exp.RegexpLike(this=column, expression=self.parameter(self.pattern(test.value)))
+
+    def pattern(self, pattern: str) -> str:
+        """An RE2 pattern as the dialect's regex engine reads it (DuckDB's is RE2 itself)."""
+        return pattern
+
+    def written_pattern(self, pattern: str, flavor: run_table.Flavor) -> str:
+        """``pattern`` written for ``flavor`` (``run_table.write_regex``), or the error."""
+        try:
+            return run_table.write_regex(pattern, flavor)
+        except run_table.RegexNotWritten as refused:
+            raise self.context.error(
+                f"regex {json.dumps(pattern)}: {FLAVOR_ENGINES[flavor]}'s regular expressions "
+                f"cannot say {refused} as RE2 reads it", None, "use duckdb, which runs RE2"
+            ) from None
+
+    # Order -----------------------------------------------------------------------------------
+
+    def type_rank(self, ranks: Sequence[tuple[Any, int]]) -> Any:
+        rank = exp.Case()
+        for read, rank_value in ranks:
+            rank = rank.when(exp.Not(this=read.is_(exp.null())), exp.Literal.number(rank_value))
+        return rank
+
+
+class SqliteWriter(SqlWriter):
+    """SQLite: untyped columns, lists as JSON text, times as text, NaN as the text 'NaN', and
+    no regular expressions."""
+
+    DIALECT = "sqlite"
+
+    def parameter(self, value: Any) -> Any:
+        return super().parameter(sqlite_time(value) if isinstance(value, datetime) else value)
+
+    def column(self, name: str) -> Any:
+        """SQLite reads a double-quoted name it cannot resolve as a string, so the table names
+        it too, and a missing column is an error."""
+        identifier = exp.to_identifier(name, quoted=True)
+        return exp.column(identifier, table=exp.to_identifier(self.table, quoted=True))
+
+    def without_nan(self, read: Any) -> Any:
+        """Numbers only: the text 'NaN' (and any other text in the column) as null."""
+        kind = exp.func("typeof", read.copy())
+        return exp.Case().when(
+            exp.In(this=kind, expressions=[exp.Literal.string("integer"),
+                                           exp.Literal.string("real")]), read)
+
+    def nan_free(self, column: str) -> bool:
+        """An untyped column can always hold 'NaN'."""
+        return False
+
+    def number_comparison(self, test: Test, positive: bool) -> Any:
+        """``value`` reads 'NaN' as null, so a plain comparison is UNKNOWN on it."""
+        return self.comparison(test)
+
+    def has(self, test: Test) -> Any:
         column = self.column(test.column)
         value = self.parameter(test.value)
-        if self.dialect == "postgres":
-            return exp.EQ(this=value, expression=exp.Any(this=exp.Paren(this=column)))
-        if self.dialect != "sqlite":
-            return exp.ArrayContains(this=column, expression=value)
         elements = exp.Table(this=exp.Anonymous(this="json_each", expressions=[column]),
                              alias=exp.TableAlias(this=exp.to_identifier("element")))
         found = exp.Exists(this=exp.select(exp.Literal.number(1)).from_(elements).where(
@@ -294,45 +299,47 @@ class _Writer:
         return exp.Case().when(column.copy().is_(exp.null()), exp.null()).else_(found)
 
     def regex(self, test: Test) -> Any:
-        pattern: str = test.value
+        raise self.context.error("sqlite has no regular expressions", None,
+                                 "use a dialect that has them: duckdb (RE2 itself), spark, "
+                                 "postgres")
+
+
+class PostgresWriter(SqlWriter):
+    """PostgreSQL: text sorted by code point (``COLLATE "C"``), arrays searched with ``= ANY``,
+    regexes written as its AREs."""
+
+    DIALECT = "postgres"
+
+    def ordered_text(self, read: Any, part: Part) -> Any:
+        """PostgreSQL's default collation is the locale's."""
+        if part in ("string", "other"):
+            return exp.Collate(this=read, expression=exp.Identifier(this="C", quoted=True))
+        return read
+
+    def has(self, test: Test) -> Any:
         column = self.column(test.column)
-        if self.dialect == "duckdb":  # RE2 itself
-            return exp.RegexpLike(this=column, expression=self.parameter(pattern))
-        flavor = REGEX_FLAVORS[self.dialect]
-        can = "duckdb (RE2 itself)" + "".join(
-            f", {dialect}" for dialect, other in REGEX_FLAVORS.items() if other is not None
-            and dialect != self.dialect)
-        if flavor is None:
-            raise self.context.error(f"{self.dialect} has no regular expressions", None,
-                                     f"use a dialect that has them: {can}")
-        try:
-            written = run_table.write_regex(pattern, flavor)
-        except run_table.RegexNotWritten as refused:
-            raise self.context.error(
-                f"regex {json.dumps(pattern)}: {FLAVOR_ENGINES[flavor]}'s regular expressions "
-                f"cannot say {refused} as RE2 reads it", None, "use duckdb, which runs RE2"
-            ) from None
-        if flavor in BACKTRACKING:
-            self.context.check_backtracking(pattern, BACKTRACKING[flavor], None)
-        return exp.RegexpLike(this=column, expression=self.parameter(written))
+        value = self.parameter(test.value)
+        return exp.EQ(this=value, expression=exp.Any(this=exp.Paren(this=column)))
 
-    # Order -----------------------------------------------------------------------------------
+    def pattern(self, pattern: str) -> str:
+        return self.written_pattern(pattern, "postgres")
 
-    def order(self, plan: OrderPlan) -> list[Any]:
-        desc = not plan.ascending
-        keys = []
-        if plan.ranks:
-            rank = exp.Case()
-            parts = dict(plan.columns)
-            for column, rank_value in plan.ranks:
-                rank = rank.when(exp.Not(this=self.value(column, parts[column]).is_(
-                    exp.null())), exp.Literal.number(rank_value))
-            keys.append(exp.Ordered(this=rank, desc=desc, nulls_first=False))
-        for column, part in plan.columns:
-            read = self.ordered_text(self.value(column, part, plan.lowered and part == "string"),
-                                     part)
-            keys.append(exp.Ordered(this=read, desc=desc, nulls_first=False))
-        return keys
+
+class SparkWriter(SqlWriter):
+    """Spark SQL: regexes written for Java's engine, which backtracks."""
+
+    DIALECT = "spark"
+
+    def pattern(self, pattern: str) -> str:
+        written = self.written_pattern(pattern, "java")
+        self.context.check_backtracking(pattern, "Spark's Java regex engine", None)
+        return written
+
+
+#: Each dialect's writer, by the dialect's name.
+WRITERS: dict[str, type[SqlWriter]] = {
+    writer.DIALECT: writer for writer in (SqlWriter, SqliteWriter, PostgresWriter, SparkWriter)}
+DIALECTS = tuple(WRITERS)
 
 
 # SQLite ----------------------------------------------------------------------------------------
