@@ -38,8 +38,8 @@ from wsquery.errors import (
     WsqueryError,
     line_column,
 )
+from wsquery.facts.attributes import RUN_STATES, kind
 from wsquery.semantics.keys import field_named, known_keys, leaves, unknown_keys
-from wsquery.semantics.schema import RUN_STATES, kind
 from wsquery.syntax.grammar import keywords
 from wsquery.syntax.parser import OPERATORS, Prefix, parse, prefix, spelling
 

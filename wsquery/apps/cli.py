@@ -297,7 +297,7 @@ def _runs(args: argparse.Namespace) -> int:
 
 
 def _moment(text: str, option: str = "now") -> datetime:
-    from wsquery.semantics.schema import parse_datetime
+    from wsquery.facts.attributes import parse_datetime
 
     moment = parse_datetime(text)
     if moment is None:

@@ -54,13 +54,13 @@ from wsquery.ast import (
 )
 from wsquery.compilers.base import Context, checked_now, cover, limit_span
 from wsquery.errors import TargetWarning
-from wsquery.semantics.normalize import NEGATED_OP, TAGS, normalize
-from wsquery.semantics.schema import kind, typed
-from wsquery.wandb.formats import (
+from wsquery.facts.attributes import kind, typed
+from wsquery.facts.formats import (
     RUNS_API_CONFIG_KEYS_WITH_VALUE,
     RUNS_API_ORDER_NAMES,
     iso_timestamp,
 )
+from wsquery.semantics.normalize import NEGATED_OP, TAGS, normalize
 
 if TYPE_CHECKING:
     pass

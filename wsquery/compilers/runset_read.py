@@ -47,9 +47,7 @@ from wsquery.ast import (
     slot_constructor,
 )
 from wsquery.errors import DecompileError, WsqueryWarning
-from wsquery.semantics import validate as _validate
-from wsquery.semantics.validate import MAX_DEPTH
-from wsquery.wandb.formats import (
+from wsquery.facts.formats import (
     HAS_TAG_OP,
     LACKS_TAG_OP,
     PLAIN_SEARCH_IS_SUBSTRING,
@@ -57,6 +55,8 @@ from wsquery.wandb.formats import (
     config_key_from_wandb,
     default_sort,
 )
+from wsquery.semantics import validate as _validate
+from wsquery.semantics.validate import MAX_DEPTH
 
 #: Sections of filter leaf keys; ``tags`` leaves say whether a run has one tag.
 _FILTER_SECTIONS = ("config", "summary", "run", "tags")

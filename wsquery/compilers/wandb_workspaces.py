@@ -62,7 +62,7 @@ from wsquery.errors import (
     TargetError,
     TargetWarning,
 )
-from wsquery.semantics.schema import kind
+from wsquery.facts.attributes import kind
 
 TARGET = "wandb-workspaces"
 

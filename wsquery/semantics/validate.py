@@ -27,7 +27,7 @@ from wsquery.ast import (
     Within,
 )
 from wsquery.errors import Problem
-from wsquery.semantics.schema import NUMERIC_KINDS, RUN_STATES, kind, parse_datetime
+from wsquery.facts.attributes import NUMERIC_KINDS, RUN_STATES, kind, parse_datetime
 
 #: Deepest nesting of and/or/not accepted; deeper input is refused before any pass recurses.
 MAX_DEPTH = 100

@@ -31,7 +31,7 @@ import attrs
 
 from wsquery.ast import UI_RUN_NAMES, Query
 from wsquery.errors import NotFoundError, WorkspaceError, WorkspaceValueError
-from wsquery.wandb.formats import PANEL_SEARCH_EXPAND_KEY, PANEL_SEARCH_QUERY_KEY
+from wsquery.facts.formats import PANEL_SEARCH_EXPAND_KEY, PANEL_SEARCH_QUERY_KEY
 from wsquery.wandb.graphql import MAX_NAME_LENGTH
 
 if TYPE_CHECKING:
