@@ -88,9 +88,9 @@ from wsquery.compilers.base import Context, checked_now, cover
 from wsquery.errors import TargetError, TargetWarning, WsqueryError
 from wsquery.facts.attributes import Kind, attribute, parse_datetime, typed_as
 from wsquery.facts.formats import RUNS_API_CONFIG_KEYS_WITH_VALUE, iso_timestamp
+from wsquery.regex import escape, to_pcre
 from wsquery.semantics.evaluate import adapt, run_keys
 from wsquery.semantics.normalize import NEGATED_OP, normalize
-from wsquery.semantics.regex import escape, to_pcre
 
 if TYPE_CHECKING:
     pass
@@ -474,7 +474,7 @@ class _Compiler(Context):
         if place.kind == "tags":
             return None  # a list (or null) never matches
         try:
-            translated = to_pcre(pattern)
+            translated = to_pcre(pattern, target="mongo")
         except TargetError as error:
             raise self.error(error.message, shown.span, error.hint) from None
         self.check_backtracking(pattern, "MongoDB's PCRE", shown.span)

@@ -244,7 +244,7 @@ class _Compiler(Context):
                 literal = self.literal(node.field, node.value, outer)
                 if not isinstance(literal, str):
                     return {path: {"$ne": literal}}
-                from wsquery.semantics.regex import escape
+                from wsquery.regex import escape
 
                 return {"$nor": [{path: {"$regex": escape(literal)}}]}
             case _:
@@ -277,7 +277,7 @@ class _Compiler(Context):
                       "wsquery.runs() does")
         if not isinstance(literal, str):
             return {path: literal}
-        from wsquery.semantics.regex import escape
+        from wsquery.regex import escape
 
         return {path: {"$regex": escape(literal)}}
 

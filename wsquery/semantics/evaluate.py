@@ -70,7 +70,7 @@ from wsquery.ast import (
 )
 from wsquery.errors import WsqueryError
 from wsquery.facts.attributes import Kind, kind, parse_datetime, typed
-from wsquery.semantics.regex import compile_user_regex
+from wsquery.regex import compile_user_regex
 
 Truth: TypeAlias = "bool | None"
 #: A compiled filter: TRUE, FALSE or UNKNOWN (None) for one adapted run.

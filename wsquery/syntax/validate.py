@@ -174,7 +174,7 @@ def _check_match(node: Match, problems: list[Problem]) -> None:
         problems.append(Problem(f"{node.field} is not a string; '=~' cannot match it", span,
                                 hint="match strings such as name, group or config keys"))
         return
-    from wsquery.semantics.regex import check  # here: most queries hold no regex
+    from wsquery.regex import check  # here: most queries hold no regex
 
     refused = check(node.pattern)
     if refused is not None:
