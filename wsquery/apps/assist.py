@@ -173,11 +173,11 @@ def check(text: str, target: str | None = "workspace", *, runs: Iterable[Any] | 
         for p in unknown_keys(query, known)]
     if target is None:
         return keys
-    import wsquery
+    from wsquery.compilers.registry import compile
 
     whole = (0, len(text))
     try:
-        compiled = wsquery.compile(text, target=target, **options)
+        compiled = compile(text, target=target, **options)
     except TargetError as error:
         targeted = [_diagnostic(text, error.message, error.span or whole, "error", target,
                                 error.hint)]

@@ -33,7 +33,6 @@ from typing import NamedTuple, assert_never
 
 import attrs
 
-from wsquery import parse
 from wsquery.ast import (
     UI_RUN_NAMES,
     And,
@@ -63,6 +62,7 @@ from wsquery.errors import (
     TargetWarning,
 )
 from wsquery.facts.attributes import kind
+from wsquery.syntax.parser import parse
 
 TARGET = "wandb-workspaces"
 
