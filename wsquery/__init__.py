@@ -39,6 +39,7 @@ if TYPE_CHECKING:
         WsqueryError,
         WsqueryWarning,
     )
+    from wsquery.version import __version__
     from wsquery.wandb.runs import runs
     from wsquery.wandb.views import (
         BarPlot,
@@ -52,7 +53,6 @@ if TYPE_CHECKING:
         list_views,
     )
 
-from wsquery.version import __version__
 
 __all__ = [
     "AuthenticationError",
@@ -111,6 +111,7 @@ __all__ = [
 #: Public names served by modules loaded on first use, so ``import wsquery`` stays cheap.
 _LAZY = {
     "Query": "ast",
+    "__version__": "version",
     **dict.fromkeys(["Completions", "Diagnostic"], "apps.assist"),
     **dict.fromkeys(["AuthenticationError", "DecompileError", "InvalidInputError",
                      "NetworkError", "NotFoundError",
