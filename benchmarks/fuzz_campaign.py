@@ -35,7 +35,7 @@ from hypothesis import HealthCheck, given, seed, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 from tests import test_fuzz as fuzz  # noqa: E402
-from wsquery.semantics import regex  # noqa: E402
+from wsquery import regex  # noqa: E402
 
 PROPERTIES: dict[str, Callable[[], Any]] = {}
 

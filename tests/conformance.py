@@ -32,13 +32,13 @@ import attrs
 import mongomock
 
 import wsquery
+from wsquery import regex
 from wsquery.compilers.mongo import mongo_document
 from wsquery.compilers.run_table import to_frame
 from wsquery.compilers.sql import to_sqlite
 from wsquery.errors import TargetError
-from wsquery.semantics import regex
+from wsquery.facts.attributes import parse_datetime
 from wsquery.semantics.evaluate import _sort_value
-from wsquery.semantics.schema import parse_datetime
 
 #: The moment ``within last`` counts back from, on every target.
 NOW = datetime(2024, 1, 2, 6, 0, tzinfo=UTC)

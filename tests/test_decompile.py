@@ -16,7 +16,7 @@ from wsquery import DecompileError, TargetError
 from wsquery.ast import Query
 from wsquery.compilers.mongo import mongo_document
 from wsquery.compilers.runset_read import WsqueryWarning, decompile
-from wsquery.wandb.formats import WORKSPACE_OPS, default_sort
+from wsquery.facts.formats import WORKSPACE_OPS, default_sort
 
 from . import strategies
 from .shared import shared_path

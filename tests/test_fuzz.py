@@ -37,6 +37,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import wsquery
+from wsquery import regex
 from wsquery.ast import (
     RUN_ATTRIBUTES,
     And,
@@ -46,7 +47,6 @@ from wsquery.ast import (
     Query,
 )
 from wsquery.errors import TargetError, WsqueryError, WsqueryWarning
-from wsquery.semantics import regex
 
 ROOT = Path(__file__).resolve().parent.parent
 QUERIES: list[str] = [case["query"] for case in
@@ -705,7 +705,7 @@ regex_subjects = st.text(st.sampled_from(REGEX_CHARS), max_size=12)
 
 
 def searched(pattern: str, text: str) -> bool:
-    """What RE2 finds, a lone surrogate read as U+FFFD (``wsquery.semantics.regex``'s rule)."""
+    """What RE2 finds, a lone surrogate read as U+FFFD (``wsquery.regex``'s rule)."""
     return ORACLE.search(pattern, re.sub("[\ud800-\udfff]", "\ufffd", text)) is not None
 
 

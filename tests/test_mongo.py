@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import wsquery
+from wsquery import regex
 from wsquery.apps.server import FilterError, matches_filter
 from wsquery.ast import (
     And,
@@ -40,7 +41,6 @@ from wsquery.compilers.mongo import (
     order_key,
 )
 from wsquery.errors import TargetError, TargetWarning, WsqueryError
-from wsquery.semantics import regex
 from wsquery.semantics.evaluate import matches
 
 from . import strategies
@@ -101,7 +101,7 @@ LITERALS = st.sampled_from([0, 1, 1.0, 2, 0.5, "a", "", "x1", True, False])
 # as they are); the rewritten ones are checked as data in test_regex.
 PATTERNS = st.sampled_from([pattern for pattern in (
     r"\d", r"^a", r"(?i)A", r"\w+", r"(?s)a.b", r"[^\W]", r"a|b", r"\bx\b", r"[\d]", r"\Ax\z",
-    r"a$", r"\s") if regex.to_pcre(pattern) == pattern])
+    r"a$", r"\s") if regex.to_pcre(pattern, target="mongo") == pattern])
 more_leaves = st.one_of(  # regexes need RE2 to run, here and in the server's matcher
     st.builds(Compare, st.sampled_from(MORE_FIELDS),
               st.sampled_from(["==", "!=", "<", "<=", ">", ">="]), LITERALS),

@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from wsquery import regex
 from wsquery.errors import TargetError, WsqueryError
-from wsquery.semantics import regex
 
 re2 = pytest.importorskip("re2")
 
@@ -323,16 +323,16 @@ PCRE = {
 @pytest.mark.parametrize(("pattern", "pcre"), PCRE.items())
 def test_pcre_is_the_pattern_as_written_where_pcre_reads_it_alike(pattern: str,
                                                                   pcre: str) -> None:
-    assert regex.to_pcre(pattern) == pcre
+    assert regex.to_pcre(pattern, target="mongo") == pcre
 
 
 def test_what_pcre_cannot_read_alike_is_refused_for_mongo() -> None:
     for pattern in ["\\C", "(?i)\\pL", "(?i)[\\p{Greek}a]"]:
         with pytest.raises(TargetError) as caught:
-            regex.to_pcre(pattern)
+            regex.to_pcre(pattern, target="mongo")
         assert caught.value.target == "mongo" and caught.value.hint
     with pytest.raises(WsqueryError, match="invalid regular expression"):
-        regex.to_pcre("(a)\\1")
+        regex.to_pcre("(a)\\1", target="mongo")
 
 
 #: The characters beyond ASCII that Unicode case folding joins to ASCII letters (K, S).
@@ -346,7 +346,7 @@ def test_pcre_means_what_re2_means_where_python_reads_pcre_alike(pattern: str,
     """Python's re reads the PCRE text as PCRE does once \\z, \\x{...} and \\pL are spelt its
     way and \\b is ASCII; the text has no lone surrogates (PCRE in UTF mode refuses them)."""
     try:
-        pcre = regex.to_pcre(pattern)
+        pcre = regex.to_pcre(pattern, target="mongo")
     except TargetError:
         return
     if "\\p" in pcre or "[:" in pcre:  # Python's re has no Unicode or POSIX classes
@@ -373,7 +373,7 @@ def test_escape_round_trips_and_means_the_text_on_every_engine(text: str) -> Non
     pattern = regex.escape(text)
     readable = regex._searchable(text)
     assert regex.check(pattern) is None
-    assert regex.to_pcre(pattern) == pattern
+    assert regex.to_pcre(pattern, target="mongo") == pattern
     assert re.fullmatch(pattern, readable) is not None
     assert re2.fullmatch(pattern, readable) is not None
 

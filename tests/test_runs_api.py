@@ -43,8 +43,8 @@ from wsquery.compilers.runs_api import (
     order_key,
 )
 from wsquery.errors import TargetError
-from wsquery.semantics.schema import parse_datetime
-from wsquery.wandb.formats import iso_timestamp
+from wsquery.facts.attributes import parse_datetime
+from wsquery.facts.formats import iso_timestamp
 from wsquery.wandb.graphql import GraphQLClient
 
 from . import strategies

@@ -17,7 +17,7 @@ import wsquery
 from wsquery import TargetError
 from wsquery.ast import Compare, Constant, Expr, Field, Or, Query, Within
 from wsquery.compilers.runset import MAX_DISTRIBUTED_LEAVES, RunsetQuery, compile_workspace
-from wsquery.wandb.formats import default_sort
+from wsquery.facts.formats import default_sort
 
 from . import strategies
 from .shared import shared_path

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
         WsqueryError,
         WsqueryWarning,
     )
+    from wsquery.version import __version__
     from wsquery.wandb.runs import runs
     from wsquery.wandb.views import (
         BarPlot,
@@ -52,7 +53,6 @@ if TYPE_CHECKING:
         list_views,
     )
 
-__version__ = "0.1.0"
 
 __all__ = [
     "AuthenticationError",
@@ -111,6 +111,7 @@ __all__ = [
 #: Public names served by modules loaded on first use, so ``import wsquery`` stays cheap.
 _LAZY = {
     "Query": "ast",
+    "__version__": "version",
     **dict.fromkeys(["Completions", "Diagnostic"], "apps.assist"),
     **dict.fromkeys(["AuthenticationError", "DecompileError", "InvalidInputError",
                      "NetworkError", "NotFoundError",
@@ -209,11 +210,7 @@ def compile(
     default the current time), ``strict=False`` (for the runs API, also refuse what W&B's
     meaning for runs without the key is not known of).
     """
-    if target == "workspace" and isinstance(query, str):  # a repeated text: a bounded cache
-        return _module("compilers.runset").compile_text(query, **options)  # type: ignore[no-any-return]
-    text = query if isinstance(query, str) else None
-    return _module("compilers.registry").get(target).compile(  # type: ignore[no-any-return]
-        _as_query(query), text=text, **options)
+    return _module("compilers.registry").compile(query, target, **options)  # type: ignore[no-any-return]
 
 
 def complete(text: str, cursor: int | None = None, *, runs: Iterable[Any] | None = None,

@@ -4,7 +4,7 @@ Nodes are frozen, slotted attrs classes. Every node may carry the ``span`` (star
 in the source text) it was parsed from; spans take no part in equality, hashing or repr, so two
 queries that say the same thing compare equal wherever they came from.
 
-This module imports nothing else of wsquery but the table of run attributes (``semantics.schema``,
+This module imports nothing else of wsquery but the table of run attributes (``facts.attributes``,
 itself free of imports): every pass builds on it.
 """
 
@@ -19,7 +19,7 @@ from typing import Any, Never, NoReturn, TypeAlias, TypeVar, overload
 
 import attrs
 
-from wsquery.semantics.schema import ATTRIBUTES
+from wsquery.facts.attributes import ATTRIBUTES
 
 Span: TypeAlias = "tuple[int, int] | None"
 

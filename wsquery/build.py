@@ -48,8 +48,8 @@ from wsquery.ast import (
     walk,
 )
 from wsquery.errors import Problem, QuerySyntaxError, QueryValidationError
-from wsquery.semantics import validate as _validate
-from wsquery.semantics.validate import MAX_DEPTH, bad_limit, list_for_one_value, null_compared
+from wsquery.syntax import validate as _validate
+from wsquery.syntax.validate import MAX_DEPTH, bad_limit, list_for_one_value, null_compared
 
 __all__ = ["FieldBuilder", "and_", "duration", "field", "not_", "or_", "query"]
 

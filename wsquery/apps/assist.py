@@ -38,8 +38,8 @@ from wsquery.errors import (
     WsqueryError,
     line_column,
 )
+from wsquery.facts.attributes import RUN_STATES, kind
 from wsquery.semantics.keys import field_named, known_keys, leaves, unknown_keys
-from wsquery.semantics.schema import RUN_STATES, kind
 from wsquery.syntax.grammar import keywords
 from wsquery.syntax.parser import OPERATORS, Prefix, parse, prefix, spelling
 
@@ -173,11 +173,11 @@ def check(text: str, target: str | None = "workspace", *, runs: Iterable[Any] | 
         for p in unknown_keys(query, known)]
     if target is None:
         return keys
-    import wsquery
+    from wsquery.compilers.registry import compile
 
     whole = (0, len(text))
     try:
-        compiled = wsquery.compile(text, target=target, **options)
+        compiled = compile(text, target=target, **options)
     except TargetError as error:
         targeted = [_diagnostic(text, error.message, error.span or whole, "error", target,
                                 error.hint)]

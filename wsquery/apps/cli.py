@@ -11,7 +11,6 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, TextIO
 
-from wsquery import __version__
 from wsquery.apps.display import (
     TABLE_SUFFIXES,
     json_line,
@@ -23,6 +22,7 @@ from wsquery.apps.display import (
     table_rows,
 )
 from wsquery.errors import TargetError, WsqueryError
+from wsquery.version import __version__
 
 EXIT_USAGE = 2
 
@@ -170,7 +170,7 @@ def _target_options(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _compile(args: argparse.Namespace) -> int:
-    from wsquery import compile
+    from wsquery.compilers.registry import compile
 
     text = _read_query(args.query)
     options = _target_options(args)
@@ -190,14 +190,16 @@ def _compile(args: argparse.Namespace) -> int:
 
 
 def _fmt(args: argparse.Namespace) -> int:
-    from wsquery import parse
+    from wsquery.syntax.parser import parse
 
     print(parse(_read_query(args.query)))
     return 0
 
 
 def _explain(args: argparse.Namespace) -> int:
-    from wsquery import compile, normalize, parse
+    from wsquery.compilers.registry import compile
+    from wsquery.semantics.normalize import normalize
+    from wsquery.syntax.parser import parse
 
     text = _read_query(args.query)
     query = parse(text)
@@ -223,7 +225,7 @@ def _explain(args: argparse.Namespace) -> int:
 
 
 def _decompile(args: argparse.Namespace) -> int:
-    from wsquery import decompile
+    from wsquery.compilers.runset_read import decompile
 
     source = read_text(args.file)
     print(decompile(_runset_of(load_json(source, args.file))))
@@ -241,16 +243,18 @@ def _runset_of(data: Any) -> Any:
 
 
 def _filter(args: argparse.Namespace) -> int:
-    from wsquery import compile, evaluate
+    from wsquery.compilers.registry import compile
+    from wsquery.semantics.evaluate import evaluate
+    from wsquery.syntax.parser import parse
 
     query = _read_query(args.query)
     runs = _runs_file(args.runs)
     _check_keys(query, runs, strict=False)
     if isinstance(runs, list):
-        selected = evaluate(query, runs)
+        selected = evaluate(parse(query), runs)
     else:
         compiled = compile(query, target="pandas")
-        selected = table_rows(compiled(runs))  # type: ignore[operator]
+        selected = table_rows(compiled(runs))
     for run in selected:
         print(json_line(run))
     return 0
@@ -297,7 +301,7 @@ def _runs(args: argparse.Namespace) -> int:
 
 
 def _moment(text: str, option: str = "now") -> datetime:
-    from wsquery.semantics.schema import parse_datetime
+    from wsquery.facts.attributes import parse_datetime
 
     moment = parse_datetime(text)
     if moment is None:

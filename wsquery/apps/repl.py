@@ -18,7 +18,6 @@ from typing import IO, TYPE_CHECKING, Any, TextIO, assert_never
 
 import attrs
 
-import wsquery
 from wsquery.apps.assist import Completion, check, complete, fields_of
 from wsquery.ast import (
     Field,
@@ -27,6 +26,7 @@ from wsquery.ast import (
     format_value,
     walk,
 )
+from wsquery.compilers import registry
 from wsquery.errors import (
     QuerySyntaxError,
     QueryValidationError,
@@ -34,7 +34,10 @@ from wsquery.errors import (
     WsqueryError,
     line_column,
 )
-from wsquery.semantics.evaluate import field_value
+from wsquery.semantics.evaluate import evaluate, field_value
+from wsquery.semantics.normalize import normalize
+from wsquery.syntax.parser import parse
+from wsquery.version import __version__
 
 if TYPE_CHECKING:
     from prompt_toolkit.completion import Completer
@@ -154,9 +157,9 @@ class _Session:
         raise WsqueryError(f"unknown command {name}; commands are " + ", ".join(_COMMANDS))
 
     def set_target(self, target: str) -> _Said:
-        if target and target not in wsquery.targets():
+        if target and target not in registry.names():
             raise WsqueryError(f"unknown target {target!r}; targets are "
-                               + ", ".join(wsquery.targets()))
+                               + ", ".join(registry.names()))
         self.target = target or self.target
         return _Said({"target": self.target}, f"target: {self.target}")
 
@@ -182,8 +185,9 @@ class _Session:
         if not (entity and slash and project) or "/" in project or " " in argument:
             raise WsqueryError("usage: :project ENTITY/PROJECT")
         from wsquery.wandb.runs import NEWEST_RUNS
+        from wsquery.wandb.runs import runs as fetch_runs
 
-        runs = wsquery.runs(entity, project, f"limit {NEWEST_RUNS}")
+        runs = fetch_runs(entity, project, f"limit {NEWEST_RUNS}")
         self.fields = fields_of(runs)
         count = len(runs)
         return _Said({"project": argument, "runs": count, "fields": len(self.fields)},
@@ -203,10 +207,10 @@ class _Session:
                      "\n".join(line.rstrip() for line in lines))
 
     def compile(self, text: str) -> _Compiled:
-        query = wsquery.parse(text)
-        compiled: Any = wsquery.compile(text, target=self.target)
+        query = parse(text)
+        compiled: Any = registry.compile(text, target=self.target)
         result = compiled.to_json()
-        matches = None if self.runs is None else wsquery.evaluate(query, self.runs)
+        matches = None if self.runs is None else evaluate(query, self.runs)
         self.last = text
         return _Compiled(query, self.target, result, tuple(compiled.warnings), matches,
                          len(self.runs or ()))
@@ -222,7 +226,7 @@ class _Session:
             shape = outline(compiled.result["filters"])
         else:
             shape = json.dumps(compiled.result, indent=2, ensure_ascii=False).splitlines()
-        return _Explained(compiled, wsquery.normalize(compiled.query), shape)
+        return _Explained(compiled, normalize(compiled.query), shape)
 
     def save(self, argument: str) -> _Said:
         place, _, name = argument.partition(" ")
@@ -454,7 +458,7 @@ def candidates(text: str, cursor: int, fields: Mapping[str, Iterable[Any]]
             return len(command), [Completion(c, "keyword") for c in _COMMANDS
                                   if c.startswith(command)]
         if command == ":target":
-            return len(rest), [Completion(t, "keyword") for t in wsquery.targets()
+            return len(rest), [Completion(t, "keyword") for t in registry.names()
                                if t.startswith(rest)]
         if command != ":explain":
             return 0, []
@@ -598,7 +602,7 @@ def run_repl(*, target: str = "workspace", runs_file: str | None = None,
         stderr.write("prompt_toolkit is not installed: pip install 'wsquery[repl]' for "
                      "highlighting, completion and history. Reading plain lines.\n")
         lines = _plain_lines(stdin, stdout)
-    screen.write(f"wsquery {wsquery.__version__}, target {session.target}. "
+    screen.write(f"wsquery {__version__}, target {session.target}. "
                  ":help for commands, Ctrl-D to leave.")
     for text in lines:
         if not text.strip():

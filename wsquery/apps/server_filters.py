@@ -172,7 +172,7 @@ def _compare(left: Any, right: Any) -> int:
 def _regex_search(pattern: str) -> Any:
     """The search for a ``$regex``: RE2's meaning, as W&B's server runs it (the language's
     own regexes, so wsquery's engine serves)."""
-    from wsquery.semantics.regex import compile_user_regex
+    from wsquery.regex import compile_user_regex
 
     try:
         return compile_user_regex(pattern)

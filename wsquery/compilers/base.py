@@ -36,7 +36,7 @@ class Context:
         """Refuse a pattern that could hang ``engine``, a backtracking one, as Python's engine
         is guarded (``regex.backtracking_limit``); warn of one whose search time grows fast
         enough that text beyond ``LONG_TEXT`` characters could take long."""
-        from wsquery.semantics.regex import RegexRefusal, backtracking_limit
+        from wsquery.regex import RegexRefusal, backtracking_limit
 
         limit = backtracking_limit(pattern)
         linear = f"or use a target whose engine runs in linear time: {LINEAR_ENGINES}"

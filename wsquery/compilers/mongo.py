@@ -86,11 +86,11 @@ from wsquery.ast import (
 )
 from wsquery.compilers.base import Context, checked_now, cover
 from wsquery.errors import TargetError, TargetWarning, WsqueryError
+from wsquery.facts.attributes import Kind, attribute, parse_datetime, typed_as
+from wsquery.facts.formats import RUNS_API_CONFIG_KEYS_WITH_VALUE, iso_timestamp
+from wsquery.regex import escape, to_pcre
 from wsquery.semantics.evaluate import adapt, run_keys
 from wsquery.semantics.normalize import NEGATED_OP, normalize
-from wsquery.semantics.regex import escape, to_pcre
-from wsquery.semantics.schema import Kind, attribute, parse_datetime, typed_as
-from wsquery.wandb.formats import RUNS_API_CONFIG_KEYS_WITH_VALUE, iso_timestamp
 
 if TYPE_CHECKING:
     pass
@@ -163,7 +163,7 @@ class _Place:
     against arrays), ``single`` for run attributes that never hold a list, ``tags``, ``step``
     (two keys, see ``_Compiler.step``); ``prefixes`` are the paths of the objects on the way
     to a nested key; ``reads``: how a literal reads on it (the run attribute's kind in
-    ``schema``: ``time`` for created_at)."""
+    ``facts.attributes``: ``time`` for created_at)."""
 
     path: str
     kind: str
@@ -474,7 +474,7 @@ class _Compiler(Context):
         if place.kind == "tags":
             return None  # a list (or null) never matches
         try:
-            translated = to_pcre(pattern)
+            translated = to_pcre(pattern, target="mongo")
         except TargetError as error:
             raise self.error(error.message, shown.span, error.hint) from None
         self.check_backtracking(pattern, "MongoDB's PCRE", shown.span)

@@ -122,6 +122,22 @@ def register(target: Target) -> None:
     _registered[target.name] = target
 
 
+def compile(query: str | Query, target: str = "workspace", **options: Any) -> Any:
+    """``wsquery.compile``: query text or a ``Query`` compiled for ``target``; repeated text
+    for the run-set target comes from its bounded cache."""
+    if target == "workspace" and isinstance(query, str):
+        from wsquery.compilers.runset import compile_text
+
+        return compile_text(query, **options)
+    if isinstance(query, str):
+        from wsquery.syntax.parser import parse
+
+        return get(target).compile(parse(query), text=query, **options)
+    if not isinstance(query, Query):
+        raise TypeError(f"expected query text or a Query, not {type(query).__name__}")
+    return get(target).compile(query, text=None, **options)
+
+
 def get(name: str) -> Target:
     """The target called ``name``; a ``TargetError`` listing the known ones otherwise."""
     found = (_BUILTIN.get(name) or _registered.get(name) or _entry_points().get(name)

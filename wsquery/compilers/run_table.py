@@ -54,8 +54,8 @@ from wsquery.ast import (
 )
 from wsquery.compilers.base import Context
 from wsquery.errors import WsqueryError
+from wsquery.facts.attributes import ATTRIBUTES, Kind, kind, typed
 from wsquery.semantics.evaluate import adapt, as_datetime, getter, safe_repr
-from wsquery.semantics.schema import ATTRIBUTES, Kind, kind, typed
 
 #: The part of a column a value falls in (see the module docstring).
 Part: TypeAlias = Literal["bool", "number", "string", "time", "bools", "numbers", "strings",
@@ -633,17 +633,17 @@ class RegexNotWritten(Exception):
 
 
 def write_regex(pattern: str, flavor: Flavor) -> str:
-    """RE2's reading of ``pattern`` (``wsquery.semantics.regex``) written for ``flavor``,
+    """RE2's reading of ``pattern`` (``wsquery.regex``) written for ``flavor``,
     finding a match in exactly the texts RE2 does: every class spelt out as the code points
     RE2 means (so ``(?i)``, ``.`` and ``\\d`` mean RE2's), anchors as that engine writes them,
     ``\\b`` and ``\\B`` over ASCII word characters. ``RegexNotWritten`` for Unicode classes,
     ``\\C``, and counts or assertions the flavor lacks; ``WsqueryError`` when ``pattern`` is
     not RE2 at all."""
-    from wsquery.semantics.regex import RegexRefusal, matches_nothing, read_pattern, to_pcre
+    from wsquery.regex import RegexRefusal, matches_nothing, read_pattern, to_pcre
 
     reading = read_pattern(pattern)
     if isinstance(reading, RegexRefusal):
-        to_pcre(pattern)  # raises the error that says why the pattern is not RE2
+        to_pcre(pattern, target=FLAVOR_ENGINES[flavor])  # raises why it is not RE2
         raise AssertionError("unreachable: a pattern RE2 refuses has no reading")
     tree = reading.tree
     written = _write(tree, flavor)
@@ -657,7 +657,7 @@ def write_regex(pattern: str, flavor: Flavor) -> str:
 
 
 def _write(node: Any, flavor: Flavor) -> str:
-    from wsquery.semantics.regex import Alternate, AnyByte, Assertion, CharSet, Concat, Repeat
+    from wsquery.regex import Alternate, AnyByte, Assertion, CharSet, Concat, Repeat
 
     match node:
         case CharSet():

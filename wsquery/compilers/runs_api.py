@@ -54,13 +54,13 @@ from wsquery.ast import (
 )
 from wsquery.compilers.base import Context, checked_now, cover, limit_span
 from wsquery.errors import TargetWarning
-from wsquery.semantics.normalize import NEGATED_OP, TAGS, normalize
-from wsquery.semantics.schema import kind, typed
-from wsquery.wandb.formats import (
+from wsquery.facts.attributes import kind, typed
+from wsquery.facts.formats import (
     RUNS_API_CONFIG_KEYS_WITH_VALUE,
     RUNS_API_ORDER_NAMES,
     iso_timestamp,
 )
+from wsquery.semantics.normalize import NEGATED_OP, TAGS, normalize
 
 if TYPE_CHECKING:
     pass
@@ -244,7 +244,7 @@ class _Compiler(Context):
                 literal = self.literal(node.field, node.value, outer)
                 if not isinstance(literal, str):
                     return {path: {"$ne": literal}}
-                from wsquery.semantics.regex import escape
+                from wsquery.regex import escape
 
                 return {"$nor": [{path: {"$regex": escape(literal)}}]}
             case _:
@@ -277,7 +277,7 @@ class _Compiler(Context):
                       "wsquery.runs() does")
         if not isinstance(literal, str):
             return {path: literal}
-        from wsquery.semantics.regex import escape
+        from wsquery.regex import escape
 
         return {path: {"$regex": escape(literal)}}
 

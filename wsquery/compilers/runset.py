@@ -41,17 +41,8 @@ from wsquery.ast import (
 )
 from wsquery.compilers.base import Context, check_options, limit_span
 from wsquery.errors import TargetError, TargetWarning
-from wsquery.semantics.normalize import (
-    CREATED_AT,
-    DISPLAY_NAME,
-    TAGS,
-    literal_key,
-    never_true,
-    normalize,
-)
-from wsquery.semantics.schema import CONVERTED_KINDS, kind, typed
-from wsquery.syntax.parser import parse
-from wsquery.wandb.formats import (
+from wsquery.facts.attributes import CONVERTED_KINDS, kind, typed
+from wsquery.facts.formats import (
     EMPTY_SEARCH,
     HAS_TAG_OP,
     LACKS_TAG_OP,
@@ -60,6 +51,15 @@ from wsquery.wandb.formats import (
     format_datetime,
     grouping_key,
 )
+from wsquery.semantics.normalize import (
+    CREATED_AT,
+    DISPLAY_NAME,
+    TAGS,
+    literal_key,
+    never_true,
+    normalize,
+)
+from wsquery.syntax.parser import parse
 
 #: Most leaves one distribution into an OR of ANDs may produce before it is refused.
 MAX_DISTRIBUTED_LEAVES = 200

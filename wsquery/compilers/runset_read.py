@@ -11,7 +11,7 @@ too. Reading rules beyond the format notes:
   a regex search, ``name contains "text"`` for a plain one (see ``PLAIN_SEARCH_IS_SUBSTRING``).
 - A ``null`` where a run set keeps ``filters``, ``grouping``, ``sort`` or ``search`` means the
   key is not set, as does a ``null`` ``disabled`` or ``connector`` on an item.
-- Every leaf is checked like parsed query text (``semantics.validate``), so the result always
+- Every leaf is checked like parsed query text (``syntax.validate``), so the result always
   prints as text that parses back to an equal ``Query``; what cannot be written as a query is
   a ``DecompileError`` naming the JSON path, the offending value and what was expected.
 """
@@ -47,9 +47,7 @@ from wsquery.ast import (
     slot_constructor,
 )
 from wsquery.errors import DecompileError, WsqueryWarning
-from wsquery.semantics import validate as _validate
-from wsquery.semantics.validate import MAX_DEPTH
-from wsquery.wandb.formats import (
+from wsquery.facts.formats import (
     HAS_TAG_OP,
     LACKS_TAG_OP,
     PLAIN_SEARCH_IS_SUBSTRING,
@@ -57,6 +55,8 @@ from wsquery.wandb.formats import (
     config_key_from_wandb,
     default_sort,
 )
+from wsquery.syntax import validate as _validate
+from wsquery.syntax.validate import MAX_DEPTH
 
 #: Sections of filter leaf keys; ``tags`` leaves say whether a run has one tag.
 _FILTER_SECTIONS = ("config", "summary", "run", "tags")
@@ -434,7 +434,7 @@ def _and_last(condition: Expr | None, last: Expr) -> Expr:
 
 
 def _checked(condition: Expr, path: str) -> Expr:
-    """The condition, if it means what parsed query text could mean (``semantics.validate``)."""
+    """The condition, if it means what parsed query text could mean (``syntax.validate``)."""
     problems = _validate.check_condition(condition)
     if problems:
         problem = problems[0]

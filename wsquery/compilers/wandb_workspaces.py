@@ -33,7 +33,6 @@ from typing import NamedTuple, assert_never
 
 import attrs
 
-from wsquery import parse
 from wsquery.ast import (
     UI_RUN_NAMES,
     And,
@@ -62,7 +61,8 @@ from wsquery.errors import (
     TargetError,
     TargetWarning,
 )
-from wsquery.semantics.schema import kind
+from wsquery.facts.attributes import kind
+from wsquery.syntax.parser import parse
 
 TARGET = "wandb-workspaces"
 

@@ -1,2 +1,1 @@
-"""What a query means: the run-attribute schema, validation, normal form, the evaluator, RE2
-regexes."""
+"""What a query means: normal form, the evaluator, which keys runs hold."""

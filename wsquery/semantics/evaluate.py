@@ -69,8 +69,8 @@ from wsquery.ast import (
     walk,
 )
 from wsquery.errors import WsqueryError
-from wsquery.semantics.regex import compile_user_regex
-from wsquery.semantics.schema import Kind, kind, parse_datetime, typed
+from wsquery.facts.attributes import Kind, kind, parse_datetime, typed
+from wsquery.regex import compile_user_regex
 
 Truth: TypeAlias = "bool | None"
 #: A compiled filter: TRUE, FALSE or UNKNOWN (None) for one adapted run.
@@ -387,7 +387,7 @@ def _section_of(field: Field) -> Callable[[Record], _Lookup]:
 
 def _value_test(op: str, literal: Scalar, field: Field | None) -> _ValueTest:
     """``value op literal`` under the typing rules of the reference semantics: the literal as
-    ``schema.typed`` reads it on ``field`` (None: a value inside a list, of no known type)."""
+    ``attributes.typed`` reads it on ``field`` (None: a value inside a list, of no known type)."""
     make, relation, value = _value_rule(op, literal, field)
     return make(relation, value)
 
@@ -395,7 +395,7 @@ def _value_test(op: str, literal: Scalar, field: Field | None) -> _ValueTest:
 def _value_rule(op: str, literal: Scalar, field: Field | None
                 ) -> tuple[_TestMaker, _Relation, Any]:
     """Which test ``value op literal`` is: its maker, the relation, and the literal as
-    ``schema.typed`` reads it on ``field``."""
+    ``attributes.typed`` reads it on ``field``."""
     relation = _RELATIONS.get(op)
     if relation is None:
         raise WsqueryError(f"unknown comparison operator {op!r}")

@@ -35,7 +35,7 @@ from wsquery.ast import (
     Span,
     Within,
 )
-from wsquery.semantics.schema import CONVERTED_KINDS, kind, typed
+from wsquery.facts.attributes import CONVERTED_KINDS, kind, typed
 
 #: Run attributes whose values follow rules of their own.
 CREATED_AT = Field("run", ("createdAt",))
@@ -152,7 +152,7 @@ def _plain_places(node: And | Or, nest: bool) -> frozenset[_Place] | None:
 
 
 def value_key(field: Field, value: Scalar) -> ValueKey:
-    """The meaning of ``value`` on ``field`` under ``==`` and ordering (``schema.typed``); a
+    """The meaning of ``value`` on ``field`` under ``==`` and ordering (``attributes.typed``); a
     literal no run value compares TRUE with keeps its own spelling, so that two such literals
     still print apart."""
     typed_value = typed(field, value)

@@ -1,1 +1,2 @@
-"""Text to a typed query: grammar loading, the parser and its diagnostics, the Pygments lexer."""
+"""Text to a typed query: grammar loading, the parser and its diagnostics, the leaf check it runs
+on every leaf it builds (``validate``), the Pygments lexer."""

@@ -52,9 +52,9 @@ from wsquery.ast import (
     slot_constructor,
 )
 from wsquery.errors import Problem, QuerySyntaxError, QueryValidationError
-from wsquery.semantics import validate as _validate
-from wsquery.semantics.validate import MAX_DEPTH, UNCHECKED_LITERALS, UNTYPED_SECTIONS
+from wsquery.syntax import validate as _validate
 from wsquery.syntax.grammar import grammar_path, read_text
+from wsquery.syntax.validate import MAX_DEPTH, UNCHECKED_LITERALS, UNTYPED_SECTIONS
 
 if TYPE_CHECKING:
     from lark import Lark, Token, Transformer_NonRecursive
@@ -271,7 +271,7 @@ class _Build:
     def point_into_pattern(self, pattern: str, value: _Literal) -> None:
         """Narrow the last check, a pattern RE2 refuses, to the place in the pattern it names,
         when the literal spells the pattern as it is (no escape changed its length)."""
-        from wsquery.semantics.regex import check
+        from wsquery.regex import check
 
         refused = check(pattern)
         start, end = value[1], value[2]

@@ -429,7 +429,7 @@ class GraphQLClient:
         import http.client
         import ssl
 
-        from wsquery import __version__
+        from wsquery.version import __version__
         from wsquery.wandb import transport
 
         headers = {"User-Agent": f"wsquery/{__version__}", "Accept": "application/json",

@@ -14,7 +14,7 @@ import attrs
 from wsquery.ast import Expr, Field, Query, walk
 from wsquery.compilers.runs_api import DEFAULT_PER_PAGE, NO_RUN, compile_runs_api
 from wsquery.errors import WsqueryError
-from wsquery.semantics.schema import ATTRIBUTES
+from wsquery.facts.attributes import ATTRIBUTES
 
 if TYPE_CHECKING:
     from wsquery.wandb.graphql import GraphQLClient

@@ -31,7 +31,7 @@ import attrs
 
 from wsquery.ast import UI_RUN_NAMES, Query
 from wsquery.errors import NotFoundError, WorkspaceError, WorkspaceValueError
-from wsquery.wandb.formats import PANEL_SEARCH_EXPAND_KEY, PANEL_SEARCH_QUERY_KEY
+from wsquery.facts.formats import PANEL_SEARCH_EXPAND_KEY, PANEL_SEARCH_QUERY_KEY
 from wsquery.wandb.graphql import MAX_NAME_LENGTH
 
 if TYPE_CHECKING:
@@ -863,8 +863,8 @@ def _warn(message: str) -> None:
 def _compile(query: str | Query) -> tuple[Query, RunsetQuery]:
     """The query and its run-set form; raises (syntax, validation, what a run set cannot say)
     before anything is saved."""
-    from wsquery import compile as compile_query
-    from wsquery import parse
+    from wsquery.compilers.registry import compile as compile_query
+    from wsquery.syntax.parser import parse
 
     if isinstance(query, str):
         parsed = parse(query) if query.strip() else Query()
@@ -882,7 +882,7 @@ def _compile(query: str | Query) -> tuple[Query, RunsetQuery]:
 
 def _read_query(run_set: Mapping[str, Any]) -> Query:
     """The run set's query; unreadable ones warn and read as no query (their keys are kept)."""
-    from wsquery import decompile
+    from wsquery.compilers.runset_read import decompile
     from wsquery.errors import DecompileError
 
     keys = {key: run_set[key] for key in _QUERY_KEYS if key in run_set}

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from wsquery.ast import Field
+from wsquery.facts.attributes import FieldKey
 
 
 def default_sort() -> dict[str, Any]:
@@ -57,14 +57,14 @@ LACKS_TAG_OP = "!="
 PLAIN_SEARCH_IS_SUBSTRING = True
 
 
-def filter_key(field: Field) -> dict[str, str]:
+def filter_key(field: FieldKey) -> dict[str, str]:
     """The ``key`` of a filter leaf or sort key for a field."""
     if field.section == "config" and CONFIG_FILTER_KEYS_WITH_VALUE:
         return grouping_key(field)
     return {"section": field.section, "name": field.key}
 
 
-def grouping_key(field: Field) -> dict[str, str]:
+def grouping_key(field: FieldKey) -> dict[str, str]:
     """A grouping entry: config keys get ``.value`` after their first segment (``lr.value``,
     ``optimizer.value.lr``), as the reference library writes them."""
     if field.section == "config":

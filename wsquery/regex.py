@@ -823,7 +823,7 @@ def backtracking_limit(pattern: str) -> int | RegexRefusal | None:
         return attrs.evolve(refused.refusal, length=len(pattern))
 
 
-def to_pcre(pattern: str) -> str:
+def to_pcre(pattern: str, *, target: str) -> str:
     """``pattern`` for MongoDB's ``$regex`` (PCRE in UTF mode, without UCP), written as the
     user wrote it where PCRE reads that the same way. Rewritten: ``$`` without ``(?m)`` (PCRE's
     also matches before a final newline) -> ``\\z``; ``(?m)^`` (PCRE's fails after a final
@@ -838,12 +838,13 @@ def to_pcre(pattern: str) -> str:
     ``i``, ``I``, characters beyond ASCII, ``\\w``, ``\\W`` and classes with letters (PCRE
     folds the Turkish i, the Kelvin sign and others otherwise) -> ``(?-i:[...])`` spelt out as
     RE2 folds them.
-    Raises ``TargetError`` for ``\\C`` and for Unicode classes under ``(?i)``."""
+    Raises ``TargetError``, naming ``target``, for ``\\C`` and for Unicode classes under
+    ``(?i)``."""
     reading = read_pattern(pattern)
     if isinstance(reading, RegexRefusal):
         raise _error(pattern, reading)
     if reading.pcre_refusal is not None:
-        raise _error(pattern, reading.pcre_refusal, target="mongo")
+        raise _error(pattern, reading.pcre_refusal, target=target)
     pieces = []
     done = 0
     for start, end, replacement in sorted(reading.pcre_edits, key=lambda edit: edit[0]):

@@ -6,18 +6,38 @@ aliases), validation (which literals can match), normalize, the evaluator and ev
 compared without case), the REPL and the Pygments lexer (the vocabulary). Config and summary
 keys have no known type: a literal on them means itself.
 
-This module imports nothing of wsquery at run time, so that ``ast`` can take its names from it.
+This module imports nothing of wsquery, so that ``ast`` can take its names from it: a field
+and a literal are what ``FieldKey`` and ``Scalar`` say they are (``ast.Field`` and
+``ast.Scalar`` are both).
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Literal, TypeAlias
+from typing import Any, Literal, Protocol, TypeAlias
 
 import attrs
 
-if TYPE_CHECKING:
-    from wsquery.ast import Field, Scalar
+
+class FieldKey(Protocol):
+    """A field as this module reads it: its section and its W&B key (``ast.Field``)."""
+
+    @property
+    def section(self) -> str: ...
+
+    @property
+    def key(self) -> str: ...
+
+
+class _Seconds(Protocol):
+    """A duration as this module reads it: what it means in seconds (``ast.Duration``)."""
+
+    @property
+    def seconds(self) -> float: ...
+
+
+#: A literal of a query (``ast.Scalar``).
+Scalar: TypeAlias = "bool | int | float | str | _Seconds | None"
 
 #: How a literal reads on an attribute: ``text``; ``state`` (text compared without case, one of
 #: ``RUN_STATES``); ``number``; ``seconds`` (a number of seconds, also compared with durations
@@ -86,12 +106,12 @@ RUN_STATES = ("running", "pending", "preempting", "crashed", "failed", "killed",
               "preempted")
 
 
-def attribute(field: Field) -> RunAttribute | None:
+def attribute(field: FieldKey) -> RunAttribute | None:
     """The run attribute ``field`` names; None for config and summary keys and unknown keys."""
     return BY_KEY.get(field.key) if field.section == "run" else None
 
 
-def kind(field: Field | None) -> Kind:
+def kind(field: FieldKey | None) -> Kind:
     """How a literal reads on ``field`` (``any`` for config and summary keys, and for no field:
     a value inside a list)."""
     known = None if field is None else attribute(field)
@@ -107,7 +127,7 @@ Typed: TypeAlias = tuple[Literal["bool", "num", "str", "time", "never"], Any]
 _NEVER: Typed = ("never", None)
 
 
-def typed(field: Field | None, value: Scalar) -> Typed:
+def typed(field: FieldKey | None, value: Scalar) -> Typed:
     """What ``value`` means on ``field`` under ``==`` and ordering: the one reading of a literal
     that validation, normalize, the evaluator and every target share."""
     return typed_as(kind(field), value)

@@ -27,7 +27,7 @@ from wsquery.ast import (
     Within,
 )
 from wsquery.errors import Problem
-from wsquery.semantics.schema import NUMERIC_KINDS, RUN_STATES, kind, parse_datetime
+from wsquery.facts.attributes import NUMERIC_KINDS, RUN_STATES, kind, parse_datetime
 
 #: Deepest nesting of and/or/not accepted; deeper input is refused before any pass recurses.
 MAX_DEPTH = 100
@@ -174,7 +174,7 @@ def _check_match(node: Match, problems: list[Problem]) -> None:
         problems.append(Problem(f"{node.field} is not a string; '=~' cannot match it", span,
                                 hint="match strings such as name, group or config keys"))
         return
-    from wsquery.semantics.regex import check  # here: most queries hold no regex
+    from wsquery.regex import check  # here: most queries hold no regex
 
     refused = check(node.pattern)
     if refused is not None:
