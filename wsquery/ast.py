@@ -15,7 +15,7 @@ import math
 import re
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any, Never, NoReturn, TypeAlias, TypeVar, overload
+from typing import Any, Never, NoReturn, TypeAlias, TypeVar, get_args, overload
 
 import attrs
 
@@ -282,8 +282,11 @@ def comparison(field: Field, op: str, value: Scalar, span: Span = None) -> Compa
     return Compare(field, op, value, span=span)
 
 
-Predicate: TypeAlias = "Compare | In | Match | Contains | IsNull | Within"
-Expr: TypeAlias = "Compare | In | Match | Contains | IsNull | Within | Constant | Not | And | Or"
+#: The conditions on a field, and every condition. Real unions, not strings: the other tables
+#: of node types (``LEAF_TYPES``, ``_EXPR_TYPES``) are read off them, so a node type is listed
+#: here once.
+Predicate: TypeAlias = Compare | In | Match | Contains | IsNull | Within
+Expr: TypeAlias = Predicate | Constant | Not | And | Or
 
 
 @attrs.frozen(slots=True)
@@ -426,7 +429,7 @@ def transform(node: Node, fn: Callable[[Node], Node]) -> Node:
     return result
 
 
-def _transform(node: Any, fn: Callable[[Node], Node]) -> Any:
+def _transform(node: Node, fn: Callable[[Node], Node]) -> Node:
     match node:
         case Query():
             filter_ = None if node.filter is None else _replace(node.filter, fn, _EXPR_TYPES)
@@ -450,7 +453,7 @@ def _transform(node: Any, fn: Callable[[Node], Node]) -> Any:
         case Constant() | Field():
             pass
         case _:
-            raise TypeError(f"not a query node: {node!r}")
+            _not_a_node(node)
     return fn(node)
 
 
@@ -466,7 +469,9 @@ def _changed(new: tuple[Node, ...], old: tuple[Node, ...]) -> bool:
     return any(a is not b for a, b in zip(new, old, strict=True))
 
 
-_EXPR_TYPES = (Compare, In, Match, Contains, IsNull, Within, Constant, Not, And, Or)
+_EXPR_TYPES: tuple[type, ...] = get_args(Expr)
+#: The conditions that nest no other condition: every ``Predicate``, and ``Constant``.
+LEAF_TYPES: tuple[type[Predicate | Constant], ...] = (*get_args(Predicate), Constant)
 _KINDS: dict[type, type] = {Query: Query, Field: Field, OrderKey: OrderKey}
 
 _Node = TypeVar("_Node")

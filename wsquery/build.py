@@ -26,6 +26,7 @@ from typing import Any, ClassVar, TypeAlias, TypeVar
 import attrs
 
 from wsquery.ast import (
+    LEAF_TYPES,
     UNIT_SECONDS,
     And,
     Compare,
@@ -57,7 +58,6 @@ __all__ = ["FieldBuilder", "and_", "duration", "field", "not_", "or_", "query"]
 FieldLike: TypeAlias = "str | Field | FieldBuilder"
 
 _ORDERING = ("==", "!=", "<", "<=", ">", ">=")
-_LEAVES = (Compare, In, Match, Contains, IsNull, Within, Constant)
 _FIELD_PREFIX = "group by "
 _DURATION_PREFIX = "created_at within last "
 _Leaf = TypeVar("_Leaf", Compare, In, Match, Contains, Within)
@@ -416,7 +416,7 @@ def _check_leaf(node: Expr) -> None:
 
 
 def _as_expr(condition: object) -> Expr:
-    if isinstance(condition, (*_LEAVES, Not, And, Or)):
+    if isinstance(condition, Expr):
         return condition
     if isinstance(condition, FieldBuilder):
         raise TypeError(f"{condition!r} is a field, not a condition: compare it, as in "
@@ -467,7 +467,7 @@ def _post_order(condition: Expr) -> list[Any]:
 
 def _rebuild_leaf(node: Any) -> None:
     """Check a leaf as if the builder had built it from its parts."""
-    if not isinstance(node, _LEAVES):
+    if not isinstance(node, LEAF_TYPES):
         raise TypeError(f"not a condition: {node!r}")
     if isinstance(node, Constant):
         if type(node.value) is not bool:

@@ -16,7 +16,7 @@ import math
 import re
 from collections import OrderedDict
 from collections.abc import Hashable
-from typing import Any
+from typing import Any, assert_never
 
 import attrs
 
@@ -367,9 +367,11 @@ class _Compiler(Context):
                 leaf = _leaf(TAGS, LACKS_TAG_OP, inner.value)
             case Within() if expr.field == CREATED_AT:
                 leaf = _leaf(CREATED_AT, "WITHINSECONDS", self.seconds(expr))
-            case _:
+            case Match() | Contains() | IsNull() | Within() | Constant() | Not() | And() | Or():
                 raise self.error(f"a run set cannot express {_construct(expr)}: {expr}",
                                  expr.span, _MONGO_HINT)
+            case _:
+                assert_never(expr)
         if connector is not None:
             leaf["connector"] = connector
         return leaf

@@ -28,6 +28,7 @@ import attrs
 
 from wsquery.ast import (
     BARE_NAMES,
+    LEAF_TYPES,
     RUN_ATTRIBUTES,
     RUN_KEY_ATTRIBUTES,
     TAGS_PATH,
@@ -86,7 +87,7 @@ _new_or = slot_constructor(Or)
 _new_not = slot_constructor(Not)
 _new_query = slot_constructor(Query)
 #: The nodes that nest nothing.
-_LEAVES = frozenset({Compare, In, Match, Contains, IsNull, Within, Constant})
+_LEAVES = frozenset(LEAF_TYPES)
 #: Comparison operators as the AST spells them, and the literal types a comparison takes.
 _ORDERING = frozenset({"==", "!=", "<", "<=", ">", ">="})
 _SCALARS = frozenset({str, int, float, bool, Duration})
