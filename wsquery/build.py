@@ -21,7 +21,7 @@ import math
 from collections.abc import Iterable
 from datetime import date, timedelta
 from functools import lru_cache
-from typing import Any, ClassVar, TypeAlias, TypeVar
+from typing import Any, ClassVar, TypeAlias, TypeVar, assert_never
 
 import attrs
 
@@ -497,6 +497,10 @@ def _rebuild_leaf(node: Any) -> None:
             if not isinstance(node.duration, Duration):
                 raise TypeError(f"Within holds a Duration, not {node.duration!r}")
             _check_duration(node.duration)
+        case IsNull():
+            pass  # its field, checked above, is all it holds
+        case _:
+            assert_never(node)
     _check_leaf(node)
 
 
