@@ -38,7 +38,7 @@ from wsquery.compilers.run_table import to_frame
 from wsquery.compilers.sql import to_sqlite
 from wsquery.errors import TargetError
 from wsquery.facts.attributes import parse_datetime
-from wsquery.semantics.evaluate import _sort_value
+from wsquery.semantics.evaluate import _sort_value, adapt
 
 #: The moment ``within last`` counts back from, on every target.
 NOW = datetime(2024, 1, 2, 6, 0, tzinfo=UTC)
@@ -72,14 +72,14 @@ def contract_ids(text: str, runs: list[dict[str, Any]]) -> list[str]:
     either direction (each key's values compared as ``evaluate``'s ``_sort_value`` says); the
     first ``limit``."""
     query = wsquery.parse(text)
-    chosen = [run for run in runs if wsquery.matches(query, run, now=NOW)]
+    chosen = [adapt(run) for run in runs if wsquery.matches(query, run, now=NOW)]
     for key in reversed((*query.order_by, _CREATED_AT, _RUN_ID)):
         value_of = _sort_value(key.field)
-        present = [run for run in chosen if value_of(run) is not None]
-        missing = [run for run in chosen if value_of(run) is None]
-        present.sort(key=lambda run: value_of(run), reverse=not key.ascending)
+        present = [record for record in chosen if value_of(record) is not None]
+        missing = [record for record in chosen if value_of(record) is None]
+        present.sort(key=lambda record: value_of(record), reverse=not key.ascending)
         chosen = present + missing
-    return [run["id"] for run in chosen][:query.limit]
+    return [record.run.get("id") for record in chosen][:query.limit]
 
 
 # The tally of refusals ---------------------------------------------------------------------------

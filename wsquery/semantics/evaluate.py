@@ -865,13 +865,13 @@ def _sections(node: Expr) -> set[str]:
 
 # Ordering --------------------------------------------------------------------------------------
 
-def _sort_value(field: Field) -> Callable[[Any], _SortValue]:
-    """How ``field`` sorts a run in any shape: None (last) when missing, null or NaN, else
+def _sort_value(field: Field) -> Callable[[Record], _SortValue]:
+    """How ``field`` sorts a record: None (last) when missing, null or NaN, else
     ``(type rank, value)`` with bool < number < string < anything else (by repr); created_at as
     datetimes."""
     get = getter(field)
     rank = _ranked(kind(field))
-    return lambda run: rank(get(adapt(run)))
+    return lambda record: rank(get(record))
 
 
 def _ranked(field_kind: Kind) -> Callable[[Any], _SortValue]:
@@ -913,8 +913,11 @@ def _ordered(runs: list[Any], keys: tuple[OrderKey, ...]) -> list[int]:
     order = list(range(len(runs)))
     plain = {run.__class__ for run in runs} == {dict} and all(
         map(_GRAPHQL_KEYS.isdisjoint, runs))
+    records: list[Record] = []  # the runs adapted, once, when a key needs them
     for key in reversed(keys):
-        values = _sort_keys(key.field, runs, plain)
+        if not plain and not records:
+            records = [adapt(run) for run in runs]
+        values = _sort_keys(key.field, runs, records)
         if values is None:
             continue  # no run has it: every run ties
         present = [position for position in order if values[position] is not None]
@@ -927,16 +930,17 @@ def _ordered(runs: list[Any], keys: tuple[OrderKey, ...]) -> list[int]:
     return order
 
 
-def _sort_keys(field: Field, runs: list[Any], plain: bool) -> list[Any] | None:
+def _sort_keys(field: Field, runs: list[Any], records: list[Record]) -> list[Any] | None:
     """Each run's place under ``field`` (None: missing), ordered as ``_sort_value`` orders
-    them; None when no run has a value. Where the runs are ``plain`` dicts, a run key is read
-    where it stands (as ``_PlainRun`` reads it), and values all of one plain type stand for
-    themselves: one type rank orders them alike, and no run is adapted."""
+    them; None when no run has a value. ``records`` are the runs adapted, or empty when every
+    run is a plain dict: then a run key is read where it stands (as ``_PlainRun`` reads it),
+    values all of one plain type stand for themselves (one type rank orders them alike), and
+    a run is adapted only for a key that needs it."""
     key = field.key
-    if not plain or field.section != "run" or len(field.path) > 1 or key in _NAMED or (
+    if records or field.section != "run" or len(field.path) > 1 or key in _NAMED or (
             key == _STEP):
         value_of = _sort_value(field)
-        return [value_of(run) for run in runs]
+        return [value_of(record) for record in records or map(adapt, runs)]
     plain_key = _PLAIN_NAMES.get(key, key)
     raw = [run.get(plain_key) for run in runs]
     classes = {value.__class__ for value in raw}
