@@ -24,27 +24,10 @@ import wsquery
 from wsquery.compilers import registry
 from wsquery.errors import TargetError, WsqueryWarning
 
-GOOD = '''
-class Shouted:
-    warnings = ()
+from .test_targets import PLUGIN
 
-    def __init__(self, text):
-        self.text = text
-
-    def to_json(self):
-        return {"shouted": self.text}
-
-
-class UpperTarget:
-    name = "upper"
-    description = "the canonical text in capitals"
-
-    def compile(self, query, *, text=None, **options):
-        return Shouted(str(query).upper())
-
-
-TARGET = UpperTarget()
-'''
+#: A target that works: the one tests/test_targets.py installs.
+GOOD = PLUGIN
 
 #: Broken plugins: entry point name -> the module's code (each names its object TARGET).
 BROKEN = {
