@@ -9,8 +9,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from .shared import shared_path
+
 ROOT = Path(__file__).resolve().parent.parent
-SPEC = ROOT.parent / "shared" / "spec" / "example-view-spec.json"
 
 
 def wsquery(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
@@ -85,7 +86,7 @@ def test_explain_shows_normal_form_shape_and_warnings() -> None:
 
 
 def test_decompile_a_saved_view_spec_file() -> None:
-    result = wsquery("decompile", str(SPEC))
+    result = wsquery("decompile", str(shared_path("spec", "example-view-spec.json")))
     assert result.returncode == 0, result.stderr
     assert result.stdout == ('summary.val_loss <= 0.1 and name == "sweep-1" and name =~ "^s" '
                              "group by config.optimizer, group order by summary.val_loss\n")
