@@ -46,16 +46,18 @@ def test_valid_cases_have_no_problem_of_their_own(case: dict[str, str]) -> None:
 
 
 def test_syntax_meaning_and_target_problems() -> None:
-    assert check("summary.acc > 0.5 and state == finished") == [Diagnostic(
-        "expected a value, found 'finished'", (31, 39), 1, 32, "error", "syntax",
-        'text is written in quotes: "finished"', ("a value",))]
+    syntax = check("summary.acc > 0.5 and state == finished")
+    assert syntax == [Diagnostic(
+        "expected a value, found 'finished'", (31, 39), 'text is written in quotes: "finished"',
+        ("a value",), severity="error", source="syntax")]
+    assert (syntax[0].line, syntax[0].column) == (1, 32)
     meaning = check('config.a == 1 and\n  state == "finshed" and tags < "a"')
     assert [(p.message, p.span, p.line, p.column, p.source) for p in meaning] == [
         ('state is never "finshed"', (20, 38), 2, 3, "meaning"),
         ("tags is a list: '<' cannot match it", (43, 53), 2, 26, "meaning")]
     assert check("summary.acc > 0.5") == [Diagnostic(
         "summary.acc > 0.5 became summary.acc >= 0.5: the W&B UI shows only <= and >=",
-        (0, 17), 1, 1, "warning", "workspace", "pass exact_ops=True to keep >")]
+        (0, 17), "pass exact_ops=True to keep >", severity="warning", source="workspace")]
     assert check("summary.acc > 0.5", exact_ops=True) == []
     assert check("summary.acc > 0.5", target="mongo") == []
     refused = check('name contains "a" and name contains "b"')

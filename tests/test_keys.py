@@ -30,8 +30,8 @@ def keys(text: str, runs: Any = RUNS) -> list[tuple[str, tuple[int, int], str | 
 
 def test_a_misspelled_key_is_a_warning_that_names_the_key_meant() -> None:
     assert check("summary.vall_loss <= 0.1", runs=RUNS) == [Diagnostic(
-        "no run has summary.vall_loss", (0, 17), 1, 1, "warning", "keys",
-        "did you mean summary.val_loss?")]
+        "no run has summary.vall_loss", (0, 17), "did you mean summary.val_loss?",
+        severity="warning", source="keys")]
     assert wsquery.check("summary.vall_loss <= 0.1", runs=RUNS) == check(
         "summary.vall_loss <= 0.1", runs=RUNS)
     assert wsquery.evaluate("summary.vall_loss <= 0.1", RUNS) == []  # what the warning is for

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
     from datetime import datetime
 
-    from wsquery.apps.assist import Completions, Diagnostic
+    from wsquery.apps.assist import Completions
     from wsquery.ast import Query
     from wsquery.build import and_, field, not_, or_
     from wsquery.compilers.mongo import MongoQuery
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from wsquery.errors import (
         AuthenticationError,
         DecompileError,
+        Diagnostic,
         InvalidInputError,
         NetworkError,
         NotFoundError,
@@ -112,9 +113,9 @@ __all__ = [
 _LAZY = {
     "Query": "ast",
     "__version__": "version",
-    **dict.fromkeys(["Completions", "Diagnostic"], "apps.assist"),
+    "Completions": "apps.assist",
     **dict.fromkeys(["AuthenticationError", "DecompileError", "InvalidInputError",
-                     "NetworkError", "NotFoundError",
+                     "Diagnostic", "NetworkError", "NotFoundError",
                      "PermissionDeniedError", "Problem", "QuerySyntaxError",
                      "QueryValidationError", "RateLimitedError", "ServerError", "TargetError",
                      "TargetWarning", "WorkspaceError", "WorkspaceValueError", "WsqueryError",

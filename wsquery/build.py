@@ -48,7 +48,7 @@ from wsquery.ast import (
     format_value,
     walk,
 )
-from wsquery.errors import Problem, QuerySyntaxError, QueryValidationError
+from wsquery.errors import Diagnostic, QuerySyntaxError, QueryValidationError
 from wsquery.syntax import validate as _validate
 from wsquery.syntax.validate import MAX_DEPTH, bad_limit, list_for_one_value, null_compared
 
@@ -61,9 +61,9 @@ _ORDERING = ("==", "!=", "<", "<=", ">", ">=")
 _FIELD_PREFIX = "group by "
 _DURATION_PREFIX = "created_at within last "
 _Leaf = TypeVar("_Leaf", Compare, In, Match, Contains, Within)
-_ONE_FIELD = Problem("a field name is one name, with nothing after it", (0, 0),
+_ONE_FIELD = Diagnostic("a field name is one name, with nothing after it", (0, 0),
                      hint="pass one field name such as summary.val_loss or state")
-_ONE_DURATION = Problem("a duration is one length of time, with nothing after it", (0, 0),
+_ONE_DURATION = Diagnostic("a duration is one length of time, with nothing after it", (0, 0),
                         hint="write a duration such as 90s, 5m, 2h, 3d or 1w")
 
 class FieldBuilder:
@@ -251,7 +251,7 @@ def _as_field(name: object) -> Field:
         text = str(name)
         parsed = _parse_field(text)
         if parsed != name:
-            raise QueryValidationError(text, [Problem(
+            raise QueryValidationError(text, [Diagnostic(
                 f"{name!r} prints as {text}, which names another field", (0, len(text)))])
         return name
     raise TypeError(f"not a field: {name!r}")
@@ -267,7 +267,7 @@ def _parse_field(text: str) -> Field:
         _refuse_trailing(error, _FIELD_PREFIX, name, _ONE_FIELD)
         raise
     if not parsed.group_by:  # `group by` and nothing, for an empty name
-        raise QuerySyntaxError(name, [Problem("expected a field", (0, 0),
+        raise QuerySyntaxError(name, [Diagnostic("expected a field", (0, 0),
                                               expected=("a field",))])
     found = parsed.group_by[0]
     span = found.span or (0, 0)
@@ -293,7 +293,7 @@ def _parse_duration(text: str) -> Duration:
     return found.duration
 
 
-def _refuse_trailing(error: QuerySyntaxError, prefix: str, text: str, problem: Problem) -> None:
+def _refuse_trailing(error: QuerySyntaxError, prefix: str, text: str, problem: Diagnostic) -> None:
     """When a start of ``text`` is read without error, the trouble is that more follows: say
     that, rather than what the parser expected next in the query it was given. Starts end
     where the error is or before a space (``config.`a b` c``: at the second space)."""
@@ -392,10 +392,10 @@ def _show(value: object) -> str:
 # Checks -------------------------------------------------------------------------------------
 
 def _refused(text: str, message: str, hint: str | None) -> QueryValidationError:
-    return QueryValidationError(text, [Problem(message, (0, len(text)), hint=hint)])
+    return QueryValidationError(text, [Diagnostic(message, (0, len(text)), hint=hint)])
 
 
-def _refused_as(text: str, problem: Problem) -> QueryValidationError:
+def _refused_as(text: str, problem: Diagnostic) -> QueryValidationError:
     """The parser's ``problem``, shown under the whole of ``text``."""
     return _refused(text, problem.message, problem.hint)
 
@@ -407,7 +407,7 @@ def _checked(node: _Leaf) -> _Leaf:
 
 
 def _check_leaf(node: Expr) -> None:
-    problems: list[Problem] = []
+    problems: list[Diagnostic] = []
     _validate.check_leaf(node, problems)
     if problems:
         text = str(node)
@@ -453,7 +453,7 @@ def _check_condition(condition: Expr) -> None:
                 depth = 0
         if depth > MAX_DEPTH:
             text = f"{type(node).__name__} nested {depth} levels deep"
-            raise QueryValidationError(text, [Problem(
+            raise QueryValidationError(text, [Diagnostic(
                 f"conditions nest deeper than {MAX_DEPTH} levels", (0, len(text)),
                 hint="split the query, or flatten needless parentheses and double negations")])
         depths[id(node)] = depth

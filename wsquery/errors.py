@@ -7,6 +7,7 @@ with a caret (``^``) or tildes (``~~~``) under the exact span, what was expected
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal
 
 import attrs
 
@@ -20,14 +21,42 @@ class WsqueryWarning(UserWarning):
     out, an unknown spec version read as the one wsquery knows."""
 
 
+Severity = Literal["error", "warning"]
+
+
 @attrs.frozen(slots=True)
-class Problem:
-    """One thing wrong with a query: what, where (offsets into the text) and how to fix it."""
+class Diagnostic:
+    """One thing wrong with a query: ``message``, where (``span``, offsets into the text, and
+    its 1-based ``line`` and ``column``), what was ``expected`` there (syntax errors), a
+    ``hint``, its ``severity`` and its ``source``: ``syntax``, ``meaning`` (a literal no run
+    can match), ``keys`` (a key none of the runs given holds) or a target's name. Errors carry
+    these, and ``check`` returns them."""
 
     message: str
     span: tuple[int, int]
     hint: str | None = None
     expected: tuple[str, ...] = ()
+    severity: Severity = "error"
+    source: str = "syntax"
+    #: The query text the span points into; without it the text is taken as one line.
+    text: str | None = attrs.field(default=None, eq=False, repr=False)
+
+    @property
+    def line(self) -> int:
+        return line_column(self.text or "", self.span[0])[0]
+
+    @property
+    def column(self) -> int:
+        return line_column(self.text or "", self.span[0])[1]
+
+    def __str__(self) -> str:
+        if self.text is None:
+            return self.message + (f"\nhint: {self.hint}" if self.hint else "")
+        return render_problem(self.text, self)
+
+
+#: The older name of ``Diagnostic``.
+Problem = Diagnostic
 
 
 def line_column(text: str, offset: int) -> tuple[int, int]:
@@ -37,7 +66,7 @@ def line_column(text: str, offset: int) -> tuple[int, int]:
     return line, column
 
 
-def render_problem(text: str, problem: Problem) -> str:
+def render_problem(text: str, problem: Diagnostic) -> str:
     """The problem as the user reads it: position, message, the source line marked, a hint."""
     start, end = problem.span
     line_no, column = line_column(text, start)
@@ -63,11 +92,15 @@ class QuerySyntaxError(WsqueryError):
     """The text is not a query. Carries where (``line``, ``column``, ``span``), ``expected``
     (what would have been accepted, in the user's spelling) and a ``hint``."""
 
-    def __init__(self, text: str, problems: Sequence[Problem]) -> None:
+    #: What ``problems`` are about: the text's form, or (a validation error) its meaning.
+    source = "syntax"
+
+    def __init__(self, text: str, problems: Sequence[Diagnostic]) -> None:
         if not problems:
             raise ValueError("a query error needs at least one problem")
         self.text = text
-        self.problems = tuple(problems)
+        self.problems = tuple(attrs.evolve(problem, text=text, source=self.source)
+                              for problem in problems)
         first = self.problems[0]
         self.message = first.message
         self.span = first.span
@@ -80,6 +113,8 @@ class QuerySyntaxError(WsqueryError):
 class QueryValidationError(QuerySyntaxError):
     """The text parses but cannot mean anything: unknown names, literals that can never match a
     known attribute, bad regexes. ``problems`` lists every one found, in source order."""
+
+    source = "meaning"
 
 
 class TargetError(WsqueryError):
@@ -100,7 +135,7 @@ class TargetError(WsqueryError):
         self.text = text
         self.hint = hint
         if text is not None and span is not None:
-            rendered = render_problem(text, Problem(f"{target}: {message}", span, hint))
+            rendered = render_problem(text, Diagnostic(f"{target}: {message}", span, hint))
         else:
             rendered = f"{target}: {message}" + (f"\nhint: {hint}" if hint else "")
         super().__init__(rendered)
@@ -120,7 +155,7 @@ class TargetWarning:
 
     def __str__(self) -> str:
         if self.text is not None and self.span is not None:
-            return render_problem(self.text, Problem(f"{self.target}: {self.message}",
+            return render_problem(self.text, Diagnostic(f"{self.target}: {self.message}",
                                                      self.span, self.hint))
         return f"{self.target}: {self.message}" + (f"\nhint: {self.hint}" if self.hint else "")
 

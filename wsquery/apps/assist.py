@@ -31,13 +31,7 @@ from wsquery.ast import (
     Field,
     format_value,
 )
-from wsquery.errors import (
-    QuerySyntaxError,
-    QueryValidationError,
-    TargetError,
-    WsqueryError,
-    line_column,
-)
+from wsquery.errors import Diagnostic, QuerySyntaxError, TargetError, WsqueryError
 from wsquery.facts.attributes import RUN_STATES, kind
 from wsquery.semantics.keys import field_named, known_keys, leaves, unknown_keys
 from wsquery.syntax.grammar import keywords
@@ -46,7 +40,6 @@ from wsquery.syntax.parser import OPERATORS, Prefix, parse, prefix, spelling
 #: What a completion is, for an editor to show it by.
 CompletionKind: TypeAlias = Literal["field", "section", "operator", "keyword", "value", "unit",
                           "punctuation"]
-Severity: TypeAlias = Literal["error", "warning"]
 
 #: Values seen in a field, counted: keyed ``(is a bool, value)``, as ``True == 1``.
 _Seen: TypeAlias = "Counter[tuple[bool, Any]]"
@@ -87,23 +80,6 @@ class Completions:
 
     span: tuple[int, int]
     items: tuple[Completion, ...]
-
-
-@attrs.frozen
-class Diagnostic:
-    """One problem of a query: ``span`` (offsets into the text) and its 1-based ``line`` and
-    ``column``, ``message``, what was ``expected`` there (syntax errors), a ``hint``, its
-    ``severity``, and its ``source``: ``syntax``, ``meaning`` (a literal no run can match),
-    ``keys`` (a key none of the runs given holds) or the target's name."""
-
-    message: str
-    span: tuple[int, int]
-    line: int
-    column: int
-    severity: Severity
-    source: str
-    hint: str | None = None
-    expected: tuple[str, ...] = ()
 
 
 def complete(text: str, cursor: int | None = None, *, runs: Iterable[Any] | None = None,
@@ -161,16 +137,12 @@ def check(text: str, target: str | None = "workspace", *, runs: Iterable[Any] | 
         get(target)  # an unknown target is the caller's mistake, not the query's
     try:
         query = parse(text)
-    except QueryValidationError as error:
-        return [_diagnostic(text, p.message, p.span, "error", "meaning", p.hint, p.expected)
-                for p in error.problems]
     except QuerySyntaxError as error:
-        return [_diagnostic(text, p.message, p.span, "error", "syntax", p.hint, p.expected)
-                for p in error.problems]
+        return list(error.problems)
     known = known_keys(runs, fields)
     keys = [] if known is None else [
-        _diagnostic(text, p.message, p.span, "warning", "keys", p.hint)
-        for p in unknown_keys(query, known)]
+        attrs.evolve(problem, severity="warning", source="keys", text=text)
+        for problem in unknown_keys(query, known)]
     if target is None:
         return keys
     from wsquery.compilers.registry import compile
@@ -179,20 +151,15 @@ def check(text: str, target: str | None = "workspace", *, runs: Iterable[Any] | 
     try:
         compiled = compile(text, target=target, **options)
     except TargetError as error:
-        targeted = [_diagnostic(text, error.message, error.span or whole, "error", target,
-                                error.hint)]
+        targeted = [Diagnostic(error.message, error.span or whole, error.hint,
+                               source=target, text=text)]
     else:
-        targeted = [_diagnostic(text, warning.message, warning.span or whole, "warning",
-                                target, warning.hint) for warning in compiled.warnings]
+        targeted = [Diagnostic(warning.message, warning.span or whole, warning.hint,
+                               severity="warning", source=target, text=text)
+                    for warning in compiled.warnings]
     if not keys:
         return targeted
     return sorted(keys + targeted, key=lambda diagnostic: diagnostic.span[0])
-
-
-def _diagnostic(text: str, message: str, span: tuple[int, int], severity: Severity,
-                source: str, hint: str | None, expected: tuple[str, ...] = ()) -> Diagnostic:
-    line, column = line_column(text, span[0])
-    return Diagnostic(message, span, line, column, severity, source, hint, expected)
 
 
 # Completion ---------------------------------------------------------------------------------

@@ -55,7 +55,7 @@ from wsquery.ast import (
 )
 from wsquery.compilers.base import check_options
 from wsquery.errors import (
-    Problem,
+    Diagnostic,
     QuerySyntaxError,
     QueryValidationError,
     TargetError,
@@ -193,14 +193,14 @@ def _tokenize(text: str) -> list[_Token]:
     return tokens
 
 
-def _bad_character(text: str, position: int) -> Problem:
+def _bad_character(text: str, position: int) -> Diagnostic:
     char = text[position]
     if char in "'\"":
         line_end = text.find("\n", position)
         end = len(text) if line_end == -1 else line_end
-        return Problem("unterminated string", (position, end),
+        return Diagnostic("unterminated string", (position, end),
                        f"close the string with {char}; strings end on the line they start")
-    return Problem(f"unexpected character {char!r}", (position, position + 1),
+    return Diagnostic(f"unexpected character {char!r}", (position, position + 1),
                    _CHARACTER_HINTS.get(char))
 
 
@@ -234,10 +234,10 @@ def _number(token: _Token, text: str) -> int | float:
         value: int | float = float(token.text) if any(c in token.text for c in ".eE") \
             else int(token.text)
     except ValueError:
-        raise QuerySyntaxError(text, [Problem(f"'{token.text}' is not a number",
+        raise QuerySyntaxError(text, [Diagnostic(f"'{token.text}' is not a number",
                                               (token.start, token.end))]) from None
     if isinstance(value, float) and not math.isfinite(value):
-        raise QuerySyntaxError(text, [Problem(f"{token.text} is out of range",
+        raise QuerySyntaxError(text, [Diagnostic(f"{token.text} is out of range",
                                               (token.start, token.end))])
     return value
 
@@ -299,16 +299,16 @@ class _Reader:
             ", ".join(expected[:-1]) + " or " + expected[-1]
         if token.kind == "end":
             position = len(self.text.rstrip())
-            problem = Problem(f"expected {wanted}, found end of input", (position, position),
+            problem = Diagnostic(f"expected {wanted}, found end of input", (position, position),
                               hint, expected)
         else:
-            problem = Problem(f"expected {wanted}, found '{token.text}'",
+            problem = Diagnostic(f"expected {wanted}, found '{token.text}'",
                               (token.start, token.end), hint or self.hint_for(token), expected)
         return QuerySyntaxError(self.text, [problem])
 
     def error(self, message: str, span: tuple[int, int], hint: str | None = None) \
             -> QuerySyntaxError:
-        return QuerySyntaxError(self.text, [Problem(message, span, hint)])
+        return QuerySyntaxError(self.text, [Diagnostic(message, span, hint)])
 
     @staticmethod
     def hint_for(token: _Token) -> str | None:
@@ -539,13 +539,13 @@ class _Reader:
         self.leaves.append(node)
         return node
 
-    def check(self, leaf: Expr) -> list[Problem]:
+    def check(self, leaf: Expr) -> list[Diagnostic]:
         """Every problem ``wsquery.parse`` finds in the leaf, pointed at the leaf's source."""
         span = leaf.span or (0, len(self.text))
         try:
             parse(str(leaf))
         except QuerySyntaxError as error:
-            return [Problem(problem.message, span, problem.hint) for problem in error.problems]
+            return [Diagnostic(problem.message, span, problem.hint) for problem in error.problems]
         return []
 
 

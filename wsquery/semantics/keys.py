@@ -26,7 +26,7 @@ from typing import Any
 import attrs
 
 from wsquery.ast import Field, Query, walk
-from wsquery.errors import Problem, WsqueryError
+from wsquery.errors import Diagnostic, WsqueryError
 
 #: The sections whose keys are judged.
 KEY_SECTIONS = ("config", "summary")
@@ -100,11 +100,11 @@ def judged(query: Query) -> list[Field]:
             if type(node) is Field and node.section in KEY_SECTIONS]
 
 
-def unknown_keys(query: Query, known: KnownKeys, *, holders: str = "run") -> list[Problem]:
+def unknown_keys(query: Query, known: KnownKeys, *, holders: str = "run") -> list[Diagnostic]:
     """A problem for each mention in ``query`` of a config or summary key that no run holds
     ("no ``holders`` has ..."), spanning the key (nothing, for a query built without text),
     with a hint naming the closest keys the runs hold."""
-    return [Problem(f"no {holders} has {field}", field.span or (0, 0), _hint(field, known))
+    return [Diagnostic(f"no {holders} has {field}", field.span or (0, 0), _hint(field, known))
             for field in judged(query) if not known.holds(field)]
 
 

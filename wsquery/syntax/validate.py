@@ -26,7 +26,7 @@ from wsquery.ast import (
     Scalar,
     Within,
 )
-from wsquery.errors import Problem
+from wsquery.errors import Diagnostic
 from wsquery.facts.attributes import NUMERIC_KINDS, RUN_STATES, kind, parse_datetime
 
 #: Deepest nesting of and/or/not accepted; deeper input is refused before any pass recurses.
@@ -39,19 +39,19 @@ _DATE_HINT = 'write an ISO-8601 date such as "2024-05-01" or "2024-05-01T12:00:0
 _NO_SPAN = (0, 0)
 
 
-def check(query: Query) -> list[Problem]:
+def check(query: Query) -> list[Diagnostic]:
     """Every problem in ``query``; an empty list when it is meaningful."""
     return [] if query.filter is None else check_condition(query.filter)
 
 
-def check_condition(condition: Expr) -> list[Problem]:
+def check_condition(condition: Expr) -> list[Diagnostic]:
     """Every problem in ``condition``, in the order of its leaves."""
-    problems: list[Problem] = []
+    problems: list[Diagnostic] = []
     _check_expr(condition, problems)
     return problems
 
 
-def _check_expr(node: Expr, problems: list[Problem]) -> None:
+def _check_expr(node: Expr, problems: list[Diagnostic]) -> None:
     match node:
         case And() | Or():
             for operand in node.operands:
@@ -62,7 +62,7 @@ def _check_expr(node: Expr, problems: list[Problem]) -> None:
             check_leaf(node, problems)
 
 
-def check_leaf(node: Expr, problems: list[Problem]) -> None:
+def check_leaf(node: Expr, problems: list[Diagnostic]) -> None:
     """Add the problems of one leaf to ``problems``; the parser checks each leaf it builds.
 
     Only run attributes have known types, so a comparison on a config or summary key with a
@@ -81,7 +81,7 @@ def check_leaf(node: Expr, problems: list[Problem]) -> None:
             _check_match(node, problems)
         case Within():
             if kind(node.field) != "time":
-                problems.append(Problem(
+                problems.append(Diagnostic(
                     "'within last' applies to created_at only", node.span or _NO_SPAN,
                     hint="write created_at within last 3d"))
         case IsNull() | Constant():
@@ -92,93 +92,93 @@ def check_leaf(node: Expr, problems: list[Problem]) -> None:
             assert_never(node)
 
 
-def list_for_one_value(field: Field, op: str, span: tuple[int, int]) -> Problem:
+def list_for_one_value(field: Field, op: str, span: tuple[int, int]) -> Diagnostic:
     """A list where ``op`` takes one value: lists are for ``in``."""
     message = ("'contains' takes one value, not a list" if op == "contains"
                else f"'{op}' compares with one value, not a list")
-    return Problem(message, span, hint=f"write {field} in [...] to match any of several values")
+    return Diagnostic(message, span, hint=f"write {field} in [...] to match any of several values")
 
 
-def null_compared(field: Field, op: str, span: tuple[int, int]) -> Problem:
+def null_compared(field: Field, op: str, span: tuple[int, int]) -> Diagnostic:
     """``field == null`` or another comparison with null, which no run can meet."""
     wanted = "is null" if op == "==" else "is not null"
-    return Problem(f"nothing is {'equal' if op == '==' else 'compared'} to null", span,
+    return Diagnostic(f"nothing is {'equal' if op == '==' else 'compared'} to null", span,
                    hint=f"write {field} {wanted}")
 
 
-def bad_limit(span: tuple[int, int]) -> Problem:
+def bad_limit(span: tuple[int, int]) -> Diagnostic:
     """A ``limit`` that is no whole number of runs, 1 or more."""
-    return Problem("limit takes a whole number of runs, 1 or more", span,
+    return Diagnostic("limit takes a whole number of runs, 1 or more", span,
                    hint="write limit 10 for the first 10 runs in order")
 
 
 def _check_values(field: Field, op: str, values: tuple[Scalar, ...],
-                  span: tuple[int, int] | None, problems: list[Problem]) -> None:
+                  span: tuple[int, int] | None, problems: list[Diagnostic]) -> None:
     span = span or _NO_SPAN
     field_kind = kind(field)
     for value in values:
         if value is None:
-            problems.append(Problem(f"'{op}' never matches null", span,
+            problems.append(Diagnostic(f"'{op}' never matches null", span,
                                     hint=f"write {field} is null"))
         elif isinstance(value, Duration) and field_kind != "seconds":
-            problems.append(Problem(
+            problems.append(Diagnostic(
                 f"{field} is not a duration; durations compare with runtime only", span,
                 hint=f"write a number: {value.seconds:g} seconds is {value}"))
     if field_kind == "tags":
         if op != "in":
-            problems.append(Problem(
+            problems.append(Diagnostic(
                 f"tags is a list: '{op}' cannot match it", span,
                 hint='write tags == "best", tags != "best" or tags in ["a", "b"]'))
         elif not all(isinstance(v, str) for v in values):
-            problems.append(Problem("tags are strings", span, hint='write tags in ["a", "b"]'))
+            problems.append(Diagnostic("tags are strings", span, hint='write tags in ["a", "b"]'))
     elif field_kind == "time":
         for value in values:
             if not (isinstance(value, str) and parse_datetime(value) is not None):
-                problems.append(Problem(
+                problems.append(Diagnostic(
                     f"{field} is compared with a date or datetime, not {_show(value)}", span,
                     hint=_DATE_HINT))
     elif field_kind in NUMERIC_KINDS:
         for value in values:
             if isinstance(value, bool) or not isinstance(value, int | float | Duration):
-                problems.append(Problem(f"{field} is a number, not {_show(value)}", span,
+                problems.append(Diagnostic(f"{field} is a number, not {_show(value)}", span,
                                         hint=f"write a number{_duration_hint(field_kind)}"))
     elif field_kind in ("text", "state"):
         for value in values:
             if value is not None and not isinstance(value, str):
-                problems.append(Problem(f"{field} is a string, not {_show(value)}", span,
+                problems.append(Diagnostic(f"{field} is a string, not {_show(value)}", span,
                                         hint=f'write {field} {op} "{_show_plain(value)}"'))
             elif field_kind == "state" and isinstance(value, str) and (
                     value.lower() not in RUN_STATES):
-                problems.append(Problem(f'{field} is never "{value}"', span,
+                problems.append(Diagnostic(f'{field} is never "{value}"', span,
                                         hint=_state_hint(value)))
 
 
-def _check_contains(node: Contains, problems: list[Problem]) -> None:
+def _check_contains(node: Contains, problems: list[Diagnostic]) -> None:
     span = node.span or _NO_SPAN
     value = node.value
     if value is None or isinstance(value, Duration):
-        problems.append(Problem("'contains' needs a string or a number", span,
+        problems.append(Diagnostic("'contains' needs a string or a number", span,
                                 hint=f'write {node.field} contains "text"'))
     elif kind(node.field) in NUMERIC_KINDS | {"time"}:
-        problems.append(Problem(f"{node.field} holds no text to search", span,
+        problems.append(Diagnostic(f"{node.field} holds no text to search", span,
                                 hint="compare it with '<', '>=' or 'between'"))
     elif kind(node.field) in ("text", "state", "tags") and not isinstance(value, str):
         op = "==" if kind(node.field) == "tags" else "contains"
-        problems.append(Problem(f"{node.field} holds strings, not {_show(value)}", span,
+        problems.append(Diagnostic(f"{node.field} holds strings, not {_show(value)}", span,
                                 hint=f'write {node.field} {op} "{_show_plain(value)}"'))
 
 
-def _check_match(node: Match, problems: list[Problem]) -> None:
+def _check_match(node: Match, problems: list[Diagnostic]) -> None:
     span = node.span or _NO_SPAN
     if kind(node.field) in NUMERIC_KINDS | {"time", "tags"}:
-        problems.append(Problem(f"{node.field} is not a string; '=~' cannot match it", span,
+        problems.append(Diagnostic(f"{node.field} is not a string; '=~' cannot match it", span,
                                 hint="match strings such as name, group or config keys"))
         return
     from wsquery.regex import check  # here: most queries hold no regex
 
     refused = check(node.pattern)
     if refused is not None:
-        problems.append(Problem(f"not an RE2 regular expression: {refused.message}", span,
+        problems.append(Diagnostic(f"not an RE2 regular expression: {refused.message}", span,
                                 hint=refused.hint))
 
 
