@@ -11,7 +11,7 @@ with the current ``wsquery/semantics/normalize.py`` and with that file as it is 
 ``REV`` (default ``HEAD``), in turn in every round. So a fast path is measured by removing it from
 the working tree (or by naming the revision before the commit that removed it) and comparing: a
 ratio ``REV / now`` above 1 is what the working tree gains. Each stage's share of a whole compile
-(``compile_workspace(parse(text))``) says what it can weigh (``literal_key`` is timed on every
+(``compile_runset(parse(text))``) says what it can weigh (``literal_key`` is timed on every
 comparison, more than a compile asks of it; ``value_key`` on every comparison's literal).
 
 Compile cache: ``compile_text`` (``wsquery.compile`` of text) serving a text again from its
@@ -37,7 +37,7 @@ from bench import batch_seconds, expressions  # noqa: E402
 
 import wsquery  # noqa: E402
 from wsquery.ast import Compare, walk  # noqa: E402
-from wsquery.compilers import runset  # noqa: E402
+from wsquery.compilers.runset import write as runset  # noqa: E402
 
 SIZES = (1, 4, 10, 40)
 NORMALIZE = "wsquery/semantics/normalize.py"
@@ -100,7 +100,7 @@ def compare_normalize(revision: str, rounds: int) -> None:
 
 
 def _compile(text: str) -> Any:
-    return runset.compile_workspace(wsquery.parse(text), text=text).to_json()
+    return runset.compile_runset(wsquery.parse(text), text=text).to_json()
 
 
 def compare_cache(rounds: int) -> None:
@@ -133,7 +133,7 @@ def compare_cache(rounds: int) -> None:
 
 
 def _fresh(text: str) -> Any:
-    return runset.compile_workspace(wsquery.parse(text), text=text)
+    return runset.compile_runset(wsquery.parse(text), text=text)
 
 
 def main() -> None:

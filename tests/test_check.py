@@ -57,11 +57,11 @@ def test_syntax_meaning_and_target_problems() -> None:
         ("tags is a list: '<' cannot match it", (43, 53), 2, 26, "meaning")]
     assert check("summary.acc > 0.5") == [Diagnostic(
         "summary.acc > 0.5 became summary.acc >= 0.5: the W&B UI shows only <= and >=",
-        (0, 17), "pass exact_ops=True to keep >", severity="warning", source="workspace")]
+        (0, 17), "pass exact_ops=True to keep >", severity="warning", source="runset")]
     assert check("summary.acc > 0.5", exact_ops=True) == []
     assert check("summary.acc > 0.5", target="mongo") == []
     refused = check('name contains "a" and name contains "b"')
-    assert [(p.severity, p.source, p.span) for p in refused] == [("error", "workspace", (22, 39))]
+    assert [(p.severity, p.source, p.span) for p in refused] == [("error", "runset", (22, 39))]
     assert check('name contains "a" and name contains "b"', target="mongo") == []
     warned = check("config.a == 1 group by config.b order by summary.x, name", target="runs-api")
     assert [(p.message, p.span, p.severity) for p in warned] == [

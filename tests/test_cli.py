@@ -173,7 +173,7 @@ def test_compile_offers_each_targets_options_as_flags() -> None:
                               "2024-01-01", "summary.a < 1"], cwd=ROOT, capture_output=True,
                              text=True, timeout=60)
     assert refused.returncode == 2
-    assert "--now: the workspace target takes no such option" in refused.stderr
+    assert "--now: the runset target takes no such option" in refused.stderr
     given = subprocess.run([sys.executable, "-m", "wsquery", "compile", "--target", "runs-api",
                             "--option", "now=2024-01-02", "created_at within last 1d"],
                            cwd=ROOT, capture_output=True, text=True, timeout=60)

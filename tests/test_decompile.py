@@ -15,7 +15,7 @@ import wsquery
 from wsquery import DecompileError, TargetError
 from wsquery.ast import Query
 from wsquery.compilers.mongo import mongo_document
-from wsquery.compilers.runset_read import WsqueryWarning, decompile
+from wsquery.compilers.runset.read import WsqueryWarning, decompile
 from wsquery.facts.formats import WORKSPACE_OPS, default_sort
 
 from . import strategies
@@ -243,7 +243,7 @@ def test_run_set(run_set: dict[str, Any], text: str) -> None:
 
 
 def test_plain_search_honours_the_substring_flag(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("wsquery.compilers.runset_read.PLAIN_SEARCH_IS_SUBSTRING", False)
+    monkeypatch.setattr("wsquery.compilers.runset.read.PLAIN_SEARCH_IS_SUBSTRING", False)
     assert read({"search": {"query": "sweep"}}) == 'name =~ "sweep"'
 
 

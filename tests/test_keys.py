@@ -98,13 +98,13 @@ def test_each_mention_is_warned_at_its_place_among_the_target_s_warnings() -> No
     text = "config.lr > 0.05 and\n  summary.vall_loss < 1 order by summary.vall_loss"
     found = check(text, runs=RUNS)
     assert [(d.source, d.line, d.column, d.message.split(":")[0]) for d in found] == [
-        ("workspace", 1, 1, "config.lr > 0.05 became config.lr >= 0.05"),
+        ("runset", 1, 1, "config.lr > 0.05 became config.lr >= 0.05"),
         ("keys", 2, 3, "no run has summary.vall_loss"),
-        ("workspace", 2, 3, "summary.vall_loss < 1 became summary.vall_loss <= 1"),
+        ("runset", 2, 3, "summary.vall_loss < 1 became summary.vall_loss <= 1"),
         ("keys", 2, 34, "no run has summary.vall_loss")]
     refused = check('name contains "a" and name contains "b" and config.lrr == 1', runs=RUNS)
     assert [(d.severity, d.source) for d in refused] == [
-        ("error", "workspace"), ("warning", "keys")]
+        ("error", "runset"), ("warning", "keys")]
 
 
 def test_errors_of_the_query_come_alone() -> None:

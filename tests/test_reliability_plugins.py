@@ -97,7 +97,7 @@ def loaded_names() -> tuple[list[str], list[str]]:
 
 def test_each_broken_plugin_is_disabled_with_a_warning_naming_it(site: Path) -> None:
     names, said = loaded_names()
-    assert names[:7] == ["workspace", "runs-api", "mongo", "wandb-workspaces", "sql",
+    assert names[:7] == ["runset", "runs-api", "mongo", "wandb-workspaces", "sql",
                          "polars", "pandas"]
     assert sorted(names[7:]) == sorted(["upper", *FAILING])
     assert len(said) == len(BROKEN)

@@ -293,7 +293,7 @@ def test_commands_and_multi_line_input(terminal: Terminal, tmp_path: Path) -> No
     assert "normalized: config.lr in [1, 2, 3]" in shown
     assert "\n  config.lr IN [1, 2, 3]\n" in shown
     terminal.enter(":target mongo", "target: mongo")
-    terminal.enter(":target foo", "targets are workspace, runs-api, mongo, wandb-workspaces")
+    terminal.enter(":target foo", "targets are runset, runs-api, mongo, wandb-workspaces")
     terminal.child.send(":quit\r")
     terminal.child.expect(pexpect.EOF)
 
@@ -364,7 +364,7 @@ def test_json_mode_one_object_per_line(tmp_path: Path, runs_file: Path) -> None:
     assert status == 0
     first = out[0]
     assert first["query"] == "summary.val_loss < 0.1"
-    assert first["target"] == "workspace"
+    assert first["target"] == "runset"
     assert first["result"]["filters"]["filters"][0]["op"] == "<="
     assert set(first["result"]) == {"filters", "grouping", "sort", "search"}
     assert first["warnings"][0]["span"] == [0, 22]
@@ -377,7 +377,7 @@ def test_json_mode_one_object_per_line(tmp_path: Path, runs_file: Path) -> None:
     assert out[3]["matches"] == ["r1", "r3"]
     assert out[3]["count"] == 2
     assert out[4] == {"target": "mongo"}
-    assert out[5] == {"target": "workspace"}
+    assert out[5] == {"target": "runset"}
     assert out[6]["normalized"] == 'tags == "best" order by summary.val_loss'
     assert out[6]["shape"]
     assert ":save ENTITY/PROJECT NAME" in out[7]["help"]
@@ -405,7 +405,7 @@ def test_json_mode_errors_name_their_type(tmp_path: Path) -> None:
         'state is never "finishd"', "tags is a list: '<' cannot match it"]
     target = out[1]["error"]
     assert target["type"] == "TargetError"
-    assert target["target"] == "workspace"
+    assert target["target"] == "runset"
     assert target["line"] == 1 and target["span"] is not None
     assert out[7]["fields"] == {}
     assert out[8]["error"]["message"] == "usage: :project ENTITY/PROJECT"
@@ -493,20 +493,20 @@ def test_candidates() -> None:
 
 
 def test_problem_line() -> None:
-    assert problem_line("", "workspace") == ""
-    assert problem_line(":explain (", "workspace") == ""
-    assert problem_line("config.a == 1", "workspace") == ""
-    assert problem_line("config.a <", "workspace") == (
+    assert problem_line("", "runset") == ""
+    assert problem_line(":explain (", "runset") == ""
+    assert problem_line("config.a == 1", "runset") == ""
+    assert problem_line("config.a <", "runset") == (
         " config.a <\n           ^ error: expected a value, found end of input")
-    assert problem_line("config.a == 1 and \\\n  state == x", "workspace") == (
+    assert problem_line("config.a == 1 and \\\n  state == x", "runset") == (
         "   state == x\n            ^ error: expected a value, found 'x' "
         '(text is written in quotes: "x")')
     assert problem_line("config.a > 1", "mongo") == ""
-    assert problem_line("config.a > 1", "workspace").startswith(
+    assert problem_line("config.a > 1", "runset").startswith(
         " config.a > 1\n ^ warning: config.a > 1 became config.a >= 1")
-    assert problem_line("config.lrr == 1", "workspace") == ""
-    assert problem_line("config.lrr == 1", "workspace", {}) == ""
-    assert problem_line("state == 'finished' and\\\n  config.lrr == 1", "workspace",
+    assert problem_line("config.lrr == 1", "runset") == ""
+    assert problem_line("config.lrr == 1", "runset", {}) == ""
+    assert problem_line("state == 'finished' and\\\n  config.lrr == 1", "runset",
                         {"config.lr": (0.1,)}) == (
         "   config.lrr == 1\n   ^ warning: no run has config.lrr (did you mean config.lr?)")
 

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 import wsquery
-from wsquery.compilers import runset
+from wsquery.compilers.runset import write as runset
 from wsquery.syntax import parser as parser_module
 
 SMALL = 200
@@ -108,7 +108,7 @@ def test_ten_thousand_leaves_compile() -> None:
 
 def test_a_text_compiled_again_comes_from_the_cache() -> None:
     text = mixed(40) + " and config.cached == 1"
-    fresh = runset.compile_workspace(wsquery.parse(text), text=text)
+    fresh = runset.compile_runset(wsquery.parse(text), text=text)
     results = [runset.compile_text(text) for _ in range(3)]  # kept from the second on
     assert calls(lambda: runset.compile_text(text)) < 20
     assert all(result == fresh for result in results)

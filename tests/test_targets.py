@@ -62,7 +62,7 @@ def plugin_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pat
 
 
 def test_wsquerys_own_targets_are_listed_first() -> None:
-    assert wsquery.targets()[:4] == ["workspace", "runs-api", "mongo", "wandb-workspaces"]
+    assert wsquery.targets()[:4] == ["runset", "runs-api", "mongo", "wandb-workspaces"]
 
 
 def test_an_unknown_target_lists_the_known_ones() -> None:
@@ -105,7 +105,7 @@ def test_a_broken_plugin_warns_and_the_rest_still_work(tmp_path: Path,
     monkeypatch.setattr(registry, "_plugins", None)
     with pytest.warns(WsqueryWarning, match="the target plugin 'broken'"):
         names = wsquery.targets()
-    assert "broken" not in names and "workspace" in names
+    assert "broken" not in names and "runset" in names
     registry._plugins = None
 
 

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 import wsquery
 from wsquery import TargetError
 from wsquery.ast import Compare, Constant, Expr, Field, Or, Query, Within
-from wsquery.compilers.runset import MAX_DISTRIBUTED_LEAVES, RunsetQuery, compile_workspace
+from wsquery.compilers.runset.write import MAX_DISTRIBUTED_LEAVES, RunsetQuery, compile_runset
 from wsquery.facts.formats import default_sort
 
 from . import strategies
@@ -64,7 +64,7 @@ def filters(text: str, **options: Any) -> dict[str, Any]:
 def error_text(query: str | Query, **options: Any) -> str:
     with pytest.raises(TargetError) as caught:
         wsquery.compile(query, **options)
-    assert caught.value.target == "workspace"
+    assert caught.value.target == "runset"
     return str(caught.value)
 
 
@@ -253,7 +253,7 @@ def test_less_than_becomes_at_most_with_a_warning() -> None:
         "summary.loss < 0.1 became summary.loss <= 0.1: the W&B UI shows only <= and >=")
     assert warning.span == (18, 36)
     assert str(warning) == (
-        "line 1, column 19: workspace: summary.loss < 0.1 became summary.loss <= 0.1: the W&B UI "
+        "line 1, column 19: runset: summary.loss < 0.1 became summary.loss <= 0.1: the W&B UI "
         "shows only <= and >=\n"
         "    config.a == 1 and summary.loss < 0.1\n"
         "                      ~~~~~~~~~~~~~~~~~~\n"
@@ -262,9 +262,9 @@ def test_less_than_becomes_at_most_with_a_warning() -> None:
 
 def test_warning_without_the_text() -> None:
     query = Query(Compare(Field("summary", ("loss",)), ">", 1))
-    [warning] = compile_workspace(query).warnings
+    [warning] = compile_runset(query).warnings
     assert warning.span is None
-    assert str(warning) == ("workspace: summary.loss > 1 became summary.loss >= 1: the W&B UI "
+    assert str(warning) == ("runset: summary.loss > 1 became summary.loss >= 1: the W&B UI "
                             "shows only <= and >=\nhint: pass exact_ops=True to keep >")
 
 
@@ -295,29 +295,29 @@ def test_within_rounds_to_whole_seconds_with_a_warning() -> None:
 
 def test_strict_turns_warnings_into_errors() -> None:
     assert error_text("config.a == 1 and summary.loss < 0.1", strict=True) == (
-        "line 1, column 19: workspace: summary.loss < 0.1 became summary.loss <= 0.1: the W&B UI "
+        "line 1, column 19: runset: summary.loss < 0.1 became summary.loss <= 0.1: the W&B UI "
         "shows only <= and >=\n"
         "    config.a == 1 and summary.loss < 0.1\n"
         "                      ~~~~~~~~~~~~~~~~~~\n"
         "hint: pass exact_ops=True to keep <")
     assert error_text("created_at within last 2.5s", strict=True, exact_ops=True).startswith(
-        "line 1, column 1: workspace: created_at within last 2.5s became 3 seconds")
+        "line 1, column 1: runset: created_at within last 2.5s became 3 seconds")
     strict_exact = wsquery.compile("summary.loss < 0.1", strict=True, exact_ops=True)
     assert strict_exact.filters == v2(leaf("loss", "<", 0.1, section="summary"))
 
 
 @pytest.mark.parametrize(("options", "expected"), [
-    ({"fromat": "legacy"}, "workspace: unknown option 'fromat'\n"
+    ({"fromat": "legacy"}, "runset: unknown option 'fromat'\n"
                            "hint: options are format, exact_ops, strict and "
                            "limit_as_max_runs"),
-    ({"b": 1, "a": 2}, "workspace: unknown options 'a', 'b'\n"
+    ({"b": 1, "a": 2}, "runset: unknown options 'a', 'b'\n"
                        "hint: options are format, exact_ops, strict and limit_as_max_runs"),
-    ({"format": "filterv3"}, "workspace: unknown format 'filterv3'\n"
+    ({"format": "filterv3"}, "runset: unknown format 'filterv3'\n"
                              'hint: format is "filterv2" or "legacy"'),
-    ({"format": None}, "workspace: unknown format None\n"
+    ({"format": None}, "runset: unknown format None\n"
                        'hint: format is "filterv2" or "legacy"'),
-    ({"exact_ops": "yes"}, "workspace: exact_ops must be True or False, not 'yes'"),
-    ({"strict": 1}, "workspace: strict must be True or False, not 1"),
+    ({"exact_ops": "yes"}, "runset: exact_ops must be True or False, not 'yes'"),
+    ({"strict": 1}, "runset: strict must be True or False, not 1"),
 ])
 def test_bad_options(options: dict[str, Any], expected: str) -> None:
     assert error_text("config.a == 1", **options) == expected
@@ -329,79 +329,79 @@ HINT = 'hint: compile with target="mongo", which can express it'
 
 CANNOT = [
     ("config.x is null",
-     "line 1, column 1: workspace: a run set cannot express 'is null': config.x is null\n"
+     "line 1, column 1: runset: a run set cannot express 'is null': config.x is null\n"
      "    config.x is null\n"
      "    ~~~~~~~~~~~~~~~~\n" + HINT),
     ("config.a == 1 and not config.x is null",
-     "line 1, column 19: workspace: a run set cannot express 'is not null': "
+     "line 1, column 19: runset: a run set cannot express 'is not null': "
      "config.x is not null\n"
      "    config.a == 1 and not config.x is null\n"
      "                      ~~~~~~~~~~~~~~~~~~~~\n" + HINT),
     ('config.opt =~ "^a"',
-     "line 1, column 1: workspace: a run set cannot express a regex match except on name as a "
+     "line 1, column 1: runset: a run set cannot express a regex match except on name as a "
      'top-level condition (the search box): config.opt =~ "^a"\n'
      '    config.opt =~ "^a"\n'
      "    ~~~~~~~~~~~~~~~~~~\n" + HINT),
     ('name =~ "^a" or config.x == 1',
-     "line 1, column 1: workspace: a run set cannot express a regex match except on name as a "
+     "line 1, column 1: runset: a run set cannot express a regex match except on name as a "
      'top-level condition (the search box): name =~ "^a"\n'
      '    name =~ "^a" or config.x == 1\n'
      "    ~~~~~~~~~~~~\n" + HINT),
     ('name !~ "^a"',
-     "line 1, column 1: workspace: a run set cannot express a negated regex match ('!~'): "
+     "line 1, column 1: runset: a run set cannot express a negated regex match ('!~'): "
      'name !~ "^a"\n'
      '    name !~ "^a"\n'
      "    ~~~~~~~~~~~~\n" + HINT),
     ('config.opt contains "ad"',
-     "line 1, column 1: workspace: a run set cannot express 'contains' except on tags, or on "
+     "line 1, column 1: runset: a run set cannot express 'contains' except on tags, or on "
      'name as a top-level condition: config.opt contains "ad"\n'
      '    config.opt contains "ad"\n'
      "    ~~~~~~~~~~~~~~~~~~~~~~~~\n" + HINT),
     ('not name contains "x"',
-     "line 1, column 1: workspace: a run set cannot express a negated 'contains' except on "
+     "line 1, column 1: runset: a run set cannot express a negated 'contains' except on "
      'tags: not name contains "x"\n'
      '    not name contains "x"\n'
      "    ~~~~~~~~~~~~~~~~~~~~~\n" + HINT),
     ("not created_at within last 1d",
-     "line 1, column 1: workspace: a run set cannot express a negated 'within last': "
+     "line 1, column 1: runset: a run set cannot express a negated 'within last': "
      "not created_at within last 1d\n"
      "    not created_at within last 1d\n"
      "    ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~\n" + HINT),
     ('name =~ "^a" and name contains "b"',
-     "line 1, column 18: workspace: a run set has one search box, and name contains \"b\" "
+     "line 1, column 18: runset: a run set has one search box, and name contains \"b\" "
      "would be a second search\n"
      '    name =~ "^a" and name contains "b"\n'
      "                     ~~~~~~~~~~~~~~~~~\n"
      "hint: write both as one regular expression on name, or compile with target=\"mongo\", "
      "which can express it"),
     ('name =~ "" and config.x == 1',
-     'line 1, column 1: workspace: an empty search box is no search: name =~ "" would also show '
+     'line 1, column 1: runset: an empty search box is no search: name =~ "" would also show '
      "runs that have no name\n"
      '    name =~ "" and config.x == 1\n'
      "    ~~~~~~~~~~\n"
      "hint: leave the condition out (W&B gives every run a name), or compile with "
      'target="mongo", which can express it'),
     ('name contains ""',
-     'line 1, column 1: workspace: an empty search box is no search: name contains "" would '
+     'line 1, column 1: runset: an empty search box is no search: name contains "" would '
      "also show runs that have no name\n"
      '    name contains ""\n'
      "    ~~~~~~~~~~~~~~~~\n"
      "hint: leave the condition out (W&B gives every run a name), or compile with "
      'target="mongo", which can express it'),
     ("config.x == 1 and config.y == 2 and config.x == 2",
-     "line 1, column 1: workspace: config.x == 1 and config.y == 2 and config.x == 2 can never "
+     "line 1, column 1: runset: config.x == 1 and config.y == 2 and config.x == 2 can never "
      "be true, so the run set would show no runs\n"
      "    config.x == 1 and config.y == 2 and config.x == 2\n"
      "    ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~\n"
      "hint: remove the conditions that exclude each other"),
     ("config.y == 1 and (state == \"running\" and state == \"failed\")",
-     "line 1, column 19: workspace: state == \"running\" and state == \"failed\" can never be "
+     "line 1, column 19: runset: state == \"running\" and state == \"failed\" can never be "
      "true, so the run set would show no runs\n"
      "    config.y == 1 and (state == \"running\" and state == \"failed\")\n"
      "                      " + "~" * 42 + "\n"
      "hint: remove the conditions that exclude each other"),
     ("config.x in [] and config.y == 1",
-     "line 1, column 1: workspace: config.x in [] can never be true, so the run set would show "
+     "line 1, column 1: runset: config.x in [] can never be true, so the run set would show "
      "no runs\n"
      "    config.x in [] and config.y == 1\n"
      "    ~~~~~~~~~~~~~~\n"
@@ -419,18 +419,18 @@ def test_errors_without_the_text() -> None:
     x = Field("config", ("x",))
     query = Query(Within(x, wsquery.ast.Duration(1, "d")))
     assert error_text(query) == (
-        "workspace: a run set cannot express 'within last' except on created_at: "
+        "runset: a run set cannot express 'within last' except on created_at: "
         "config.x within last 1d\n" + HINT)
     contradiction = wsquery.parse("config.x == 1 and config.x == 2")
     assert error_text(contradiction) == (
-        "workspace: config.x == 1 and config.x == 2 can never be true, so the run set would "
+        "runset: config.x == 1 and config.x == 2 can never be true, so the run set would "
         "show no runs\nhint: remove the conditions that exclude each other")
     assert error_text(Query(Constant(False))) == (
-        "workspace: the filter can never be true, so the run set would show no runs\n"
+        "runset: the filter can never be true, so the run set would show no runs\n"
         "hint: remove the conditions that exclude each other")
     created = Field("run", ("createdAt",))
     assert error_text(Query(Compare(created, ">=", "yesterday"))) == (
-        "workspace: created_at is compared with an ISO-8601 date, not 'yesterday'\n"
+        "runset: created_at is compared with an ISO-8601 date, not 'yesterday'\n"
         'hint: write a date such as "2024-05-01"')
 
 
@@ -515,7 +515,7 @@ def _assert_compiles_exactly(query: Query, filter_format: str, runs: list[dict[s
                              refusals: tuple[str, ...]) -> None:
     """The run set read back selects what ``query`` selects; a refusal gives its reason."""
     try:
-        result = compile_workspace(query, format=filter_format, exact_ops=True)
+        result = compile_runset(query, format=filter_format, exact_ops=True)
     except TargetError as error:
         assert any(reason in error.message for reason in refusals), error.message
         if "can never be true" in error.message:
@@ -534,10 +534,10 @@ def _assert_compiles_exactly(query: Query, filter_format: str, runs: list[dict[s
 def test_anything_compiles_or_is_refused_with_a_target_error(
         query: Query, exact_ops: bool, legacy_format: bool) -> None:
     try:
-        result = compile_workspace(query, format="legacy" if legacy_format else "filterv2",
+        result = compile_runset(query, format="legacy" if legacy_format else "filterv2",
                                    exact_ops=exact_ops)
     except TargetError as error:
-        assert error.message and error.target == "workspace"
+        assert error.message and error.target == "runset"
         return
     json.dumps(result.to_json(), allow_nan=False)
     assert all("<" not in w.message or not exact_ops for w in result.warnings)
@@ -549,4 +549,4 @@ def test_a_search_inside_an_or_is_never_silently_dropped() -> None:
     name = Field("run", ("displayName",))
     query = Query(Or((wsquery.ast.Match(name, "a"), Compare(Field("config", ("x",)), "==", 1))))
     with pytest.raises(TargetError, match="regex match"):
-        compile_workspace(query)
+        compile_runset(query)

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from wsquery import compile as compile_query
 from wsquery import parse
-from wsquery.compilers.runset_read import WsqueryWarning
+from wsquery.compilers.runset.read import WsqueryWarning
 from wsquery.errors import QuerySyntaxError, TargetError, WsqueryError
 from wsquery.wandb.graphql import GraphQLClient, Settings
 from wsquery.wandb.views import (
@@ -203,7 +203,7 @@ def test_a_list_changed_in_place_is_checked_when_the_spec_is_made() -> None:
 def test_a_query_that_cannot_be_saved_is_refused_at_once() -> None:
     with pytest.raises(QuerySyntaxError):
         Workspace("e", "p", "n", query="summary.loss <")
-    with pytest.raises(TargetError, match="workspace"):
+    with pytest.raises(TargetError, match="runset"):
         Workspace("e", "p", "n", query='summary.note =~ "x"')
     workspace = Workspace("e", "p", "n", query="summary.loss <= 1")
     with pytest.raises(TargetError):

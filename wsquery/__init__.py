@@ -173,7 +173,7 @@ def normalize(query: str | Query) -> Query:
 
 @overload
 def compile(
-    query: str | Query, target: Literal["workspace"] = "workspace", **options: Any
+    query: str | Query, target: Literal["runset", "workspace"] = "runset", **options: Any
 ) -> RunsetQuery: ...
 
 
@@ -196,15 +196,16 @@ def compile(
 
 
 def compile(
-    query: str | Query, target: str = "workspace", **options: Any
+    query: str | Query, target: str = "runset", **options: Any
 ) -> RunsetQuery | RunsApiQuery | MongoQuery:
-    """Compile a query for ``target``: ``"workspace"`` gives a ``RunsetQuery`` whose
-    ``to_json()`` is what goes into a saved view's ``runSets[0]``; ``"runs-api"`` gives a
+    """Compile a query for ``target``: ``"runset"`` (also called ``"workspace"``) gives a
+    ``RunsetQuery`` whose ``to_json()`` is what goes into a saved view's ``runSets[0]``;
+    ``"runs-api"`` gives a
     ``RunsApiQuery`` whose ``to_json()`` holds the arguments of ``wandb.Api().runs()``, as
     W&B's SDK writes them; ``"mongo"`` gives a ``MongoQuery`` for a MongoDB collection of run
     documents, exact under MongoDB's own rules.
 
-    Workspace options: ``format="filterv2"|"legacy"``, ``exact_ops=False`` (keep ``<``/``>``
+    Run-set options: ``format="filterv2"|"legacy"``, ``exact_ops=False`` (keep ``<``/``>``
     instead of the UI's ``<=``/``>=``), ``strict=False`` (turn warnings into errors),
     ``limit_as_max_runs=False`` (a ``limit`` becomes the view's max-runs setting).
     Runs-API and mongo options: ``now=None`` (the moment ``within last`` counts back from;
@@ -223,7 +224,7 @@ def complete(text: str, cursor: int | None = None, *, runs: Iterable[Any] | None
         text, cursor, runs=runs, fields=fields)
 
 
-def check(text: str, target: str | None = "workspace", *, runs: Iterable[Any] | None = None,
+def check(text: str, target: str | None = "runset", *, runs: Iterable[Any] | None = None,
           fields: Mapping[str, Iterable[Any]] | Iterable[str] | None = None,
           **options: Any) -> list[Diagnostic]:
     """Every problem of query text as data, without raising: syntax errors, literals no run
@@ -245,7 +246,7 @@ def targets() -> list[str]:
 def decompile(data: dict[str, Any]) -> Query:
     """Read run-set JSON back into a ``Query``: a filterV2 filter, a legacy filter tree, or a
     whole run set with ``filters``, ``grouping``, ``sort`` and ``search``."""
-    return _module("compilers.runset_read").decompile(data)  # type: ignore[no-any-return]
+    return _module("compilers.runset.read").decompile(data)  # type: ignore[no-any-return]
 
 
 def evaluate(query: str | Query, runs: Iterable[Any], *, now: datetime | None = None) -> list[Any]:

@@ -122,7 +122,7 @@ def fields_of(runs: Iterable[Any]) -> dict[str, tuple[Any, ...]]:
             for name, seen in _seen(runs).items()}
 
 
-def check(text: str, target: str | None = "workspace", *, runs: Iterable[Any] | None = None,
+def check(text: str, target: str | None = "runset", *, runs: Iterable[Any] | None = None,
           fields: Mapping[str, Iterable[Any]] | Iterable[str] | None = None,
           **options: Any) -> list[Diagnostic]:
     """Every problem of ``text`` as a query, in source order, errors and warnings alike,
@@ -134,7 +134,7 @@ def check(text: str, target: str | None = "workspace", *, runs: Iterable[Any] | 
     if target is not None:
         from wsquery.compilers.registry import get
 
-        get(target)  # an unknown target is the caller's mistake, not the query's
+        target = get(target).name  # an unknown target is the caller's mistake, not the query's
     try:
         query = parse(text)
     except QuerySyntaxError as error:

@@ -33,7 +33,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler = getattr(args, "func", None)
     if handler is None:  # no command: the REPL
         handler = _repl
-        args.target, args.runs, args.history = "workspace", None, None
+        args.target, args.runs, args.history = "runset", None, None
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -61,9 +61,10 @@ def _parser() -> argparse.ArgumentParser:
 
     compile_cmd = commands.add_parser(
         "compile", help="print what a query compiles to: run-set JSON, or another target's")
-    compile_cmd.add_argument("--target", default="workspace",
-                             help="workspace (run-set JSON, the default), runs-api (the "
-                             "arguments of wandb.Api().runs), mongo (a MongoDB filter), "
+    compile_cmd.add_argument("--target", default="runset",
+                             help="runset (run-set JSON, the default; also called "
+                             "workspace), runs-api (the arguments of wandb.Api().runs), "
+                             "mongo (a MongoDB filter), "
                              "wandb-workspaces (its filter string), or a plugin's target")
     _add_target_options(compile_cmd)
     compile_cmd.add_argument("--runs", metavar="FILE",
@@ -105,7 +106,7 @@ def _parser() -> argparse.ArgumentParser:
     runs.set_defaults(func=_runs)
 
     repl = commands.add_parser("repl", help="the interactive query REPL")
-    repl.add_argument("--target", default="workspace")
+    repl.add_argument("--target", default="runset")
     repl.add_argument("--runs", help="runs file whose matches every query lists")
     repl.add_argument("--history", help="history file (default ~/.wsquery_history)")
     repl.set_defaults(func=_repl)
@@ -225,7 +226,7 @@ def _explain(args: argparse.Namespace) -> int:
 
 
 def _decompile(args: argparse.Namespace) -> int:
-    from wsquery.compilers.runset_read import decompile
+    from wsquery.compilers.runset.read import decompile
 
     source = read_text(args.file)
     print(decompile(_runset_of(load_json(source, args.file))))

@@ -54,7 +54,7 @@ MAX_CELL = 32
 HELP = """\
 Type a query to see its canonical text, its warnings and the JSON for the current target.
 A line ending in \\ or with open ( or [ continues on the next line.
-  :target NAME              compile for this target (Tab lists them: workspace, runs-api, ...)
+  :target NAME              compile for this target (Tab lists them: runset, runs-api, ...)
   :runs FILE                load runs (JSON lines or a JSON array); queries then list matches,
                             and a key none of them has is warned of
   :project ENTITY/PROJECT   complete with the keys and values of the project's newest runs,
@@ -157,6 +157,7 @@ class _Session:
         raise WsqueryError(f"unknown command {name}; commands are " + ", ".join(_COMMANDS))
 
     def set_target(self, target: str) -> _Said:
+        target = registry.ALIASES.get(target, target)
         if target and target not in registry.names():
             raise WsqueryError(f"unknown target {target!r}; targets are "
                                + ", ".join(registry.names()))
@@ -220,7 +221,7 @@ class _Session:
         if not text:
             raise WsqueryError("nothing to explain yet: type a query, or :explain QUERY")
         compiled = self.compile(text)
-        if compiled.target == "workspace":
+        if compiled.target == "runset":
             from wsquery.apps.display import outline
 
             shape = outline(compiled.result["filters"])
@@ -575,7 +576,7 @@ def _plain_lines(stdin: IO[str], stdout: TextIO) -> Iterator[str]:
 
 # Entry point ----------------------------------------------------------------------------------
 
-def run_repl(*, target: str = "workspace", runs_file: str | None = None,
+def run_repl(*, target: str = "runset", runs_file: str | None = None,
              history_file: str | None = None, stdin: TextIO | None = None,
              stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
     """Run the REPL until end of input or ``:quit``; returns the exit status.
@@ -586,7 +587,7 @@ def run_repl(*, target: str = "workspace", runs_file: str | None = None,
     stdin = stdin or sys.stdin
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
-    session = _Session("workspace")
+    session = _Session("runset")
     try:
         session.set_target(target)
         if runs_file:

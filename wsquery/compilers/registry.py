@@ -81,8 +81,8 @@ class BuiltinTarget:
 
 
 _BUILTIN: dict[str, Target] = {target.name: target for target in (
-    BuiltinTarget("workspace", "run-set JSON a saved W&B view stores (filterV2 or legacy)",
-                  "compilers.runset", "compile_workspace", (
+    BuiltinTarget("runset", "run-set JSON a saved W&B view stores (filterV2 or legacy)",
+                  "compilers.runset.write", "compile_runset", (
                       Option("format", "choice", "run-set filter format (default: filterv2)",
                              ("filterv2", "legacy")),
                       Option("exact_ops", "flag", "keep < and > instead of the UI's <= and >="),
@@ -107,6 +107,8 @@ _BUILTIN: dict[str, Target] = {target.name: target for target in (
     BuiltinTarget("pandas", "a function from a pandas run table to the rows it selects",
                   "compilers.pandas_rows", "compile_pandas", (NOW, STRICT)),
 )}
+#: Other names of wsquery's own targets: the run-set target was first called ``workspace``.
+ALIASES = {"workspace": "runset"}
 _registered: dict[str, Target] = {}
 _plugins: dict[str, Target] | None = None
 
@@ -117,16 +119,17 @@ def register(target: Target) -> None:
     problem = _malformed(target)
     if problem is not None:
         raise TargetError(f"not a target: {problem}", target=str(getattr(target, "name", "?")))
-    if target.name in _BUILTIN:
+    if target.name in _BUILTIN or target.name in ALIASES:
         raise TargetError(f"{target.name!r} is a target of wsquery's own", target=target.name)
     _registered[target.name] = target
 
 
-def compile(query: str | Query, target: str = "workspace", **options: Any) -> Any:
+def compile(query: str | Query, target: str = "runset", **options: Any) -> Any:
     """``wsquery.compile``: query text or a ``Query`` compiled for ``target``; repeated text
     for the run-set target comes from its bounded cache."""
-    if target == "workspace" and isinstance(query, str):
-        from wsquery.compilers.runset import compile_text
+    named = ALIASES.get(target, target) if isinstance(target, str) else target
+    if named == "runset" and isinstance(query, str):
+        from wsquery.compilers.runset.write import compile_text
 
         return compile_text(query, **options)
     if isinstance(query, str):
@@ -139,7 +142,10 @@ def compile(query: str | Query, target: str = "workspace", **options: Any) -> An
 
 
 def get(name: str) -> Target:
-    """The target called ``name``; a ``TargetError`` listing the known ones otherwise."""
+    """The target called ``name`` (or one of its ``ALIASES``); a ``TargetError`` listing the
+    known ones otherwise."""
+    if isinstance(name, str):
+        name = ALIASES.get(name, name)
     found = (_BUILTIN.get(name) or _registered.get(name) or _entry_points().get(name)
              if isinstance(name, str) else None)
     if found is None:
@@ -285,7 +291,7 @@ def _entry_points() -> dict[str, Target]:
                 continue
             if problem is not None:
                 skip(label, problem)
-            elif plugin.name in _BUILTIN or plugin.name in found:
+            elif plugin.name in _BUILTIN or plugin.name in ALIASES or plugin.name in found:
                 skip(label, f"the name {plugin.name!r} is taken")
             else:
                 found[plugin.name] = plugin

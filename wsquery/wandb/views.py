@@ -882,7 +882,7 @@ def _compile(query: str | Query) -> tuple[Query, RunsetQuery]:
 
 def _read_query(run_set: Mapping[str, Any]) -> Query:
     """The run set's query; unreadable ones warn and read as no query (their keys are kept)."""
-    from wsquery.compilers.runset_read import decompile
+    from wsquery.compilers.runset.read import decompile
     from wsquery.errors import DecompileError
 
     keys = {key: run_set[key] for key in _QUERY_KEYS if key in run_set}

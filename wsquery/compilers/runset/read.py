@@ -1,7 +1,7 @@
 """Run-set JSON (a filterV2 filter, a legacy filter tree or a whole run set) -> ``Query``.
 
-The inverse of the workspace compiler, written to read what the W&B UI and other clients save
-too. Reading rules beyond the format notes:
+The inverse of the run-set compiler (``write``), written to read what the W&B UI and other
+clients save too. Reading rules beyond the format notes:
 
 - ``disabled: true`` items (leaves or groups) are left out, each reported with a
   ``WsqueryWarning`` naming its JSON path and its condition. In a filterV2 list the remaining

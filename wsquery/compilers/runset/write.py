@@ -66,7 +66,7 @@ MAX_DISTRIBUTED_LEAVES = 200
 #: Filter formats by option value.
 FORMATS = ("filterv2", "legacy")
 
-_TARGET = "workspace"
+_TARGET = "runset"
 _OPTIONS = "format, exact_ops, strict and limit_as_max_runs"
 _MONGO_HINT = 'compile with target="mongo", which can express it'
 _OPS = {"==": "=", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
@@ -109,7 +109,7 @@ _seen: set[Hashable] = set()  # texts compiled since it was last emptied, not ke
 
 
 def compile_text(text: str, **options: object) -> RunsetQuery:
-    """``compile_workspace(parse(text), text=text, **options)``, served from a bounded cache
+    """``compile_runset(parse(text), text=text, **options)``, served from a bounded cache
     when the same text comes again with the same options (a run set does not depend on when
     it is compiled). The cache keeps the JSON marshalled, so every result has dicts of its
     own, as a fresh compile gives. A text is kept from its second time on: most texts come
@@ -118,12 +118,12 @@ def compile_text(text: str, **options: object) -> RunsetQuery:
     try:
         kept = _compiled.get(key)
     except TypeError:  # an option value no cache can hold, which the options check refuses
-        return compile_workspace(parse(text), text=text, **options)  # type: ignore[arg-type]
+        return compile_runset(parse(text), text=text, **options)  # type: ignore[arg-type]
     if kept is not None:
         with contextlib.suppress(KeyError):  # another thread may have let it go meanwhile
             _compiled.move_to_end(key)
         return _new_runset_query(*marshal.loads(kept[0]), kept[1], kept[2])
-    compiled = compile_workspace(parse(text), text=text, **options)  # type: ignore[arg-type]
+    compiled = compile_runset(parse(text), text=text, **options)  # type: ignore[arg-type]
     if key in _seen:
         json = (compiled.filters, compiled.grouping, compiled.sort, compiled.search)
         try:
@@ -139,7 +139,7 @@ def compile_text(text: str, **options: object) -> RunsetQuery:
     return compiled
 
 
-def compile_workspace(query: Query, *, text: str | None = None, format: str = "filterv2",
+def compile_runset(query: Query, *, text: str | None = None, format: str = "filterv2",
                       exact_ops: bool = False, strict: bool = False,
                       limit_as_max_runs: bool = False, **unknown: object) -> RunsetQuery:
     """``query`` as a run set: ``format`` is ``"filterv2"`` (what W&B writes today) or
