@@ -269,7 +269,7 @@ def matches(query: str | Query, run: Any, *, now: datetime | None = None) -> boo
 def from_wandb_workspaces(text: str) -> Query:
     """Read a filter expression of W&B's wandb-workspaces library, such as
     ``Config('lr') == 0.1 and Metric('State') == 'finished'``, as a ``Query``."""
-    from wsquery.compilers.wandb_workspaces import from_wandb_workspaces as read
+    from wsquery.compilers.wandb_workspaces.read import from_wandb_workspaces as read
 
     return read(text)
 
@@ -277,7 +277,7 @@ def from_wandb_workspaces(text: str) -> Query:
 def to_wandb_workspaces(query: str | Query) -> str:
     """Write a query as a wandb-workspaces filter expression; what that library cannot say is
     a ``TargetError``."""
-    from wsquery.compilers.wandb_workspaces import to_wandb_workspaces as write
+    from wsquery.compilers.wandb_workspaces.write import to_wandb_workspaces as write
 
     return write(query)
 

@@ -94,7 +94,7 @@ _BUILTIN: dict[str, Target] = {target.name: target for target in (
     BuiltinTarget("mongo", "a filter for a MongoDB collection of run documents",
                   "compilers.mongo", "compile_mongo", (NOW, STRICT)),
     BuiltinTarget("wandb-workspaces", "a filter string of W&B's wandb-workspaces library",
-                  "compilers.wandb_workspaces", "compile_wandb_workspaces", (STRICT,)),
+                  "compilers.wandb_workspaces.write", "compile_wandb_workspaces", (STRICT,)),
     BuiltinTarget("sql", "a SELECT over a run table: DuckDB, SQLite, PostgreSQL, Spark SQL",
                   "compilers.sql", "compile_sql", (
                       Option("dialect", "choice", "SQL dialect (default: duckdb)",

@@ -1,4 +1,4 @@
-"""wandb-workspaces filter strings <-> ``Query``: ``Config('lr') == 0.1 and ...`` read and written.
+"""wandb-workspaces filter strings -> ``Query``: ``Config('lr') == 0.1 and ...`` read.
 
 The reference library (``wandb_workspaces.expr``) reads these strings with Python's own parser
 after rewriting the text with regular expressions; this module reads the same language with a
@@ -29,53 +29,34 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from typing import NamedTuple, assert_never
-
-import attrs
+from typing import NamedTuple
 
 from wsquery.ast import (
     UI_RUN_NAMES,
     And,
-    Compare,
-    Constant,
-    Contains,
     Duration,
     Expr,
     Field,
     In,
-    IsNull,
-    Match,
     Not,
     Or,
     Query,
     Scalar,
-    Span,
     Within,
     comparison,
 )
-from wsquery.compilers.base import check_options
+from wsquery.compilers.wandb_workspaces.vocabulary import (
+    READ_OPS,
+    SECTION_FUNCTIONS,
+    UNITS,
+)
 from wsquery.errors import (
     Diagnostic,
     QuerySyntaxError,
     QueryValidationError,
-    TargetError,
-    TargetWarning,
 )
-from wsquery.facts.attributes import kind
 from wsquery.syntax.parser import parse
 
-TARGET = "wandb-workspaces"
-
-_RUN_KEY_UI_NAMES = {key: name for name, key in UI_RUN_NAMES.items()}
-
-_SECTION_FUNCTIONS = {"Config": "config", "SummaryMetric": "summary", "Summary": "summary",
-                      "Metric": "run"}
-_SECTION_WRITERS = {"config": "Config", "summary": "SummaryMetric", "run": "Metric"}
-_READ_OPS = {"==": "==", "=": "==", "!=": "!=", "<=": "<=", ">=": ">=", "<": "<=", ">": ">="}
-_WRITE_OPS = ("==", "!=", "<=", ">=")
-_UNITS = {"minute": "m", "minutes": "m", "hour": "h", "hours": "h", "day": "d", "days": "d"}
-_UNIT_WRITERS = {"m": "minutes", "h": "hours", "d": "days"}
-_UNIT_SECONDS = {"minutes": 60, "hours": 3600, "days": 86400}
 _KEYWORDS = frozenset({"and", "or", "not", "in", "True", "False", "None"})
 #: Deepest nesting of parentheses read; deeper input is refused before Python's stack is.
 _MAX_DEPTH = 100
@@ -109,6 +90,7 @@ class _Token(NamedTuple):
     end: int
 
 
+
 def from_wandb_workspaces(text: str) -> Query:
     """Read a wandb-workspaces filter expression, such as ``Config('lr') == 0.1 and
     Metric('State') == 'finished'``, into a ``Query``; an empty string is the empty query.
@@ -119,61 +101,6 @@ def from_wandb_workspaces(text: str) -> Query:
     if not isinstance(text, str):
         raise TypeError(f"from_wandb_workspaces() takes text, not {type(text).__name__}")
     return _Reader(text).read()
-
-
-def to_wandb_workspaces(query: Query | str) -> str:
-    """Write a query as a wandb-workspaces filter expression that selects the same runs.
-
-    Raises ``TargetError`` (target ``"wandb-workspaces"``) naming the first construct that
-    has no such expression: ``not`` other than ``not in``, ``<`` and ``>`` (the library reads
-    them as ``<=`` and ``>=``), regex matches, ``is null``, ``contains`` other than on tags,
-    ``true``/``false``, ``group by`` and ``order by``. ``state`` values are written in lower
-    case, and durations compared with ``runtime`` as seconds.
-    """
-    text = query if isinstance(query, str) else None
-    parsed = parse(query) if isinstance(query, str) else query
-    if not isinstance(parsed, Query):
-        raise TypeError(f"expected query text or a Query, not {type(query).__name__}")
-    return compile_wandb_workspaces(parsed, text=text).text
-
-
-@attrs.frozen
-class WandbWorkspacesFilter:
-    """A query as a wandb-workspaces filter expression (the ``wandb-workspaces`` target);
-    ``to_json()`` is that text."""
-
-    text: str
-    warnings: tuple[TargetWarning, ...] = ()
-
-    def to_json(self) -> str:
-        return self.text
-
-
-def compile_wandb_workspaces(query: Query, *, text: str | None = None, strict: bool = False,
-                             **unknown: object) -> WandbWorkspacesFilter:
-    """``to_wandb_workspaces`` as a compile target; ``text``, the source of ``query``, lets
-    errors point into it. It gives no warnings, so ``strict`` changes nothing."""
-    check_options(TARGET, unknown, "strict only", [("strict", strict)])
-    return WandbWorkspacesFilter(_write(query, text))
-
-
-def _write(parsed: Query, text: str | None) -> str:
-    writer = _Writer(text)
-    if parsed.limit is not None:
-        raise writer.refuse("'limit' has no place in a filter expression", None,
-                            "set the view's max runs instead")
-    if parsed.group_by:
-        raise writer.refuse("'group by' has no place in a filter expression",
-                            parsed.group_by[0].span, "set the grouping of the run set itself")
-    if parsed.order_by:
-        raise writer.refuse("'order by' has no place in a filter expression",
-                            parsed.order_by[0].span, "set the sort of the run set itself")
-    if parsed.filter is None:
-        return ""
-    return writer.expr(parsed.filter)
-
-
-# Reading -------------------------------------------------------------------------------------
 
 
 def _tokenize(text: str) -> list[_Token]:
@@ -368,7 +295,7 @@ class _Reader:
             self.advance()
             close = self.expect(")", "')'")
             return Field("run", ("tags",), span=(token.start, close.end))
-        section = _SECTION_FUNCTIONS.get(token.text)
+        section = SECTION_FUNCTIONS.get(token.text)
         if section is None:
             hint = "wsquery has no keys_info section" if token.text == "KeysInfo" \
                 else _FIELD_HINT
@@ -410,7 +337,7 @@ class _Reader:
                                  (value.start, value.end),
                                  "wsquery writes this as 'is null' or 'is not null', "
                                  "which wandb-workspaces cannot say")
-            node = comparison(field, _READ_OPS[token.text], value.value, (start, value.end))
+            node = comparison(field, READ_OPS[token.text], value.value, (start, value.end))
             self.leaf(node.operand if type(node) is Not else node)  # Tags() == 'x': has it
             return node
         if self.accept_word("in"):
@@ -446,7 +373,7 @@ class _Reader:
         """The unit the next token names (bare or quoted, as ``kinds`` allow) and its end."""
         token = self.peek()
         word = self.string(token) if token.kind == "string" else token.text
-        unit = _UNITS.get(word.lower()) if token.kind in kinds else None
+        unit = UNITS.get(word.lower()) if token.kind in kinds else None
         if unit is None:
             raise self.unexpected((described,))
         self.advance()
@@ -557,127 +484,3 @@ def _start(node: Expr | Field) -> int:
 def _end(node: Expr) -> int:
     assert node.span is not None
     return node.span[1]
-
-
-# Writing -------------------------------------------------------------------------------------
-
-
-class _Writer:
-    """Writes one query's filter; ``text`` is its source, when known, for errors with a caret."""
-
-    def __init__(self, text: str | None) -> None:
-        self.text = text
-
-    def refuse(self, message: str, span: Span, hint: str | None = None) -> TargetError:
-        return TargetError(message, target=TARGET, span=span, text=self.text, hint=hint)
-
-    def expr(self, node: Expr) -> str:
-        match node:
-            case And():
-                return " and ".join(f"({self.expr(o)})" if isinstance(o, And | Or)
-                                    else self.expr(o) for o in node.operands)
-            case Or():
-                return " or ".join(f"({self.expr(o)})" if isinstance(o, Or) else self.expr(o)
-                                   for o in node.operands)
-            case Compare():
-                if node.op not in _WRITE_OPS:
-                    raise self.refuse(
-                        f"'{node.op}' cannot be written", node.span,
-                        f"wandb-workspaces reads '{node.op}' as '{node.op}='; write "
-                        f"'{node.op}=' if that is meant")
-                value = self.value(node.field, node.value, node.span)
-                return f"{self.field(node.field)} {node.op} {value}"
-            case In():
-                values = self.values(node.field, node.values, node.span)
-                return f"{self.field(node.field)} in {values}"
-            case Within():
-                return f"{self.field(node.field)} within_last {self.duration(node)}"
-            case Contains():
-                if not _is_tags(node.field):
-                    raise self.refuse(f"'contains' on {node.field} cannot be written",
-                                      node.span, "only tags can be searched: Tags() in ['tag']")
-                return f"Tags() in {self.values(node.field, (node.value,), node.span)}"
-            case Not():
-                return self.negation(node)
-            case Match():
-                raise self.refuse("a regex match ('=~') cannot be written", node.span,
-                                  "the workspace run set's search box takes a name regex")
-            case IsNull():
-                raise self.refuse("'is null' cannot be written", node.span)
-            case Constant():
-                raise self.refuse(f"'{node}' as a condition cannot be written",
-                                  node.span, "leave the filter out to select every run")
-            case _:
-                assert_never(node)
-
-    def negation(self, node: Not) -> str:
-        operand = node.operand
-        if isinstance(operand, In):
-            values = self.values(operand.field, operand.values, node.span)
-            return f"{self.field(operand.field)} not in {values}"
-        if isinstance(operand, Contains) and _is_tags(operand.field):
-            return f"Tags() not in {self.values(operand.field, (operand.value,), node.span)}"
-        raise self.refuse(f"'{node}' cannot be written: there is no 'not'", node.span,
-                          "wsquery.normalize(query) turns 'not' into the opposite comparison "
-                          "where one exists")
-
-    def field(self, field: Field) -> str:
-        if _is_tags(field):
-            return "Tags()"
-        name = field.key
-        if field.section == "run":
-            name = _RUN_KEY_UI_NAMES.get(name, name)
-            if UI_RUN_NAMES.get(name, name) != field.key:
-                raise self.refuse(f"run key {field.key!r} reads back as "
-                                  f"run.{UI_RUN_NAMES[name]} in wandb-workspaces", field.span)
-        return f"{_SECTION_WRITERS[field.section]}({self.string(name, field.span)})"
-
-    def value(self, field: Field, value: Scalar, span: Span) -> str:
-        match value:
-            case bool():
-                return "True" if value else "False"
-            case int() | float():
-                if not math.isfinite(value):
-                    raise self.refuse(f"{value} has no literal", span)
-                return repr(value)
-            case str():
-                return self.string(value.lower() if kind(field) == "state" else value, span)
-            case Duration():
-                seconds = value.seconds
-                return repr(int(seconds) if float(seconds).is_integer() else seconds)
-            case None:
-                raise self.refuse("null cannot be written", span)
-            case _:
-                assert_never(value)
-
-    def values(self, field: Field, values: tuple[Scalar, ...], span: Span) -> str:
-        return "[" + ", ".join(self.value(field, v, span) for v in values) + "]"
-
-    def string(self, value: str, span: Span) -> str:
-        literal = repr(value)
-        if _LIBRARY_REWRITES.search(literal):
-            raise self.refuse(f"{literal} would be changed by wandb-workspaces, which rewrites "
-                              "every '=', '<' and '>' in the text", span)
-        return literal
-
-    def duration(self, node: Within) -> str:
-        """The amount and unit the library turns into the same whole number of seconds."""
-        amount, unit = node.duration.amount, node.duration.unit
-        if unit == "s":
-            amount, unit = amount / 60, "m"
-        elif unit == "w":
-            amount, unit = amount * 7, "d"
-        if isinstance(amount, float) and amount.is_integer() and node.duration.unit in "sw":
-            amount = int(amount)
-        written, unit_name = repr(amount), _UNIT_WRITERS[unit]
-        exact = re.fullmatch(r"\d+(?:\.\d+)?", written) is not None and abs(
-            int(float(written) * _UNIT_SECONDS[unit_name]) - node.duration.seconds) < 1e-6
-        if not exact:
-            raise self.refuse(f"'{node.duration}' cannot be written", node.span,
-                              "wandb-workspaces counts whole seconds as minutes, hours or "
-                              "days written without an exponent")
-        return f"{written} {unit_name}"
-
-
-def _is_tags(field: Field) -> bool:
-    return field.section == "run" and field.key == "tags"
