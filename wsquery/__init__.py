@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Literal, overload
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # every name the façade serves, for type checkers (``X as X``: kept out of
+    # ``__all__`` but still served)
     from collections.abc import Iterable, Mapping
     from datetime import datetime
 
@@ -21,73 +22,97 @@ if TYPE_CHECKING:
     from wsquery.compilers.runs_api import RunsApiQuery
     from wsquery.compilers.runset import RunsetQuery
     from wsquery.errors import (
-        AuthenticationError,
-        DecompileError,
-        Diagnostic,
-        InvalidInputError,
-        NetworkError,
-        NotFoundError,
-        PermissionDeniedError,
-        Problem,
-        QuerySyntaxError,
-        QueryValidationError,
-        RateLimitedError,
-        ServerError,
-        TargetError,
-        TargetWarning,
-        WorkspaceError,
-        WorkspaceValueError,
-        WsqueryError,
-        WsqueryWarning,
+        AuthenticationError as AuthenticationError,
     )
-    from wsquery.version import __version__
+    from wsquery.errors import (
+        DecompileError as DecompileError,
+    )
+    from wsquery.errors import (
+        Diagnostic,
+        WsqueryError,
+    )
+    from wsquery.errors import (
+        InvalidInputError as InvalidInputError,
+    )
+    from wsquery.errors import (
+        NetworkError as NetworkError,
+    )
+    from wsquery.errors import (
+        NotFoundError as NotFoundError,
+    )
+    from wsquery.errors import (
+        PermissionDeniedError as PermissionDeniedError,
+    )
+    from wsquery.errors import (
+        Problem as Problem,
+    )
+    from wsquery.errors import (
+        QuerySyntaxError as QuerySyntaxError,
+    )
+    from wsquery.errors import (
+        QueryValidationError as QueryValidationError,
+    )
+    from wsquery.errors import (
+        RateLimitedError as RateLimitedError,
+    )
+    from wsquery.errors import (
+        ServerError as ServerError,
+    )
+    from wsquery.errors import (
+        TargetError as TargetError,
+    )
+    from wsquery.errors import (
+        TargetWarning as TargetWarning,
+    )
+    from wsquery.errors import (
+        WorkspaceError as WorkspaceError,
+    )
+    from wsquery.errors import (
+        WorkspaceValueError as WorkspaceValueError,
+    )
+    from wsquery.errors import (
+        WsqueryWarning as WsqueryWarning,
+    )
+    from wsquery.version import __version__ as __version__
     from wsquery.wandb.runs import runs
     from wsquery.wandb.views import (
-        BarPlot,
-        LinePlot,
-        RunSettings,
-        ScalarChart,
-        Section,
-        SectionPanelSettings,
-        Workspace,
-        WorkspaceSettings,
+        BarPlot as BarPlot,
+    )
+    from wsquery.wandb.views import (
+        LinePlot as LinePlot,
+    )
+    from wsquery.wandb.views import (
+        RunSettings as RunSettings,
+    )
+    from wsquery.wandb.views import (
+        ScalarChart as ScalarChart,
+    )
+    from wsquery.wandb.views import (
+        Section as Section,
+    )
+    from wsquery.wandb.views import (
+        SectionPanelSettings as SectionPanelSettings,
+    )
+    from wsquery.wandb.views import (
+        Workspace as Workspace,
+    )
+    from wsquery.wandb.views import (
+        WorkspaceSettings as WorkspaceSettings,
+    )
+    from wsquery.wandb.views import (
         list_views,
     )
 
 
+#: The verbs, the query and its builder, what ``complete`` and ``check`` give, and the errors'
+#: base. The rest is in the subpackages and, as before, reachable here too (``_LAZY``):
+#: ``wsquery.errors`` (each error), ``wsquery.wandb.views`` (``Workspace``, its sections and
+#: panels), ``wsquery.compilers`` (each target's compiled result).
 __all__ = [
-    "AuthenticationError",
-    "BarPlot",
     "Completions",
-    "DecompileError",
     "Diagnostic",
-    "InvalidInputError",
-    "LinePlot",
-    "MongoQuery",
-    "NetworkError",
-    "NotFoundError",
-    "PermissionDeniedError",
-    "Problem",
     "Query",
-    "QuerySyntaxError",
-    "QueryValidationError",
-    "RateLimitedError",
-    "RunSettings",
-    "RunsApiQuery",
-    "RunsetQuery",
-    "ScalarChart",
-    "Section",
-    "SectionPanelSettings",
-    "ServerError",
-    "TargetError",
-    "TargetWarning",
-    "Workspace",
-    "WorkspaceError",
-    "WorkspaceSettings",
-    "WorkspaceValueError",
     "WsqueryError",
-    "WsqueryWarning",
-    "__version__",
     "and_",
     "check",
     "compile",
@@ -109,7 +134,7 @@ __all__ = [
     "to_wandb_workspaces",
 ]
 
-#: Public names served by modules loaded on first use, so ``import wsquery`` stays cheap.
+#: Names served by modules loaded on first use, so ``import wsquery`` stays cheap.
 _LAZY = {
     "Query": "ast",
     "__version__": "version",
@@ -141,9 +166,9 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    """Every public name, the lazily loaded ones too, so that completion (IPython's, an
-    editor's) offers the whole API."""
-    return sorted(set(globals()) | set(__all__))
+    """Every name, the lazily loaded ones too, so that completion (IPython's, an editor's)
+    offers the whole API."""
+    return sorted(set(globals()) | set(__all__) | set(_LAZY))
 
 
 def _module(name: str) -> Any:
