@@ -260,3 +260,25 @@ def test_a_run_table_gives_its_columns_as_the_keys(tmp_path: Path) -> None:
         strict = wsquery("compile", "--strict", "--runs", str(path), "config.optimiser == 1")
         assert strict.returncode == 2
         assert "did you mean config.optimizer?" in strict.stderr
+
+
+def test_hints_name_the_flag_not_the_python_option() -> None:
+    """A hint says what to type on the command line: ``--exact-ops``, not ``exact_ops=True``."""
+    relaxed = wsquery("compile", "summary.acc > 0.5")
+    assert "hint: add --exact-ops to keep >" in relaxed.stderr
+    assert "exact_ops=True" not in relaxed.stderr
+    limited = wsquery("compile", "--strict", "config.a == 1 limit 5")
+    assert limited.returncode == 2
+    assert "add --limit-as-max-runs" in limited.stderr
+    assert "limit_as_max_runs=True" not in limited.stderr
+
+
+def test_a_closed_pipe_ends_the_command_quietly() -> None:
+    """``wsquery ... | head``: the reader leaves early; no 'Broken pipe' error, no traceback."""
+    many = " or ".join(f"config.k{index} == {index}" for index in range(3000))
+    command = (f"{sys.executable} -m wsquery compile --target mongo - "
+               "| head -c 100 >/dev/null; echo \"status ${PIPESTATUS[0]}\"")
+    result = subprocess.run(["bash", "-c", command], input=many, cwd=ROOT, capture_output=True,
+                            text=True, timeout=120)
+    assert result.stderr == ""
+    assert result.stdout.strip() in ("status 141", "status 0")  # 0: it all fit in the pipe

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import warnings
 from collections.abc import Sequence
@@ -13,6 +14,7 @@ from typing import Any, TextIO
 
 from wsquery.apps.display import (
     TABLE_SUFFIXES,
+    in_terms_of,
     json_line,
     load_json,
     load_runs,
@@ -25,6 +27,8 @@ from wsquery.errors import TargetError, WsqueryError
 from wsquery.version import __version__
 
 EXIT_USAGE = 2
+#: What a shell reports for a program that SIGPIPE stopped (128 + 13).
+EXIT_BROKEN_PIPE = 141
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -38,12 +42,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             status: int = handler(args)
+            sys.stdout.flush()  # a closed pipe shows here, not at the interpreter's exit
         for warning in caught:
-            print(f"warning: {warning.message}", file=sys.stderr)
+            print(in_terms_of(f"warning: {warning.message}", "cli"), file=sys.stderr)
         return status
     except WsqueryError as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(in_terms_of(f"error: {error}", "cli"), file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:  # the reader went away (``| head``): stop without a word
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
     except OSError as error:
         print(f"error: {error.strerror or error}: {error.filename or ''}".rstrip(": "),
               file=sys.stderr)
@@ -318,4 +326,4 @@ def _repl(args: argparse.Namespace) -> int:
 
 def _print_warnings(items: Sequence[object], stream: TextIO | None = None) -> None:
     for item in items:
-        print(f"warning: {item}", file=stream or sys.stderr)
+        print(in_terms_of(f"warning: {item}", "cli"), file=stream or sys.stderr)

@@ -1,14 +1,41 @@
 """Run-set JSON and run files for people and scripts: the outline of a filter that ``explain``
-shows, and runs read from JSON lines or a JSON array."""
+shows, runs read from JSON lines or a JSON array, and hints said in the words of the command
+line or the REPL."""
 
 from __future__ import annotations
 
 import json
 import re
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Literal
 
 from wsquery.errors import WsqueryError
+
+#: Where a hint naming a target's option (``pass exact_ops=True``, as the Python API takes it)
+#: is read.
+Audience = Literal["cli", "repl"]
+_OPTION_HINT = re.compile(r"\bpass (?P<name>[a-z_]+)=(?P<value>True|False|\"[^\"]*\"|'[^']*'|\w+)")
+
+
+def in_terms_of(text: str, audience: Audience) -> str:
+    """``text`` (a warning, an error, a hint) with each ``pass NAME=VALUE`` naming an option
+    of wsquery's own targets said as ``audience`` sets it: ``--exact-ops`` on the command
+    line, ``:set exact_ops true`` in the REPL. Options only Python takes stay as they are."""
+    from wsquery.compilers.registry import builtin_options
+
+    known = builtin_options()
+
+    def said(found: re.Match[str]) -> str:
+        name, value = found["name"], found["value"].strip("\"'")
+        option = known.get(name, (None,))[0]
+        if option is None:
+            return found.group()
+        if audience == "repl":
+            return f"type :set {name} {value.lower() if option.kind == 'flag' else value}"
+        flag = "--" + name.replace("_", "-")
+        return f"add {flag}" if option.kind == "flag" else f"add {flag} {value}"
+
+    return _OPTION_HINT.sub(said, text)
 
 
 def outline(filters: dict[str, Any]) -> list[str]:
