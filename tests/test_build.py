@@ -655,3 +655,31 @@ def test_query_takes_builders_for_group_by_and_order_by() -> None:
 def test_query_refuses_text_where_a_field_belongs() -> None:
     with pytest.raises(TypeError, match=r"write wsquery.field\('config.opt'\)"):
         wsquery.Query(group_by=["config.opt"])
+
+
+def test_where_adds_a_condition_and_keeps_the_clauses() -> None:
+    """Appending `and ...` to a query's text breaks once a clause ends it; ``where`` does not."""
+    query = wsquery.parse("config.lr < 0.1 or summary.acc > 0.5 order by summary.acc desc limit 3")
+    finished = wsquery.field("state") == "finished"
+    added = query.where(finished)
+    assert str(added) == ('(config.lr < 0.1 or summary.acc > 0.5) and state == "finished" '
+                          "order by summary.acc desc limit 3")
+    assert wsquery.parse(str(added)) == added
+    assert (query & finished) == added
+    assert query.where(wsquery.parse('state == "finished"')) == added
+    assert query.where(wsquery.parse("")) == query
+    assert wsquery.parse("order by name").where(finished) == wsquery.parse(
+        'state == "finished" order by name')
+    runs = [{"id": str(i), "state": state, "config": {"lr": 0.01}, "summary": {"acc": i / 10}}
+            for i, state in enumerate(["finished", "crashed", "finished", "running", "finished"])]
+    assert [run["id"] for run in wsquery.evaluate(added, runs)] == ["4", "2", "0"]
+
+
+def test_where_refuses_clauses_and_what_is_not_a_condition() -> None:
+    query = wsquery.parse("config.a == 1")
+    with pytest.raises(ValueError, match="has clauses; only a filter can be added"):
+        query.where(wsquery.parse("config.b == 2 order by name"))
+    with pytest.raises(TypeError, match=r"is text: give wsquery.parse\('config.b == 2'\)"):
+        query.where("config.b == 2")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="not a condition: 3"):
+        query.where(3)  # type: ignore[arg-type]

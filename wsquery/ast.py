@@ -345,6 +345,28 @@ class Query:
             parts.append(f"limit {self.limit}")
         return " ".join(parts)
 
+    def where(self, condition: Expr | Query) -> Query:
+        """This query with ``condition`` required too (``and``), its ``group by``, ``order by``
+        and ``limit`` kept: text cannot do this by appending ``and ...`` once a clause ends
+        it. ``condition`` is a condition (``wsquery.field("state") == "finished"``) or a query
+        that is a filter alone (``wsquery.parse('state == "finished"')``). ``query & condition``
+        is the same."""
+        if isinstance(condition, Query):
+            if condition.group_by or condition.order_by or condition.limit is not None:
+                raise ValueError(f"{str(condition)!r} has clauses; only a filter can be added "
+                                 "to a query")
+            if condition.filter is None:
+                return self
+            condition = condition.filter
+        if isinstance(condition, str):
+            raise TypeError(f"{condition!r} is text: give wsquery.parse({condition!r})")
+        if not isinstance(condition, _EXPR_TYPES):
+            raise TypeError(f"not a condition: {condition!r}")
+        joined = condition if self.filter is None else self.filter & condition
+        return attrs.evolve(self, filter=joined, span=None)
+
+    __and__ = where
+
 
 #: The order every query ends with, after its own ``order by`` keys: newest first, then by id,
 #: so that ties are broken the same way on every target (W&B's run ids are unique, so this is a
