@@ -51,8 +51,7 @@ ATTRIBUTES = ["name", "id", "state", "tags", "created_at", "runtime", "user", "s
 KEYS = ["config.lr", "config.optimizer", "config.opt", "config.opt.beta", "config.layers",
         "summary.val_loss", "summary.`val loss`", "summary.acc", "config.flag", "config.ünï"]
 OPERATORS = ["==", "!=", "<", "<=", ">", ">=", "=~", "!~"]
-AFTER_A_FIELD = [*OPERATORS, "between", "contains", "in", "is not null", "is null", "not in",
-                 "within last"]
+AFTER_A_FIELD = [*OPERATORS, "between", "contains", "in", "is not null", "is null", "not in"]
 AFTER_A_CONDITION = ["and", "group by", "limit", "or", "order by"]
 
 
@@ -67,6 +66,11 @@ AFTER_A_CONDITION = ["and", "group by", "limit", "or", "order by"]
     ("co", ["config.", *[k for k in KEYS if k.startswith("config.")]]),
     ("config.lr ", AFTER_A_FIELD),
     ("state ", AFTER_A_FIELD),
+    # only what the field's kind allows: no `within last` but on created_at, no text search
+    # on a number of seconds, no regex on a moment
+    ("created_at ", [*OPERATORS[:6], "between", "is not null", "is null", "within last"]),
+    ("runtime ", [*OPERATORS[:6], "between", "in", "is not null", "is null", "not in"]),
+    ("tags ", ["==", "!=", "contains", "in", "is not null", "is null", "not in"]),
     ("config.lr is ", ["null", "not null"]),
     ("config.lr is not ", ["null"]),
     ("config.lr not ", ["in"]),
@@ -130,6 +134,26 @@ def test_kinds_and_details() -> None:
     states = {item.text: item for item in complete("state == ", fields=FIELDS).items}
     assert states['"killed"'] == Completion('"killed"', "value", "a run state")
     assert complete("runtime > 5 ").items[0] == Completion("s", "unit", "a unit of time")
+
+
+def test_values_are_folded_by_the_fields_case_rule() -> None:
+    """States compare without case: runs holding "Finished" and "finished" give one value."""
+    runs = [{"state": "Finished"}, {"state": "finished"}, {"state": "FINISHED"}]
+    offered = [(item.text, item.detail) for item in complete("state == ", runs=runs).items]
+    assert offered[0] == ('"finished"', "seen in 3 runs")
+    assert [text for text, _ in offered].count('"finished"') == 1
+    assert not any(text.lower() == '"finished"' and text != '"finished"' for text, _ in offered)
+    cased = [{"config": {"opt": "Adam"}}, {"config": {"opt": "adam"}}]
+    assert {item.text for item in complete("config.opt == ", runs=cased).items} >= {
+        '"Adam"', '"adam"'}  # text elsewhere keeps its case
+
+
+def test_a_section_is_not_offered_once_typed() -> None:
+    """``config.`` typed: its keys follow, not ``config.`` itself."""
+    items = complete("config.", fields=["config.lr", "summary.acc"]).items
+    assert [(item.text, item.kind) for item in items] == [("config.lr", "field")]
+    run = next(item for item in complete("ru").items if item.text == "run.")
+    assert run.detail == "a run attribute by its W&B key (run.createdAt)"
 
 
 def test_the_span_is_the_word_before_the_cursor() -> None:

@@ -109,7 +109,7 @@ def complete(text: str, cursor: int | None = None, *, runs: Iterable[Any] | None
     word = before[start:].lower()
     items: dict[str, Completion] = {}
     for item in _candidates(state, before, known):
-        if _fits(item, word):
+        if _fits(item, word) and not (item.kind == "section" and item.text.lower() == word):
             items.setdefault(item.text, item)
     return Completions(span, tuple(items.values()))
 
@@ -201,9 +201,12 @@ def _candidates(state: Prefix, before: str, known: _Known) -> Iterator[Completio
     accepted = state.accepts()
     if accepted & _FIELD_TERMINALS:
         yield from _fields(known)
+    # right after a field, only the predicates the field's kind allows
+    field = str(_field_before(state, before)) if "OP" in accepted else None
     if "OP" in accepted:
         for op in OPERATORS:
-            yield Completion(op, "operator")
+            if field is None or _predicate_allowed(field, op):
+                yield Completion(op, "operator")
     if accepted & (_VALUES | {"UNIT"}) and not accepted & _FIELD_TERMINALS:
         yield from _values(accepted, _field_before(state, before), known)
     if accepted & {"NUMBER", "STRING"}:  # a list where one value belongs is never a query
@@ -211,7 +214,8 @@ def _candidates(state: Prefix, before: str, known: _Known) -> Iterator[Completio
     for terminal in sorted(accepted - _NOT_KEYWORDS, key=_terminal_order):
         for words in _keywords(state, terminal):
             text = " ".join(words)
-            yield Completion(text, "keyword" if text[0].isalpha() else "punctuation")
+            if field is None or _predicate_allowed(field, text):
+                yield Completion(text, "keyword" if text[0].isalpha() else "punctuation")
 
 
 def _terminal_order(terminal: str) -> tuple[bool, str]:
@@ -245,11 +249,46 @@ def _is_keyword(terminal: str) -> bool:
             and (_spelling(terminal) or "?")[0].isalpha()))
 
 
+#: Operands that make a predicate of each operator or keyword, tried in turn: the predicate
+#: may follow a field if one of them makes a query the leaf check accepts.
+_SAMPLE_OPERANDS = {
+    "between": ('1 and 2', '"a" and "b"', '"2024-01-01" and "2024-02-01"',
+                '"crashed" and "running"'),
+    "in": ("[1]", '["a"]', '["finished"]'), "not in": ("[1]", '["a"]', '["finished"]'),
+    "is null": ("",), "is not null": ("",), "within last": ("1d",),
+}
+_SAMPLE_VALUES = ("1", '"a"', "true", '"2024-01-01"', '"finished"')
+
+
+@lru_cache(maxsize=4096)
+def _predicate_allowed(field: str, words: str) -> bool:
+    """Whether ``field`` may be followed by the operator or keyword ``words``: the leaf check
+    (a field's kind) refuses ``runtime contains``, and ``within last`` but on created_at.
+    Words that start no predicate (``order by``, ``and``) are not judged."""
+    samples = _SAMPLE_OPERANDS.get(words)
+    if samples is None:
+        if words not in OPERATORS and words not in ("contains",):
+            return True
+        samples = _SAMPLE_VALUES
+    for operand in samples:
+        try:
+            parse(f"{field} {words} {operand}")
+        except QuerySyntaxError:
+            continue
+        return True
+    return False
+
+
+#: What each section's keys are, as completion describes them.
+_SECTION_DETAILS = {"config": "a key of the run's config", "summary": "a key of the run's summary",
+                    "run": "a run attribute by its W&B key (run.createdAt)"}
+
+
 def _fields(known: _Known) -> Iterator[Completion]:
     for name in RUN_ATTRIBUTES:
         yield Completion(name, "field", "run attribute")
     for section in SECTIONS:
-        yield Completion(f"{section}.", "section", f"a key of the run's {section}")
+        yield Completion(f"{section}.", "section", _SECTION_DETAILS[section])
     for name in known.names():
         section = name.partition(".")[0]
         detail = f"{section} key" if section in SECTIONS else "run attribute"
@@ -263,6 +302,11 @@ def _values(accepted: frozenset[str], field: Field | None, known: _Known
     if field is None:
         return
     seen = known.values(str(field))
+    if kind(field) == "state":  # states compare without case: offer each once, as W&B has it
+        folded: _Seen = Counter()
+        for (is_bool, value), count in seen.items():
+            folded[is_bool, value.lower() if isinstance(value, str) else value] += count
+        seen = folded
     offered = [(value, f"seen in {count} run{'' if count == 1 else 's'}" if count else "")
                for (_, value), count in seen.most_common(MAX_VALUES)]
     if kind(field) == "state":
