@@ -96,14 +96,65 @@ def terminal(tmp_path: Path, runs_file: Path) -> Iterator[Terminal]:
         term.child.terminate(force=True)
 
 
-def test_query_shows_highlighted_canonical_text_and_json(terminal: Terminal) -> None:
+def test_query_shows_canonical_text_a_compact_result_and_the_runs(terminal: Terminal) -> None:
+    """The runs table stays on the screen: the compiled JSON is one line; ``:json`` or
+    ``:set json on`` shows all of it."""
     raw = terminal.enter("summary.val_loss<0.1 AND name=~'^s'", r"runs match")
     shown = _plain(raw)
     assert 'summary.val_loss < 0.1 and name =~ "^s"\n' in shown
     assert re.search(r"\x1b\[[0-9;]*m\s*summary", raw)  # the canonical text is colored
-    assert '"filterFormat": "filterV2"' in shown
-    assert '"isRegex": true' in shown
+    [preview] = [line for line in shown.splitlines() if line.startswith("runset: ")]
+    assert '"filterFormat": "filterV2"' in preview and "(:json shows all" in preview
     assert "warning: " in shown
+    assert "type :set exact_ops true to keep <" in shown  # the hint in the REPL's words
+    assert "exact_ops=True" not in shown
+    assert "1 of 3 runs match" in shown
+    assert len(shown.strip().splitlines()) <= 12
+    whole = _plain(terminal.enter(":json", r'"isRegex": true'))
+    assert '"filterFormat": "filterV2"' in whole
+    terminal.enter(":set json on", "json: on")
+    always = _plain(terminal.enter("config.lr == 0.1", r"runs match"))
+    assert '"filterFormat": "filterV2",' in always  # indented, whole
+    assert terminal.close() == 0
+
+
+def test_enter_takes_the_completion_chosen_in_the_menu(terminal: Terminal) -> None:
+    """Tab, Tab to a choice, Enter: the choice is taken and nothing runs yet."""
+    terminal.child.send("config.\t")
+    terminal.child.expect("config key")  # the menu is open
+    terminal.child.send("\t")  # the first key chosen
+    terminal.child.expect("config key")
+    terminal.child.send("\r")  # takes it; a half query would run and fail here
+    terminal.child.send(" == 0.1")
+    shown = _plain(terminal.enter("", r"runs match"))
+    assert "error" not in shown
+    assert "config.lr == 0.1\n" in shown
+    assert "1 of 3 runs match" in shown
+    assert terminal.close() == 0
+
+
+def test_set_gives_the_target_its_options(terminal: Terminal) -> None:
+    listed = _plain(terminal.enter(":set", r"whole compiled JSON after every query"))
+    for option in ("format", "exact_ops", "strict", "limit_as_max_runs", "json"):
+        assert re.search(rf"\n  {option} +", listed)
+    terminal.enter(":set exact_ops true", "exact_ops: true")
+    exact = _plain(terminal.enter("summary.val_loss < 0.1", r"runs match"))
+    assert "warning" not in exact
+    terminal.enter(":json", '"op": "<"')
+    refused = _plain(terminal.enter(":set format filterv3", r"not 'filterv3'"))
+    assert "format is one of filterv2, legacy" in refused
+    unknown = _plain(terminal.enter(":set dialect sqlite", r"its options are[^\n]*"))
+    assert "the runset target has no option 'dialect'" in unknown
+    terminal.enter(":target sql", "target: sql")
+    terminal.enter(":set dialect sqlite", "dialect: sqlite")
+    sql = _plain(terminal.enter("config.lr == 0.1", r"runs match"))
+    assert '"config.lr"' in sql or "config.lr" in sql
+    terminal.enter(":target runset", "target: runset")
+    again = _plain(terminal.enter("summary.val_loss < 0.1", r"runs match"))
+    assert "warning" not in again  # each target keeps its own options
+    terminal.enter(":set exact_ops", r"exact_ops: \(default\)")
+    relaxed = _plain(terminal.enter("summary.val_loss < 0.1", r"runs match"))
+    assert "warning" in relaxed
     assert terminal.close() == 0
 
 
@@ -301,20 +352,20 @@ def test_commands_and_multi_line_input(terminal: Terminal, tmp_path: Path) -> No
 def test_history_is_recalled_in_the_next_session(tmp_path: Path) -> None:
     history = str(tmp_path / "shared-history")
     first = Terminal(tmp_path, "--history", history)
-    assert "config.lr == 0.5\n" in _plain(first.enter("config.lr==0.5", r'"search"'))
+    assert "config.lr == 0.5\n" in _plain(first.enter("config.lr==0.5", r"\(:json shows"))
     assert first.close() == 0
     second = Terminal(tmp_path, "--history", history)
     second.child.send("\x1b[A")
     second.child.expect("==0.5")  # the recalled query, drawn highlighted
-    shown = _plain(second.enter("", r'"search"'))
-    assert '"value": 0.5' in shown
+    shown = _plain(second.enter("", r"\(:json shows"))
+    assert "config.lr == 0.5\n" in shown
     assert second.close() == 0
 
 
 def test_history_file_comes_from_the_environment(tmp_path: Path) -> None:
     history = tmp_path / "from-env"
     term = Terminal(tmp_path, env=_env(tmp_path, WSQUERY_HISTORY=str(history)))
-    term.enter("config.a == 1", r'"search"')
+    term.enter("config.a == 1", r"\(:json shows")
     assert term.close() == 0
     assert "config.a == 1" in history.read_text(encoding="utf-8")
 
@@ -332,7 +383,7 @@ def test_without_prompt_toolkit_it_names_the_extra_and_reads_lines(tmp_path: Pat
     child.send("(config.a == 1 or\r")
     child.expect_exact("... ")
     child.send("config.b == 2)\r")
-    child.expect_exact('"search"')
+    child.expect_exact("(:json shows")
     assert "config.a == 1 or config.b == 2" in _plain(str(child.before))
     child.sendeof()
     child.expect(pexpect.EOF)
@@ -485,8 +536,10 @@ def test_candidates() -> None:
     assert texts("config.a == 1 \\\nand st") == (2, ["state", "step"])
     assert texts("summary.val_loss == 1 and st", 13) == (13, ["summary.val_loss"])
     assert texts(":ta") == (3, [":target"])
-    assert texts(":") == (1, [":target", ":runs", ":project", ":fields", ":explain", ":save",
-                              ":help", ":quit"])
+    assert texts(":") == (1, [":target", ":set", ":json", ":runs", ":project", ":fields",
+                              ":explain", ":save", ":help", ":quit"])
+    assert texts(":set ex") == (2, ["exact_ops"])
+    assert texts(":set j") == (1, ["json"])
     assert texts(":target m") == (1, ["mongo"])
     assert texts(":explain summary.v") == (9, ["summary.val_loss"])
     assert texts(":runs fi") == (0, [])
@@ -518,3 +571,15 @@ def test_history_path(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("WSQUERY_HISTORY", str(tmp_path / "env"))
     assert history_path() == tmp_path / "env"
     assert history_path(str(tmp_path / "arg")) == tmp_path / "arg"
+
+
+def test_set_and_json_as_a_json_lines_filter(tmp_path: Path) -> None:
+    status, out, _ = _serve(tmp_path, [":set exact_ops true", "summary.a < 1", ":json",
+                                       ":set exact_ops", "summary.a < 1", ":set nope 1"])
+    assert status == 0
+    assert out[0] == {"option": "exact_ops", "value": "true"}
+    assert out[1]["warnings"] == [] and out[1]["result"]["filters"]["filters"][0]["op"] == "<"
+    assert out[2] == {"result": out[1]["result"]}
+    assert out[3] == {"option": "exact_ops", "value": None}
+    assert out[4]["warnings"] and out[4]["result"]["filters"]["filters"][0]["op"] == "<="
+    assert "has no option 'nope'" in out[5]["error"]["message"]

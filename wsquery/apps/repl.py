@@ -19,6 +19,7 @@ from typing import IO, TYPE_CHECKING, Any, TextIO, assert_never
 import attrs
 
 from wsquery.apps.assist import Completion, check, complete, fields_of
+from wsquery.apps.display import in_terms_of
 from wsquery.ast import (
     Field,
     Query,
@@ -52,9 +53,15 @@ MAX_ROWS = 50
 MAX_CELL = 32
 
 HELP = """\
-Type a query to see its canonical text, its warnings and the JSON for the current target.
-A line ending in \\ or with open ( or [ continues on the next line.
+Type a query to see its canonical text, its warnings, the runs it selects (with :runs) and
+the start of what it compiles to for the current target (:json shows all of it).
+A line ending in \\ or with open ( or [ continues on the next line; Tab completes, and Enter
+takes the completion chosen in the menu.
   :target NAME              compile for this target (Tab lists them: runset, runs-api, ...)
+  :set [NAME [VALUE]]       an option of the current target (exact_ops true, format legacy);
+                            no VALUE: back to its default; no NAME: list them. `:set json on`
+                            shows the whole compiled JSON after every query
+  :json                     the whole compiled JSON of the last query
   :runs FILE                load runs (JSON lines or a JSON array); queries then list matches,
                             and a key none of them has is warned of
   :project ENTITY/PROJECT   complete with the keys and values of the project's newest runs,
@@ -65,7 +72,12 @@ A line ending in \\ or with open ( or [ continues on the next line.
   :help                     this text
   :quit                     leave (Ctrl-D too)"""
 
-_COMMANDS = (":target", ":runs", ":project", ":fields", ":explain", ":save", ":help", ":quit")
+_COMMANDS = (":target", ":set", ":json", ":runs", ":project", ":fields", ":explain", ":save",
+             ":help", ":quit")
+#: The REPL's own setting beside the target's options: show the whole JSON after a query.
+JSON_SETTING = "json"
+#: Characters of compiled JSON a query's result shows on its one line (``:json``: all).
+JSON_PREVIEW = 96
 #: Values ``:fields`` shows per field.
 SHOWN_VALUES = 5
 #: Keys by which a run in W&B's GraphQL shape is told from a plain dict.
@@ -124,6 +136,15 @@ class _Session:
         #: from ``:runs`` or ``:project``.
         self.fields: dict[str, tuple[Any, ...]] = {}
         self.last: str | None = None
+        self.last_result: Any = None
+        #: Target name -> the options ``:set`` gave it (each target keeps its own).
+        self.options: dict[str, dict[str, Any]] = {}
+        self.show_json = False
+
+    @property
+    def target_options(self) -> dict[str, Any]:
+        """The options the current target compiles with."""
+        return self.options.get(self.target, {})
 
     def handle(self, line: str) -> _Outcome:
         text = line.strip()
@@ -140,6 +161,10 @@ class _Session:
         match name:
             case ":target":
                 return self.set_target(argument)
+            case ":set":
+                return self.set_option(argument)
+            case ":json":
+                return self.last_json()
             case ":runs":
                 return self.load_runs(argument)
             case ":project":
@@ -163,6 +188,43 @@ class _Session:
                                + ", ".join(registry.names()))
         self.target = target or self.target
         return _Said({"target": self.target}, f"target: {self.target}")
+
+    def set_option(self, argument: str) -> _Said:
+        """``:set``: list the options; ``:set NAME``: back to its default; ``:set NAME VALUE``."""
+        declared = {option.name: option
+                    for option in registry.options(registry.get(self.target))}
+        name, _, value = argument.partition(" ")
+        value = value.strip()
+        given = self.options.setdefault(self.target, {})
+        if not name:
+            listed = {option: given.get(option, "(default)") for option in declared}
+            lines = [f"{self.target} options:"] + [
+                f"  {option:<18} {_shown(listed[option])}  {declared[option].help}"
+                for option in declared]
+            lines.append(f"  {JSON_SETTING:<18} {'on' if self.show_json else 'off'}  "
+                         "show the whole compiled JSON after every query")
+            return _Said({"target": self.target, "options": listed, JSON_SETTING: self.show_json},
+                         "\n".join(lines))
+        if name == JSON_SETTING:
+            self.show_json = _flag(name, value or "on")
+            return _Said({JSON_SETTING: self.show_json},
+                         f"{JSON_SETTING}: {'on' if self.show_json else 'off'}")
+        option = declared.get(name)
+        if option is None:
+            raise WsqueryError(f"the {self.target} target has no option {name!r}; its options "
+                               "are " + ", ".join([*declared, JSON_SETTING]))
+        if not value:
+            given.pop(name, None)
+            return _Said({"option": name, "value": None}, f"{name}: (default)")
+        given[name] = _option_value(option, value)
+        return _Said({"option": name, "value": _shown(given[name])},
+                     f"{name}: {_shown(given[name])}")
+
+    def last_json(self) -> _Said:
+        if self.last_result is None:
+            raise WsqueryError("nothing compiled yet: type a query first")
+        text = json.dumps(self.last_result, indent=2, ensure_ascii=False, default=str)
+        return _Said({"result": self.last_result}, text)
 
     def load_runs(self, path: str) -> _Said:
         if not path:
@@ -209,10 +271,10 @@ class _Session:
 
     def compile(self, text: str) -> _Compiled:
         query = parse(text)
-        compiled: Any = registry.compile(text, target=self.target)
+        compiled: Any = registry.compile(text, target=self.target, **self.target_options)
         result = compiled.to_json()
         matches = None if self.runs is None else evaluate(query, self.runs)
-        self.last = text
+        self.last, self.last_result = text, result
         return _Compiled(query, self.target, result, tuple(compiled.warnings), matches,
                          len(self.runs or ()))
 
@@ -246,6 +308,45 @@ class _Session:
         return _Said({"saved": {"entity": entity, "project": project, "name": name.strip(),
                                 "query": str(workspace.query), "url": workspace.url}},
                      f"saved {name.strip()!r}: {workspace.url}")
+
+
+def _flag(name: str, value: str) -> bool:
+    spelt = value.lower()
+    if spelt in ("true", "on", "yes", "1"):
+        return True
+    if spelt in ("false", "off", "no", "0"):
+        return False
+    raise WsqueryError(f"{name} is on or off (true or false), not {value!r}")
+
+
+def _option_value(option: registry.Option, value: str) -> Any:
+    """``value`` as typed after ``:set NAME``, read as the option's kind says."""
+    match option.kind:
+        case "flag":
+            return _flag(option.name, value)
+        case "choice":
+            if value not in option.choices:
+                raise WsqueryError(f"{option.name} is one of {', '.join(option.choices)}, "
+                                   f"not {value!r}")
+            return value
+        case "time":
+            from wsquery.facts.attributes import parse_datetime
+
+            moment = parse_datetime(value)
+            if moment is None:
+                raise WsqueryError(f"{option.name}: {value!r} is not an ISO-8601 date or "
+                                   "datetime")
+            return moment
+        case "text":
+            return value
+        case _:
+            assert_never(option.kind)
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
 
 
 # The local reading of runs for the table ---------------------------------------------------
@@ -354,10 +455,10 @@ class _Screen:
     def paint(self, text: str, code: str) -> str:
         return f"\x1b[{code}m{text}\x1b[0m" if self.color else text
 
-    def show(self, outcome: _Outcome) -> None:
+    def show(self, outcome: _Outcome, *, whole_json: bool = False) -> None:
         match outcome:
             case _Compiled():
-                self.compiled(outcome)
+                self.compiled(outcome, whole_json)
             case _Explained():
                 compiled = outcome.compiled
                 self.write(f"query:      {self.code(str(compiled.query), 'wsquery')}")
@@ -368,7 +469,7 @@ class _Screen:
                     self.write("  " + line)
                 self.warnings(compiled.warnings)
             case _Failed():
-                self.write(self.paint(f"error: {outcome.error}", "31"))
+                self.write(self.paint(in_terms_of(f"error: {outcome.error}", "repl"), "31"))
             case _Said():
                 self.write(outcome.text)
             case _Quit():
@@ -376,10 +477,16 @@ class _Screen:
             case _:
                 assert_never(outcome)
 
-    def compiled(self, outcome: _Compiled) -> None:
+    def compiled(self, outcome: _Compiled, whole_json: bool) -> None:
+        """The canonical query, its warnings, its compiled JSON (one line, or all of it with
+        ``:set json on``) and the runs it selects: the runs stay on the screen."""
         self.write(self.code(str(outcome.query), "wsquery"))
         self.warnings(outcome.warnings)
-        self.write(self.code(json.dumps(outcome.result, indent=2, ensure_ascii=False), "json"))
+        if whole_json:
+            self.write(self.code(json.dumps(outcome.result, indent=2, ensure_ascii=False),
+                                 "json"))
+        else:
+            self.write(f"{outcome.target}: {_preview(outcome.result)}")
         if outcome.matches is not None:
             for line in _table(outcome.matches, _query_fields(outcome.query)):
                 self.write(line)
@@ -387,10 +494,20 @@ class _Screen:
 
     def warnings(self, warnings: Iterable[Any]) -> None:
         for warning in warnings:
-            self.write(self.paint(f"warning: {warning}", "33"))
+            self.write(self.paint(in_terms_of(f"warning: {warning}", "repl"), "33"))
 
     def code(self, text: str, language: str) -> str:
         return text if self.highlight is None else self.highlight(text, language)
+
+
+def _preview(result: Any) -> str:
+    """Compiled output on one line, cut to ``JSON_PREVIEW`` characters."""
+    text = result if isinstance(result, str) else json.dumps(
+        result, ensure_ascii=False, separators=(", ", ": "), default=str)
+    text = " ".join(text.split())
+    if len(text) <= JSON_PREVIEW:
+        return text
+    return f"{text[:JSON_PREVIEW - 1]}… (:json shows all {len(text)} characters)"
 
 
 def _highlighter() -> Callable[[str, str], str] | None:
@@ -446,8 +563,8 @@ def joined(text: str) -> str:
     return text.replace("\\\n", "\n")
 
 
-def candidates(text: str, cursor: int, fields: Mapping[str, Iterable[Any]]
-               ) -> tuple[int, list[Completion]]:
+def candidates(text: str, cursor: int, fields: Mapping[str, Iterable[Any]],
+               target: str = "runset") -> tuple[int, list[Completion]]:
     """Completions at ``cursor``: how many characters before it they replace, and what they
     are: commands at the start of a line, targets after ``:target``, else what the grammar
     lets come there in a query (also after ``:explain``), with the keys and values of
@@ -461,6 +578,10 @@ def candidates(text: str, cursor: int, fields: Mapping[str, Iterable[Any]]
         if command == ":target":
             return len(rest), [Completion(t, "keyword") for t in registry.names()
                                if t.startswith(rest)]
+        if command == ":set" and " " not in rest:
+            names = [option.name for option in registry.options(registry.get(target))]
+            return len(rest), [Completion(name, "keyword") for name in [*names, JSON_SETTING]
+                               if name.startswith(rest)]
         if command != ":explain":
             return 0, []
         offset = len(before) - len(rest)
@@ -477,7 +598,8 @@ def _completer(session: _Session) -> Completer:
     class QueryCompleter(Completer):
         def get_completions(self, document: Document,
                             complete_event: CompleteEvent) -> Iterator[Completion]:
-            length, items = candidates(document.text, document.cursor_position, session.fields)
+            length, items = candidates(document.text, document.cursor_position, session.fields,
+                                       session.target)
             for item in items:
                 yield Completion(item.text, start_position=-length,
                                  display_meta=item.detail or item.kind)
@@ -485,21 +607,22 @@ def _completer(session: _Session) -> Completer:
     return QueryCompleter()
 
 
-def problem_line(text: str, target: str, fields: Mapping[str, Iterable[Any]] | None = None
-                 ) -> str:
+def problem_line(text: str, target: str, fields: Mapping[str, Iterable[Any]] | None = None,
+                 options: Mapping[str, Any] | None = None) -> str:
     """The first problem of the query typed so far, as the line under the input shows it:
     the line of the text it is on, then a caret under its place and what it says (empty when
-    there is none, and for commands). ``fields`` (those loaded) also judge the keys."""
+    there is none, and for commands). ``fields`` (those loaded) also judge the keys;
+    ``options`` are the target's, as ``:set`` gave them."""
     if not text.strip() or text.lstrip().startswith(":"):
         return ""
-    problems = check(text.replace("\\\n", " \n"), target, fields=fields)
+    problems = check(text.replace("\\\n", " \n"), target, fields=fields, **(options or {}))
     if not problems:
         return ""
     problem = problems[0]
     start = text.rfind("\n", 0, problem.span[0]) + 1
     end = text.find("\n", problem.span[0])
     line = text[start:len(text) if end == -1 else end]
-    hint = f" ({problem.hint})" if problem.hint else ""
+    hint = f" ({in_terms_of(problem.hint, 'repl')})" if problem.hint else ""
     return (f" {line}\n {' ' * (problem.column - 1)}^ {problem.severity}: {problem.message}"
             f"{hint}")
 
@@ -528,6 +651,10 @@ def _prompt_lines(session: _Session, stdin: TextIO, stdout: TextIO,
     @bindings.add("enter")
     def _enter(event: KeyPressEvent) -> None:
         buffer = event.current_buffer
+        chosen = buffer.complete_state and buffer.complete_state.current_completion
+        if chosen:  # the menu is open on a choice: take it, as pgcli and ptpython do
+            buffer.apply_completion(chosen)
+            return
         if continues(buffer.text):
             buffer.insert_text("\n")
         else:
@@ -540,7 +667,7 @@ def _prompt_lines(session: _Session, stdin: TextIO, stdout: TextIO,
         lexer=PygmentsLexer(WsqueryLexer), completer=_completer(session),
         complete_while_typing=False, history=FileHistory(str(path)),
         bottom_toolbar=lambda: problem_line(prompt.default_buffer.text, session.target,
-                                            session.fields),
+                                            session.fields, session.target_options),
         input=create_input(stdin), output=create_output(stdout))
 
     def lines() -> Iterator[str]:
@@ -611,7 +738,7 @@ def run_repl(*, target: str = "runset", runs_file: str | None = None,
         outcome = session.handle(text)
         if isinstance(outcome, _Quit):
             break
-        screen.show(outcome)
+        screen.show(outcome, whole_json=session.show_json)
     return 0
 
 
