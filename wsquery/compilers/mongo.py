@@ -85,6 +85,7 @@ from wsquery.ast import (
     total_order,
 )
 from wsquery.compilers.base import Context, checked_now, cover
+from wsquery.compilers.notebook import ShownInNotebooks
 from wsquery.errors import TargetError, TargetWarning, WsqueryError
 from wsquery.facts.attributes import Kind, attribute, parse_datetime, typed_as
 from wsquery.facts.formats import RUNS_API_CONFIG_KEYS_WITH_VALUE, iso_timestamp
@@ -114,7 +115,7 @@ _SORTED = frozenset({"name", "displayName", "state", "createdAt"})
 
 
 @attrs.frozen(slots=True)
-class MongoQuery:
+class MongoQuery(ShownInNotebooks):
     """A query as W&B's runs API takes it: ``Api().runs(path, filters=q.filters, order=q.order)``.
 
     ``warnings`` say what was left out (grouping, order keys after the first, the limit).
@@ -127,6 +128,8 @@ class MongoQuery:
     #: keys, then ``createdAt`` newest first, then the id (``name``).
     sort: tuple[tuple[str, int], ...] = (("createdAt", -1), ("name", 1))
     limit: int | None = None
+    #: The query compiled (for its notebook form; not part of the result's value).
+    query: Query | None = attrs.field(default=None, eq=False, repr=False)
 
     def to_json(self) -> dict[str, Any]:
         """``filters``, ``order`` (for ``Api.runs``), ``sort`` (for a collection's cursor, as
@@ -152,7 +155,7 @@ def compile_mongo(query: Query, *, text: str | None = None, now: datetime | None
                              "(true and false have no order)")
     order = compiler.order(query)
     sort = compiler.sort(query)
-    return MongoQuery(filters, order, tuple(compiler.warnings), sort, query.limit)
+    return MongoQuery(filters, order, tuple(compiler.warnings), sort, query.limit, query)
 
 
 # Places: where a field lives in a run document --------------------------------------------------

@@ -53,6 +53,7 @@ from wsquery.ast import (
     Within,
 )
 from wsquery.compilers.base import Context, checked_now, cover, limit_span
+from wsquery.compilers.notebook import ShownInNotebooks
 from wsquery.errors import TargetWarning
 from wsquery.facts.attributes import kind, typed
 from wsquery.facts.formats import (
@@ -81,7 +82,7 @@ NO_RUN: Filter = {"name": {"$in": []}}
 
 
 @attrs.frozen(slots=True)
-class RunsApiQuery:
+class RunsApiQuery(ShownInNotebooks):
     """A query as ``wandb.Api().runs`` takes it: ``api.runs(path, **q.to_json())``.
 
     ``warnings`` say what was left out (grouping, order keys after the first, the limit) and
@@ -92,6 +93,8 @@ class RunsApiQuery:
     order: str = DEFAULT_ORDER
     per_page: int | None = None
     warnings: tuple[TargetWarning, ...] = ()
+    #: The query compiled (for its notebook form; not part of the result's value).
+    query: Query | None = attrs.field(default=None, eq=False, repr=False)
 
     def to_json(self) -> dict[str, Any]:
         """The keyword arguments of ``Api.runs``: ``filters``, ``order``, and ``per_page``
@@ -122,7 +125,7 @@ def compile_runs_api(query: Query, *, text: str | None = None, now: datetime | N
                       limit_span(text),
                       f"take the first {query.limit} runs it returns, as wsquery.runs does")
     return RunsApiQuery(filters, compiler.order(query.order_by), per_page,
-                        tuple(compiler.warnings))
+                        tuple(compiler.warnings), query)
 
 
 class _Compiler(Context):

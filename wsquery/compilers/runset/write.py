@@ -40,6 +40,7 @@ from wsquery.ast import (
     slot_constructor,
 )
 from wsquery.compilers.base import Context, check_options, limit_span
+from wsquery.compilers.notebook import ShownInNotebooks
 from wsquery.errors import TargetError, TargetWarning
 from wsquery.facts.attributes import CONVERTED_KINDS, kind, typed
 from wsquery.facts.formats import (
@@ -81,7 +82,7 @@ Conjunction = tuple[Expr, ...]
 
 
 @attrs.frozen(slots=True)
-class RunsetQuery:
+class RunsetQuery(ShownInNotebooks):
     """A query as a workspace run set stores it; ``to_json()`` is what goes into a saved view's
     ``runSets[0]``. The dicts are this object's own: copy them before changing them."""
 
@@ -93,6 +94,8 @@ class RunsetQuery:
     #: The view's max-runs setting that a ``limit`` became (``limit_as_max_runs=True``); it
     #: belongs to the view's settings, not to the run set, so ``to_json`` leaves it out.
     max_runs: int | None = None
+    #: The query compiled (for its notebook form; not part of the result's value).
+    query: Query | None = attrs.field(default=None, eq=False, repr=False)
 
     def to_json(self) -> dict[str, Any]:
         return {"filters": self.filters, "grouping": self.grouping, "sort": self.sort,
@@ -103,8 +106,8 @@ class RunsetQuery:
 CACHED_TEXTS = 256
 #: Compiled texts: the run set's JSON, marshalled, its warnings and max runs; least recently used
 #: first.
-_compiled: OrderedDict[Hashable, tuple[bytes, tuple[TargetWarning, ...], int | None]] = (
-    OrderedDict())
+_Kept = tuple[bytes, tuple[TargetWarning, ...], int | None, Query | None]
+_compiled: OrderedDict[Hashable, _Kept] = OrderedDict()
 _seen: set[Hashable] = set()  # texts compiled since it was last emptied, not kept (yet)
 
 
@@ -122,12 +125,13 @@ def compile_text(text: str, **options: object) -> RunsetQuery:
     if kept is not None:
         with contextlib.suppress(KeyError):  # another thread may have let it go meanwhile
             _compiled.move_to_end(key)
-        return _new_runset_query(*marshal.loads(kept[0]), kept[1], kept[2])
+        return _new_runset_query(*marshal.loads(kept[0]), kept[1], kept[2], kept[3])
     compiled = compile_runset(parse(text), text=text, **options)  # type: ignore[arg-type]
     if key in _seen:
         json = (compiled.filters, compiled.grouping, compiled.sort, compiled.search)
         try:
-            _compiled[key] = (marshal.dumps(json), compiled.warnings, compiled.max_runs)
+            _compiled[key] = (marshal.dumps(json), compiled.warnings, compiled.max_runs,
+                              compiled.query)
         except ValueError:  # a value marshal cannot hold: that text is not kept
             return compiled
         if len(_compiled) > CACHED_TEXTS:
@@ -165,7 +169,7 @@ def compile_runset(query: Query, *, text: str | None = None, format: str = "filt
     grouping = [grouping_key(field) for field in query.group_by] if query.group_by else []
     max_runs = compiler.max_runs(query, limit_as_max_runs)
     return _new_runset_query(filters, grouping, sort, search, tuple(compiler.warnings),
-                             max_runs)
+                             max_runs, query)
 
 
 _new_runset_query = slot_constructor(RunsetQuery)

@@ -33,6 +33,7 @@ from wsquery.ast import (
     Within,
 )
 from wsquery.compilers.base import check_options
+from wsquery.compilers.notebook import ShownInNotebooks
 from wsquery.compilers.wandb_workspaces.vocabulary import (
     RUN_KEY_UI_NAMES,
     SECTION_WRITERS,
@@ -71,12 +72,14 @@ def to_wandb_workspaces(query: Query | str) -> str:
 
 
 @attrs.frozen
-class WandbWorkspacesFilter:
+class WandbWorkspacesFilter(ShownInNotebooks):
     """A query as a wandb-workspaces filter expression (the ``wandb-workspaces`` target);
     ``to_json()`` is that text."""
 
     text: str
     warnings: tuple[TargetWarning, ...] = ()
+    #: The query compiled (for its notebook form; not part of the result's value).
+    query: Query | None = attrs.field(default=None, eq=False, repr=False)
 
     def to_json(self) -> str:
         return self.text
@@ -87,7 +90,7 @@ def compile_wandb_workspaces(query: Query, *, text: str | None = None, strict: b
     """``to_wandb_workspaces`` as a compile target; ``text``, the source of ``query``, lets
     errors point into it. It gives no warnings, so ``strict`` changes nothing."""
     check_options(TARGET, unknown, "strict only", [("strict", strict)])
-    return WandbWorkspacesFilter(_write(query, text))
+    return WandbWorkspacesFilter(_write(query, text), query=query)
 
 
 def _write(parsed: Query, text: str | None) -> str:

@@ -1,0 +1,59 @@
+"""How wsquery's objects show in a notebook: ``_repr_html_`` as Jupyter calls it."""
+
+from __future__ import annotations
+
+import html
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import wsquery
+
+ROOT = Path(__file__).resolve().parent.parent
+_TAGS = re.compile(r"<[^>]+>")
+
+
+def _text(markup: str) -> str:
+    return html.unescape(_TAGS.sub("", markup))
+
+
+@pytest.mark.parametrize("target", ["runset", "runs-api", "mongo", "wandb-workspaces"])
+def test_a_compiled_query_shows_its_query_warnings_and_output(target: str) -> None:
+    text = 'summary.acc > 0.5 and state == "finished" and config.note == "<b>"'
+    if target == "wandb-workspaces":
+        text = 'summary.acc >= 0.5 and state == "finished"'
+    compiled = wsquery.compile(text, target=target)
+    markup = compiled._repr_html_()
+    shown = _text(markup)
+    assert str(wsquery.parse(text)) in shown  # the query, highlighted: tags between words
+    assert re.search(r"<span[^>]*>summary\.acc</span>|<span[^>]*>summary", markup)
+    if target == "runset":
+        assert "warning: summary.acc > 0.5 became summary.acc >= 0.5" in shown
+        assert '"filterFormat": "filterV2"' in shown
+    if target != "wandb-workspaces":
+        assert "<b>" not in markup  # every value escaped
+    output = compiled.to_json()
+    assert (output if isinstance(output, str) else '"filters"') in shown
+
+
+def test_a_run_set_from_the_cache_shows_the_same() -> None:
+    text = "config.cached == 12345"
+    first, second, third = (wsquery.compile(text) for _ in range(3))  # kept from the second
+    assert first._repr_html_() == third._repr_html_()
+    assert "config.cached == 12345" in _text(third._repr_html_())
+
+
+def test_without_pygments_it_is_plain_escaped_text(tmp_path: Path) -> None:
+    blocked = tmp_path / "pygments"
+    blocked.mkdir()
+    (blocked / "__init__.py").write_text("raise ImportError('not installed')\n")
+    code = ("import wsquery\n"
+            "print(wsquery.compile('config.a == \"<x>\"')._repr_html_())")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                            text=True, timeout=60,
+                            env={"PYTHONPATH": f"{tmp_path}:{ROOT}", "PATH": "/usr/bin:/bin"})
+    assert result.returncode == 0, result.stderr
+    assert "<pre>config.a == &quot;&lt;x&gt;&quot;</pre>" in result.stdout
