@@ -41,7 +41,7 @@ def test_a_compiled_query_shows_its_query_warnings_and_output(target: str) -> No
 
 def test_a_run_set_from_the_cache_shows_the_same() -> None:
     text = "config.cached == 12345"
-    first, second, third = (wsquery.compile(text) for _ in range(3))  # kept from the second
+    first, _, third = (wsquery.compile(text) for _ in range(3))  # kept from the second
     assert first._repr_html_() == third._repr_html_()
     assert "config.cached == 12345" in _text(third._repr_html_())
 
