@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 from collections.abc import Iterator
@@ -324,6 +325,26 @@ def demo_runs() -> list[dict[str, Any]]:
          "config": {"optimizer": optimizer, "learning_rate": learning_rate, "epochs": 75},
          "summary": {"val_loss": val_loss, "val_accuracy": accuracy, "f1_score": f1,
                      "train_loss": round(val_loss * 0.8, 3),
-                     "train_accuracy": round(min(accuracy + 0.03, 1.0), 3)}}
+                     "train_accuracy": round(min(accuracy + 0.03, 1.0), 3)},
+         "history": _demo_history(day, val_loss, accuracy)}
         for day, (run_id, name, state, optimizer, learning_rate, val_loss, accuracy, f1)
         in enumerate(rows, 1)]
+
+
+#: The demo runs' logged steps: every 5th of 75 epochs.
+DEMO_STEPS = range(0, 76, 5)
+
+
+def _demo_history(seed: int, val_loss: float, accuracy: float) -> list[dict[str, float]]:
+    """Rows a training run logs, nearing its summary: losses falling from about 1 and
+    accuracies rising from about 0.3, each with a little wobble of its own."""
+    rows = []
+    for step in DEMO_STEPS:
+        left = math.exp(-step / 15)  # how much of the way is still to go
+        wobble = 0.015 * math.sin(step / 4 + seed) * left
+        loss = val_loss + (1.0 - val_loss) * left + wobble
+        correct = accuracy - (accuracy - 0.3) * left - wobble
+        rows.append({"_step": step, "val_loss": round(loss, 4),
+                     "train_loss": round(loss * 0.8, 4), "val_accuracy": round(correct, 4),
+                     "train_accuracy": round(min(correct + 0.03, 1.0), 4)})
+    return rows
