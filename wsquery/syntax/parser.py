@@ -114,7 +114,6 @@ def _tables_key() -> dict[str, Any]:
             "python": list(sys.version_info[:3]), "maker": _source_stamp()}
 
 
-
 def parse(text: str) -> Query:
     """Parse query text into a ``Query``; raise ``QuerySyntaxError`` (or its subclass
     ``QueryValidationError``) pointing at the exact place when it is not a valid query."""

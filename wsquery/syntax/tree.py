@@ -109,7 +109,6 @@ def _joiner(kind: type[And] | type[Or]) -> Callable[[_Build, Any, _Terminal, Any
     return join
 
 
-
 def _end_of(item: Expr | _Chain) -> int:
     if isinstance(item, _Chain):
         return _end_of(item.operands[-1])
