@@ -1,4 +1,5 @@
-"""The keywords read off the grammar: the one list the lexer, the REPL and completion use."""
+"""The keywords read off the grammar: the one list the lexer, the REPL, completion and the
+syntax errors use."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import re
 import pytest
 from pygments.token import Keyword, Operator
 
+from wsquery.syntax import parser
+from wsquery.syntax.diagnostics import _describe_expected
 from wsquery.syntax.grammar import grammar_path, keywords, read_text
 from wsquery.syntax.lexer import WsqueryLexer
 
@@ -34,3 +37,16 @@ def test_the_lexer_highlights_every_keyword(words: str) -> None:
     assert len(tokens) == 1, tokens
     kind, _ = tokens[0]
     assert kind in Keyword or kind in Operator, tokens
+
+
+def test_syntax_errors_name_every_terminal_in_words() -> None:
+    """A terminal the grammar adds is described, never shown by its name (``GROUP_BY``); a
+    keyword as its words in quotes."""
+    lark = parser._lark()
+    for terminal in lark.terminals:
+        if terminal.name in lark.ignore_tokens:
+            continue
+        described = _describe_expected({terminal.name})
+        assert terminal.name not in described
+        if terminal.name in keywords():
+            assert f"'{keywords()[terminal.name]}'" in described

@@ -12,7 +12,7 @@ also asks ``is_not_nan`` where only TRUE matters (not under ``not``), and one it
 expression is TRUE on exactly the rows ``evaluate`` selects, though it may be FALSE where the
 language has UNKNOWN. An integer column (``columns=`` says so) holds no NaN and is compared as it
 is; a sort key reads NaN as null (``fill_nan``). polars runs Rust's ``regex``, not RE2: a pattern
-goes as RE2 reads it with every class spelt out (``run_table.write_regex``), or is refused (Unicode
+goes as RE2 reads it with every class spelt out (``regex.to_rust``), or is refused (Unicode
 classes, ``\\C``, ``\\B``). A sort is stable (``maintain_order``), nulls and NaN last, as
 ``evaluate`` sorts.
 """
@@ -33,6 +33,7 @@ from wsquery.compilers.base import Context, checked_now
 from wsquery.compilers.run_table import Part, Test
 from wsquery.compilers.table_writer import TableWriter
 from wsquery.errors import TargetError, TargetWarning
+from wsquery.regex import RegexNotWritten, to_rust
 from wsquery.semantics.normalize import normalize
 
 try:
@@ -155,8 +156,8 @@ class PolarsWriter(TableWriter[polars.Expr]):
 
     def regex(self, test: Test) -> polars.Expr:
         try:
-            pattern = run_table.write_regex(test.value, "rust")
-        except run_table.RegexNotWritten as refused:
+            pattern = to_rust(test.value)
+        except RegexNotWritten as refused:
             raise self.context.error(
                 f"regex {test.value!r}: polars' regular expressions (Rust's regex) "
                 f"cannot say {refused} as RE2 reads it", None,

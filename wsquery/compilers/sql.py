@@ -23,7 +23,7 @@ rows; ``tiebreak`` names a column ordering rows that order leaves tied (runs wit
   ``json_each`` on SQLite, whose lists are JSON text;
 - durations are seconds, ``within last`` a bound cutoff worked out at compile time from ``now``;
 - regexes are RE2: DuckDB runs them as written; Spark (Java's engine) and PostgreSQL get the
-  pattern as RE2 reads it, with every class spelt out (``run_table.write_regex``), or a
+  pattern as RE2 reads it, with every class spelt out (``regex.to_postgres``, ``to_java``), or a
   ``TargetError`` for what they cannot read that way; SQLite has no regex.
 
 Parameters are named (``p1``, ``p2``, ...) in each dialect's own style: ``$p1`` (DuckDB),
@@ -37,7 +37,7 @@ differently.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -46,9 +46,10 @@ import attrs
 from wsquery.ast import Query, total_order
 from wsquery.compilers import run_table
 from wsquery.compilers.base import Context, checked_now
-from wsquery.compilers.run_table import FLAVOR_ENGINES, Part, Shape, Test
+from wsquery.compilers.run_table import Part, Shape, Test
 from wsquery.compilers.table_writer import TableWriter
 from wsquery.errors import TargetError, TargetWarning, WsqueryError
+from wsquery.regex import RegexNotWritten, to_java, to_postgres
 from wsquery.semantics.normalize import normalize
 
 try:
@@ -240,13 +241,14 @@ class SqlWriter(TableWriter[Any]):
         """An RE2 pattern as the dialect's regex engine reads it (DuckDB's is RE2 itself)."""
         return pattern
 
-    def written_pattern(self, pattern: str, flavor: run_table.Flavor) -> str:
-        """``pattern`` written for ``flavor`` (``run_table.write_regex``), or the error."""
+    def written_pattern(self, pattern: str, write: Callable[[str], str]) -> str:
+        """``pattern`` as ``write``, a flavour of ``wsquery.regex``, writes it for the
+        dialect's engine, or the error."""
         try:
-            return run_table.write_regex(pattern, flavor)
-        except run_table.RegexNotWritten as refused:
+            return write(pattern)
+        except RegexNotWritten as refused:
             raise self.context.error(
-                f"regex {json.dumps(pattern)}: {FLAVOR_ENGINES[flavor]}'s regular expressions "
+                f"regex {json.dumps(pattern)}: {self.DIALECT}'s regular expressions "
                 f"cannot say {refused} as RE2 reads it", None, "use duckdb, which runs RE2"
             ) from None
 
@@ -322,7 +324,7 @@ class PostgresWriter(SqlWriter):
         return exp.EQ(this=value, expression=exp.Any(this=exp.Paren(this=column)))
 
     def pattern(self, pattern: str) -> str:
-        return self.written_pattern(pattern, "postgres")
+        return self.written_pattern(pattern, to_postgres)
 
 
 class SparkWriter(SqlWriter):
@@ -331,7 +333,7 @@ class SparkWriter(SqlWriter):
     DIALECT = "spark"
 
     def pattern(self, pattern: str) -> str:
-        written = self.written_pattern(pattern, "java")
+        written = self.written_pattern(pattern, to_java)
         self.context.check_backtracking(pattern, "Spark's Java regex engine", None)
         return written
 

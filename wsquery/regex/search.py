@@ -1,0 +1,141 @@
+"""A user's RE2 pattern -> a search predicate that cannot hang: RE2 itself when google-re2 is
+installed, else Python's ``re`` on the pattern's exact translation, over text of bounded length.
+
+``name =~ "pattern"`` means what Google's RE2 means: a match somewhere in the text
+(unanchored), with RE2's syntax and classes. W&B's server runs such patterns with RE2, so users
+write RE2 and read back what they wrote. With google-re2 (``pip install 'wsquery[re2]'``) RE2
+runs the pattern, in time linear in the text. Without it, Python's ``re`` runs the translation
+(``python``): RE2 reads UTF-8 bytes, so ``\\B`` also holds between the bytes of a character
+beyond ASCII, and a pattern that matches there through ``\\B`` alone is found in any text that
+is not ASCII. Python's backtracking engine can take exponential time, so patterns that risk it
+are refused (``backtracking``), and the text is bounded so that one search stays within about
+ten million steps; longer text makes the search raise ``TargetError`` naming the limit rather
+than run for minutes.
+
+**Lone surrogates.** W&B's text is UTF-8 and never holds them, and RE2 cannot read them; on both
+engines a text is searched with each lone surrogate replaced by U+FFFD, the replacement
+character.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from collections.abc import Callable
+from functools import lru_cache
+from typing import Any
+
+from wsquery.errors import TargetError
+from wsquery.regex.backtracking import _parser, _python_limit
+from wsquery.regex.nodes import Node, RegexRefusal, _error, _Refused, _show, matches_nothing
+from wsquery.regex.python import _python_text
+from wsquery.regex.reader import _SURROGATE, read_pattern
+
+#: A search predicate: whether the pattern matches somewhere in the text.
+Search = Callable[[str], bool]
+
+#: Who runs the predicate, as its errors name it.
+_TARGET = "evaluate"
+_INSTALL = "install RE2, which runs any pattern in linear time: pip install 'wsquery[re2]'"
+
+
+def compile_user_regex(pattern: str) -> Search:
+    """A predicate telling whether RE2 finds ``pattern`` somewhere in a text, that cannot
+    hang: see the module docstring. A pattern that is not RE2 raises ``WsqueryError``, one the
+    engine at hand refuses ``TargetError``."""
+    compiled = _compile(pattern, re2_available())
+    if isinstance(compiled, RegexRefusal):
+        raise _error(pattern, compiled, target=_TARGET)
+    return compiled
+
+
+def refusal(pattern: str, *, with_re2: bool | None = None) -> RegexRefusal | None:
+    """Why ``compile_user_regex`` refuses ``pattern`` (None when it accepts it); ``with_re2``
+    picks the engine (default: RE2 when it is installed)."""
+    use_re2 = re2_available() if with_re2 is None else with_re2
+    compiled = _compile(pattern, use_re2)
+    return compiled if isinstance(compiled, RegexRefusal) else None
+
+
+def re2_available() -> bool:
+    """Whether google-re2 (import name ``re2``) can be imported."""
+    return re2_module() is not None
+
+
+def re2_module() -> Any:
+    """The google-re2 module, or None when it is not installed."""
+    try:
+        return importlib.import_module("re2")
+    except ImportError:
+        return None
+
+
+@lru_cache(maxsize=256)
+def _compile(pattern: str, use_re2: bool) -> Search | RegexRefusal:
+    """The predicate for ``pattern`` on one engine, or why it is refused (both cached)."""
+    reading = read_pattern(pattern)
+    if isinstance(reading, RegexRefusal):
+        return reading
+    try:
+        return _re2_search(pattern) if use_re2 else _python_search(pattern, reading.tree)
+    except _Refused as refused:
+        return refused.refusal
+
+
+def _searchable(text: str) -> str:
+    """The text as both engines read it: lone surrogates become U+FFFD."""
+    return text if text.isascii() or _SURROGATE.search(text) is None else _SURROGATE.sub(
+        "\ufffd", text)
+
+
+def _re2_search(pattern: str) -> Search:
+    re2 = re2_module()
+    options = re2.Options()
+    options.log_errors = False
+    try:
+        search = re2.compile(pattern.encode("utf-8"), options).search
+    except re2.error as error:
+        detail = error.args[0] if error.args else ""
+        detail = detail.decode() if isinstance(detail, bytes) else str(detail)
+        raise _Refused(RegexRefusal(f"RE2 cannot compile it ({detail})",
+                                    "use smaller repeat counts or fewer Unicode classes",
+                                    False, 0, len(pattern))) from None
+    return lambda text: search(_searchable(text).encode("utf-8")) is not None
+
+
+# Python's engine -----------------------------------------------------------------------------
+
+def _python_search(pattern: str, tree: Node) -> Search:
+    """Python's ``re`` on the translation of ``tree``, over text of bounded length."""
+    try:
+        translated = _python_text(tree)
+        python_tree = _parser.parse(translated, re.ASCII)
+        limit = _python_limit(python_tree)
+    except RecursionError:
+        raise _fallback_refusal(pattern, "groups nest too deeply for Python's re") from None
+    except _Refused as refused:
+        rewrite = refused.refusal.hint
+        raise _fallback_refusal(pattern, refused.refusal.message,
+                                f"{_INSTALL}; or {rewrite}" if rewrite else _INSTALL) from None
+    search = re.compile(translated, re.ASCII).search
+    # Where Python's reading of an empty-width test differs from RE2's, there is no character
+    # to consume: the pattern must match the empty text there, through the tests that hold.
+    in_empty_text = matches_nothing(tree, frozenset({"\\A", "\\z", "^m", "$m", "\\B"}))
+    inside_a_character = matches_nothing(tree, frozenset({"\\B"}))
+
+    def bounded_search(text: str) -> bool:
+        if limit is not None and len(text) > limit:
+            raise TargetError(
+                f"regex {_show(pattern)} runs on text of at most {limit} characters without "
+                f"RE2, and this text has {len(text)}", target=_TARGET, hint=_INSTALL)
+        if not text:
+            return in_empty_text
+        return (inside_a_character and not text.isascii()) or search(
+            _searchable(text)) is not None
+
+    return bounded_search
+
+
+def _fallback_refusal(pattern: str, message: str, hint: str = _INSTALL) -> _Refused:
+    return _Refused(RegexRefusal(message + ", so it runs only with RE2", hint, False, 0,
+                                 len(pattern)))
