@@ -1,4 +1,4 @@
-"""A syntax error lark raises -> a ``Problem`` in the user's words: the place, what was expected
+"""A syntax error lark raises -> a ``Diagnostic`` in the user's words: the place, what was expected
 (``'=='``, "a field", "end of input") and a hint where one fits (``=>`` -> ``>=``).
 
 Apart from the parsers because only an error needs it: the driver and lark's parser build, and
@@ -13,7 +13,7 @@ from functools import cache
 from typing import TYPE_CHECKING
 
 from wsquery.ast import format_value
-from wsquery.errors import Problem
+from wsquery.errors import Diagnostic
 from wsquery.syntax.grammar import keywords
 
 if TYPE_CHECKING:
@@ -86,7 +86,7 @@ def _join(options: tuple[str, ...]) -> str:
     return ", ".join(options[:-1]) + " or " + options[-1]
 
 
-def _syntax_problem(text: str, error: UnexpectedInput) -> Problem:
+def _syntax_problem(text: str, error: UnexpectedInput) -> Diagnostic:
     from lark.exceptions import UnexpectedCharacters, UnexpectedToken
 
     if isinstance(error, UnexpectedToken):
@@ -95,11 +95,11 @@ def _syntax_problem(text: str, error: UnexpectedInput) -> Problem:
         expected = _describe_expected(accepted)
         if token.type == "$END":
             position = len(text.rstrip())
-            return Problem(f"expected {_join(expected)}, found end of input",
+            return Diagnostic(f"expected {_join(expected)}, found end of input",
                            (position, position), _hint_at_end(text, expected), expected)
         span = (token.start_pos, token.end_pos)
         found = f"'{token}'"
-        return Problem(f"expected {_join(expected)}, found {found}", span,
+        return Diagnostic(f"expected {_join(expected)}, found {found}", span,
                        _hint_for_token(text, token, accepted), expected)
     assert isinstance(error, UnexpectedCharacters)
     offset = error.pos_in_stream or 0
@@ -107,27 +107,27 @@ def _syntax_problem(text: str, error: UnexpectedInput) -> Problem:
     expected = _describe_expected(set(error.allowed or ()))
     if char in "\"'":
         line_end = text.find("\n", offset)
-        return Problem("unterminated string",
+        return Diagnostic("unterminated string",
                        (offset, len(text) if line_end == -1 else line_end),
                        f"close the string with {char}; strings end on the line they start",
                        expected)
     if char == "." and text[:offset].rstrip().split()[-1:] in (["config"], ["summary"],
                                                                   ["run"], ["summary_metrics"]):
-        return Problem("expected a key after the section", (offset, offset + 1),
+        return Diagnostic("expected a key after the section", (offset, offset + 1),
                        "write a key such as config.lr or summary.`val loss`", expected)
     if char == "`":
-        return Problem("unexpected backtick", (offset, offset + 1),
+        return Diagnostic("unexpected backtick", (offset, offset + 1),
                        "backticks quote one key segment after a section: summary.`val loss`",
                        expected)
     if char.isdigit() or (char in "+-." and offset + 1 < len(text)):
         end = offset
         while end < len(text) and (text[end].isalnum() or text[end] in "+-._"):
             end += 1
-        return Problem(f"'{text[offset:end]}' is not a number, duration or field",
+        return Diagnostic(f"'{text[offset:end]}' is not a number, duration or field",
                        (offset, max(end, offset + 1)),
                        "durations are a number and a unit: 90s, 5m, 2h, 3d, 1w", expected)
     hint = "a regex match is written '=~'" if char == "~" else None
-    return Problem(f"unexpected character {char!r}", (offset, offset + 1), hint, expected)
+    return Diagnostic(f"unexpected character {char!r}", (offset, offset + 1), hint, expected)
 
 
 def _accepted(error: UnexpectedToken) -> set[str]:

@@ -40,7 +40,7 @@ from wsquery.ast import (
     comparison,
     slot_constructor,
 )
-from wsquery.errors import Problem
+from wsquery.errors import Diagnostic
 from wsquery.syntax import validate as _validate
 from wsquery.syntax.fast_lexer import _end, _ItemFinder, _Terminal, _text
 from wsquery.syntax.validate import MAX_DEPTH, UNCHECKED_LITERALS, UNTYPED_SECTIONS
@@ -125,8 +125,8 @@ class _Build:
     __slots__ = ("checks", "depths", "problems")
 
     def __init__(self) -> None:
-        self.problems: list[Problem] = []
-        self.checks: list[Problem] = []
+        self.problems: list[Diagnostic] = []
+        self.checks: list[Diagnostic] = []
         self.depths: dict[int, int] = {}
 
     def query(self, condition: Any = None, group_by: Any = None, order_by: Any = None,
@@ -175,7 +175,7 @@ class _Build:
         return self.depths.get(id(node), 0)
 
     def too_deep(self, start: int, end: int) -> None:
-        self.problems.append(Problem(
+        self.problems.append(Diagnostic(
             _TOO_DEEP, (start, end),
             hint="split the query, or flatten needless parentheses and double negations"))
 
@@ -221,7 +221,7 @@ class _Build:
             op = "=="
         elif op == "=~" or op == "!~":
             if not isinstance(literal, str):
-                self.problems.append(Problem(
+                self.problems.append(Diagnostic(
                     f"'{op}' needs a regular expression in quotes", value[1:],
                     hint=f'write {field} {op} "^pattern"'))
                 return Constant(False, span=span)
@@ -300,7 +300,7 @@ class _Build:
         span = (value[1], field.span[1])  # type: ignore[index]
         text = _text(op)
         if text in ("=~", "!~"):
-            self.problems.append(Problem(
+            self.problems.append(Diagnostic(
                 f"the pattern of '{text}' goes on its right", span,
                 hint=f"write {field} {text} <pattern>"))
             return Constant(False, span=span)
@@ -311,7 +311,7 @@ class _Build:
         span = (low[1], high[2])
         ops = (_op(_text(op1)), _op(_text(op2)))
         if not (set(ops) <= {"<", "<="} or set(ops) <= {">", ">="}):
-            self.problems.append(Problem(
+            self.problems.append(Diagnostic(
                 "a range needs two '<'/'<=' or two '>'/'>=' operators", span,
                 hint=f"write 0 <= {field} <= 1"))
             return Constant(False, span=span)
@@ -421,7 +421,7 @@ class _Build:
         except ValueError:  # more digits than Python converts
             value = math.inf
         if value in _INFINITE:
-            self.problems.append(Problem(
+            self.problems.append(Diagnostic(
                 "number out of range", (start, end),
                 hint="numbers are 64-bit floats or integers of at most 4300 digits"))
             value = 0
@@ -455,7 +455,7 @@ class _Build:
         except ValueError:  # more digits than Python converts
             count = math.inf
         if not 0 <= count < math.inf:
-            self.problems.append(Problem(
+            self.problems.append(Diagnostic(
                 "a duration is a finite length of time, zero or more", (start, end),
                 hint="write a duration such as 90s, 5m, 2h, 3d or 1w"))
             count = 0
@@ -472,22 +472,23 @@ def _range(low: Expr, high: Expr) -> _Chain:
     return _Chain(And, [low, high], low.span[0], 1)  # type: ignore[index]
 
 
-def _unknown_name(name: str, span: tuple[int, int]) -> Problem:
+def _unknown_name(name: str, span: tuple[int, int]) -> Diagnostic:
     if name in _SECTION_ALIASES:
         example = {"config": "lr", "run": "commit"}.get(name, "val_loss")
-        return Problem(f"'{name}' needs a key", span,
+        return Diagnostic(f"'{name}' needs a key", span,
                        hint=f"write {name}.<key>, e.g. {name}.{example}")
     listed = "Bare names are run attributes: " + ", ".join(RUN_ATTRIBUTES) + "."
     spellings = _attribute_spellings()
     attribute = spellings.get(_folded(name))
     if attribute is not None:  # a run attribute spelt in another case: W&B's key, say
-        return Problem(f"unknown field '{name}'", span, hint=f"did you mean {attribute}? {listed}")
+        return Diagnostic(f"unknown field '{name}'", span,
+                          hint=f"did you mean {attribute}? {listed}")
     import difflib  # here: only a mistake needs it
 
     close = difflib.get_close_matches(_folded(name), list(spellings), n=4, cutoff=0.7)
     options = [*dict.fromkeys(spellings[spelt] for spelt in close)][:2]
     options += [f"summary.{name}", f"config.{name}"]
-    return Problem(
+    return Diagnostic(
         f"unknown field '{name}'", span,
         hint="did you mean " + ", ".join(options[:-1]) + " or " + options[-1] + "? " + listed)
 
