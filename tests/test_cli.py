@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from .shared import shared_path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -282,3 +284,18 @@ def test_a_closed_pipe_ends_the_command_quietly() -> None:
                             text=True, timeout=120)
     assert result.stderr == ""
     assert result.stdout.strip() in ("status 141", "status 0")  # 0: it all fit in the pipe
+
+
+@pytest.mark.parametrize(("text", "hint"), [
+    ("config.a == 1 oder by config.a", "did you mean 'order by'?"),
+    ("config.a == 1 order config.a", "did you mean 'order by'?"),
+    ("config.a == 1 grop by config.a", "did you mean 'group by'?"),
+    ("config.a == 1 limt 5", "did you mean 'limit'?"),
+    ("config.a == 1 adn config.b == 2", "did you mean 'and'?"),
+    ("config.a == 1 order by config.a dsc", "did you mean 'desc'?"),
+    ("config.a == 1 config.b == 2", "join conditions with 'and' or 'or'"),
+])
+def test_a_misspelt_keyword_gets_a_did_you_mean(text: str, hint: str) -> None:
+    result = wsquery("compile", text)
+    assert result.returncode == 2
+    assert result.stderr.rstrip().endswith(f"hint: {hint}")

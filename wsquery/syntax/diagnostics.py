@@ -164,11 +164,45 @@ def _hint_for_token(text: str, token: Token, expected: set[str]) -> str | None:
         return "this ')' closes no '('"
     if token.type == "NAME" and "STRING" in expected and "FIELD" not in expected:
         return f"text is written in quotes: {format_value(str(token))}"
+    if token.type in ("FIELD", "NAME"):
+        meant = _keyword_meant(value, expected)
+        if meant is not None:
+            return f"did you mean '{meant}'?"
     if "AND" in expected and token.type in ("FIELD", "NAME", "STRING", "NUMBER", "LPAR"):
         return "join conditions with 'and' or 'or'"
     if "OP" in expected and token.type in ("STRING", "NUMBER", "DURATION"):
         return "compare with an operator: field == value"
     return None
+
+
+def _keyword_meant(word: str, expected: set[str]) -> str | None:
+    """The keyword expected here that ``word`` is one slip away from (``oder``: ``order by``,
+    ``adn``: ``and``; two for words over four letters), or the first word of (``order``:
+    ``order by``); None when none is that close."""
+    phrases = {words.split()[0]: words for name, words in keywords().items()
+               if name in expected}
+    if word in phrases:  # the first word of two, alone
+        return phrases[word] if phrases[word] != word else None
+    near = [(_slips(word, first), first[:1] != word[:1], phrase)
+            for first, phrase in phrases.items()]
+    near = [candidate for candidate in near if candidate[0] <= (1 if len(candidate[2]) <= 4
+                                                               else 2)]
+    return min(near)[2] if near else None  # the nearest; on a tie, the one starting alike
+
+
+def _slips(typed: str, meant: str) -> int:
+    """Letters left out, added, changed or swapped with the next to make ``meant`` of
+    ``typed`` (the optimal string alignment distance)."""
+    previous2: list[int] = []
+    previous = list(range(len(meant) + 1))
+    for i, char in enumerate(typed, 1):
+        row = [i]
+        for j, other in enumerate(meant, 1):
+            row.append(min(previous[j] + 1, row[j - 1] + 1, previous[j - 1] + (char != other)))
+            if i > 1 and j > 1 and char == meant[j - 2] and typed[i - 2] == other:
+                row[j] = min(row[j], previous2[j - 2] + 1)
+        previous2, previous = previous, row
+    return previous[-1]
 
 
 def _hint_at_end(text: str, expected: tuple[str, ...]) -> str | None:
