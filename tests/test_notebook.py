@@ -57,3 +57,31 @@ def test_without_pygments_it_is_plain_escaped_text(tmp_path: Path) -> None:
                             env={"PYTHONPATH": f"{tmp_path}:{ROOT}", "PATH": "/usr/bin:/bin"})
     assert result.returncode == 0, result.stderr
     assert "<pre>config.a == &quot;&lt;x&gt;&quot;</pre>" in result.stdout
+
+
+def test_the_tutorial_notebook_runs(tmp_path: Path) -> None:
+    """examples/programmatic_workspaces.ipynb, executed as Jupyter would, against the embedded
+    server it starts: every cell runs, and each step shows what the tutorial promises."""
+    nbformat = pytest.importorskip("nbformat")
+    from nbclient import NotebookClient
+
+    notebook = nbformat.read(ROOT / "examples" / "programmatic_workspaces.ipynb", as_version=4)
+    NotebookClient(notebook, timeout=120, kernel_name="python3",
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+
+    def shown(cell: int) -> str:
+        outputs = [cell_ for cell_ in notebook.cells if cell_.cell_type == "code"][cell].outputs
+        return "".join(output.get("text", "") + output.get("data", {}).get("text/plain", "")
+                       + output.get("data", {}).get("text/html", "") for output in outputs)
+
+    assert "8 runs in my-team/programmatic-workspaces at http://127.0.0.1:" in shown(0)
+    assert "group by config.optimizer order by summary.val_loss" in shown(1)
+    assert "('bold-sky-4', 'adam', 0.051)" in shown(2)
+    url = shown(3).strip()
+    assert re.fullmatch(r"http://127\.0\.0\.1:\d+/my-team/programmatic-workspaces\?nw=\w+", url)
+    assert "['Validation', 'Training']" in shown(4)
+    assert shown(5).count("config.learning_rate <= 0.001") == 2  # edited, and saved so
+    copy = shown(6).splitlines()[0]
+    assert copy != url and copy.startswith(url.split("?")[0])
+    assert "filterV2" in shown(7)  # the run set, in its notebook form
+    assert "'filters'" in shown(8)
