@@ -8,12 +8,12 @@ wandb-workspaces (saving and loading views). Each API key belongs to one entity;
 only read and write its own entity's views (else HTTP 403, ``PERMISSION_ERROR``). Entities and
 projects are created by the first save into them. It also keeps runs and their history
 (``ViewServer.add_runs``) and answers ``project { runs(filters, order, first, after) }`` with
-runs-API filters, matched with MongoDB's semantics by ``wsquery.apps.server_filters``. The
+runs-API filters, matched with MongoDB's semantics by ``wsquery.apps.server.filters``. The
 SDK's telemetry posts (``/sdk/otel/...``) are answered 200 and dropped. ``Faults`` makes the
 server answer with 429s, 5xxs or slowly, for testing clients.
 
 Every view URL it gives (``/<entity>/<project>?nw=<id>``, also with ``/workspace``) is an HTML
-page of that view (``wsquery.apps.pages``), ``/<entity>/<project>`` lists the project's views
+page of that view (``wsquery.apps.server.pages``), ``/<entity>/<project>`` lists the project's views
 and ``/`` the entity's projects. Pages show an entity's views only to a holder of its API key,
 as GraphQL does: HTTP Basic auth, or a session cookie set by a one-time sign-in link
 (``ViewServer.login_link``) or by the sign-in form. No key is ever put in a page, a URL or the
@@ -56,8 +56,8 @@ from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
 
 import attrs
 
-from wsquery.apps import pages
-from wsquery.apps.server_filters import FilterError, matches_filter
+from wsquery.apps.server import pages
+from wsquery.apps.server.filters import FilterError, matches_filter
 from wsquery.errors import WorkspaceError, WsqueryError
 from wsquery.wandb.graphql import MAX_NAME_LENGTH
 
