@@ -31,12 +31,8 @@ _log = logging.getLogger("wsquery.server")
 
 #: Where W&B's SDK posts its telemetry (OpenTelemetry over HTTP): answered 200, kept nowhere.
 _TELEMETRY_PREFIX = "/sdk/otel/"
-
-
 #: What a sign-in token looks like in a request line, so the log never shows one.
 _TOKEN_IN_URL = re.compile(r"(token=)[^&\s]*")
-
-
 #: Pages may show inline styles and post the sign-in form, and nothing else: no script. Their
 #: forms carry the page's origin (``same-origin``), which a sign-in must come from.
 _PAGE_HEADERS = {

@@ -32,7 +32,6 @@ _DATABASE_FIELDS = frozenset({
     ("Run", "history"), ("Run", "sampledHistory"), ("Run", "historyKeys"),
     ("Run", "parquetHistory")})
 
-
 #: The part of W&B's GraphQL schema this server implements: same type, field and argument
 #: names and types as W&B's (checked by the tests against the shared schema, with the fields
 #: W&B's clients send that it lacks: ``wandb_schema_extensions.graphql``). Fields beyond
