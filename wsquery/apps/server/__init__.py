@@ -28,8 +28,9 @@ The package's modules, one idea each: ``limits`` (every bound, read at call time
 ``objects`` (rows as GraphQL objects), ``budget`` (what one answer may carry, and paging),
 ``resolvers`` and ``history`` (the fields), ``filters`` (runs-API filters), ``json_input``
 (strict JSON), ``handler`` (one HTTP connection), ``auth`` (keys, sign-in links, sessions),
-``pages`` (HTML), ``faults`` (what tests inject and read) and ``lifecycle`` (``ViewServer``,
-its threads, ``wsquery serve``).
+``pages`` (HTML), ``faults`` (what tests inject and read), ``pool`` (the listening socket
+and its worker threads) and ``lifecycle`` (``ViewServer``, starting and stopping, ``wsquery
+serve``).
 """
 
 from __future__ import annotations
@@ -42,7 +43,6 @@ from wsquery.apps.server.faults import Faults, Received
 from wsquery.apps.server.filters import FilterError, matches_filter
 from wsquery.apps.server.lifecycle import (
     DEFAULT_ENTITY,
-    ConnectionLimits,
     ViewServer,
     run_server,
     serve,
@@ -70,6 +70,7 @@ from wsquery.apps.server.limits import (
     SESSION_SECONDS,
     WORKER_THREADS,
 )
+from wsquery.apps.server.pool import ConnectionLimits
 from wsquery.apps.server.schema import SCHEMA_SDL, SERVER_EXTRA, server_schema
 from wsquery.apps.server.store import default_db_path
 from wsquery.errors import WorkspaceError

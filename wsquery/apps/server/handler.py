@@ -21,11 +21,12 @@ from wsquery.apps.server import limits, pages
 from wsquery.apps.server.auth import local_path
 from wsquery.apps.server.faults import Fault, Received
 from wsquery.apps.server.json_input import load_json, longest_string
+from wsquery.apps.server.schema import error_body
 from wsquery.apps.server.store import Store
 from wsquery.errors import WsqueryError
 
 if TYPE_CHECKING:
-    from wsquery.apps.server.lifecycle import PooledHTTPServer
+    from wsquery.apps.server.pool import PooledHTTPServer
 
 _log = logging.getLogger("wsquery.server")
 
@@ -45,11 +46,6 @@ _PAGE_HEADERS = {
 #: The methods each kind of path answers; any other gets a 405 naming these.
 _GRAPHQL_METHODS = "POST"
 _PAGE_METHODS = "GET, POST"
-
-
-def error_body(message: str, code: str) -> dict[str, Any]:
-    """A GraphQL-style answer carrying one error, for requests refused before GraphQL."""
-    return {"errors": [{"message": message, "extensions": {"code": code}}]}
 
 
 class _Refused(Exception):

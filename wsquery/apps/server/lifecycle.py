@@ -1,34 +1,29 @@
-"""The server's lifecycle: ``ViewServer`` (open the store, start and stop serving), the fixed
-pool of worker threads behind the listening socket, and ``wsquery serve``. Apart so what runs
-a request (handler, resolvers) never starts or stops anything."""
+"""The server's lifecycle: ``ViewServer`` (open the store, start serving from a thread, stop
+and clean up) and ``wsquery serve``. Apart so what runs a request (handler, resolvers) never
+starts or stops anything; the parts a request reaches are the methods a connection asks for
+(``pool.Owner``)."""
 
 from __future__ import annotations
 
-import json
 import logging
 import os
-import queue
 import shutil
-import socket
 import sys
 import tempfile
 import threading
 import time
 from collections import deque
 from collections.abc import Iterable, Mapping
-from contextlib import suppress
 from http import HTTPStatus
-from http.server import HTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-import attrs
-
 from wsquery.apps.server import limits
 from wsquery.apps.server.auth import Access, local_path
 from wsquery.apps.server.faults import Faults, Received
-from wsquery.apps.server.handler import Handler, error_body, page_at
+from wsquery.apps.server.handler import Handler, page_at
+from wsquery.apps.server.pool import ConnectionLimits, PooledHTTPServer
 from wsquery.apps.server.resolvers import Root
 from wsquery.apps.server.schema import run_document, server_schema
 from wsquery.apps.server.store import Store, default_db_path
@@ -38,97 +33,6 @@ _log = logging.getLogger("wsquery.server")
 
 #: The entity of the key a fresh database gets.
 DEFAULT_ENTITY = "wsquery"
-
-
-@attrs.frozen
-class ConnectionLimits:
-    """How many connections the server serves at once, how many may wait, and how long a
-    connection may keep a worker waiting for its next bytes."""
-
-    read_timeout: float = limits.READ_TIMEOUT_SECONDS
-    workers: int = attrs.field(default=limits.WORKER_THREADS, validator=attrs.validators.ge(1))
-    waiting: int = attrs.field(default=limits.MAX_WAITING_CONNECTIONS,
-                               validator=attrs.validators.ge(1))
-
-
-class PooledHTTPServer(HTTPServer):
-    """An HTTP server with a fixed pool of worker threads. Accepted connections wait in a
-    bounded queue; one that finds it full is answered 503 at once and closed, so many
-    connections never make many threads."""
-
-    request_queue_size = 128  # the listen backlog: connections wait here before the queue
-
-    def __init__(self, address: tuple[str, int], owner: ViewServer,
-                 limits: ConnectionLimits) -> None:
-        self.owner = owner
-        self.limits = limits
-        self._waiting: queue.Queue[tuple[socket.socket, Any]] = queue.Queue(limits.waiting)
-        self._closing = threading.Event()
-        self._active: set[socket.socket] = set()
-        self._active_lock = threading.Lock()
-        super().__init__(address, Handler)
-        for number in range(limits.workers):
-            threading.Thread(target=self._work, name=f"wsquery-worker-{number}",
-                             daemon=True).start()
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        try:
-            self._waiting.put_nowait((request, client_address))
-        except queue.Full:
-            self._refuse(request)
-
-    def _refuse(self, connection: socket.socket) -> None:
-        """Answer 503 without waiting for the request (the accept loop must not wait), read
-        what has arrived (so closing does not reset the answer away), and close."""
-        body = json.dumps(error_body("the server is busy: try again shortly",
-                                      "SERVICE_UNAVAILABLE")).encode()
-        head = ("HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
-                f"Content-Length: {len(body)}\r\nRetry-After: 1\r\nConnection: close\r\n\r\n")
-        with suppress(OSError):
-            connection.setblocking(False)
-            connection.send(head.encode() + body)
-            for _ in range(16):
-                if not connection.recv(65536):
-                    break
-        self.shutdown_request(connection)
-
-    def _work(self) -> None:
-        while not self._closing.is_set():
-            try:
-                connection, address = self._waiting.get(timeout=0.5)
-            except queue.Empty:
-                continue
-            with self._active_lock:
-                self._active.add(connection)
-            try:
-                if not self._closing.is_set():
-                    self.finish_request(connection, address)
-            except Exception:
-                self.handle_error(connection, address)
-            finally:
-                with self._active_lock:
-                    self._active.discard(connection)
-                self.shutdown_request(connection)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        _log.debug("connection from %s failed", client_address, exc_info=True)
-
-    def server_close(self) -> None:
-        """Stop accepting, end the connections being served and those waiting, and let the
-        workers go."""
-        self._closing.set()
-        super().server_close()
-        with self._active_lock:
-            active = list(self._active)
-        for connection in active:
-            with suppress(OSError):
-                connection.shutdown(socket.SHUT_RDWR)
-        while True:
-            try:
-                connection, _ = self._waiting.get_nowait()
-            except queue.Empty:
-                break
-            self.shutdown_request(connection)
 
 
 class ViewServer:
@@ -157,7 +61,8 @@ class ViewServer:
         try:
             self._store = Store(self.db_path)
             self._access = Access(self._store, api_keys or {}, DEFAULT_ENTITY)
-            self._http = PooledHTTPServer((host, port), self, limits or ConnectionLimits())
+            self._http = PooledHTTPServer((host, port), self, limits or ConnectionLimits(),
+                                          Handler)
         except BaseException:
             self._remove_temp_dir()
             raise

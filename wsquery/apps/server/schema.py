@@ -22,7 +22,6 @@ if TYPE_CHECKING:
         SelectionSetNode,
     )
 
-    from wsquery.apps.server.resolvers import Root
 
 #: The extra that brings the server's one dependency.
 SERVER_EXTRA = "server"
@@ -280,6 +279,11 @@ def graphql_error(message: str, code: str) -> GraphQLError:
     return GraphQLError(message, extensions={"code": code})
 
 
+def error_body(message: str, code: str) -> dict[str, Any]:
+    """A GraphQL-style answer carrying one error, for requests refused before GraphQL."""
+    return {"errors": [{"message": message, "extensions": {"code": code}}]}
+
+
 def _bounded_arguments(resolve: Callable[..., Any], root: Any, info: Any,
                        **arguments: Any) -> Any:
     """Middleware refusing, before any resolver reads it, an argument longer than
@@ -302,8 +306,9 @@ def _bounded_arguments(resolve: Callable[..., Any], root: Any, info: Any,
     return resolve(root, info, **arguments)
 
 
-def run_document(root: Root, body: Mapping[str, Any]) -> ExecutionResult:
-    """Parse, check the cost, validate and execute one request's document."""
+def run_document(root: object, body: Mapping[str, Any]) -> ExecutionResult:
+    """Parse, check the cost, validate and execute one request's document, its fields
+    resolved on ``root`` (the resolvers' ``Root``)."""
     from graphql import ExecutionResult
 
     text: str = body["query"]
@@ -318,7 +323,7 @@ def run_document(root: Root, body: Mapping[str, Any]) -> ExecutionResult:
             "the query document is nested too deeply to read", limits.COMPLEXITY_CODE)])
 
 
-def _parsed_and_run(root: Root, body: Mapping[str, Any], text: str) -> ExecutionResult:
+def _parsed_and_run(root: object, body: Mapping[str, Any], text: str) -> ExecutionResult:
     from graphql import (
         ExecutionResult,
         GraphQLError,
