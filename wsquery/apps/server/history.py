@@ -14,7 +14,7 @@ from wsquery.apps.server.budget import NODE_OVERHEAD, Budget
 from wsquery.apps.server.json_input import load_json
 from wsquery.apps.server.objects import local_id
 from wsquery.apps.server.schema import graphql_error
-from wsquery.apps.server.store import Store
+from wsquery.apps.server.store import Store, evenly_spaced
 
 _Item = TypeVar("_Item")
 
@@ -160,10 +160,4 @@ def _sampled(rows: list[_Item], samples: int | None) -> list[_Item]:
     if samples is not None and samples < 0:
         raise graphql_error("samples must not be negative", "BAD_USER_INPUT")
     most = limits.MAX_HISTORY_SAMPLES
-    wanted = most if samples is None else min(samples, most)
-    if len(rows) <= wanted:
-        return rows
-    if wanted <= 1:
-        return rows[:wanted]
-    last = len(rows) - 1
-    return [rows[round(index * last / (wanted - 1))] for index in range(wanted)]
+    return evenly_spaced(rows, most if samples is None else min(samples, most))

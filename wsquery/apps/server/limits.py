@@ -31,6 +31,9 @@ DATABASE_FIELD_COST = 20
 MAX_DEPTH = 10
 #: The most rows one ``history`` or ``sampledHistory`` list holds, asked for or not.
 MAX_HISTORY_SAMPLES = 10_000
+#: The most history rows a view's page reads of each run it draws (evenly spaced, the first
+#: and last kept), about the points a W&B chart draws of a line.
+MAX_PLOT_POINTS = 1000
 #: The largest telemetry post read (and dropped), in bytes.
 MAX_TELEMETRY_BODY = 1024 * 1024
 #: The error code of a document over a limit, as gqlgen (a Go GraphQL server) gives it.

@@ -11,13 +11,13 @@ import os
 import secrets
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import closing, contextmanager, suppress
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from wsquery.apps.server import limits
-from wsquery.apps.server.objects import run_object, utc_now
+from wsquery.apps.server.objects import local_id, run_object, utc_now
 from wsquery.errors import WorkspaceError, WsqueryError
 
 _log = logging.getLogger("wsquery.server")
@@ -188,18 +188,38 @@ class Store:
             return connection.execute(f"{VIEW_COLUMNS} WHERE {where} ORDER BY views.id",
                                       values).fetchall()
 
-    def runs(self, entity: str, project: str) -> list[dict[str, Any]]:
+    def runs(self, entity: str, project: str) -> StoredRuns:
         """The project's stored runs as W&B's GraphQL gives them, in the order stored."""
         with closing(self.connect()) as connection:
             found = connection.execute(
                 "SELECT projects.id FROM projects JOIN entities ON entities.id = entity_id "
                 "WHERE entities.name = ? AND projects.name = ?", (entity, project)).fetchone()
             if found is None:
-                return []
+                return StoredRuns(self)
             rows = connection.execute(f"{RUN_COLUMNS} WHERE project_id = ? ORDER BY id",
                                       (found["id"],)).fetchall()
-        return [run_object(row, json.loads(row["document"]), int(found["id"]), entity)
-                for row in rows]
+        return StoredRuns(self, [run_object(row, json.loads(row["document"]), int(found["id"]),
+                                            entity) for row in rows])
+
+    def history(self, runs: Iterable[Mapping[str, Any]], samples: int
+                ) -> dict[str, list[dict[str, Any]]]:
+        """Each run's history rows (run id -> rows by ``_step``), ``samples`` of them at most,
+        evenly spaced, the first and last kept; the steps are chosen before any row is read."""
+        histories: dict[str, list[dict[str, Any]]] = {}
+        with closing(self.connect()) as connection:
+            for run in runs:
+                number = local_id("Run", str(run.get("id") or ""))
+                steps = [int(row["step"]) for row in connection.execute(
+                    "SELECT step FROM run_history WHERE run_id = ? ORDER BY step", (number,))]
+                chosen = evenly_spaced(steps, samples)
+                rows: list[dict[str, Any]] = []
+                for start in range(0, len(chosen), 500):  # SQLite's bound on parameters
+                    part = chosen[start:start + 500]
+                    rows += [json.loads(row["row"]) for row in connection.execute(
+                        f"SELECT row FROM run_history WHERE run_id = ? AND step IN "
+                        f"({', '.join('?' * len(part))}) ORDER BY step", (number, *part))]
+                histories[str(run.get("name") or "")] = rows
+        return histories
 
     def key_hashes(self) -> list[tuple[bytes, str]]:
         """Each stored key's hash and entity, oldest first."""
@@ -248,6 +268,32 @@ class Store:
                     "INSERT INTO run_history (run_id, step, row) VALUES (?, ?, ?)",
                     [(number, step, row) for step, row in history])
         return [str(document["name"]) for document, _ in documents]
+
+
+class StoredRuns(list[dict[str, Any]]):
+    """A project's stored runs, which read their history from the store they came from
+    (``history``: the rows of the runs a page draws, at most ``limits.MAX_PLOT_POINTS`` each)."""
+
+    def __init__(self, store: Store, runs: Iterable[dict[str, Any]] = ()) -> None:
+        super().__init__(runs)
+        self._store = store
+
+    def history(self, runs: Sequence[Mapping[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+        return self._store.history(runs, limits.MAX_PLOT_POINTS)
+
+
+_Item = TypeVar("_Item")
+
+
+def evenly_spaced(items: list[_Item], count: int) -> list[_Item]:
+    """At most ``count`` of the items, evenly spaced, the first and last kept; all of them
+    when that many fit."""
+    if len(items) <= count:
+        return items
+    if count <= 1:
+        return items[:count]
+    last = len(items) - 1
+    return [items[round(index * last / (count - 1))] for index in range(count)]
 
 
 def history_rows(history: Any) -> list[tuple[int, str]]:

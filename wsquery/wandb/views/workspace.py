@@ -18,6 +18,7 @@ from wsquery.ast import Query
 from wsquery.errors import WorkspaceError, WorkspaceValueError
 from wsquery.wandb.graphql import MAX_NAME_LENGTH
 from wsquery.wandb.views.overlay import overlay, render
+from wsquery.wandb.views.page import page_css, section_layouts, view_html
 from wsquery.wandb.views.persistence import (
     SavedView,
     check_query_keys,
@@ -201,6 +202,14 @@ class Workspace:
             raise WorkspaceValueError("the workspace has no URL until it is saved or loaded")
         saved = self._saved
         return view_url(saved.app_url, saved.entity, saved.project, saved.view_name)
+
+    def _repr_html_(self) -> str:
+        """The view's page, as Jupyter shows it: name, query, sections and panels, settings;
+        no runs are given, so the panels say so (the view server's page draws them)."""
+        view = view_html(name=self.name, description=self.description, query=self._query,
+                         sections=self.sections, settings=self.settings,
+                         run_settings=self.run_settings, layouts=section_layouts(self.to_spec()))
+        return f"<style>{page_css()}</style>{view}"
 
     # -- spec ----------------------------------------------------------------------------------
 
