@@ -85,3 +85,37 @@ def test_the_tutorial_notebook_runs(tmp_path: Path) -> None:
     assert copy != url and copy.startswith(url.split("?")[0])
     assert "filterV2" in shown(7)  # the run set, in its notebook form
     assert "'filters'" in shown(8)
+
+
+def test_a_workspace_shows_its_page_without_a_server() -> None:
+    from wsquery.apps.commands import demo_workspaces
+
+    workspace = demo_workspaces("my-team", "my-project")[-1]
+    workspace.description = "<b>all</b> together"
+    markup = workspace._repr_html_()
+    assert markup.startswith("<style>") and ".wsquery-view .query .q-k" in markup
+    shown = _text(markup)
+    assert "End to end" in shown and "<b>all</b> together" in shown
+    assert "<b>" not in markup  # escaped
+    assert str(workspace.query) in shown
+    assert '<span class="q-k">group by</span>' in markup  # highlighted
+    assert re.findall(r"<summary>([^<]*) <", markup) == ["Validation Metrics", "Training Metrics"]
+    assert [_text(title) for title in re.findall(r"<h3>(.*?)</h3>", markup)] == [
+        "Validation loss", "val_accuracy", "f1_score", "train_loss", "train_accuracy"]
+    assert shown.count("No runs are given, so nothing is drawn.") == 5
+    assert "No runs are given here" in shown and "<path" not in markup
+    assert re.search(r"<dt>smoothing type</dt><dd class=changed>gaussian</dd>", markup)
+    assert "<script" not in markup
+
+
+def test_without_pygments_a_workspace_shows_its_query_as_escaped_text(tmp_path: Path) -> None:
+    blocked = tmp_path / "pygments"
+    blocked.mkdir()
+    (blocked / "__init__.py").write_text("raise ImportError('not installed')\n")
+    code = ("from wsquery.wandb.views import Workspace\n"
+            "print(Workspace('e', 'p', 'v', query='name == \"<x>\"')._repr_html_())")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                            text=True, timeout=60,
+                            env={"PYTHONPATH": f"{tmp_path}:{ROOT}", "PATH": "/usr/bin:/bin"})
+    assert result.returncode == 0, result.stderr
+    assert '<pre class="query" id="query">name == &quot;&lt;x&gt;&quot;</pre>' in result.stdout

@@ -19,10 +19,11 @@ import pytest
 import requests
 
 from tests.conftest import Chromium
-from wsquery.apps.commands import demo_runs, demo_workspaces
+from wsquery.apps.commands import DEMO_STEPS, demo_runs, demo_workspaces
 from wsquery.apps.server import DEFAULT_ENTITY, ViewServer
 from wsquery.wandb.graphql import GraphQLClient
-from wsquery.wandb.views import Workspace
+from wsquery.wandb.views import LinePlot, RunSettings, Workspace
+from wsquery.wandb.views.page import PALETTE
 
 END_TO_END = ('summary.val_loss <= 0.1 and config.learning_rate in [0.001, 0.01] and '
               'name =~ "^s" group by config.optimizer order by summary.val_loss')
@@ -91,6 +92,139 @@ def test_a_saved_view_page_in_chromium(view_server: ViewServer, client: GraphQLC
     screenshot = chromium.screenshot(view_server.login_link(path_of(view_server, end_to_end)),
                                      artifacts / "view-page-end-to-end.png")
     assert screenshot.read_bytes().startswith(b"\x89PNG")
+
+
+LINE_PLOT = re.compile(r'<article class="panel" data-kind="Line plot"[^>]*>(.*?)</article>',
+                       re.DOTALL)
+
+
+def line_plots(dom: str) -> list[tuple[str, list[dict[str, str]]]]:
+    """Each line plot's title and the attributes of its ``<path>`` elements."""
+    plots = []
+    for body in LINE_PLOT.findall(dom):
+        [title] = re.findall(r"<h3>(.*?)</h3>", body)
+        paths = [dict(re.findall(r'([\w-]+)="([^"]*)"', tag))
+                 for tag in re.findall(r"<path\b[^>]*>", body)]
+        plots.append((text(title), paths))
+    return plots
+
+
+def table_runs(dom: str) -> tuple[list[str], list[str]]:
+    """The run ids of the runs table's rows, shown and hidden."""
+    rows = re.findall(r'<tr class="run( hidden)?" data-run-id="([^"]*)"', dom)
+    return ([run_id for hidden, run_id in rows if not hidden],
+            [run_id for hidden, run_id in rows if hidden])
+
+
+def test_each_line_plot_draws_a_path_per_visible_run_and_key_in_its_color(
+        view_server: ViewServer, client: GraphQLClient, chromium: Chromium,
+        artifacts: Path) -> None:
+    _, workspaces = saved_demo(view_server, client)
+    for workspace in workspaces:
+        dom = chromium.dom(view_server.login_link(path_of(view_server, workspace)))
+        shown, hidden = table_runs(dom)
+        drawn = shown[:workspace.settings.max_runs]
+        panels = [panel for section in workspace.sections for panel in section.panels
+                  if isinstance(panel, LinePlot)]
+        plots = line_plots(dom)
+        assert [title for title, _ in plots] == [panel.title or ", ".join(panel.y)
+                                                for panel in panels], workspace.name
+        for panel, (title, paths) in zip(panels, plots, strict=True):
+            if workspace.query.group_by:
+                continue  # the next test
+            assert sorted((path["data-run-id"], path["data-key"]) for path in paths) == sorted(
+                (run_id, key) for run_id in drawn for key in panel.y), (workspace.name, title)
+            for path in paths:
+                assert path["class"] == "line" and path["fill"] == "none"
+                color = workspace.run_settings.get(path["data-run-id"], RunSettings()).color
+                assert path["stroke"] == (color or path["stroke"])
+                assert color or path["stroke"] in PALETTE
+                assert path["d"].startswith("M") and path["d"].count(" L") == len(DEMO_STEPS) - 1
+            assert not {path["data-run-id"] for path in paths} & set(hidden)
+
+    colored = workspaces[3]
+    assert colored.name == "Run colors"
+    dom = chromium.dom(view_server.login_link(path_of(view_server, colored)))
+    for _, paths in line_plots(dom):
+        strokes = {path["data-run-id"]: path["stroke"] for path in paths}
+        assert sorted(strokes) == ["run-a", "run-b", "run-d", "run-e", "run-f", "run-g",
+                                   "run-h"]  # run-c is hidden
+        assert strokes["run-a"] == "red" and strokes["run-b"] == "#FAC13C"
+        assert len(set(strokes.values())) == len(strokes)
+    legend = re.findall(r'<ul class="legend">(.*?)</ul>', dom)
+    assert len(legend) == 3 and "sunny-field-1" in text(legend[0])
+    assert "stellar-night-3" not in text(legend[0])
+    chromium.screenshot(view_server.login_link(path_of(view_server, colored)),
+                        artifacts / "view-page-run-colors.png")
+
+
+def test_a_grouped_view_draws_a_line_and_a_band_per_group(
+        view_server: ViewServer, client: GraphQLClient, chromium: Chromium,
+        artifacts: Path) -> None:
+    _, workspaces = saved_demo(view_server, client)
+    for workspace, groups in ((workspaces[4], ["config.optimizer: adam", "config.optimizer: sgd"]),
+                              (workspaces[6], ["config.optimizer: sgd", "config.optimizer: adam"])):
+        link = view_server.login_link(path_of(view_server, workspace))
+        dom = chromium.dom(link)
+        assert group_names(dom) == groups
+        plots = line_plots(dom)
+        assert len(plots) == 3
+        for _, paths in plots:
+            lines = [path for path in paths if path["class"] == "line"]
+            bands = [path for path in paths if path["class"] == "band"]
+            assert len(lines) + len(bands) == len(paths)
+            assert [path["data-group"] for path in lines] == groups
+            assert [path["data-group"] for path in bands] == groups
+            assert not any("data-run-id" in path for path in paths)
+            for line, band in zip(lines, bands, strict=True):
+                assert band["fill"] == line["stroke"] and band["stroke"] == "none"
+                assert band["d"].endswith("Z")
+    chromium.screenshot(view_server.login_link(path_of(view_server, workspaces[4])),
+                        artifacts / "view-page-grouped.png")
+
+
+def test_line_plots_take_the_sections_x_range_and_the_workspaces_smoothing(
+        view_server: ViewServer, client: GraphQLClient, chromium: Chromium) -> None:
+    _, workspaces = saved_demo(view_server, client)
+    custom = workspaces[1]
+    assert custom.name == "Custom settings"
+    dom = chromium.dom(view_server.login_link(path_of(view_server, custom)))
+    [(title, paths)] = line_plots(dom)
+    assert title == "Validation Loss Custom Title"
+    [body] = LINE_PLOT.findall(dom)
+    # the section's x range (25 to 50); its smoothing is the default, so the workspace's holds
+    assert re.findall(r'<text class="tick"[^>]*text-anchor="middle">([^<]*)</text>', body) == [
+        "25", "30", "35", "40", "45", "50"]
+    assert "smoothing: gaussian 20 · Step 25 to 50" in text(body)
+    assert ">Custom x-axis title</text>" in body
+    assert "<ul" not in body  # the workspace removes legends from panels
+    assert len(paths) == 8
+
+
+def test_the_runs_table_at_1280_pixels(view_server: ViewServer, client: GraphQLClient,
+                                       chromium: Chromium, artifacts: Path) -> None:
+    _, workspaces = saved_demo(view_server, client)
+    end_to_end = workspaces[-1]
+    position, page_scrolls, table_scrolls, name_offset = chromium.evaluate(
+        view_server.login_link(path_of(view_server, end_to_end)), [
+            "getComputedStyle(document.querySelector('#runs-table td.name')).position",
+            "document.documentElement.scrollWidth > document.documentElement.clientWidth",
+            "(s => s.scrollWidth > s.clientWidth)(document.querySelector('.table-scroll'))",
+            "(s => { s.scrollLeft = 150; return document.querySelector('#runs-table td.name')"
+            ".getBoundingClientRect().left - s.getBoundingClientRect().left; })"
+            "(document.querySelector('.table-scroll'))"], size=(1280, 900))
+    assert position == "sticky"
+    assert not page_scrolls  # the body does not scroll sideways
+    assert table_scrolls  # the table does, inside its card
+    assert abs(name_offset) < 1  # and its name column stays in view
+    chromium.screenshot(view_server.login_link(path_of(view_server, end_to_end)),
+                        artifacts / "view-page-1280.png", size=(1280, 900))
+
+    by_loss = workspaces[5]
+    dom = chromium.dom(view_server.login_link(path_of(view_server, by_loss)))
+    [row] = re.findall(r'<tr class="run" data-run-id="run-d">(.*?)</tr>', dom)
+    cells = [text(cell) for cell in re.findall(r"<td[^>]*>(.*?)</td>", row)]
+    assert cells[:3] == ["bold-sky-4", "finished", "0.051"]  # summary.val_loss
 
 
 def test_each_view_url_form_and_the_project_and_entity_pages(

@@ -123,8 +123,8 @@ CSS = """
 .wsquery-view dd { margin: 0; overflow-wrap: anywhere; }
 .wsquery-view .settings dd.changed { font-weight: 600; }
 .wsquery-view svg.chart { display: block; width: 100%; height: auto; margin-top: 4px; }
-.wsquery-view svg.chart text { font: 10px system-ui, sans-serif; fill: #646a73; }
-.wsquery-view svg.chart text.axis-title { font-size: 11px; fill: #1c1f23; }
+.wsquery-view svg.chart text { font: 11px system-ui, sans-serif; fill: #646a73; }
+.wsquery-view svg.chart text.axis-title { fill: #1c1f23; }
 .wsquery-view ul.legend { list-style: none; margin: 4px 0 0; padding: 0; font-size: 12px;
   display: flex; flex-wrap: wrap; gap: 2px 12px; }
 .wsquery-view .legend .key { display: inline-block; width: 16px; height: 0; margin-right: 4px;

@@ -36,8 +36,8 @@ MAX_EXPONENTIAL_WEIGHT = 0.999
 GAUSSIAN_REACH = 4.0
 
 #: The chart's size in SVG units (it scales to its panel's width) and its margins.
-WIDTH, HEIGHT = 400.0, 220.0
-LEFT, RIGHT, TOP, BOTTOM = 52.0, 10.0, 8.0, 36.0
+WIDTH, HEIGHT = 300.0, 180.0
+LEFT, RIGHT, TOP, BOTTOM = 44.0, 8.0, 6.0, 32.0
 
 Point = tuple[float, float]
 
@@ -203,18 +203,18 @@ def line_chart(lines: Sequence[Line], bands: Sequence[Band], bounds: Bounds, *,
         left = LEFT + (value - x_low) / (x_high - x_low) * inner_w
         axis.append(f'<line x1="{left:.2f}" y1="{TOP + inner_h}" x2="{left:.2f}" '
                     f'y2="{TOP + inner_h + 4}" stroke="#b8bcc2"/><text class="tick" '
-                    f'x="{left:.2f}" y="{TOP + inner_h + 15}" text-anchor="middle">'
+                    f'x="{left:.2f}" y="{TOP + inner_h + 14}" text-anchor="middle">'
                     f"{escape(tick_label(value, x_step))}</text>")
     for value in y_ticks:
         top = TOP + inner_h - (value - y_low) / (y_high - y_low) * inner_h
         axis.append(f'<line x1="{LEFT}" y1="{top:.2f}" x2="{LEFT + inner_w}" y2="{top:.2f}" '
-                    f'stroke="#eef0f3"/><text class="tick" x="{LEFT - 5}" y="{top + 3.5:.2f}" '
+                    f'stroke="#eef0f3"/><text class="tick" x="{LEFT - 4}" y="{top + 4:.2f}" '
                     f'text-anchor="end">{escape(tick_label(value, y_step))}</text>')
-    axis.append(f'<text class="axis-title" x="{LEFT + inner_w / 2}" y="{HEIGHT - 4}" '
+    axis.append(f'<text class="axis-title" x="{LEFT + inner_w / 2}" y="{HEIGHT - 3}" '
                 f'text-anchor="middle">{escape(x_title)}</text>')
     if y_title:
-        axis.append(f'<text class="axis-title" x="12" y="{TOP + inner_h / 2}" '
-                    f'text-anchor="middle" transform="rotate(-90 12 {TOP + inner_h / 2})">'
+        axis.append(f'<text class="axis-title" x="10" y="{TOP + inner_h / 2}" '
+                    f'text-anchor="middle" transform="rotate(-90 10 {TOP + inner_h / 2})">'
                     f"{escape(y_title)}</text>")
     return (f'<svg class="chart" viewBox="0 0 {WIDTH:g} {HEIGHT:g}" role="img" '
             f'aria-label="{escape(y_title or "values")} over {escape(x_title)}" '
