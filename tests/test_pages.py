@@ -21,7 +21,7 @@ import requests
 from tests.conftest import Chromium
 from wsquery.apps.commands import DEMO_STEPS, demo_runs, demo_workspaces
 from wsquery.apps.server import DEFAULT_ENTITY, ViewServer
-from wsquery.wandb.graphql import GraphQLClient
+from wsquery.wandb.graphql import GraphQLClient, Settings
 from wsquery.wandb.views import LinePlot, RunSettings, Workspace
 from wsquery.wandb.views.page import PALETTE
 
@@ -370,7 +370,16 @@ def test_demo_serve_prints_a_sign_in_link_to_its_pages(chromium: Chromium) -> No
             assert line, f"the demo ended early: {''.join(lines)}"
             lines.append(line)
         link = lines[-1].strip().rpartition(" ")[2]
-        assert process.stdout.readline().strip() == "Press Ctrl-C to stop."
+        kept = process.stdout.readline()
+        assert kept.startswith("Once it is used, sign in with the key kept in ")
+        key_path = Path(kept.split(" kept in ")[1].split(" (its entity")[0])
+        assert process.stdout.readline().strip().endswith("Press Ctrl-C to stop.")
+        key = key_path.read_text(encoding="utf-8").strip()
+        assert key_path.stat().st_mode & 0o777 == 0o600
+        assert key not in link and key not in "".join(lines)  # the key is never printed
+        assert "it runs until Ctrl-C" in "".join(lines)
+        base_url = link.partition("/login")[0]
+        assert GraphQLClient(Settings(base_url, key, base_url)).default_entity() == "wsquery"
         dom = chromium.dom(link)
         assert len(re.findall(r'<li><a href="/wsquery/wsquery-demo\?nw=', dom)) == 7
         assert "7 saved views" in dom and "8 stored runs" in dom

@@ -417,13 +417,18 @@ def test_run_server_prints_url_and_key_and_stops_on_ctrl_c(tmp_path: Path) -> No
         env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])})
     try:
         assert process.stdout is not None
-        lines = [process.stdout.readline() for _ in range(6)]
+        lines = [process.stdout.readline() for _ in range(7)]
         assert str(db_path) in lines[0]
         link = lines[1].strip().rpartition(" ")[2]
         base_url = lines[3].strip().removeprefix("export WANDB_BASE_URL=")
-        api_key = lines[4].strip().removeprefix("export WANDB_API_KEY=")
-        assert lines[5].strip() == "Press Ctrl-C to stop."
-        assert link.startswith(f"{base_url}/login?token=") and api_key not in link
+        key_path = tmp_path / "served.key"
+        assert lines[4].strip() == f"export WANDB_API_KEY=$(cat {key_path})"
+        assert lines[5].strip() == (f"The key acts as the entity 'wsquery'; it is kept in "
+                                    f"{key_path} (readable by you alone).")
+        assert lines[6].strip() == "Press Ctrl-C to stop."
+        api_key = key_path.read_text(encoding="utf-8").strip()
+        assert key_path.stat().st_mode & 0o777 == 0o600
+        assert api_key not in "".join(lines)  # the key itself is never printed
         client = GraphQLClient(Settings(base_url, api_key, base_url))
         assert client.default_entity() == DEFAULT_ENTITY
         with requests.Session() as browser:

@@ -67,6 +67,10 @@ def test_wsquery_serves_hint_points_the_sdk_at_it(tmp_path: Path,
         assert lines[2] == "Point wsquery (or the wandb SDK) at it with:"
         exported = dict(line.removeprefix("export ").split("=", 1) for line in lines[3:5])
         assert set(exported) == {"WANDB_BASE_URL", "WANDB_API_KEY"}
+        # the key as a shell reads it: $(cat FILE)
+        exported["WANDB_API_KEY"] = subprocess.run(
+            ["bash", "-c", f"echo {exported['WANDB_API_KEY']}"], capture_output=True,
+            text=True, check=True).stdout.strip()
         with pytest.MonkeyPatch.context() as patch:
             for name, value in exported.items():
                 patch.setenv(name, value)

@@ -1,4 +1,5 @@
-"""argparse arguments -> the workspace commands: serve, demo, save, load, list and delete.
+"""argparse arguments -> the workspace commands: serve, add-runs, demo, save, load, list and
+delete.
 
 ``wsquery.apps.cli`` calls ``add_commands`` with its subparsers; each handler returns the exit
 status and lets ``WsqueryError`` through for the CLI to print. Handlers import the workspace
@@ -19,6 +20,8 @@ from urllib.parse import quote
 
 import attrs
 
+from wsquery.errors import WsqueryError
+
 if TYPE_CHECKING:
     from wsquery.apps.server import ViewServer
     from wsquery.wandb.graphql import GraphQLClient
@@ -35,8 +38,23 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
                        "(default: 127.0.0.1)")
     serve.add_argument("--port", type=int, default=0, help="port (default: a free one)")
     serve.add_argument("--db", help="SQLite file holding the views "
-                       "(default: ~/.local/share/wsquery/views.sqlite3)")
+                       "(default: ~/.local/share/wsquery/views.sqlite3; its key is kept "
+                       "beside it, views.key)")
+    serve.add_argument("--runs", metavar="FILE", help="runs to serve: JSON lines or a JSON "
+                       "array of runs, or a run table (CSV, Parquet), as `wsquery filter` "
+                       "reads them")
+    serve.add_argument("--project", metavar="[ENTITY/]PROJECT",
+                       help="the project --runs go to (default: the file's name)")
     serve.set_defaults(func=_serve)
+
+    add_runs = commands.add_parser(
+        "add-runs", help="add runs from a file to a running `wsquery serve`")
+    add_runs.add_argument("file", metavar="FILE", help="JSON lines or a JSON array of runs, "
+                          "or a run table (CSV, Parquet); - for stdin (JSON)")
+    add_runs.add_argument("--project", metavar="[ENTITY/]PROJECT", required=True,
+                          help="where the runs go (ENTITY: the key's own by default)")
+    _add_server_option(add_runs)
+    add_runs.set_defaults(func=_add_runs)
 
     demo = commands.add_parser(
         "demo", help="build, save and load back example workspaces (a local server unless "
@@ -94,7 +112,48 @@ def _client(args: argparse.Namespace) -> GraphQLClient:
 def _serve(args: argparse.Namespace) -> int:
     from wsquery.apps.server import run_server
 
-    return run_server(args.host, args.port, args.db)
+    if args.project and not args.runs:
+        raise WsqueryError("--project names where --runs go: give --runs FILE too")
+    runs = _runs_of(args.runs) if args.runs else []
+    project = args.project or (_file_stem(args.runs) if args.runs else None)
+    return run_server(args.host, args.port, args.db, runs=runs, runs_project=project,
+                      runs_source=f" of {args.runs}" if args.runs else "")
+
+
+#: The most runs one request of ``add-runs`` carries (the server takes 16 MiB a request).
+RUNS_PER_REQUEST = 2000
+
+
+def _add_runs(args: argparse.Namespace) -> int:
+    runs = _runs_of(args.file)
+    client = _client(args)
+    entity, _, project = args.project.rpartition("/")
+    if not project or "/" in entity:
+        raise WsqueryError(f"--project {args.project!r}: name it PROJECT or ENTITY/PROJECT")
+    entity = entity or client.default_entity()
+    added = 0
+    for start in range(0, len(runs), RUNS_PER_REQUEST):
+        added += len(client.add_runs(entity, project, runs[start:start + RUNS_PER_REQUEST]))
+    print(f"{added} run{'' if added == 1 else 's'} added to {entity}/{project}: "
+          f"{client.settings.app_url.rstrip('/')}/{quote(entity)}/{quote(project)}")
+    return 0
+
+
+def _runs_of(path: str) -> list[dict[str, Any]]:
+    """The runs of a file (- for JSON on stdin), as ``display.runs_in_file`` reads them."""
+    from wsquery.apps.display import load_runs, runs_in_file
+
+    if path == "-":
+        runs = load_runs(sys.stdin.read(), "stdin")
+        if not all(isinstance(run, dict) for run in runs):
+            raise WsqueryError("stdin: every run is a JSON object")
+        return runs
+    return runs_in_file(path)
+
+
+def _file_stem(path: str) -> str:
+    """The project a file's runs go to by default: its name without the suffix."""
+    return "runs" if path == "-" else os.path.splitext(os.path.basename(path))[0] or "runs"
 
 
 def _save(args: argparse.Namespace) -> int:
@@ -162,7 +221,7 @@ def run_demo(out: TextIO, *, serve: bool = False) -> int:
     to W&B when WANDB_API_KEY is set, else to a local server on a free port, with example runs
     stored beside the views, that is stopped (and its temporary database removed) at the end,
     or with ``serve`` after Ctrl-C, once a sign-in link for its pages is printed."""
-    with _demo_client(out) as (client, server):
+    with _demo_client(out, serve=serve) as (client, server):
         entity = client.default_entity()
         print(f"entity {entity!r}, project {DEMO_PROJECT!r}\n", file=out)
         if server is not None:
@@ -178,17 +237,24 @@ def run_demo(out: TextIO, *, serve: bool = False) -> int:
             print("The local server stops now; `wsquery demo --serve` keeps it running to open "
                   "these views in a browser.", file=out)
             return 1 if failures else 0
-        from wsquery.apps.server import wait_for_ctrl_c
+        from wsquery.apps.server import keep_key, key_file, wait_for_ctrl_c
 
+        key_path = key_file(server.db_path)
+        keep_key(server, key_path)
         link = server.login_link(f"/{quote(entity, safe='')}/{quote(DEMO_PROJECT, safe='')}")
         print(f"Open the views in a browser (this sign-in link works once): {link}\n"
+              f"Once it is used, sign in with the key kept in {key_path} (its entity: "
+              f"{entity!r}); WANDB_BASE_URL={server.url} and that key point wsquery or the "
+              "wandb SDK at it.\n"
+              "The server runs until Ctrl-C, then its temporary folder is removed. "
               "Press Ctrl-C to stop.", file=out, flush=True)
         wait_for_ctrl_c()
     return 1 if failures else 0
 
 
 @contextmanager
-def _demo_client(out: TextIO) -> Iterator[tuple[GraphQLClient, ViewServer | None]]:
+def _demo_client(out: TextIO, *, serve: bool
+                 ) -> Iterator[tuple[GraphQLClient, ViewServer | None]]:
     """A client of the server the demo saves to, and that server when it is the demo's own."""
     from wsquery.wandb.graphql import GraphQLClient, Settings, resolve_settings
 
@@ -201,9 +267,11 @@ def _demo_client(out: TextIO) -> Iterator[tuple[GraphQLClient, ViewServer | None
     from wsquery.apps.server import ViewServer
 
     with ViewServer() as server:
+        lasting = ("it runs until Ctrl-C, then its temporary folder is removed" if serve else
+                   "temporary: it stops when the demo ends; `wsquery demo --serve` keeps it "
+                   "running, and `wsquery serve` runs one whose views stay")
         print(f"wsquery demo: WANDB_API_KEY is not set, so the views go to a local view server "
-              f"at {server.url}\n(temporary: it stops when the demo ends; `wsquery serve` runs "
-              "one that stays)", file=out)
+              f"at {server.url}\n({lasting})", file=out)
         settings = Settings(base_url=server.url, api_key=server.api_key, app_url=server.url)
         with GraphQLClient(settings) as client:
             yield client, server

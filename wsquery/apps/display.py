@@ -162,6 +162,46 @@ def table_rows(frame: Any) -> list[dict[str, Any]]:
     return pyarrow.Table.from_pandas(frame, preserve_index=False).to_pylist()  # type: ignore[no-any-return]
 
 
+def runs_in_file(path: str) -> list[dict[str, Any]]:
+    """The runs a file holds, as run records: JSON lines or a JSON array of runs as they are,
+    or a run table (CSV, Parquet) whose columns are named as a query names fields (``id``,
+    ``state``, ``config.lr``, ``summary.`val loss```), each row nested back into a run (a
+    null cell is a key the run lacks)."""
+    if not path.lower().endswith(TABLE_SUFFIXES):
+        records = load_runs(read_text(path), path)
+        for number, record in enumerate(records, 1):
+            if not isinstance(record, dict):
+                raise WsqueryError(f"{path}: run {number} is not a JSON object")
+        return records
+    from wsquery.semantics.keys import field_named
+
+    frame = load_table(path)
+    places: dict[str, tuple[str, ...]] = {}
+    for column in frame.columns:
+        field = field_named(str(column))
+        if field is None:
+            raise WsqueryError(f"{path}: the column {column!r} names no field "
+                               "(columns are named as queries name fields: config.lr)")
+        places[column] = ((field.section, *field.path) if field.section != "run"
+                          else (str(column).removeprefix("run."),))
+    runs = []
+    for row in table_rows(frame):
+        run: dict[str, Any] = {}
+        for column, value in row.items():
+            if value is None:
+                continue
+            *parents, key = places[column]
+            holder = run
+            for parent in parents:
+                holder = holder.setdefault(parent, {})
+                if not isinstance(holder, dict):
+                    raise WsqueryError(f"{path}: the column {column!r} is a key inside "
+                                       f"{parent!r}, which another column holds a value of")
+            holder[key] = value
+        runs.append(run)
+    return runs
+
+
 def load_json(text: str, name: str) -> Any:
     """JSON text as Python values; ``name`` says where it came from in errors. Keys and text
     must be Unicode text (a lone surrogate, ``"\\ud800"``, is refused with its key)."""

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, overload
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import attrs
 
@@ -280,7 +280,8 @@ class GraphQLClient:
         self.max_response_bytes = max_response_bytes
         self.backoff = backoff
         self.max_backoff = max_backoff
-        self._poster: transport.Poster | None = None
+        #: One kept-alive connection per URL posted to (GraphQL's, and the runs endpoint's).
+        self._posters: dict[str, transport.Poster] = {}
 
     def __repr__(self) -> str:
         return f"GraphQLClient(base_url={self.settings.base_url!r})"
@@ -292,9 +293,9 @@ class GraphQLClient:
         self.close()
 
     def close(self) -> None:
-        """Close the connection kept open between calls."""
-        if self._poster is not None:
-            self._poster.close()
+        """Close the connections kept open between calls."""
+        for poster in self._posters.values():
+            poster.close()
 
     @property
     def url(self) -> str:
@@ -423,9 +424,22 @@ class GraphQLClient:
             return data
         return bool(_object(data.get("deleteView"), "deleteView").get("success"))
 
-    def _post(self, body: dict[str, Any]) -> dict[str, Any]:
-        """POST with retries until the deadline; the answer's ``data`` or the error that
-        ended the attempts."""
+    def add_runs(self, entity: str, project: str, runs: list[dict[str, Any]]) -> list[str]:
+        """Store ``runs`` in ``entity/project`` of a wsquery view server (``wsquery serve``),
+        which takes them at ``/api/runs/ENTITY/PROJECT``: W&B's own servers have no such
+        endpoint (runs reach them from ``wandb.init``). Gives the ids stored."""
+        url = (f"{self.settings.base_url.rstrip('/')}/api/runs/{quote(entity, safe='')}/"
+               f"{quote(project, safe='')}")
+        data = self._post(runs, url=url, operation="AddRuns")
+        ids = data.get("ids")
+        if not isinstance(ids, list):
+            raise ServerError("the server's answer to adding runs has no ids")
+        return [str(run_id) for run_id in ids]
+
+    def _post(self, body: dict[str, Any] | list[Any], *, url: str | None = None,
+              operation: str | None = None) -> dict[str, Any]:
+        """POST ``body`` to ``url`` (default: GraphQL's) with retries until the deadline; the
+        answer's ``data`` or the error that ended the attempts."""
         import http.client
         import ssl
 
@@ -434,22 +448,25 @@ class GraphQLClient:
 
         headers = {"User-Agent": f"wsquery/{__version__}", "Accept": "application/json",
                    "Authorization": self._authorization()}
-        if self._poster is None:
+        url = url or self.url
+        poster = self._posters.get(url)
+        if poster is None:
             try:
-                self._poster = transport.Poster(self.url)
+                poster = self._posters[url] = transport.Poster(url)
             except ValueError:
                 raise WorkspaceError(self._scrub(
                     f"the W&B server's URL {self.settings.base_url!r} is not an http or "
                     "https URL")) from None
         payload = json.dumps(body).encode()
         deadline = time.monotonic() + self.deadline
-        operation = body.get("operationName") or "request"
+        operation = operation or (body.get("operationName") if isinstance(body, dict) else None
+                                  ) or "request"
         attempt = 0
         failure: WorkspaceError | None = None
         while True:
             retry_after: float | None = None
             try:
-                answer = self._poster.post(payload, headers, deadline=deadline,
+                answer = poster.post(payload, headers, deadline=deadline,
                                            timeout=self.timeout,
                                            max_bytes=self.max_response_bytes)
             except transport.DeadlinePassed:

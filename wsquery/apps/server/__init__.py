@@ -44,6 +44,8 @@ from wsquery.apps.server.filters import FilterError, matches_filter
 from wsquery.apps.server.lifecycle import (
     DEFAULT_ENTITY,
     ViewServer,
+    keep_key,
+    key_file,
     run_server,
     serve,
     wait_for_ctrl_c,
@@ -106,6 +108,8 @@ __all__ = [
     "ViewServer",
     "WorkspaceError",
     "default_db_path",
+    "keep_key",
+    "key_file",
     "matches_filter",
     "run_server",
     "serve",

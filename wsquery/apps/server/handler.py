@@ -43,6 +43,9 @@ _PAGE_HEADERS = {
     "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
 }
+#: Where runs are posted to be stored (``RUNS_PATH + ENTITY/PROJECT``): a JSON array of runs,
+#: each as ``ViewServer.add_runs`` takes them. wsquery's own, not W&B's (``wsquery add-runs``).
+RUNS_PATH = "/api/runs/"
 #: The methods each kind of path answers; any other gets a 405 naming these.
 _GRAPHQL_METHODS = "POST"
 _PAGE_METHODS = "GET, POST"
@@ -118,7 +121,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def _allowed(self) -> str:
         path = urlsplit(self.path).path
-        if path.rstrip("/") == "/graphql" or path == "/logout":
+        if path.rstrip("/") == "/graphql" or path == "/logout" or path.startswith(RUNS_PATH):
             return _GRAPHQL_METHODS
         return _PAGE_METHODS if path == "/login" else "GET"
 
@@ -240,6 +243,9 @@ class Handler(BaseHTTPRequestHandler):
             self._read(self._content_length(limits.MAX_TELEMETRY_BODY))
             self._send(HTTPStatus.OK, b"", self.headers.get("Content-Type") or "text/plain")
             return
+        if path.startswith(RUNS_PATH):
+            self._add_runs(path[len(RUNS_PATH):])
+            return
         body = self._body()
         operation_name = body.get("operationName")
         owner.record(Received(self.path, operation_name, self.headers.get("User-Agent")))
@@ -259,6 +265,37 @@ class Handler(BaseHTTPRequestHandler):
             return
         status, payload = owner.execute(entity, body)
         self._reply(status, payload)
+
+    def _add_runs(self, place: str) -> None:
+        """Store the posted runs in ``ENTITY/PROJECT`` (``place``, each part URL-quoted) for
+        a key of that entity: 200 with their ids, else a 4xx saying what is wrong."""
+        owner = self.server.owner
+        entity = owner.entity_for(self._api_key())
+        if entity is None:
+            raise _Refused(HTTPStatus.UNAUTHORIZED, "missing or invalid API key",
+                           "UNAUTHENTICATED", {"WWW-Authenticate": 'Basic realm="wsquery"'})
+        parts = [unquote(part) for part in place.split("/")]
+        if len(parts) != 2 or not all(part.strip() for part in parts):
+            raise _Refused(HTTPStatus.NOT_FOUND, f"POST runs to {RUNS_PATH}ENTITY/PROJECT")
+        if parts[0] != entity:
+            raise _Refused(HTTPStatus.FORBIDDEN, f"this API key belongs to {entity!r}, not "
+                           f"{parts[0]!r}", "PERMISSION_DENIED")
+        media_type = (self.headers.get("Content-Type") or "").partition(";")[0].strip().lower()
+        if media_type != "application/json":
+            raise _Refused(HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+                           "send the runs as Content-Type: application/json")
+        try:
+            runs = load_json(self._read(self._content_length(limits.MAX_BODY)))
+        except ValueError as error:
+            raise _Refused(HTTPStatus.BAD_REQUEST, f"the body is not JSON: {error}") from None
+        if not isinstance(runs, list) or not all(isinstance(run, dict) for run in runs):
+            raise _Refused(HTTPStatus.BAD_REQUEST, "the body must be a JSON array of runs "
+                           "(objects)")
+        try:
+            ids = owner.add_runs(entity, parts[1], runs)
+        except WsqueryError as error:
+            raise _Refused(HTTPStatus.BAD_REQUEST, str(error)) from None
+        self._reply(HTTPStatus.OK, {"data": {"added": len(ids), "ids": ids}})
 
     def _content_length(self, limit: int) -> int:
         """The body's declared length: one whole number of bytes, at most ``limit``."""

@@ -7,17 +7,18 @@ from __future__ import annotations
 
 import logging
 import os
+import shlex
 import shutil
 import sys
 import tempfile
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from wsquery.apps.server import limits
 from wsquery.apps.server.auth import Access, local_path
@@ -213,26 +214,66 @@ def serve(host: str = "127.0.0.1", port: int = 0,
 
 
 def run_server(host: str = "127.0.0.1", port: int = 0,
-               db_path: str | os.PathLike[str] | None = None) -> int:
-    """Serve until Ctrl-C, after printing the URL, a sign-in link for the pages and the key to
-    use; returns the exit status."""
+               db_path: str | os.PathLike[str] | None = None, *,
+               runs: Sequence[Mapping[str, Any]] = (), runs_project: str | None = None,
+               runs_source: str = "") -> int:
+    """Serve until Ctrl-C, after storing ``runs`` in ``runs_project`` (``ENTITY/PROJECT``, or
+    a project of the key's entity) and printing the URL, a sign-in link for the pages, the
+    entity the key acts as and where the key is kept; returns the exit status."""
     path = Path(db_path) if db_path is not None else default_db_path()
     server = ViewServer(host, port, path).start()
     try:
-        key = server.api_key
-    except WorkspaceError:
-        key = "<the key printed when this database was first served: keys are kept hashed>"
-    print(f"wsquery view server at {server.url} (views in {path})\n"
-          f"Open its pages in a browser (this sign-in link works once): {server.login_link()}\n"
-          "Point wsquery (or the wandb SDK) at it with:\n"
-          f"  export WANDB_BASE_URL={server.url}\n"
-          f"  export WANDB_API_KEY={key}\n"
-          "Press Ctrl-C to stop.", flush=True)
-    try:
+        key_path = key_file(path)
+        entity = server.entity_for(keep_key(server, key_path))
+        stored = ""
+        if runs:
+            runs_entity, _, project = (runs_project or "").rpartition("/")
+            if runs_entity and runs_entity != entity:
+                raise WorkspaceError(f"--project {runs_project}: the key acts as {entity!r}, "
+                                     f"so runs go to {entity}/PROJECT")
+            project = project or "runs"
+            ids = server.add_runs(str(entity), project, runs)
+            stored = (f"{len(ids)} run{'' if len(ids) == 1 else 's'}{runs_source} in "
+                      f"{entity}/{project}: {server.url}/{quote(str(entity))}/{quote(project)}\n")
+        print(f"wsquery view server at {server.url} (views in {path})\n"
+              f"Open its pages in a browser (this sign-in link works once): "
+              f"{server.login_link()}\n"
+              "Point wsquery (or the wandb SDK) at it with:\n"
+              f"  export WANDB_BASE_URL={server.url}\n"
+              f"  export WANDB_API_KEY=$(cat {shlex.quote(str(key_path))})\n"
+              f"The key acts as the entity {entity!r}; it is kept in {key_path} "
+              "(readable by you alone).\n"
+              f"{stored}Press Ctrl-C to stop.", flush=True)
         wait_for_ctrl_c()
     finally:
         server.stop()
     return 0
+
+
+def key_file(db_path: Path) -> Path:
+    """Where the key of the database ``db_path`` is kept: beside it, ``views.key``."""
+    return db_path.with_suffix(".key")
+
+
+def keep_key(server: ViewServer, path: Path) -> str:
+    """A key ``server`` accepts, kept in ``path`` (created readable by its owner alone): the
+    one kept there if the server still accepts it, else the key of a fresh database, else a
+    new key of ``DEFAULT_ENTITY``. The database itself keeps only hashes of keys."""
+    try:
+        kept = path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        kept = ""
+    if kept and server.entity_for(kept) is not None:
+        return kept
+    try:
+        key = server.api_key
+    except WorkspaceError:  # a database served before, its key file gone
+        key = server.add_key(DEFAULT_ENTITY)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(key + "\n")
+    os.chmod(path, 0o600)  # a file kept from before may have had other modes
+    return key
 
 
 def wait_for_ctrl_c() -> None:

@@ -10,7 +10,7 @@ import logging
 import queue
 import socket
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from contextlib import suppress
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any, Protocol
@@ -49,6 +49,9 @@ class Owner(Protocol):
     def record(self, received: Received) -> None: ...
 
     def execute(self, entity: str, body: Mapping[str, Any]) -> tuple[int, dict[str, Any]]: ...
+
+    def add_runs(self, entity: str, project: str, runs: Iterable[Mapping[str, Any]]
+                 ) -> list[str]: ...
 
 
 @attrs.frozen
