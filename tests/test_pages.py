@@ -20,9 +20,9 @@ import requests
 
 from tests.conftest import Chromium
 from wsquery.apps.commands import DEMO_STEPS, demo_runs, demo_workspaces
-from wsquery.apps.server import DEFAULT_ENTITY, ViewServer
+from wsquery.apps.server import DEFAULT_ENTITY, ViewServer, limits
 from wsquery.wandb.graphql import GraphQLClient, Settings
-from wsquery.wandb.views import LinePlot, RunSettings, Workspace
+from wsquery.wandb.views import LinePlot, RunSettings, Section, Workspace
 from wsquery.wandb.views.page import PALETTE
 
 END_TO_END = ('summary.val_loss <= 0.1 and config.learning_rate in [0.001, 0.01] and '
@@ -225,6 +225,24 @@ def test_the_runs_table_at_1280_pixels(view_server: ViewServer, client: GraphQLC
     [row] = re.findall(r'<tr class="run" data-run-id="run-d">(.*?)</tr>', dom)
     cells = [text(cell) for cell in re.findall(r"<td[^>]*>(.*?)</td>", row)]
     assert cells[:3] == ["bold-sky-4", "finished", "0.051"]  # summary.val_loss
+
+
+def test_a_page_reads_at_most_max_plot_points_rows_of_a_run(view_server: ViewServer,
+                                                              client: GraphQLClient) -> None:
+    project = project_name()
+    steps = 3 * limits.MAX_PLOT_POINTS + 7
+    view_server.add_runs(DEFAULT_ENTITY, project, [
+        {"id": "long", "name": "long-run", "state": "finished", "summary": {"loss": 0.5},
+         "history": [{"_step": step, "loss": 1 / (step + 1)} for step in range(steps)]}])
+    workspace = Workspace(DEFAULT_ENTITY, project, "Long",
+                          sections=[Section("S", [LinePlot(y=["loss"])], is_open=True)])
+    workspace.save(client=client)
+    page = requests.get(workspace.url, auth=("api", view_server.api_key), timeout=30)
+    assert page.status_code == 200
+    [(_, [path])] = line_plots(page.text)
+    points = path["d"].split(" L")
+    assert len(points) == limits.MAX_PLOT_POINTS  # evenly spaced, the first and last kept
+    assert points[0] == "M0.00,6.45" and points[-1].startswith("248.00,")
 
 
 def test_each_view_url_form_and_the_project_and_entity_pages(
