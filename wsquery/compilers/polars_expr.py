@@ -6,12 +6,15 @@ polars' boolean logic is Kleene's, which is the language's three-valued logic, s
 plan (``run_table.leaf_plan``) in polars' words: a test of the part column of the literal's type
 (null on rows whose value is of another type), ``state`` through ``str.to_lowercase``, list
 membership through ``list.contains``, ``within last`` as a cutoff worked out at compile time.
+Given the table itself (``columns=frame``), what its rows say (``run_table.learn``) spares a rule
+per row: a ``state`` is tested against the spellings the table holds that pass, a float column
+holding no NaN is compared without a guard; the expression is then for that table.
 polars holds NaN the greatest number, so a comparison it makes TRUE on NaN (``>``, ``>=``, ``!=``)
 also asks ``is_not_nan`` where only TRUE matters (not under ``not``), and one it makes FALSE
 (``<``, ``<=``, ``==``) also accepts ``is_nan`` where only FALSE matters (under ``not``): the
 expression is TRUE on exactly the rows ``evaluate`` selects, though it may be FALSE where the
 language has UNKNOWN. An integer column (``columns=`` says so) holds no NaN and is compared as it
-is; a sort key reads NaN as null (``fill_nan``). polars runs Rust's ``regex``, not RE2: a pattern
+is, and so is a float column the table's rows show without NaN; a sort key reads NaN as null (``fill_nan``). polars runs Rust's ``regex``, not RE2: a pattern
 goes as RE2 reads it with every class spelt out (``run_table.write_regex``), or is refused (Unicode
 classes, ``\\C``, ``\\B``). A sort is stable (``maintain_order``), nulls and NaN last, as
 ``evaluate`` sorts.
@@ -125,7 +128,7 @@ class PolarsWriter(TableWriter[polars.Expr]):
     def value(self, column: str, part: Part, lower: bool = False) -> polars.Expr:
         """A part column as a sort key reads it: NaN as null, a state in lower case."""
         read = polars.col(column)
-        if part == "number" and column not in self.shape.nan_free:
+        if part == "number" and not self.shape.holds_no_nan(column):
             read = read.fill_nan(None)
         return read.str.to_lowercase() if lower else read
 
@@ -133,7 +136,7 @@ class PolarsWriter(TableWriter[polars.Expr]):
         column = polars.col(test.column)
         read = column.str.to_lowercase() if test.lower else column
         compared: polars.Expr = _COMPARISONS[test.op](read, polars.lit(test.value))
-        if test.part != "number" or test.column in self.shape.nan_free:
+        if test.part != "number" or self.shape.holds_no_nan(test.column):
             return compared
         nan_true = test.op in (">", ">=", "!=")  # NaN is the greatest number
         if positive and nan_true:
@@ -141,6 +144,13 @@ class PolarsWriter(TableWriter[polars.Expr]):
         if not positive and not nan_true:
             return compared | column.is_nan()
         return compared
+
+    def one_of(self, test: Test, positive: bool) -> polars.Expr:
+        """Texts by ``is_in``, null on null as the language is; numbers by comparisons, which
+        compare an int with a float (``is_in`` takes only a list of the column's type)."""
+        if test.part != "string":
+            return super().one_of(test, positive)
+        return polars.col(test.column).is_in(list(test.value))
 
     def substring(self, test: Test) -> polars.Expr:
         return polars.col(test.column).str.contains(test.value, literal=True)

@@ -20,6 +20,8 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import ClassVar, Generic, TypeVar, assert_never
 
+import attrs
+
 from wsquery.ast import (
     And,
     Compare,
@@ -110,6 +112,8 @@ class TableWriter(ABC, Generic[E]):
         match test.op:
             case "==" | "!=" | "<" | "<=" | ">" | ">=":
                 return self.compare(test, positive)
+            case "one_of":
+                return self.one_of(test, positive)
             case "substring":
                 return self.substring(test)
             case "has":
@@ -175,6 +179,13 @@ class TableWriter(ABC, Generic[E]):
     def compare(self, test: Test, positive: bool) -> E:
         """A comparison (``test.op`` one of ``== != < <= > >=``) of a part column with a
         literal; null where the column is."""
+
+    def one_of(self, test: Test, positive: bool) -> E:
+        """TRUE where the column equals one of the values ``test.value``, FALSE where it is set
+        to another, null where it is null: the comparisons or-ed, unless the engine has a
+        test of membership."""
+        return self.or_([self.compare(attrs.evolve(test, op="==", value=value), positive)
+                         for value in test.value])
 
     # What an engine may lack: refused unless it writes it ------------------------------------
 
