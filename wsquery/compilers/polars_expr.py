@@ -14,10 +14,10 @@ also asks ``is_not_nan`` where only TRUE matters (not under ``not``), and one it
 (``<``, ``<=``, ``==``) also accepts ``is_nan`` where only FALSE matters (under ``not``): the
 expression is TRUE on exactly the rows ``evaluate`` selects, though it may be FALSE where the
 language has UNKNOWN. An integer column (``columns=`` says so) holds no NaN and is compared as it
-is, and so is a float column the table's rows show without NaN; a sort key reads NaN as null (``fill_nan``). polars runs Rust's ``regex``, not RE2: a pattern
-goes as RE2 reads it with every class spelt out (``run_table.write_regex``), or is refused (Unicode
-classes, ``\\C``, ``\\B``). A sort is stable (``maintain_order``), nulls and NaN last, as
-``evaluate`` sorts.
+is, and so is a float column the table's rows show without NaN; a sort key reads NaN as null
+(``fill_nan``). polars runs Rust's ``regex``, not RE2: a pattern goes as RE2 reads it with every
+class spelt out (``run_table.write_regex``), or is refused (Unicode classes, ``\\C``, ``\\B``).
+A sort is stable (``maintain_order``), nulls and NaN last, as ``evaluate`` sorts.
 """
 
 from __future__ import annotations

@@ -461,10 +461,10 @@ def learn(shape: Shape, table: Any, predicates: Iterable[Predicate]) -> Shape:
                 spellings[column] = frozenset(text for text in found if isinstance(text, str))
     nan_free = set(shape.rows_nan_free)
     for key_parts in shape.parts.values():
-        column = key_parts.get("number")
-        if column in tested and not shape.holds_no_nan(column) and not _holds_nan(
-                column_of(column)):
-            nan_free.add(column)
+        number = key_parts.get("number")
+        if number in tested and not shape.holds_no_nan(number) and not _holds_nan(
+                column_of(number)):
+            nan_free.add(number)
     return attrs.evolve(shape, spellings=spellings, rows_nan_free=frozenset(nan_free),
                         rows_seen=True)
 
@@ -479,7 +479,7 @@ def _column_reader(table: Any) -> Callable[[str], Any] | None:
     import pyarrow
 
     if isinstance(table, pyarrow.Table):
-        return table.column
+        return lambda name: table.column(name)
     if hasattr(table, "dtypes") and hasattr(table, "iloc"):  # pandas DataFrame
         return lambda name: pyarrow.array(table[name])
     return None
