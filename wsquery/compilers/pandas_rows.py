@@ -31,6 +31,7 @@ from wsquery.errors import TargetError, TargetWarning
 from wsquery.semantics.normalize import normalize
 
 try:
+    import numpy
     import pandas
     import pyarrow
     import pyarrow.compute as pc
@@ -161,12 +162,14 @@ class PandasWriter(TableWriter[Any]):
         return pc.match_substring(_column(self.frame, test.column), test.value)
 
     def has(self, test: Test) -> Any:
+        """The rows holding an equal element, marked in one array by their indices."""
         lists = _column(self.frame, test.column)
+        if isinstance(lists, pyarrow.ChunkedArray):  # parent indices count from each chunk
+            lists = lists.combine_chunks()
         equal = pc.fill_null(pc.equal(pc.list_flatten(lists), test.value), False)
-        holding = pc.unique(pc.filter(pc.list_parent_indices(lists), equal))
-        found = pc.is_in(pyarrow.array(range(self.rows), pyarrow.int64()),
-                         value_set=pc.cast(holding, pyarrow.int64()))
-        return pc.if_else(pc.is_null(lists), None, found)
+        found = numpy.zeros(self.rows, dtype=bool)
+        found[pc.filter(pc.list_parent_indices(lists), equal).to_numpy()] = True
+        return pc.if_else(pc.is_null(lists), None, pyarrow.array(found))
 
     def never(self, test: Test) -> Any:
         return pc.if_else(pc.is_null(_column(self.frame, test.column)), None, False)
