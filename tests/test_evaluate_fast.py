@@ -18,11 +18,13 @@ from wsquery.ast import (
     And,
     Compare,
     Constant,
+    Contains,
     Duration,
     Expr,
     Field,
     In,
     IsNull,
+    Match,
     Not,
     Or,
     Query,
@@ -163,6 +165,39 @@ def test_comparisons_written_in_line_give_what_their_tests_give(op: str, field: 
         _check(comparison, runs)  # and its negation: each in line, at the top and inside
         _check(And((comparison, IsNull(Field("config", ("y",))))), runs)
         _check(Or((comparison, IsNull(Field("config", ("x",))))), runs)
+
+
+#: Values at the edges of the lists, texts and states the generated code tests in line.
+LIST_EDGE_VALUES: list[Any] = [*EDGE_VALUES, "Finished", "FINISHED", "finished", "a7b",
+                               ["a", "b"], ["A"], ("a",), [1, "a"], [_Text("a")], [NAN], [],
+                               [True], [1.0], ["a", None]]
+
+
+@pytest.mark.parametrize("field", [Field("config", ("x",)), Field("run", ("state",)),
+                                   Field("run", ("tags",)), Field("run", ("displayName",))])
+@pytest.mark.parametrize("leaf", ["in strings", "in numbers", "in both", "contains", "regex",
+                                  "state"])
+def test_lists_texts_and_states_written_in_line_give_what_their_tests_give(
+        field: Field, leaf: str) -> None:
+    key = {"x": "notes", "state": "state", "tags": "tags", "displayName": "name"}[field.key]
+    runs = [{"config": {"x": value}, "summary": {}, key: value} for value in LIST_EDGE_VALUES]
+    node: Expr
+    match leaf:
+        case "in strings":
+            node = In(field, ("a", "finished", ""))
+        case "in numbers":
+            node = In(field, (1, 1.5, -0.0))
+        case "in both":
+            node = In(field, ("a", 1))
+        case "contains":
+            node = Contains(field, "a")
+        case "regex":
+            node = Match(field, "^[a-f]+$")
+        case _:
+            node = Compare(field, "!=", "finished")
+    _check(node, runs)  # and its negation: each in line, at the top and inside
+    _check(And((node, IsNull(Field("config", ("y",))))), runs)
+    _check(Or((node, IsNull(Field("config", ("x",))))), runs)
 
 
 def test_a_filter_nested_deeper_than_python_blocks_is_left_to_the_closures() -> None:

@@ -633,8 +633,9 @@ def compile_select_fast(expr: Expr, now: datetime | None = None) -> Selector | N
 
     Why: adapting a run, and a call per run, cost more than testing it. The function reads a
     plain dict (whose sections are dicts) where it stands, with the closures' own value tests;
-    a number or string compared with a literal of its exact class it tests in line. Any other
-    run goes to the closures."""
+    a value of one exact class it tests in line: a number, string or state compared, or in a
+    list of literals of its class; a tags list holding a string; a text holding a substring
+    or matching a regex. Any other run goes to the closures."""
     moment = _moment(now)
     return _fast(expr, moment, _adapting(compile_predicate(expr, moment)))
 
@@ -763,23 +764,73 @@ class _Writer:
                  f"elif {inline.test}({inline.read}) is True:", *("    " + line for line in lines))
 
     def inline(self, node: Expr, indent: int) -> _Inline | None:
-        """For a comparison whose test is ``_number_test`` (``_string_test``): lines reading the
-        value into a local, and how it is tested in line. None for any other node."""
-        if type(node) is not Compare:
+        """For a leaf whose value, when of one class, is tested by one Python expression (a
+        number, string or state compared; a string or number in a list, a tags list holding a
+        string; a text holding a substring or matching a regex): lines reading the value into
+        a local, and how it is tested in line. None for any other node."""
+        match node:
+            case Compare():
+                make, relation, literal = _value_rule(node.op, node.value, node.field)
+                if make not in (_number_test, _string_test, _state_test):
+                    return None
+                # node.op is one of _RELATIONS' keys: _value_rule refuses any other
+                test = self.bind(make(relation, literal))
+                return self.inlined(node.field, indent, test, make,
+                                    f"{node.op} {self.bind(literal)}", nan_true=node.op == "!=")
+            case In():
+                return self.inline_in(node, indent)
+            case Contains() if type(node.value) is str:
+                test, literal = self.bind(_test(node, self.now)), self.bind(node.value)
+                read = self.read(node.field, indent)
+                holds = f"{literal} in {read}"
+                return _Inline(read, f"{read}.__class__ is str", holds, holds, test)
+            case Match():
+                test, search = self.bind(_test(node, self.now)), self.bind(
+                    compile_user_regex(node.pattern))
+                read = self.read(node.field, indent)
+                holds = f"{search}({read})"
+                return _Inline(read, f"{read}.__class__ is str", holds, holds, test)
+            case _:
+                return None
+
+    def inline_in(self, node: In, indent: int) -> _Inline | None:
+        """``in``: a string, state or number in a set of the literals, or a tags list holding
+        one of them (strings), when every literal is of that one class."""
+        rules = [_value_rule("==", value, node.field) for value in node.values]
+        makers = {make for make, _, _ in rules}
+        if len(makers) != 1 or not makers <= {_number_test, _string_test, _state_test}:
             return None
-        make, relation, literal = _value_rule(node.op, node.value, node.field)
-        if make is not _number_test and make is not _string_test:
-            return None
-        # node.op is one of _RELATIONS' keys: _value_rule refuses any other
-        test, value = self.bind(make(relation, literal)), self.value(node.field, indent)
-        read, bound = self.local(), self.bind(literal)
+        make = makers.pop()
+        literals = [literal for _, _, literal in rules]
+        test = self.bind(_test(node, self.now))
+        if kind(node.field) == "tags":
+            if make is not _string_test:
+                return None
+            read = self.read(node.field, indent)
+            holds = " or ".join(f"{self.bind(literal)} in {read}" for literal in literals)
+            return _Inline(read, f"{read}.__class__ is list", holds, holds, test)
+        return self.inlined(node.field, indent, test, make,
+                            f"in {self.bind(frozenset(literals))}", nan_true=False)
+
+    def inlined(self, field: Field, indent: int, test: str, make: _TestMaker, relation: str,
+                nan_true: bool) -> _Inline:
+        """``value relation`` for a value of the class ``make`` tests: a number (UNKNOWN for
+        NaN; ``nan_true`` when the relation holds for it), a string, or a state (lower-cased)."""
+        read = self.read(field, indent)
+        if make is _number_test:
+            relation_text = f"{read} {relation}"
+            return _Inline(read, f"{read}.__class__ is float or {read}.__class__ is int",
+                           relation_text + (f" and {read} == {read}" if nan_true else ""),
+                           f"{relation_text} if {read} == {read} else None", test)
+        relation_text = f"{read}.lower() {relation}" if make is _state_test else (
+            f"{read} {relation}")
+        return _Inline(read, f"{read}.__class__ is str", relation_text, relation_text, test)
+
+    def read(self, field: Field, indent: int) -> str:
+        """A local holding the value of ``field``."""
+        value, read = self.value(field, indent), self.local()
         self.add(indent, f"{read} = {value}")
-        relation_text = f"{read} {node.op} {bound}"
-        if make is _string_test:
-            return _Inline(read, f"{read}.__class__ is str", relation_text, relation_text, test)
-        return _Inline(read, f"{read}.__class__ is float or {read}.__class__ is int",
-                       relation_text + (f" and {read} == {read}" if node.op == "!=" else ""),
-                       f"{relation_text} if {read} == {read} else None", test)
+        return read
 
     # Inside: the truth of a node, in a local ---------------------------------------------------
 
@@ -787,11 +838,8 @@ class _Writer:
         """Lines that leave the truth of ``node`` (TRUE, FALSE or UNKNOWN, as the closures
         give it) in local ``into``; ``blocks`` counts the loops around them."""
         match node:
-            case Compare():
-                self.compare(node, into, indent)
-            case In() | Contains() | Match() | IsNull() | Within():
-                test = self.bind(_test(node, self.now))
-                self.add(indent, f"{into} = {test}({self.value(node.field, indent)})")
+            case Compare() | In() | Contains() | Match() | IsNull() | Within():
+                self.leaf(node, into, indent)
             case Constant():
                 self.add(indent, f"{into} = {self.bind(node.value)}")
             case Not():
@@ -803,12 +851,12 @@ class _Writer:
             case _:
                 assert_never(node)
 
-    def compare(self, node: Compare, into: str, indent: int) -> None:
-        """A comparison; one written in line (``inline``) is UNKNOWN for NaN."""
+    def leaf(self, node: Predicate, into: str, indent: int) -> None:
+        """A leaf, in line where ``inline`` takes it (a number UNKNOWN for NaN), else its
+        value test."""
         inline = self.inline(node, indent)
         if inline is None:
-            make, relation, literal = _value_rule(node.op, node.value, node.field)
-            test = self.bind(make(relation, literal))
+            test = self.bind(_test(node, self.now))
             self.add(indent, f"{into} = {test}({self.value(node.field, indent)})")
             return
         self.add(indent, f"if {inline.exact}:", f"    {into} = {inline.truth}",
