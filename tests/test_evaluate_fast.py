@@ -242,3 +242,20 @@ def test_what_is_not_a_run_is_refused_as_adapt_refuses_it(not_a_run: Any) -> Non
 def test_what_the_closures_refuse_to_compile_is_refused_too() -> None:
     with pytest.raises(WsqueryError, match="unknown section 'params'"):
         compile_select_fast(Compare(Field("params", ("x",)), "==", 1))
+
+
+def test_times_held_as_text_sort_as_parse_datetime_reads_them() -> None:
+    """The sort reads a time's text with its offset directly, and mends any other as
+    ``parse_datetime`` does: the same moments, so the same order, unreadable text last."""
+    from wsquery.facts.attributes import parse_datetime
+
+    texts = ["2024-01-01T00:00:00Z", "2024-01-01T01:00:00+02:00", "2024-01-01T00:30:00",
+             " 2024-01-02", "2024-01-01T00:00:00z", "garbage", "2024-01-01T00:00:00.5Z",
+             "2023-12-31T23:00:00.000001-00:00", "2024-01-01"]
+    runs = [{"id": f"r{index}", "created_at": text} for index, text in enumerate(texts)]
+    moments = [parse_datetime(text) for text in texts]
+    readable = sorted((index for index, moment in enumerate(moments) if moment is not None),
+                      key=lambda index: (-moments[index].timestamp(), f"r{index}"))
+    unreadable = [index for index, moment in enumerate(moments) if moment is None]
+    ordered = wsquery.evaluate(wsquery.parse("order by created_at desc"), runs)
+    assert [run["id"] for run in ordered] == [f"r{index}" for index in readable + unreadable]

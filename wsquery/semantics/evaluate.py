@@ -1002,8 +1002,21 @@ def _sort_keys(field: Field, runs: list[Any], records: list[Record]) -> list[Any
         return raw
     if field_kind != "time" and classes <= _NUMBER_TYPES:
         return [value if value == value else None for value in raw]  # NaN sorts as missing
+    if field_kind == "time" and classes == {str}:
+        return [None if value is None else _text_moment(value) for value in raw]
     rank = _ranked(field_kind)
     return [rank(value) for value in raw]
+
+
+def _text_moment(text: str) -> datetime | None:
+    """A time's text as ``as_datetime`` reads it, where every value of the key is text (one type
+    rank, so the moments stand for themselves): a text Python reads as a moment with its offset
+    (W&B writes ``...Z``) needs none of ``parse_datetime``'s mending."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return as_datetime(text)
+    return moment if moment.tzinfo is not None else as_datetime(text)
 
 
 # Entry points ----------------------------------------------------------------------------------
