@@ -192,10 +192,11 @@ def table_columns(runs: Iterable[Any]) -> TableColumns:
             names.append(part_column(key, part, split))
             parts.append(part)
             values.append(column)
-            for index, value in enumerate(column):
-                problem = _unwritable(value)
-                if problem is not None:
-                    raise WsqueryError(f"runs[{index}]: {key}: {problem}")
+            if _may_be_unwritable(part, column):
+                for index, value in enumerate(column):
+                    problem = _unwritable(value)
+                    if problem is not None:
+                        raise WsqueryError(f"runs[{index}]: {key}: {problem}")
     taken: dict[str, None] = {}
     for name in names:
         if name in taken:
@@ -235,6 +236,20 @@ def _paths(section: Any, where: str, depth: int = 1) -> Iterator[str]:
                         for path in _paths(value, f"{where}.{key}", depth + 1))
 
 
+def _may_be_unwritable(part: Part, column: list[Any]) -> bool:
+    """Whether a column may hold a value no table can hold, asked of the whole column at once
+    (texts all ASCII, numbers all floats or small ints) before any value is looked at."""
+    match part:
+        case "bool" | "time":
+            return False
+        case "string" | "other":
+            return not "".join(filter(None, column)).isascii()
+        case "number":
+            return any(value.__class__ is not float and not -_FLOAT_LIMIT < value < _FLOAT_LIMIT
+                       for value in column if value is not None)
+    return True
+
+
 def _unwritable(value: Any) -> str | None:
     """Why no table can hold ``value`` (a column's value: a scalar or a list of them)."""
     if isinstance(value, list):
@@ -267,9 +282,20 @@ def _value_part(value: Any, time_valued: bool) -> Part | Literal["list"] | None:
     return "other"
 
 
+#: The classes of values that all fall in one part, as they stand.
+_PLAIN_PARTS: dict[frozenset[type], Part] = {
+    frozenset({str}): "string", frozenset({int}): "number", frozenset({float}): "number",
+    frozenset({int, float}): "number", frozenset({bool}): "bool"}
+
+
 def _split(values: list[Any], time_valued: bool, default: Part) -> dict[Part, list[Any]]:
     """One key's values, one per run -> its parts, each a column of values (None where the
     run's value is in another part); ``default`` when no run holds a value."""
+    classes = set(map(type, values))
+    classes.discard(type(None))
+    plain = _PLAIN_PARTS.get(frozenset(classes)) if not time_valued else None
+    if plain is not None or not classes:  # every value is in one part, as it stands
+        return {plain or default: values}
     found = [_value_part(value, time_valued) for value in values]
     kinds = set(found)
     element_parts: set[Part] = set()
