@@ -30,7 +30,7 @@ from wsquery.ast import (
     Query,
 )
 from wsquery.errors import WsqueryError
-from wsquery.semantics import evaluate as evaluator
+from wsquery.semantics import selector
 from wsquery.semantics.evaluate import adapt, compile_predicate, compile_select_fast
 
 NOW = datetime(2024, 1, 2, tzinfo=UTC)
@@ -220,11 +220,11 @@ def test_a_dotted_key_of_the_run_section_is_left_to_the_closures() -> None:
 def test_literals_and_keys_are_bound_so_filters_of_one_shape_share_one_source() -> None:
     first = compile_select_fast(Compare(Field("config", ("a",)), "==", "x"), NOW)
     assert first is not None
-    before = evaluator._maker.cache_info()
+    before = selector._maker.cache_info()
     hostile = "') or True or ('\"\n"
     expr = Compare(Field("config", (hostile,)), "==", hostile)
     second = compile_select_fast(expr, NOW)
-    after = evaluator._maker.cache_info()
+    after = selector._maker.cache_info()
     assert second is not None
     assert (after.hits, after.misses) == (before.hits + 1, before.misses)
     runs = [{"config": {hostile: hostile}}, {"config": {hostile: "x"}}, {"config": {"a": "x"}}]

@@ -26,7 +26,8 @@ from pygments.formatters import HtmlFormatter
 
 from wsquery.ast import UI_RUN_NAMES, Field, Query, walk
 from wsquery.compilers.runs_api import DEFAULT_ORDER, order_key
-from wsquery.semantics.evaluate import evaluate, field_value
+from wsquery.semantics.evaluate import evaluate
+from wsquery.semantics.predicates import field_value
 from wsquery.syntax.lexer import WsqueryLexer
 from wsquery.wandb.views import (
     BarPlot,

@@ -63,7 +63,8 @@ from wsquery.ast import (
 from wsquery.compilers.base import Context
 from wsquery.errors import WsqueryError
 from wsquery.facts.attributes import ATTRIBUTES, Kind, kind, typed
-from wsquery.semantics.evaluate import adapt, as_datetime, getter, safe_repr
+from wsquery.semantics.predicates import as_datetime, getter
+from wsquery.semantics.records import adapt, safe_repr
 
 #: The part of a column a value falls in (see the module docstring).
 Part: TypeAlias = Literal["bool", "number", "string", "time", "bools", "numbers", "strings",
