@@ -605,8 +605,8 @@ class Test:
     ``op`` is a comparison (``== != < <= > >=``, on ``lower(column)`` when ``lower``),
     ``one_of`` (the value equals one of the tuple ``value``: TRUE or FALSE, null on null),
     ``substring`` (the literal is in the text), ``has`` (an element of the list equals it),
-    ``never`` (FALSE where the column is set: a list with no element of the literal's type)
-    or ``regex`` (RE2 ``value`` finds a match)."""
+    ``never`` (FALSE where the column is set: a list with no element of the literal's type,
+    or a state none of whose spellings passes) or ``regex`` (RE2 ``value`` finds a match)."""
 
     column: str
     part: Part

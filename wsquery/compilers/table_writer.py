@@ -198,8 +198,8 @@ class TableWriter(ABC, Generic[E]):
         raise self.cannot("a test of a list's elements")
 
     def never(self, test: Test) -> E:
-        """FALSE where the column (a list with no element of the literal's type) is set, else
-        null."""
+        """FALSE where the column (a list with no element of the literal's type, a state none
+        of whose spellings passes) is set, else null."""
         raise self.cannot("a test of a list with no element of the literal's type")
 
     def regex(self, test: Test) -> E:
