@@ -156,7 +156,10 @@ class PolarsWriter(TableWriter[polars.Expr]):
         return polars.col(test.column).str.contains(test.value, literal=True)
 
     def has(self, test: Test) -> polars.Expr:
-        """Elements compared as values, so an int list holds 1.0."""
+        """Texts by ``list.contains``; other elements compared as values, so an int list
+        holds 1.0 (``list.contains`` takes only a value of the elements' type)."""
+        if test.part == "strings":
+            return polars.col(test.column).list.contains(test.value)
         return polars.col(test.column).list.eval(
             polars.element() == polars.lit(test.value)).list.any()
 

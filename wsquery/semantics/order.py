@@ -74,8 +74,8 @@ def ordered(runs: list[Any], keys: tuple[OrderKey, ...]) -> list[int]:
         values = _sort_keys(key.field, runs, records)
         if values is None:
             continue  # no run has it: every run ties
-        present = [position for position in order if values[position] is not None]
-        if len(present) < len(order):
+        if None in values:  # sort keys are texts, numbers, moments or tuples: none equals None
+            present = [position for position in order if values[position] is not None]
             missing = [position for position in order if values[position] is None]
             present.sort(key=values.__getitem__, reverse=not key.ascending)
             order = present + missing
