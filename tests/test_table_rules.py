@@ -156,3 +156,18 @@ def test_an_in_list_on_one_column_is_one_membership_test(tables: dict[str, Any])
     mixed = wsquery.compile('config.lr in [0.1, "high"]', target="sql", dialect="duckdb",
                             columns=tables["arrow"])
     assert " IN (" not in mixed.sql
+
+
+@pytest.mark.parametrize("order", ["order by config.opt", "order by config.opt desc",
+                                   "order by config.seed desc", "order by summary.acc",
+                                   "order by state desc", ""])
+def test_polars_sorts_nulls_last_only_asking_where_a_sort_column_has_none(
+        order: str, tables: dict[str, Any]) -> None:
+    """A DataFrame whose sort columns hold no null is sorted without putting nulls last (the
+    same rows in the same order); a column holding some, a computed key, or a LazyFrame still
+    put them last."""
+    query = f"config.seed >= 1 {order}"
+    compiled = wsquery.compile(query, target="polars", columns=tables["polars"])
+    assert compiled(tables["polars"])["id"].to_list() == expected(query)
+    lazy = compiled(tables["polars"].lazy()).collect()
+    assert lazy["id"].to_list() == expected(query)

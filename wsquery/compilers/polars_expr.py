@@ -67,8 +67,17 @@ class PolarsQuery:
         selected = frame.filter(self.expr)
         if self.order_by:
             selected = selected.sort(list(self.order_by), descending=list(self.descending),
-                                     nulls_last=True, maintain_order=True)
+                                     nulls_last=self._has_nulls(frame), maintain_order=True)
         return selected if self.limit is None else selected.head(self.limit)
+
+    def _has_nulls(self, frame: Any) -> bool:
+        """Whether a sort key may be null in ``frame``, since putting nulls last costs a sort
+        even where there are none: a key that is a column of a DataFrame is asked for its
+        null count (which polars keeps); any other key, or a LazyFrame, may."""
+        if not isinstance(frame, polars.DataFrame):
+            return True
+        return not all(key.meta.is_column() and frame.get_column(
+            key.meta.output_name()).null_count() == 0 for key in self.order_by)
 
     def to_json(self) -> dict[str, Any]:
         """The expressions as polars prints them, and the limit."""
