@@ -38,7 +38,8 @@ from wsquery.compilers.run_table import to_frame
 from wsquery.compilers.sql import to_sqlite
 from wsquery.errors import TargetError
 from wsquery.facts.attributes import parse_datetime
-from wsquery.semantics.evaluate import _sort_value, adapt
+from wsquery.semantics.order import sort_value
+from wsquery.semantics.records import adapt
 
 #: The moment ``within last`` counts back from, on every target.
 NOW = datetime(2024, 1, 2, 6, 0, tzinfo=UTC)
@@ -69,12 +70,12 @@ def expected_ids(text: str, runs: list[dict[str, Any]]) -> list[str]:
 def contract_ids(text: str, runs: list[dict[str, Any]]) -> list[str]:
     """The order contract written out on its own: the runs the filter holds TRUE, sorted by
     the ``order by`` keys, then created_at newest first, then id, missing values last in
-    either direction (each key's values compared as ``evaluate``'s ``_sort_value`` says); the
+    either direction (each key's values compared as ``semantics.order.sort_value`` says); the
     first ``limit``."""
     query = wsquery.parse(text)
     chosen = [adapt(run) for run in runs if wsquery.matches(query, run, now=NOW)]
     for key in reversed((*query.order_by, _CREATED_AT, _RUN_ID)):
-        value_of = _sort_value(key.field)
+        value_of = sort_value(key.field)
         present = [record for record in chosen if value_of(record) is not None]
         missing = [record for record in chosen if value_of(record) is None]
         present.sort(key=lambda record: value_of(record), reverse=not key.ascending)

@@ -19,12 +19,29 @@ def run(*arguments: str) -> subprocess.CompletedProcess[str]:
 def test_the_benchmark_prints_every_section() -> None:
     result = run("benchmarks/bench.py", "--quick")
     assert result.returncode == 0, result.stderr
-    for heading in ("Query text -> saved filterV2 JSON", "Scaling:", "Cache:",
-                    "Decompile (run-set JSON -> Query):", "Evaluator:", "Filtering a table:",
+    for heading in ("Query text -> saved filterV2 JSON", "numbers, strings and in lists",
+                    "Scaling:", "Cache:", "Decompile (run-set JSON -> Query):", "Evaluator:",
+                    "Filtering a table:", "Building a table (to_frame):",
                     "Fresh interpreters:"):
         assert heading in result.stdout, heading
     assert "import wsquery, compile 1 query:" in result.stdout
-    assert "2,000 runs, " in result.stdout  # the table filtered, every engine agreeing
+    # the table filtered by every mix, every path agreeing on the runs and their order
+    assert "2,000 runs; " in result.stdout
+    for mix in ("numbers: ", "state, tags, text: ", "regexes, in lists: "):
+        assert mix in result.stdout, mix
+    for engine in ("polars", "pandas", "duckdb", "sqlite", "python"):
+        assert f"  {engine} " in result.stdout, engine
+    assert "json_normalize" in result.stdout
+
+
+def test_the_benchmark_runs_only_the_sections_asked_for() -> None:
+    result = run("benchmarks/bench.py", "--quick", "--only", "cache,table",
+                 "--table-runs", "300")
+    assert result.returncode == 0, result.stderr
+    assert "Cache:" in result.stdout and "300 runs; " in result.stdout
+    assert "Scaling:" not in result.stdout
+    refused = run("benchmarks/bench.py", "--only", "cahce")
+    assert refused.returncode == 2 and "unknown sections cahce" in refused.stderr
 
 
 def test_the_fuzz_campaign_reports_its_inputs_and_no_failure(tmp_path: Path) -> None:

@@ -18,17 +18,19 @@ from wsquery.ast import (
     And,
     Compare,
     Constant,
+    Contains,
     Duration,
     Expr,
     Field,
     In,
     IsNull,
+    Match,
     Not,
     Or,
     Query,
 )
 from wsquery.errors import WsqueryError
-from wsquery.semantics import evaluate as evaluator
+from wsquery.semantics import selector
 from wsquery.semantics.evaluate import adapt, compile_predicate, compile_select_fast
 
 NOW = datetime(2024, 1, 2, tzinfo=UTC)
@@ -165,6 +167,39 @@ def test_comparisons_written_in_line_give_what_their_tests_give(op: str, field: 
         _check(Or((comparison, IsNull(Field("config", ("x",))))), runs)
 
 
+#: Values at the edges of the lists, texts and states the generated code tests in line.
+LIST_EDGE_VALUES: list[Any] = [*EDGE_VALUES, "Finished", "FINISHED", "finished", "a7b",
+                               ["a", "b"], ["A"], ("a",), [1, "a"], [_Text("a")], [NAN], [],
+                               [True], [1.0], ["a", None]]
+
+
+@pytest.mark.parametrize("field", [Field("config", ("x",)), Field("run", ("state",)),
+                                   Field("run", ("tags",)), Field("run", ("displayName",))])
+@pytest.mark.parametrize("leaf", ["in strings", "in numbers", "in both", "contains", "regex",
+                                  "state"])
+def test_lists_texts_and_states_written_in_line_give_what_their_tests_give(
+        field: Field, leaf: str) -> None:
+    key = {"x": "notes", "state": "state", "tags": "tags", "displayName": "name"}[field.key]
+    runs = [{"config": {"x": value}, "summary": {}, key: value} for value in LIST_EDGE_VALUES]
+    node: Expr
+    match leaf:
+        case "in strings":
+            node = In(field, ("a", "finished", ""))
+        case "in numbers":
+            node = In(field, (1, 1.5, -0.0))
+        case "in both":
+            node = In(field, ("a", 1))
+        case "contains":
+            node = Contains(field, "a")
+        case "regex":
+            node = Match(field, "^[a-f]+$")
+        case _:
+            node = Compare(field, "!=", "finished")
+    _check(node, runs)  # and its negation: each in line, at the top and inside
+    _check(And((node, IsNull(Field("config", ("y",))))), runs)
+    _check(Or((node, IsNull(Field("config", ("x",))))), runs)
+
+
 def test_a_filter_nested_deeper_than_python_blocks_is_left_to_the_closures() -> None:
     expr: Expr = Compare(Field("config", ("lr",)), "==", 1)
     for depth in range(30):
@@ -185,11 +220,11 @@ def test_a_dotted_key_of_the_run_section_is_left_to_the_closures() -> None:
 def test_literals_and_keys_are_bound_so_filters_of_one_shape_share_one_source() -> None:
     first = compile_select_fast(Compare(Field("config", ("a",)), "==", "x"), NOW)
     assert first is not None
-    before = evaluator._maker.cache_info()
+    before = selector._maker.cache_info()
     hostile = "') or True or ('\"\n"
     expr = Compare(Field("config", (hostile,)), "==", hostile)
     second = compile_select_fast(expr, NOW)
-    after = evaluator._maker.cache_info()
+    after = selector._maker.cache_info()
     assert second is not None
     assert (after.hits, after.misses) == (before.hits + 1, before.misses)
     runs = [{"config": {hostile: hostile}}, {"config": {hostile: "x"}}, {"config": {"a": "x"}}]
@@ -207,3 +242,20 @@ def test_what_is_not_a_run_is_refused_as_adapt_refuses_it(not_a_run: Any) -> Non
 def test_what_the_closures_refuse_to_compile_is_refused_too() -> None:
     with pytest.raises(WsqueryError, match="unknown section 'params'"):
         compile_select_fast(Compare(Field("params", ("x",)), "==", 1))
+
+
+def test_times_held_as_text_sort_as_parse_datetime_reads_them() -> None:
+    """The sort reads a time's text with its offset directly, and mends any other as
+    ``parse_datetime`` does: the same moments, so the same order, unreadable text last."""
+    from wsquery.facts.attributes import parse_datetime
+
+    texts = ["2024-01-01T00:00:00Z", "2024-01-01T01:00:00+02:00", "2024-01-01T00:30:00",
+             " 2024-01-02", "2024-01-01T00:00:00z", "garbage", "2024-01-01T00:00:00.5Z",
+             "2023-12-31T23:00:00.000001-00:00", "2024-01-01"]
+    runs = [{"id": f"r{index}", "created_at": text} for index, text in enumerate(texts)]
+    moments = [parse_datetime(text) for text in texts]
+    readable = sorted((index for index, moment in enumerate(moments) if moment is not None),
+                      key=lambda index: (-moments[index].timestamp(), f"r{index}"))
+    unreadable = [index for index, moment in enumerate(moments) if moment is None]
+    ordered = wsquery.evaluate(wsquery.parse("order by created_at desc"), runs)
+    assert [run["id"] for run in ordered] == [f"r{index}" for index in readable + unreadable]

@@ -389,7 +389,7 @@ class _Known:
 
 
 def _seen(runs: Iterable[Any]) -> dict[str, _Seen]:
-    from wsquery.semantics.evaluate import adapt
+    from wsquery.semantics.records import adapt
 
     seen: dict[str, _Seen] = {}
 

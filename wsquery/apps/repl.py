@@ -35,8 +35,9 @@ from wsquery.errors import (
     WsqueryError,
     line_column,
 )
-from wsquery.semantics.evaluate import evaluate, field_value
+from wsquery.semantics.evaluate import evaluate
 from wsquery.semantics.normalize import normalize
+from wsquery.semantics.predicates import field_value
 from wsquery.syntax.parser import parse
 from wsquery.version import __version__
 

@@ -90,8 +90,8 @@ from wsquery.errors import TargetError, TargetWarning, WsqueryError
 from wsquery.facts.attributes import Kind, attribute, parse_datetime, typed_as
 from wsquery.facts.formats import RUNS_API_CONFIG_KEYS_WITH_VALUE, iso_timestamp
 from wsquery.regex import escape, to_pcre
-from wsquery.semantics.evaluate import adapt, run_keys
 from wsquery.semantics.normalize import NEGATED_OP, normalize
+from wsquery.semantics.records import adapt, run_keys
 
 if TYPE_CHECKING:
     pass

@@ -6,7 +6,8 @@ The shape of the table is read when the function is called, from the frame itsel
 compiled query serves any run table. Each leaf is its plan (``run_table.leaf_plan``) computed
 over the columns as Arrow arrays (``pyarrow.compute``, whose ``and_kleene``/``or_kleene`` are
 the language's three-valued logic, and whose regexes are RE2's, the language's): a test of the
-part column of the literal's type, NaN made null before a comparison, ``state`` lower-cased,
+part column of the literal's type, NaN made null before a comparison in a column holding NaN,
+``state`` tested against the spellings of it the column holds that pass (``run_table.learn``),
 list membership element by element. Columns of pandas' own NumPy dtypes work too, with their
 meaning: NaN there is pandas' missing value, so ``is null`` holds for it; ``to_frame`` gives
 Arrow-backed columns, where NaN and null stay apart as ``evaluate`` keeps them.
@@ -30,6 +31,7 @@ from wsquery.errors import TargetError, TargetWarning
 from wsquery.semantics.normalize import normalize
 
 try:
+    import numpy
     import pandas
     import pyarrow
     import pyarrow.compute as pc
@@ -79,8 +81,13 @@ class PandasQuery:
         return frame.iloc[rows]
 
     def _writer(self, frame: Any) -> PandasWriter:
+        """A writer for ``frame``, knowing what its rows say of the columns the filter tests
+        (``run_table.learn``: a state's spellings, floats holding no NaN), which holds for
+        this frame alone, as the writer does."""
         context = Context(TARGET, self.text, False)
-        return PandasWriter(frame, run_table.shape_of(frame), context, self.now)
+        shape = run_table.learn(run_table.shape_of(frame), frame,
+                                run_table.leaves(self.filter))
+        return PandasWriter(frame, shape, context, self.now)
 
     def _truth(self, writer: PandasWriter) -> Any:
         truth = writer.where(self.filter)
@@ -139,7 +146,8 @@ class PandasWriter(TableWriter[Any]):
 
     def value(self, column: str, part: Part, lower: bool = False) -> Any:
         read = _column(self.frame, column)
-        if part == "number" and pyarrow.types.is_floating(read.type):
+        if part == "number" and pyarrow.types.is_floating(read.type) and (
+                not self.shape.holds_no_nan(column)):
             read = pc.if_else(pc.is_nan(read), None, read)
         return pc.utf8_lower(read) if lower else read
 
@@ -154,12 +162,14 @@ class PandasWriter(TableWriter[Any]):
         return pc.match_substring(_column(self.frame, test.column), test.value)
 
     def has(self, test: Test) -> Any:
+        """The rows holding an equal element, marked in one array by their indices."""
         lists = _column(self.frame, test.column)
+        if isinstance(lists, pyarrow.ChunkedArray):  # parent indices count from each chunk
+            lists = lists.combine_chunks()
         equal = pc.fill_null(pc.equal(pc.list_flatten(lists), test.value), False)
-        holding = pc.unique(pc.filter(pc.list_parent_indices(lists), equal))
-        found = pc.is_in(pyarrow.array(range(self.rows), pyarrow.int64()),
-                         value_set=pc.cast(holding, pyarrow.int64()))
-        return pc.if_else(pc.is_null(lists), None, found)
+        found = numpy.zeros(self.rows, dtype=bool)
+        found[pc.filter(pc.list_parent_indices(lists), equal).to_numpy()] = True
+        return pc.if_else(pc.is_null(lists), None, pyarrow.array(found))
 
     def never(self, test: Test) -> Any:
         return pc.if_else(pc.is_null(_column(self.frame, test.column)), None, False)

@@ -6,15 +6,18 @@ polars' boolean logic is Kleene's, which is the language's three-valued logic, s
 plan (``run_table.leaf_plan``) in polars' words: a test of the part column of the literal's type
 (null on rows whose value is of another type), ``state`` through ``str.to_lowercase``, list
 membership through ``list.contains``, ``within last`` as a cutoff worked out at compile time.
+Given the table itself (``columns=frame``), what its rows say (``run_table.learn``) spares a rule
+per row: a ``state`` is tested against the spellings the table holds that pass, a float column
+holding no NaN is compared without a guard; the expression is then for that table.
 polars holds NaN the greatest number, so a comparison it makes TRUE on NaN (``>``, ``>=``, ``!=``)
 also asks ``is_not_nan`` where only TRUE matters (not under ``not``), and one it makes FALSE
 (``<``, ``<=``, ``==``) also accepts ``is_nan`` where only FALSE matters (under ``not``): the
 expression is TRUE on exactly the rows ``evaluate`` selects, though it may be FALSE where the
 language has UNKNOWN. An integer column (``columns=`` says so) holds no NaN and is compared as it
-is; a sort key reads NaN as null (``fill_nan``). polars runs Rust's ``regex``, not RE2: a pattern
-goes as RE2 reads it with every class spelt out (``regex.to_rust``), or is refused (Unicode
-classes, ``\\C``, ``\\B``). A sort is stable (``maintain_order``), nulls and NaN last, as
-``evaluate`` sorts.
+is, and so is a float column the table's rows show without NaN; a sort key reads NaN as null
+(``fill_nan``). polars runs Rust's ``regex``, not RE2: a pattern goes as RE2 reads it with every
+class spelt out (``regex.to_rust``), or is refused (Unicode classes, ``\\C``, ``\\B``). A sort
+is stable (``maintain_order``), nulls and NaN last, as ``evaluate`` sorts.
 """
 
 from __future__ import annotations
@@ -65,8 +68,17 @@ class PolarsQuery:
         selected = frame.filter(self.expr)
         if self.order_by:
             selected = selected.sort(list(self.order_by), descending=list(self.descending),
-                                     nulls_last=True, maintain_order=True)
+                                     nulls_last=self._has_nulls(frame), maintain_order=True)
         return selected if self.limit is None else selected.head(self.limit)
+
+    def _has_nulls(self, frame: Any) -> bool:
+        """Whether a sort key may be null in ``frame``, since putting nulls last costs a sort
+        even where there are none: a key that is a column of a DataFrame is asked for its
+        null count (which polars keeps); any other key, or a LazyFrame, may."""
+        if not isinstance(frame, polars.DataFrame):
+            return True
+        return not all(key.meta.is_column() and frame.get_column(
+            key.meta.output_name()).null_count() == 0 for key in self.order_by)
 
     def to_json(self) -> dict[str, Any]:
         """The expressions as polars prints them, and the limit."""
@@ -126,7 +138,7 @@ class PolarsWriter(TableWriter[polars.Expr]):
     def value(self, column: str, part: Part, lower: bool = False) -> polars.Expr:
         """A part column as a sort key reads it: NaN as null, a state in lower case."""
         read = polars.col(column)
-        if part == "number" and column not in self.shape.nan_free:
+        if part == "number" and not self.shape.holds_no_nan(column):
             read = read.fill_nan(None)
         return read.str.to_lowercase() if lower else read
 
@@ -134,7 +146,7 @@ class PolarsWriter(TableWriter[polars.Expr]):
         column = polars.col(test.column)
         read = column.str.to_lowercase() if test.lower else column
         compared: polars.Expr = _COMPARISONS[test.op](read, polars.lit(test.value))
-        if test.part != "number" or test.column in self.shape.nan_free:
+        if test.part != "number" or self.shape.holds_no_nan(test.column):
             return compared
         nan_true = test.op in (">", ">=", "!=")  # NaN is the greatest number
         if positive and nan_true:
@@ -143,11 +155,21 @@ class PolarsWriter(TableWriter[polars.Expr]):
             return compared | column.is_nan()
         return compared
 
+    def one_of(self, test: Test, positive: bool) -> polars.Expr:
+        """Texts by ``is_in``, null on null as the language is; numbers by comparisons, which
+        compare an int with a float (``is_in`` takes only a list of the column's type)."""
+        if test.part != "string":
+            return super().one_of(test, positive)
+        return polars.col(test.column).is_in(list(test.value))
+
     def substring(self, test: Test) -> polars.Expr:
         return polars.col(test.column).str.contains(test.value, literal=True)
 
     def has(self, test: Test) -> polars.Expr:
-        """Elements compared as values, so an int list holds 1.0."""
+        """Texts by ``list.contains``; other elements compared as values, so an int list
+        holds 1.0 (``list.contains`` takes only a value of the elements' type)."""
+        if test.part == "strings":
+            return polars.col(test.column).list.contains(test.value)
         return polars.col(test.column).list.eval(
             polars.element() == polars.lit(test.value)).list.any()
 

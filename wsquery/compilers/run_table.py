@@ -27,11 +27,19 @@ number, and a run without the key is null in every part.
 null gives the answer (only one part is set in a row), or ``IsNullPlan``; an order key becomes
 an ``OrderPlan``. ``Shape`` is what a target knows of a table: its columns and their parts,
 read from a frame (``shape_of``) or, without one, assumed from the query itself.
+
+**Rules paid once.** Given the table itself (its rows, not only a schema), ``learn`` reads what
+its rows say of the columns a query tests, so that a rule costs once per query, not once per
+row: the texts a ``state`` column holds (a case-less test becomes a test of exactly the
+spellings that pass it, with no row lower-cased) and which float columns hold no NaN (read
+without a NaN guard). An expression written with them is for that table: it reads another
+table rightly only if that one holds no other spelling of a state and no NaN there.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+import operator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date, datetime
 from typing import Any, Literal, TypeAlias, assert_never
 
@@ -55,7 +63,8 @@ from wsquery.ast import (
 from wsquery.compilers.base import Context
 from wsquery.errors import WsqueryError
 from wsquery.facts.attributes import ATTRIBUTES, Kind, kind, typed
-from wsquery.semantics.evaluate import adapt, as_datetime, getter, safe_repr
+from wsquery.semantics.predicates import as_datetime, getter
+from wsquery.semantics.records import adapt, safe_repr
 
 #: The part of a column a value falls in (see the module docstring).
 Part: TypeAlias = Literal["bool", "number", "string", "time", "bools", "numbers", "strings",
@@ -113,11 +122,20 @@ class Shape:
     """What a target knows of a table: each key's parts and the column holding each part.
     ``known`` is False when the shape was assumed from the query (no table was given);
     ``nan_free`` names number columns whose type holds no NaN (integers), which a test reads
-    without guarding against NaN."""
+    without guarding against NaN. What the rows say, when they were read (``rows_seen``,
+    ``learn``): ``rows_nan_free``, the number columns holding no NaN; ``spellings``, every
+    text a column of a case-less attribute (``state``) holds."""
 
     parts: Mapping[str, Mapping[Part, str]]
     known: bool = True
     nan_free: frozenset[str] = frozenset()
+    rows_nan_free: frozenset[str] = frozenset()
+    spellings: Mapping[str, frozenset[str]] = attrs.field(factory=dict)
+    rows_seen: bool = False
+
+    def holds_no_nan(self, column: str) -> bool:
+        """Whether a number column holds no NaN, by its type or its rows."""
+        return column in self.nan_free or column in self.rows_nan_free
 
     def of(self, field: Field) -> Mapping[Part, str]:
         return self.parts.get(column_key(field), {})
@@ -133,8 +151,18 @@ class TableColumns:
 
     @property
     def shape(self) -> Shape:
-        return _shape_from((name, part) for name, part in zip(self.names, self.parts,
-                                                              strict=True))
+        """The table's shape, with what its values say (``learn``): every state column's
+        spellings, and the number columns holding no NaN."""
+        shape = _shape_from(zip(self.names, self.parts, strict=True))
+        values = dict(zip(self.names, self.values, strict=True))
+        nan_free = frozenset(name for name, part in zip(self.names, self.parts, strict=True)
+                             if part == "number"
+                             and not any(value != value for value in values[name]))
+        spellings = {column: frozenset(value for value in values[column] if value is not None)
+                     for column in _state_columns(shape)}
+        return attrs.evolve(shape, rows_nan_free=nan_free, rows_seen=True, spellings={
+            column: texts for column, texts in spellings.items()
+            if len(texts) <= MAX_SPELLINGS})
 
 
 def table_columns(runs: Iterable[Any]) -> TableColumns:
@@ -165,10 +193,11 @@ def table_columns(runs: Iterable[Any]) -> TableColumns:
             names.append(part_column(key, part, split))
             parts.append(part)
             values.append(column)
-            for index, value in enumerate(column):
-                problem = _unwritable(value)
-                if problem is not None:
-                    raise WsqueryError(f"runs[{index}]: {key}: {problem}")
+            if _may_be_unwritable(part, column):
+                for index, value in enumerate(column):
+                    problem = _unwritable(value)
+                    if problem is not None:
+                        raise WsqueryError(f"runs[{index}]: {key}: {problem}")
     taken: dict[str, None] = {}
     for name in names:
         if name in taken:
@@ -208,6 +237,20 @@ def _paths(section: Any, where: str, depth: int = 1) -> Iterator[str]:
                         for path in _paths(value, f"{where}.{key}", depth + 1))
 
 
+def _may_be_unwritable(part: Part, column: list[Any]) -> bool:
+    """Whether a column may hold a value no table can hold, asked of the whole column at once
+    (texts all ASCII, numbers all floats or small ints) before any value is looked at."""
+    match part:
+        case "bool" | "time":
+            return False
+        case "string" | "other":
+            return not "".join(filter(None, column)).isascii()
+        case "number":
+            return any(value.__class__ is not float and not -_FLOAT_LIMIT < value < _FLOAT_LIMIT
+                       for value in column if value is not None)
+    return True
+
+
 def _unwritable(value: Any) -> str | None:
     """Why no table can hold ``value`` (a column's value: a scalar or a list of them)."""
     if isinstance(value, list):
@@ -240,9 +283,20 @@ def _value_part(value: Any, time_valued: bool) -> Part | Literal["list"] | None:
     return "other"
 
 
+#: The classes of values that all fall in one part, as they stand.
+_PLAIN_PARTS: dict[frozenset[type], Part] = {
+    frozenset({str}): "string", frozenset({int}): "number", frozenset({float}): "number",
+    frozenset({int, float}): "number", frozenset({bool}): "bool"}
+
+
 def _split(values: list[Any], time_valued: bool, default: Part) -> dict[Part, list[Any]]:
     """One key's values, one per run -> its parts, each a column of values (None where the
     run's value is in another part); ``default`` when no run holds a value."""
+    classes = set(map(type, values))
+    classes.discard(type(None))
+    plain = _PLAIN_PARTS.get(frozenset(classes)) if not time_valued else None
+    if plain is not None or not classes:  # every value is in one part, as it stands
+        return {plain or default: values}
     found = [_value_part(value, time_valued) for value in values]
     kinds = set(found)
     element_parts: set[Part] = set()
@@ -407,6 +461,73 @@ def _arrow_part(name: str, arrow_type: Any) -> Part:
     return "other"
 
 
+#: The most spellings of a state ``learn`` keeps; a column holding more is lower-cased row by row.
+MAX_SPELLINGS = 64
+
+
+def _state_columns(shape: Shape) -> list[str]:
+    """The text columns of the case-less attributes (``state``)."""
+    return [parts["string"] for key, parts in shape.parts.items()
+            if "string" in parts and kind(_field_of(key)) == "state"]
+
+
+def learn(shape: Shape, table: Any, predicates: Iterable[Predicate]) -> Shape:
+    """``shape`` with what the rows of ``table`` (a polars or pandas DataFrame, a pyarrow
+    Table) say of the columns ``predicates`` test: each state column's spellings (up to
+    ``MAX_SPELLINGS``), and the float columns that hold no NaN. ``shape`` as it is for a
+    schema, a mapping or a ``Shape``, which hold no rows."""
+    column_of = _column_reader(table)
+    if column_of is None:
+        return shape
+    tested = {column for node in predicates for column in shape.of(node.field).values()}
+    spellings = dict(shape.spellings)
+    for column in _state_columns(shape):
+        if column in tested and column not in spellings:
+            found = _distinct(column_of(column))
+            if len(found) <= MAX_SPELLINGS:
+                spellings[column] = frozenset(text for text in found if isinstance(text, str))
+    nan_free = set(shape.rows_nan_free)
+    for key_parts in shape.parts.values():
+        number = key_parts.get("number")
+        if number in tested and not shape.holds_no_nan(number) and not _holds_nan(
+                column_of(number)):
+            nan_free.add(number)
+    return attrs.evolve(shape, spellings=spellings, rows_nan_free=frozenset(nan_free),
+                        rows_seen=True)
+
+
+def _column_reader(table: Any) -> Callable[[str], Any] | None:
+    """How to read a column of ``table`` as an Arrow array, or None when it holds no rows:
+    pandas' NumPy columns as pandas reads them (NaN as missing), as the pandas target does."""
+    if isinstance(table, Shape | TableColumns | Mapping):
+        return None
+    if hasattr(table, "to_arrow") and hasattr(table, "get_column"):  # polars DataFrame
+        return lambda name: table.get_column(name).to_arrow()
+    import pyarrow
+
+    if isinstance(table, pyarrow.Table):
+        return lambda name: table.column(name)
+    if hasattr(table, "dtypes") and hasattr(table, "iloc"):  # pandas DataFrame
+        return lambda name: pyarrow.array(table[name])
+    return None
+
+
+def _distinct(values: Any) -> list[Any]:
+    """The distinct values of an Arrow array."""
+    import pyarrow.compute as pc
+
+    return pc.unique(values).to_pylist()  # type: ignore[no-any-return]
+
+
+def _holds_nan(values: Any) -> bool:
+    import pyarrow.compute as pc
+    import pyarrow.types as is_type
+
+    if not is_type.is_floating(values.type):
+        return False
+    return pc.any(pc.is_nan(values)).as_py() is True
+
+
 def assumed_shape(predicates: Iterable[Predicate], order_by: Iterable[OrderKey]) -> Shape:
     """The shape a target assumes without a table: every key one column named as the key,
     typed as its run attribute is (``tags`` a list of strings, ``created_at`` a timestamp) or,
@@ -465,11 +586,12 @@ def leaves(expr: Expr | None) -> list[Predicate]:
 
 def resolve_shape(columns: Any, predicates: list[Predicate], order_by: tuple[OrderKey, ...],
                   context: Context) -> Shape:
-    """The shape ``columns`` gives (a frame, a schema or a mapping), or the assumed one."""
+    """The shape ``columns`` gives (a frame, a schema or a mapping), with what its rows say
+    (``learn``), or the assumed one."""
     try:
         if columns is None:
             return assumed_shape(predicates, order_by)
-        return shape_of(columns)
+        return learn(shape_of(columns), columns, predicates)
     except WsqueryError as error:
         raise context.error(str(error), None) from None
 
@@ -481,9 +603,10 @@ class Test:
     """One test of a part column against a literal; null when the column is null.
 
     ``op`` is a comparison (``== != < <= > >=``, on ``lower(column)`` when ``lower``),
+    ``one_of`` (the value equals one of the tuple ``value``: TRUE or FALSE, null on null),
     ``substring`` (the literal is in the text), ``has`` (an element of the list equals it),
-    ``never`` (FALSE where the column is set: a list with no element of the literal's type)
-    or ``regex`` (RE2 ``value`` finds a match)."""
+    ``never`` (FALSE where the column is set: a list with no element of the literal's type,
+    or a state none of whose spellings passes) or ``regex`` (RE2 ``value`` finds a match)."""
 
     column: str
     part: Part
@@ -530,12 +653,14 @@ def leaf_plan(node: Predicate, shape: Shape, context: Context, moment: datetime
         case IsNull():
             return IsNullPlan(tuple(parts.values()))
         case Compare():
-            return Leaf(_compare(parts, field_kind, node.op, node.field, node.value))
+            return Leaf(_compare(shape, parts, field_kind, node.op, node.field, node.value))
         case In():
-            equal = tuple(Leaf(_compare(parts, field_kind, "==", node.field, value)
+            equal = tuple(Leaf(_compare(shape, parts, field_kind, "==", node.field, value)
                                + (_has(parts, value) if field_kind == "tags" else ()))
                           for value in node.values)
-            return Leaf(any_of=equal) if len(equal) != 1 else equal[0]
+            if len(equal) == 1:
+                return equal[0]
+            return _one_of(equal, shape) or Leaf(any_of=equal)
         case Contains():
             if field_kind == "time":
                 raise context.error(f"{node}: a table holds created_at as a timestamp, not "
@@ -560,7 +685,13 @@ def leaf_plan(node: Predicate, shape: Shape, context: Context, moment: datetime
             assert_never(node)
 
 
-def _compare(parts: Mapping[Part, str], field_kind: Kind, op: str, field: Field,
+#: A comparison's relation, as Python makes it for the spellings of a state.
+_RELATIONS: dict[str, Callable[[Any, Any], bool]] = {
+    "==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le,
+    ">": operator.gt, ">=": operator.ge}
+
+
+def _compare(shape: Shape, parts: Mapping[Part, str], field_kind: Kind, op: str, field: Field,
              value: Scalar) -> tuple[Test, ...]:
     literal_type, literal = typed(field, value)
     if literal_type == "never" or (literal_type == "bool" and op not in ("==", "!=")):
@@ -568,7 +699,38 @@ def _compare(parts: Mapping[Part, str], field_kind: Kind, op: str, field: Field,
     part = _TYPED_PARTS[literal_type]
     if part not in parts:
         return ()
-    return (Test(parts[part], part, op, literal, lower=field_kind == "state"),)
+    column = parts[part]
+    if field_kind != "state":
+        return (Test(column, part, op, literal),)
+    spellings = shape.spellings.get(column)
+    if spellings is None:
+        return (Test(column, part, op, literal, lower=True),)
+    # the spellings that pass, worked out once: TRUE on them, FALSE on the others, null on null
+    passing = tuple(sorted(text for text in spellings if _RELATIONS[op](text.lower(), literal)))
+    return (Test(column, part, "one_of", passing) if passing
+            else Test(column, part, "never", None),)
+
+
+def _one_of(equal: tuple[Leaf, ...], shape: Shape) -> Leaf | None:
+    """An ``in`` list whose every value is one test of equality on the same text column, or
+    number column holding no NaN, as one test of membership; None for any other."""
+    tests = [leaf.tests[0] for leaf in equal if len(leaf.tests) == 1 and not leaf.any_of]
+    if len(tests) != len(equal) or len({(test.column, test.part) for test in tests}) != 1:
+        return None
+    first = tests[0]
+    if first.part not in ("string", "number") or (
+            first.part == "number" and not shape.holds_no_nan(first.column)):
+        return None
+    values: list[Any] = []
+    for test in tests:
+        if test.lower or test.op not in ("==", "one_of"):
+            return None
+        for value in test.value if test.op == "one_of" else (test.value,):
+            if value not in values:
+                values.append(value)
+    if len({type(value) for value in values}) != 1:
+        return None  # an int beside a float: an engine's list holds one type
+    return Leaf((Test(first.column, first.part, "one_of", tuple(values)),))
 
 
 def _has(parts: Mapping[Part, str], value: Scalar) -> tuple[Test, ...]:

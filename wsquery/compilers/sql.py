@@ -157,7 +157,9 @@ class SqlWriter(TableWriter[Any]):
         return exp.Nullif(this=read, expression=exp.cast(exp.Literal.string("NaN"), "double"))
 
     def nan_free(self, column: str) -> bool:
-        """Whether a number column can hold no NaN."""
+        """Whether a number column can hold no NaN, by its type: the guard where it may is a
+        comparison the engine reads as fast as the test itself, and the SQL stays the same
+        for every table of these columns."""
         return column in self.shape.nan_free
 
     def ordered_text(self, read: Any, part: Part) -> Any:
@@ -218,6 +220,17 @@ class SqlWriter(TableWriter[Any]):
             return exp.Paren(this=exp.or_(compared, exp.GT(this=read.copy(),
                                                            expression=infinity)))
         return compared
+
+    def one_of(self, test: Test, positive: bool) -> Any:
+        """``IN`` is null on null, as the language is; a column that may hold NaN is read as
+        ``compare`` reads it."""
+        if test.part == "number" and not self.nan_free(test.column):
+            return super().one_of(test, positive)
+        if len(test.value) == 1:
+            return exp.EQ(this=self.column(test.column),
+                          expression=self.parameter(test.value[0]))
+        return exp.In(this=self.column(test.column),
+                      expressions=[self.parameter(value) for value in test.value])
 
     def substring(self, test: Test) -> Any:
         position = exp.StrPosition(this=self.column(test.column),
@@ -284,8 +297,9 @@ class SqliteWriter(SqlWriter):
                                            exp.Literal.string("real")]), read)
 
     def nan_free(self, column: str) -> bool:
-        """An untyped column can always hold 'NaN'."""
-        return False
+        """An untyped column can hold 'NaN' or any other text, unless its rows were read
+        (``to_sqlite``'s shape, or the table it was written from) and it held none."""
+        return self.shape.holds_no_nan(column) and self.shape.rows_seen
 
     def number_comparison(self, test: Test, positive: bool) -> Any:
         """``value`` reads 'NaN' as null, so a plain comparison is UNKNOWN on it."""

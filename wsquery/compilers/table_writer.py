@@ -20,6 +20,8 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import ClassVar, Generic, TypeVar, assert_never
 
+import attrs
+
 from wsquery.ast import (
     And,
     Compare,
@@ -110,6 +112,8 @@ class TableWriter(ABC, Generic[E]):
         match test.op:
             case "==" | "!=" | "<" | "<=" | ">" | ">=":
                 return self.compare(test, positive)
+            case "one_of":
+                return self.one_of(test, positive)
             case "substring":
                 return self.substring(test)
             case "has":
@@ -176,6 +180,13 @@ class TableWriter(ABC, Generic[E]):
         """A comparison (``test.op`` one of ``== != < <= > >=``) of a part column with a
         literal; null where the column is."""
 
+    def one_of(self, test: Test, positive: bool) -> E:
+        """TRUE where the column equals one of the values ``test.value``, FALSE where it is set
+        to another, null where it is null: the comparisons or-ed, unless the engine has a
+        test of membership."""
+        return self.or_([self.compare(attrs.evolve(test, op="==", value=value), positive)
+                         for value in test.value])
+
     # What an engine may lack: refused unless it writes it ------------------------------------
 
     def substring(self, test: Test) -> E:
@@ -187,8 +198,8 @@ class TableWriter(ABC, Generic[E]):
         raise self.cannot("a test of a list's elements")
 
     def never(self, test: Test) -> E:
-        """FALSE where the column (a list with no element of the literal's type) is set, else
-        null."""
+        """FALSE where the column (a list with no element of the literal's type, a state none
+        of whose spellings passes) is set, else null."""
         raise self.cannot("a test of a list with no element of the literal's type")
 
     def regex(self, test: Test) -> E:

@@ -65,7 +65,7 @@ def known_keys(runs: Iterable[Any] | None = None,
     """The keys ``runs`` (any shape ``evaluate`` reads; others are skipped) and ``fields``
     (field texts, as ``assist.fields_of`` gives them; texts that name no field are skipped)
     hold; None when they give no run and no field, as an empty vocabulary tells nothing."""
-    from wsquery.semantics.evaluate import adapt
+    from wsquery.semantics.records import adapt
 
     paths: dict[str, set[tuple[str, ...]]] = {section: set() for section in KEY_SECTIONS}
     unlisted: set[str] = set()

@@ -40,7 +40,8 @@ def runs(entity: str, project: str, query: str | Query, *, client: GraphQLClient
     values wrapped as ``{"value": ...}``), with ``config`` and ``summaryMetrics`` decoded.
     ``client`` (else one made from ``base_url`` and ``api_key``, as the wandb SDK would) talks
     to the server; ``now`` anchors ``within last``."""
-    from wsquery.semantics.evaluate import compile_predicate, evaluate
+    from wsquery.semantics.evaluate import evaluate
+    from wsquery.semantics.predicates import compile_predicate
     from wsquery.syntax.parser import parse
     from wsquery.wandb.graphql import GraphQLClient, resolve_settings
 
@@ -85,7 +86,7 @@ def _reads_unfetched(node: Expr | Field) -> bool:
 def _selected(nodes: Iterator[dict[str, Any]], test: Any, enough: int | None
               ) -> Iterator[dict[str, Any]]:
     """The decoded runs ``test`` holds TRUE for, stopping after ``enough`` of them."""
-    from wsquery.semantics.evaluate import adapt
+    from wsquery.semantics.records import adapt
 
     count = 0
     for node in nodes:

@@ -40,7 +40,8 @@ import attrs
 
 from wsquery.ast import UI_RUN_NAMES, Field, Query, walk
 from wsquery.compilers.runs_api import DEFAULT_ORDER, order_key
-from wsquery.semantics.evaluate import evaluate, field_value
+from wsquery.semantics.evaluate import evaluate
+from wsquery.semantics.predicates import field_value
 from wsquery.wandb.views.panels import (
     BarPlot,
     LinePlot,

@@ -1,0 +1,125 @@
+"""Runs -> their positions in a query's total order (``ast.total_order``), as ``evaluate``
+sorts them: missing values last in either direction, one stable sort per key."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, TypeAlias
+
+from wsquery.ast import (
+    Field,
+    OrderKey,
+)
+from wsquery.facts.attributes import Kind, kind
+from wsquery.semantics.predicates import NUMBER_TYPES, as_datetime, getter
+from wsquery.semantics.records import (
+    GRAPHQL_KEYS,
+    NAMED,
+    PLAIN_NAMES,
+    STEP,
+    Record,
+    adapt,
+    safe_repr,
+)
+
+_SortValue: TypeAlias = "tuple[int, Any] | None"
+
+
+# Ordering --------------------------------------------------------------------------------------
+
+def sort_value(field: Field) -> Callable[[Record], _SortValue]:
+    """How ``field`` sorts a record: None (last) when missing, null or NaN, else
+    ``(type rank, value)`` with bool < number < string < anything else (by repr); created_at as
+    datetimes."""
+    get = getter(field)
+    rank = _ranked(kind(field))
+    return lambda record: rank(get(record))
+
+
+def _ranked(field_kind: Kind) -> Callable[[Any], _SortValue]:
+    """A value's place in the sort (see ``sort_value``) on a field of ``field_kind``."""
+    if field_kind == "time":
+        def moment_of(value: Any) -> _SortValue:
+            when = as_datetime(value)
+            return None if when is None else (1, when)
+
+        return moment_of
+    lower = field_kind == "state"
+
+    def value_of(value: Any) -> _SortValue:
+        if value is None:
+            return None
+        if isinstance(value, bool):
+            return (0, value)
+        if isinstance(value, int | float):
+            return None if value != value else (1, value)
+        if isinstance(value, str):
+            return (2, value.lower() if lower else value)
+        return (3, safe_repr(value))
+
+    return value_of
+
+
+def ordered(runs: list[Any], keys: tuple[OrderKey, ...]) -> list[int]:
+    """The positions of ``runs`` sorted by ``keys`` in turn (stable), missing values last in
+    either direction: one stable sort per key, the last key first."""
+    order = list(range(len(runs)))
+    plain = {run.__class__ for run in runs} == {dict} and all(
+        map(GRAPHQL_KEYS.isdisjoint, runs))
+    records: list[Record] = []  # the runs adapted, once, when a key needs them
+    for key in reversed(keys):
+        if not plain and not records:
+            records = [adapt(run) for run in runs]
+        values = _sort_keys(key.field, runs, records)
+        if values is None:
+            continue  # no run has it: every run ties
+        if None in values:  # sort keys are texts, numbers, moments or tuples: none equals None
+            present = [position for position in order if values[position] is not None]
+            missing = [position for position in order if values[position] is None]
+            present.sort(key=values.__getitem__, reverse=not key.ascending)
+            order = present + missing
+        else:
+            order.sort(key=values.__getitem__, reverse=not key.ascending)
+    return order
+
+
+def _sort_keys(field: Field, runs: list[Any], records: list[Record]) -> list[Any] | None:
+    """Each run's place under ``field`` (None: missing), ordered as ``sort_value`` orders
+    them; None when no run has a value. ``records`` are the runs adapted, or empty when every
+    run is a plain dict: then a run key is read where it stands (as ``_PlainRun`` reads it),
+    values all of one plain type stand for themselves (one type rank orders them alike), and
+    a run is adapted only for a key that needs it."""
+    key = field.key
+    if records or field.section != "run" or len(field.path) > 1 or key in NAMED or (
+            key == STEP):
+        value_of = sort_value(field)
+        return [value_of(record) for record in records or map(adapt, runs)]
+    plain_key = PLAIN_NAMES.get(key, key)
+    raw = [run.get(plain_key) for run in runs]
+    classes = {value.__class__ for value in raw}
+    classes.discard(type(None))
+    field_kind = kind(field)
+    if not classes:
+        return None
+    if field_kind != "time" and classes == {str}:
+        if field_kind == "state":
+            return [None if value is None else value.lower() for value in raw]
+        return raw
+    if field_kind != "time" and classes <= NUMBER_TYPES:
+        return [value if value == value else None for value in raw]  # NaN sorts as missing
+    if field_kind == "time" and classes == {str}:
+        return [None if value is None else _text_moment(value) for value in raw]
+    rank = _ranked(field_kind)
+    return [rank(value) for value in raw]
+
+
+def _text_moment(text: str) -> datetime | None:
+    """A time's text as ``as_datetime`` reads it, where every value of the key is text (one type
+    rank, so the moments stand for themselves): a text Python reads as a moment with its offset
+    (W&B writes ``...Z``) needs none of ``parse_datetime``'s mending."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return as_datetime(text)
+    return moment if moment.tzinfo is not None else as_datetime(text)
