@@ -119,3 +119,19 @@ def test_without_pygments_a_workspace_shows_its_query_as_escaped_text(tmp_path: 
                             env={"PYTHONPATH": f"{tmp_path}:{ROOT}", "PATH": "/usr/bin:/bin"})
     assert result.returncode == 0, result.stderr
     assert '<pre class="query" id="query">name == &quot;&lt;x&gt;&quot;</pre>' in result.stdout
+
+
+def test_evaluates_runs_show_as_a_table_and_stay_a_list() -> None:
+    runs = [{"id": f"r{i}", "name": f"<run {i}>", "state": "finished",
+             "created_at": f"2024-05-0{i}T00:00:00Z", "config": {"lr": i / 10}}
+            for i in range(1, 4)]
+    selected = wsquery.evaluate("config.lr >= 0.2 order by config.lr desc limit 5", runs)
+    assert selected == [runs[2], runs[1]] and isinstance(selected, list)
+    assert selected[0] is runs[2]  # the very objects given
+    markup = selected._repr_html_()
+    assert "<th>id</th><th>name</th><th>state</th><th>config.lr</th>" in markup
+    assert "<td>r3</td><td>&lt;run 3&gt;</td><td>finished</td><td>0.3</td>" in markup
+    assert "2 runs selected by config.lr &gt;= 0.2 order by config.lr desc limit 5" in markup
+    assert len(wsquery.evaluate("limit 1", runs)) == 1
+    many = wsquery.evaluate("", [{"id": str(i)} for i in range(60)])
+    assert "... and 10 more" in many._repr_html_()

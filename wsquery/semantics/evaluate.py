@@ -56,6 +56,7 @@ from wsquery.semantics.predicates import (
     now_or_current,
 )
 from wsquery.semantics.records import Record, adapt, run_keys, safe_repr
+from wsquery.semantics.selected import SelectedRuns
 from wsquery.semantics.selector import (
     RunFilter,
     Selector,
@@ -74,7 +75,8 @@ __all__ = ["Filter", "Record", "Selector", "Truth", "adapt", "as_datetime", "com
 def evaluate(query: Query, runs: Iterable[Any], *, now: datetime | None = None) -> list[Any]:
     """The runs (the very objects given) that ``query``'s filter holds TRUE for, in the query's
     total order (its ``order by`` keys, then newest first, then by id: ``ast.total_order``;
-    runs tied on all of them keep the input order), the first ``limit`` of them."""
+    runs tied on all of them keep the input order), the first ``limit`` of them: a list
+    (``SelectedRuns``) that shows as a table in a notebook."""
     if isinstance(runs, Mapping) or not isinstance(runs, Iterable):
         raise WsqueryError(f"evaluate() takes an iterable of runs, not {type(runs).__name__}; "
                            "use matches() for a single run")
@@ -82,7 +84,10 @@ def evaluate(query: Query, runs: Iterable[Any], *, now: datetime | None = None) 
     if len(selected) > 1:
         order = ordered(selected, total_order(query))
         selected = [selected[position] for position in order]
-    return selected[:query.limit]
+    result = SelectedRuns(selected, query)
+    if query.limit is not None:
+        del result[query.limit:]
+    return result
 
 
 def matches(query: Query, run: Any, *, now: datetime | None = None) -> bool:
