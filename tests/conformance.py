@@ -422,11 +422,11 @@ def runs_api_adapter(server: Any, client: Any, entity: str) -> Adapter:
     return run
 
 
-def workspace_adapter(format: str) -> Adapter:
-    """The ``workspace`` target as a view page selects runs: the run set read back
+def runset_adapter(format: str) -> Adapter:
+    """The ``runset`` target as a view page selects runs: the run set read back
     (``decompile``) and evaluated over the runs; ``exact_ops`` keeps ``<`` and ``>``."""
     def run(text: str, runs: list[dict[str, Any]]) -> Answer:
-        compiled = wsquery.compile(text, target="workspace", format=format, exact_ops=True,
+        compiled = wsquery.compile(text, target="runset", format=format, exact_ops=True,
                                    strict=True).to_json()
         shown = wsquery.decompile(compiled)
         return Answer([found["id"] for found in wsquery.evaluate(shown, runs, now=NOW)],

@@ -128,11 +128,11 @@ def test_runs_api(runs_api: Adapter, query: Query, runs: list[dict[str, Any]]) -
 
 @CONFORMANCE
 @given(strategies.whole_queries, RUNS)
-def test_workspace(query: Query, runs: list[dict[str, Any]]) -> None:
-    check("workspace/filterv2", conformance.workspace_adapter("filterv2"), query, runs)
+def test_runset(query: Query, runs: list[dict[str, Any]]) -> None:
+    check("runset/filterv2", conformance.runset_adapter("filterv2"), query, runs)
 
 
 @CONFORMANCE
 @given(strategies.whole_queries, RUNS)
-def test_workspace_legacy(query: Query, runs: list[dict[str, Any]]) -> None:
-    check("workspace/legacy", conformance.workspace_adapter("legacy"), query, runs)
+def test_runset_legacy(query: Query, runs: list[dict[str, Any]]) -> None:
+    check("runset/legacy", conformance.runset_adapter("legacy"), query, runs)
