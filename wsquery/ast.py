@@ -505,50 +505,15 @@ def slot_constructor(cls: type[_Node]) -> Callable[..., _Node]:
     classes without validators, converters, factories or a post-init, as all here are. A
     frozen attrs ``__init__`` sets each field through ``object.__setattr__``, which costs more
     than all else in building a node, and a parse builds several nodes per condition."""
-    new = object.__new__
-    setters = [getattr(cls, field.name).__set__ for field in attrs.fields(cls)]  # type: ignore[arg-type]
-    match setters:
-        case [set_a, set_b]:
-            def construct2(a: Any, b: Any) -> _Node:
-                node = new(cls)
-                set_a(node, a)
-                set_b(node, b)
-                return node
-            return construct2
-        case [set_a, set_b, set_c]:
-            def construct3(a: Any, b: Any, c: Any) -> _Node:
-                node = new(cls)
-                set_a(node, a)
-                set_b(node, b)
-                set_c(node, c)
-                return node
-            return construct3
-        case [set_a, set_b, set_c, set_d]:
-            def construct4(a: Any, b: Any, c: Any, d: Any) -> _Node:
-                node = new(cls)
-                set_a(node, a)
-                set_b(node, b)
-                set_c(node, c)
-                set_d(node, d)
-                return node
-            return construct4
-        case [set_a, set_b, set_c, set_d, set_e]:
-            def construct5(a: Any, b: Any, c: Any, d: Any, e: Any) -> _Node:
-                node = new(cls)
-                set_a(node, a)
-                set_b(node, b)
-                set_c(node, c)
-                set_d(node, d)
-                set_e(node, e)
-                return node
-            return construct5
-
-    def construct(*values: Any) -> _Node:
-        node = new(cls)
-        for setter, value in zip(setters, values, strict=True):
-            setter(node, value)
-        return node
-    return construct
+    names = [field.name for field in attrs.fields(cls)]  # type: ignore[arg-type]
+    # A function written for the class's fields, as attrs writes its own __init__: one call
+    # per slot, no loop over them.
+    scope: dict[str, Any] = {"new": object.__new__, "cls": cls, **{
+        f"set_{index}": getattr(cls, name).__set__ for index, name in enumerate(names)}}
+    values = ", ".join(f"value_{index}" for index in range(len(names)))
+    sets = "".join(f"    set_{index}(node, value_{index})\n" for index in range(len(names)))
+    exec(f"def construct({values}):\n    node = new(cls)\n{sets}    return node\n", scope)
+    return scope["construct"]  # type: ignore[no-any-return]
 
 
 def format_segment(segment: str) -> str:

@@ -127,11 +127,8 @@ def register(target: Target) -> None:
 def compile(query: str | Query, target: str = "runset", **options: Any) -> Any:
     """``wsquery.compile``: query text or a ``Query`` compiled for ``target``; repeated text
     for the run-set target comes from its bounded cache."""
-    named = ALIASES.get(target, target) if isinstance(target, str) else target
-    if named == "runset" and isinstance(query, str):
-        from wsquery.compilers.runset.write import compile_text
-
-        return compile_text(query, **options)
+    if type(query) is str and (target == "runset" or target == "workspace"):
+        return _compile_text()(query, **options)
     if isinstance(query, str):
         from wsquery.syntax.parser import parse
 
@@ -139,6 +136,20 @@ def compile(query: str | Query, target: str = "runset", **options: Any) -> Any:
     if not isinstance(query, Query):
         raise TypeError(f"expected query text or a Query, not {type(query).__name__}")
     return get(target).compile(query, text=None, **options)
+
+
+def _compile_text() -> Callable[..., Any]:
+    """The run-set target's text compiler (``runset.write.compile_text``), imported on first
+    use: an import statement in every call would cost a tenth of compiling one condition."""
+    global _runset_text
+    if _runset_text is None:
+        from wsquery.compilers.runset.write import compile_text
+
+        _runset_text = compile_text
+    return _runset_text
+
+
+_runset_text: Callable[..., Any] | None = None
 
 
 def get(name: str) -> Target:

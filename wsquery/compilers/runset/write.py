@@ -126,7 +126,8 @@ def compile_text(text: str, **options: object) -> RunsetQuery:
         with contextlib.suppress(KeyError):  # another thread may have let it go meanwhile
             _compiled.move_to_end(key)
         return _new_runset_query(*marshal.loads(kept[0]), kept[1], kept[2], kept[3])
-    compiled = compile_runset(parse(text), text=text, **options)  # type: ignore[arg-type]
+    compiled = (compile_runset(parse(text), text=text, **options)  # type: ignore[arg-type]
+                if options else compile_runset(parse(text), text=text))
     if key in _seen:
         json = (compiled.filters, compiled.grouping, compiled.sort, compiled.search)
         try:
@@ -178,10 +179,11 @@ _new_runset_query = slot_constructor(RunsetQuery)
 def _check_options(format: object, exact_ops: object, strict: object,
                    limit_as_max_runs: object, unknown: dict[str, object]) -> str:
     """The filter format asked for; a ``TargetError`` for any option or value not known."""
+    if (format in FORMATS and type(exact_ops) is bool and type(strict) is bool
+            and type(limit_as_max_runs) is bool and not unknown):
+        return format  # what nearly every call gives: checked without building anything
     flags = (("exact_ops", exact_ops), ("strict", strict),
              ("limit_as_max_runs", limit_as_max_runs))
-    if format in FORMATS and all(type(value) is bool for _, value in flags) and not unknown:
-        return format
     check_options(_TARGET, unknown, _OPTIONS, flags)
     if not (isinstance(format, str) and format.lower() in FORMATS):
         raise TargetError(f"unknown format {format!r}", target=_TARGET,
