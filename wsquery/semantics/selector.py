@@ -101,7 +101,7 @@ def adapting(closures: Filter) -> RunFilter:
 
 def generated_selector(expr: Expr, now: datetime, general: RunFilter) -> Selector | None:
     """The generated selector of ``expr``, handing the runs it does not read to ``general``."""
-    writer = _Writer(now)
+    writer = _SelectorSource(now)
     try:
         writer.select(expr)
     except (_CannotTake, RecursionError):
@@ -128,7 +128,7 @@ def _maker(source: str) -> Callable[..., Selector]:
     return namespace["make"]  # type: ignore[no-any-return]
 
 
-class _Writer:
+class _SelectorSource:
     """The loop body of a generated selector, run by run: its lines, the values they name
     (``v0``, ...), and the sections of the run read so far. Truths land in locals ``t1``, ..."""
 
