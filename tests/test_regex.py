@@ -382,3 +382,14 @@ def test_re2_module() -> None:
     assert regex.re2_module() is re2
     assert regex.re2_available()
     assert unicodedata.unidata_version  # the fallback's case tables come from Python's
+
+
+@pytest.mark.parametrize("pattern", ["^run-[0-9]*3$", "a.*b", "(x+x+)+y", "\\pL+7", "s[aeiou]+n"])
+def test_with_re2_short_texts_go_to_python_and_long_ones_to_re2_alike(pattern: str) -> None:
+    """Python's re on the exact translation answers texts short enough to search within
+    ``QUICK_STEPS`` (cheaper per call than google-re2); longer texts, and patterns Python
+    could take long on, go to RE2: the answers are RE2's either way, and none raises."""
+    search = regex.compile_user_regex(pattern)
+    for subject in ["run-13", "run-12", "ab", "xxy", "sun7", "é7", "son",
+                    "x" * 50_000 + "y", "a" + "-" * 100_000 + "b", "run-" + "1" * 60_000 + "3"]:
+        assert search(subject) == re2_finds(pattern, subject), (pattern, subject[:20])

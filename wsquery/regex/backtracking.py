@@ -85,16 +85,17 @@ _END: _Char = (("END", None), 0)
 _OTHER: _Char = (("OTHER", None), 0)
 
 
-def _python_limit(tree: Any) -> int | None:
-    """The longest text Python's engine may search with this pattern within ``MAX_STEPS``
-    (None: any), or ``_Refused`` when the pattern can take exponential time."""
+def _python_limit(tree: Any, max_steps: int = MAX_STEPS) -> int | None:
+    """The longest text Python's engine may search with this pattern within ``max_steps``
+    (None: any), or ``_Refused`` when that is under ``MIN_TEXT`` characters (the pattern can
+    take exponential time, or a high power of the text's length)."""
     flags = tree.state.flags
     cost = _sequence_cost(tree.data, flags, _END)
     degree = cost.ambiguous + (1 if cost.scans else 0) + (0 if _anchored(tree.data, flags) else 1)
     if degree == 0:
         return None
     # steps(n) = paths * n**degree / degree!  <=  MAX_STEPS
-    log_limit = (math.log(MAX_STEPS) + math.lgamma(degree + 1) - math.log(cost.paths)) / degree
+    log_limit = (math.log(max_steps) + math.lgamma(degree + 1) - math.log(cost.paths)) / degree
     limit = math.floor(math.exp(min(log_limit, 60.0)))
     if limit < MIN_TEXT:
         raise _Refused(RegexRefusal(

@@ -26,7 +26,7 @@ from functools import lru_cache
 from typing import Any
 
 from wsquery.errors import TargetError
-from wsquery.regex.backtracking import _parser, _python_limit
+from wsquery.regex.backtracking import MAX_STEPS, _parser, _python_limit
 from wsquery.regex.nodes import Node, RegexRefusal, _error, _Refused, _show, matches_nothing
 from wsquery.regex.python import _python_text
 from wsquery.regex.reader import _SURROGATE, read_pattern
@@ -34,6 +34,10 @@ from wsquery.regex.reader import _SURROGATE, read_pattern
 #: A search predicate: whether the pattern matches somewhere in the text.
 Search = Callable[[str], bool]
 
+#: With RE2 installed, a text short enough that Python's engine searches it within this many
+#: steps goes to Python's ``re`` (on the exact translation) instead: for the short texts runs
+#: hold, one call of google-re2 costs more than the whole search.
+QUICK_STEPS = 20_000
 #: Who runs the predicate, as its errors name it.
 _TARGET = "evaluate"
 _INSTALL = "install RE2, which runs any pattern in linear time: pip install 'wsquery[re2]'"
@@ -77,9 +81,15 @@ def _compile(pattern: str, use_re2: bool) -> Search | RegexRefusal:
     if isinstance(reading, RegexRefusal):
         return reading
     try:
-        return _re2_search(pattern) if use_re2 else _python_search(pattern, reading.tree)
+        if not use_re2:
+            return _python_search(pattern, reading.tree)
+        re2_search = _re2_search(pattern)
     except _Refused as refused:
         return refused.refusal
+    try:  # short texts (run names, states) go to Python's re, which costs less per call
+        return _python_search(pattern, reading.tree, longer=re2_search, max_steps=QUICK_STEPS)
+    except _Refused:  # Python's engine could take long even on short text: RE2 alone
+        return re2_search
 
 
 def _searchable(text: str) -> str:
@@ -105,12 +115,15 @@ def _re2_search(pattern: str) -> Search:
 
 # Python's engine -----------------------------------------------------------------------------
 
-def _python_search(pattern: str, tree: Node) -> Search:
-    """Python's ``re`` on the translation of ``tree``, over text of bounded length."""
+def _python_search(pattern: str, tree: Node, *, longer: Search | None = None,
+                   max_steps: int = MAX_STEPS) -> Search:
+    """Python's ``re`` on the translation of ``tree``, over text short enough to search within
+    ``max_steps``; a longer text goes to ``longer`` (RE2), or without it raises
+    ``TargetError``."""
     try:
         translated = _python_text(tree)
         python_tree = _parser.parse(translated, re.ASCII)
-        limit = _python_limit(python_tree)
+        limit = _python_limit(python_tree, max_steps)
     except RecursionError:
         raise _fallback_refusal(pattern, "groups nest too deeply for Python's re") from None
     except _Refused as refused:
@@ -125,6 +138,8 @@ def _python_search(pattern: str, tree: Node) -> Search:
 
     def bounded_search(text: str) -> bool:
         if limit is not None and len(text) > limit:
+            if longer is not None:
+                return longer(text)
             raise TargetError(
                 f"regex {_show(pattern)} runs on text of at most {limit} characters without "
                 f"RE2, and this text has {len(text)}", target=_TARGET, hint=_INSTALL)
