@@ -64,7 +64,7 @@ ODD = [
 
 @pytest.mark.parametrize("pattern", ODD)
 def test_odd_patterns_are_rE2_exactly_when_re2_says_so(pattern: str) -> None:
-    assert (regex.check(pattern) is None) == re2_accepts(pattern), regex.check(pattern)
+    assert (regex.re2_refusal(pattern) is None) == re2_accepts(pattern), regex.re2_refusal(pattern)
 
 
 SYNTAX_PIECES = [
@@ -85,7 +85,7 @@ syntax_soup = st.lists(st.sampled_from(SYNTAX_PIECES), max_size=10).map("".join)
 @given(st.one_of(syntax_soup, st.text(st.sampled_from("ab()|*+?{}[]^$.\\-:,0129pPQEdxi<>=!"),
                                       max_size=12)))
 def test_the_reader_accepts_exactly_what_re2_accepts(pattern: str) -> None:
-    refused = regex.check(pattern)
+    refused = regex.re2_refusal(pattern)
     assert (refused is None) == re2_accepts(pattern), refused
     if refused is not None:
         assert refused.invalid
@@ -94,7 +94,7 @@ def test_the_reader_accepts_exactly_what_re2_accepts(pattern: str) -> None:
 
 
 def test_a_lone_surrogate_is_no_pattern() -> None:
-    refused = regex.check("ab\ud800")
+    refused = regex.re2_refusal("ab\ud800")
     assert refused is not None and (refused.offset, refused.length) == (2, 1)
 
 
@@ -129,7 +129,7 @@ REFUSALS = {
 
 @pytest.mark.parametrize(("pattern", "expected"), REFUSALS.items())
 def test_refusals_say_what_and_where(pattern: str, expected: tuple[str, int, int]) -> None:
-    refused = regex.check(pattern)
+    refused = regex.re2_refusal(pattern)
     assert refused is not None
     assert (refused.message, refused.offset, refused.length) == expected
     assert refused.invalid and refused.hint
@@ -183,7 +183,7 @@ regexes = st.recursive(
 @settings(SETTINGS, max_examples=600)
 @given(regexes, st.lists(texts, min_size=1, max_size=6))
 def test_the_python_translation_finds_what_re2_finds(pattern: str, subjects: list[str]) -> None:
-    assert regex.check(pattern) is None, pattern  # the generator writes RE2 only
+    assert regex.re2_refusal(pattern) is None, pattern  # the generator writes RE2 only
     compiled = regex._compile(pattern, False)
     if isinstance(compiled, regex.RegexRefusal):  # refused without RE2 (backtracking risk)
         assert not compiled.invalid and "RE2" in compiled.message
@@ -254,7 +254,7 @@ def test_what_the_fallback_cannot_spell_is_refused(without_re2: None) -> None:
         with pytest.raises(TargetError) as caught:
             regex.compile_user_regex(pattern)
         assert "pip install 'wsquery[re2]'" in str(caught.value)
-        assert regex.check(pattern) is None
+        assert regex.re2_refusal(pattern) is None
 
 
 # Nothing hangs -------------------------------------------------------------------------------
@@ -284,7 +284,7 @@ def test_long_text_is_refused_rather_than_searched_slowly(without_re2: None) -> 
 
 def test_deep_groups_are_read_and_refused_only_by_python(without_re2: None) -> None:
     pattern = "(a" * 5000 + ")" * 5000
-    assert regex.check(pattern) is None
+    assert regex.re2_refusal(pattern) is None
     with pytest.raises(TargetError, match="nest too deeply"):
         regex.compile_user_regex(pattern)
 
@@ -372,7 +372,7 @@ def test_pcre_means_what_re2_means_where_python_reads_pcre_alike(pattern: str,
 def test_escape_round_trips_and_means_the_text_on_every_engine(text: str) -> None:
     pattern = regex.escape(text)
     readable = regex._searchable(text)
-    assert regex.check(pattern) is None
+    assert regex.re2_refusal(pattern) is None
     assert regex.to_pcre(pattern, target="mongo") == pattern
     assert re.fullmatch(pattern, readable) is not None
     assert re2.fullmatch(pattern, readable) is not None

@@ -6,7 +6,7 @@ syntax and classes. The package, one idea a module, from the bottom up:
 
 - ``folding``: sets of code points, and case folding as RE2 does it;
 - ``nodes``: the reading as data (node types, RE2's named classes) and ``RegexRefusal``;
-- ``reader``: pattern text -> its reading, or why it is not RE2 (``check``); ``escape``;
+- ``reader``: pattern text -> its reading, or why it is not RE2 (``re2_refusal``); ``escape``;
 - the spellings, one a flavour: ``python`` (Python's ``re``), ``pcre`` (``to_pcre``), and over
   the walk they share (``flavor``), ``java``, ``postgres`` and ``rust``;
 - ``backtracking``: how long a backtracking engine may take (``backtracking_limit``);
@@ -32,7 +32,7 @@ from wsquery.regex.nodes import (
 from wsquery.regex.nodes import _show as _show
 from wsquery.regex.pcre import to_pcre
 from wsquery.regex.postgres import to_postgres
-from wsquery.regex.reader import check, escape, read_pattern
+from wsquery.regex.reader import escape, re2_refusal, read_pattern
 from wsquery.regex.rust import to_rust
 from wsquery.regex.search import _compile as _compile
 from wsquery.regex.search import _searchable as _searchable
@@ -53,12 +53,12 @@ __all__ = [
     "RegexRefusal",
     "Repeat",
     "backtracking_limit",
-    "check",
     "compile_user_regex",
     "escape",
     "matches_nothing",
     "re2_available",
     "re2_module",
+    "re2_refusal",
     "read_pattern",
     "refusal",
     "to_java",

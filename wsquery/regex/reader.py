@@ -108,7 +108,7 @@ def _read(pattern: str) -> Reading:
     return reading
 
 
-def check(pattern: str) -> RegexRefusal | None:
+def re2_refusal(pattern: str) -> RegexRefusal | None:
     """Why ``pattern`` is not RE2 (None: it is); needs no google-re2."""
     reading = read_pattern(pattern)
     return reading if isinstance(reading, RegexRefusal) else None

@@ -243,9 +243,9 @@ class _Build:
     def point_into_pattern(self, pattern: str, value: _Literal) -> None:
         """Narrow the last check, a pattern RE2 refuses, to the place in the pattern it names,
         when the literal spells the pattern as it is (no escape changed its length)."""
-        from wsquery.regex import check
+        from wsquery.regex import re2_refusal
 
-        refused = check(pattern)
+        refused = re2_refusal(pattern)
         start, end = value[1], value[2]
         if refused is None or end - start != len(pattern) + 2:
             return

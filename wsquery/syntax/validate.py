@@ -174,9 +174,9 @@ def _check_match(node: Match, problems: list[Diagnostic]) -> None:
         problems.append(Diagnostic(f"{node.field} is not a string; '=~' cannot match it", span,
                                 hint="match strings such as name, group or config keys"))
         return
-    from wsquery.regex import check  # here: most queries hold no regex
+    from wsquery.regex import re2_refusal  # here: most queries hold no regex
 
-    refused = check(node.pattern)
+    refused = re2_refusal(node.pattern)
     if refused is not None:
         problems.append(Diagnostic(f"not an RE2 regular expression: {refused.message}", span,
                                 hint=refused.hint))
