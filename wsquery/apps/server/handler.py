@@ -280,14 +280,7 @@ class Handler(BaseHTTPRequestHandler):
         if parts[0] != entity:
             raise _Refused(HTTPStatus.FORBIDDEN, f"this API key belongs to {entity!r}, not "
                            f"{parts[0]!r}", "PERMISSION_DENIED")
-        media_type = (self.headers.get("Content-Type") or "").partition(";")[0].strip().lower()
-        if media_type != "application/json":
-            raise _Refused(HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
-                           "send the runs as Content-Type: application/json")
-        try:
-            runs = load_json(self._read(self._content_length(limits.MAX_BODY)))
-        except ValueError as error:
-            raise _Refused(HTTPStatus.BAD_REQUEST, f"the body is not JSON: {error}") from None
+        runs = self._json("the runs")
         if not isinstance(runs, list) or not all(isinstance(run, dict) for run in runs):
             raise _Refused(HTTPStatus.BAD_REQUEST, "the body must be a JSON array of runs "
                            "(objects)")
@@ -323,17 +316,22 @@ class Handler(BaseHTTPRequestHandler):
             raise _Refused(HTTPStatus.BAD_REQUEST, "the body ended before its Content-Length")
         return data
 
-    def _body(self) -> dict[str, Any]:
-        """The JSON request: an object with a query string, optional variables (an object)
-        and operationName (a string), within ``MAX_JSON_DEPTH`` and ``MAX_SPEC_LENGTH``."""
+    def _json(self, what: str) -> Any:
+        """The body as JSON (``application/json``, at most ``MAX_BODY`` bytes, within
+        ``MAX_JSON_DEPTH``); ``what`` it should hold names it in the refusals."""
         media_type = (self.headers.get("Content-Type") or "").partition(";")[0].strip().lower()
         if media_type != "application/json":
             raise _Refused(HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
-                           "send GraphQL as Content-Type: application/json")
+                           f"send {what} as Content-Type: application/json")
         try:
-            body = load_json(self._read(self._content_length(limits.MAX_BODY)))
+            return load_json(self._read(self._content_length(limits.MAX_BODY)))
         except ValueError as error:
             raise _Refused(HTTPStatus.BAD_REQUEST, f"the body is not JSON: {error}") from None
+
+    def _body(self) -> dict[str, Any]:
+        """The JSON request: an object with a query string, optional variables (an object)
+        and operationName (a string), within ``MAX_JSON_DEPTH`` and ``MAX_SPEC_LENGTH``."""
+        body = self._json("GraphQL")
         if not isinstance(body, dict) or not isinstance(body.get("query"), str):
             raise _Refused(HTTPStatus.BAD_REQUEST,
                            "the body must be a JSON object with a query string")
