@@ -23,7 +23,6 @@ from wsquery.apps.display import in_terms_of
 from wsquery.ast import (
     Field,
     Query,
-    format_number,
     format_value,
     walk,
 )
@@ -38,6 +37,7 @@ from wsquery.errors import (
 from wsquery.semantics.evaluate import evaluate
 from wsquery.semantics.normalize import normalize
 from wsquery.semantics.predicates import field_value
+from wsquery.semantics.selected import cell_text
 from wsquery.syntax.parser import parse
 from wsquery.version import __version__
 
@@ -359,18 +359,7 @@ def _query_fields(query: Query) -> list[Field]:
 
 
 def _cell(value: Any) -> str:
-    match value:
-        case None:
-            text = ""
-        case bool():
-            text = "true" if value else "false"
-        case int() | float():
-            text = format_number(value)
-        case str():
-            text = value
-        case _:
-            text = json.dumps(value, ensure_ascii=False, default=str)
-    text = text.replace("\n", " ")
+    text = cell_text(value).replace("\n", " ")
     return text if len(text) <= MAX_CELL else text[:MAX_CELL - 1] + "…"
 
 

@@ -30,7 +30,7 @@ class SelectedRuns(list[Any]):
         columns = list(dict.fromkeys([*_FIRST_COLUMNS, *named]))
         head = "".join(f"<th>{escape(str(field))}</th>" for field in columns)
         rows = "".join(
-            "<tr>" + "".join(f"<td>{escape(_cell(field_value(run, field)))}</td>"
+            "<tr>" + "".join(f"<td>{escape(cell_text(field_value(run, field)))}</td>"
                              for field in columns) + "</tr>"
             for run in self[:SHOWN_ROWS])
         more = (f"<tr><td colspan={len(columns)}>... and {len(self) - SHOWN_ROWS} more</td></tr>"
@@ -40,7 +40,9 @@ class SelectedRuns(list[Any]):
                 f"<thead><tr>{head}</tr></thead><tbody>{rows}{more}</tbody></table></div>")
 
 
-def _cell(value: Any) -> str:
+def cell_text(value: Any) -> str:
+    """A run's value as a table cell shows it: nothing for a missing one, literals as queries
+    write them (``true``, ``0.1``), other values as JSON."""
     match value:
         case None:
             return ""
