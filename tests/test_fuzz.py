@@ -808,7 +808,7 @@ def test_backtracking_patterns_are_refused_without_re2(engine: str, pattern: str
 
 @pytest.mark.parametrize(("pattern", "what"), NOT_RE2.items())
 def test_what_re2_lacks_is_invalid_everywhere(engine: str, pattern: str, what: str) -> None:
-    refused = regex.check(pattern)
+    refused = regex.re2_refusal(pattern)
     assert refused is not None and refused.invalid and refused.message.startswith(what)
     with pytest.raises(WsqueryError) as caught:
         regex.compile_user_regex(pattern)
