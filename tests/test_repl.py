@@ -583,3 +583,32 @@ def test_set_and_json_as_a_json_lines_filter(tmp_path: Path) -> None:
     assert out[3] == {"option": "exact_ops", "value": None}
     assert out[4]["warnings"] and out[4]["result"]["filters"]["filters"][0]["op"] == "<="
     assert "has no option 'nope'" in out[5]["error"]["message"]
+
+
+def test_tab_offers_only_what_the_fields_kind_allows(tmp_path: Path) -> None:
+    """In a terminal: `within last` after created_at only, and a state seen in two cases
+    offered once, as W&B stores it."""
+    runs = tmp_path / "cased.jsonl"
+    runs.write_text("".join(json.dumps({"id": f"c{i}", "state": state}) + "\n"
+                            for i, state in enumerate(["Finished", "finished", "FINISHED"])),
+                    encoding="utf-8")
+    term = Terminal(tmp_path, "--history", str(tmp_path / "history"), "--runs", str(runs))
+    try:
+        # `wi` after created_at completes alone to `within last`; after config.lr nothing does
+        term.child.send("created_at wi\t")
+        term.expect("last")  # the rest of the keyword, drawn after what was typed
+        shown = _plain(term.enter(" 1d", r"runs match"))
+        assert "created_at within last 1d\n" in shown
+        term.child.send("config.lr wi\t")
+        shown = _plain(term.enter(" 1d", r"found 'wi'[^\n]*"))
+        assert "config.lr within" not in shown  # Tab left `wi` as typed
+        # the three spellings of one state are one completion, so Tab completes it at once
+        term.child.send("state == fin\t")
+        term.expect("value")  # the menu of the one completion, chosen
+        term.child.send("\r")  # takes it
+        shown = _plain(term.enter("", r"runs match"))
+        assert 'state == "finished"\n' in shown and "3 of 3 runs match" in shown
+        assert term.close() == 0
+    finally:
+        if term.child.isalive():
+            term.child.terminate(force=True)
