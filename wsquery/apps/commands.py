@@ -110,11 +110,12 @@ def _client(args: argparse.Namespace) -> GraphQLClient:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from wsquery.apps.display import runs_in_file
     from wsquery.apps.server import run_server
 
     if args.project and not args.runs:
         raise WsqueryError("--project names where --runs go: give --runs FILE too")
-    runs = _runs_of(args.runs) if args.runs else []
+    runs = runs_in_file(args.runs) if args.runs else []
     project = args.project or (_file_stem(args.runs) if args.runs else None)
     return run_server(args.host, args.port, args.db, runs=runs, runs_project=project,
                       runs_source=f" of {args.runs}" if args.runs else "")
@@ -125,7 +126,9 @@ RUNS_PER_REQUEST = 2000
 
 
 def _add_runs(args: argparse.Namespace) -> int:
-    runs = _runs_of(args.file)
+    from wsquery.apps.display import runs_in_file
+
+    runs = runs_in_file(args.file)  # - reads JSON from standard input
     client = _client(args)
     entity, _, project = args.project.rpartition("/")
     if not project or "/" in entity:
@@ -137,18 +140,6 @@ def _add_runs(args: argparse.Namespace) -> int:
     print(f"{added} run{'' if added == 1 else 's'} added to {entity}/{project}: "
           f"{client.settings.app_url.rstrip('/')}/{quote(entity)}/{quote(project)}")
     return 0
-
-
-def _runs_of(path: str) -> list[dict[str, Any]]:
-    """The runs of a file (- for JSON on stdin), as ``display.runs_in_file`` reads them."""
-    from wsquery.apps.display import load_runs, runs_in_file
-
-    if path == "-":
-        runs = load_runs(sys.stdin.read(), "stdin")
-        if not all(isinstance(run, dict) for run in runs):
-            raise WsqueryError("stdin: every run is a JSON object")
-        return runs
-    return runs_in_file(path)
 
 
 def _file_stem(path: str) -> str:

@@ -127,7 +127,7 @@ def register(target: Target) -> None:
 def compile(query: str | Query, target: str = "runset", **options: Any) -> Any:
     """``wsquery.compile``: query text or a ``Query`` compiled for ``target``; repeated text
     for the run-set target comes from its bounded cache."""
-    if type(query) is str and (target == "runset" or target == "workspace"):
+    if type(query) is str and type(target) is str and ALIASES.get(target, target) == "runset":
         return _compile_text()(query, **options)
     if isinstance(query, str):
         from wsquery.syntax.parser import parse
