@@ -1,10 +1,12 @@
 """A user's RE2 pattern -> a search predicate that cannot hang: RE2 itself when google-re2 is
-installed, else Python's ``re`` on the pattern's exact translation, over text of bounded length.
+installed (Python's ``re`` on the exact translation for texts it searches within
+``QUICK_STEPS``), else Python's ``re`` on that translation, over text of bounded length.
 
 ``name =~ "pattern"`` means what Google's RE2 means: a match somewhere in the text
 (unanchored), with RE2's syntax and classes. W&B's server runs such patterns with RE2, so users
 write RE2 and read back what they wrote. With google-re2 (``pip install 'wsquery[re2]'``) RE2
-runs the pattern, in time linear in the text. Without it, Python's ``re`` runs the translation
+runs the pattern, in time linear in the text, but for texts short enough that the translation
+runs within ``QUICK_STEPS`` (cheaper than a call of google-re2). Without it, Python's ``re`` runs the translation
 (``python``): RE2 reads UTF-8 bytes, so ``\\B`` also holds between the bytes of a character
 beyond ASCII, and a pattern that matches there through ``\\B`` alone is found in any text that
 is not ASCII. Python's backtracking engine can take exponential time, so patterns that risk it
