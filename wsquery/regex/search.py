@@ -6,13 +6,13 @@ installed (Python's ``re`` on the exact translation for texts it searches within
 (unanchored), with RE2's syntax and classes. W&B's server runs such patterns with RE2, so users
 write RE2 and read back what they wrote. With google-re2 (``pip install 'wsquery[re2]'``) RE2
 runs the pattern, in time linear in the text, but for texts short enough that the translation
-runs within ``QUICK_STEPS`` (cheaper than a call of google-re2). Without it, Python's ``re`` runs the translation
-(``python``): RE2 reads UTF-8 bytes, so ``\\B`` also holds between the bytes of a character
-beyond ASCII, and a pattern that matches there through ``\\B`` alone is found in any text that
-is not ASCII. Python's backtracking engine can take exponential time, so patterns that risk it
-are refused (``backtracking``), and the text is bounded so that one search stays within about
-ten million steps; longer text makes the search raise ``TargetError`` naming the limit rather
-than run for minutes.
+runs within ``QUICK_STEPS`` (cheaper than a call of google-re2). Without it, Python's ``re``
+runs the translation (``python``): RE2 reads UTF-8 bytes, so ``\\B`` also holds between the
+bytes of a character beyond ASCII, and a pattern that matches there through ``\\B`` alone is
+found in any text that is not ASCII. Python's backtracking engine can take exponential time, so
+patterns that risk it are refused (``backtracking``), and the text is bounded so that one
+search stays within about ten million steps; longer text makes the search raise ``TargetError``
+naming the limit rather than run for minutes.
 
 **Lone surrogates.** W&B's text is UTF-8 and never holds them, and RE2 cannot read them; on both
 engines a text is searched with each lone surrogate replaced by U+FFFD, the replacement
