@@ -5,7 +5,6 @@ Jupyter brings, colours them; without it they show as plain text."""
 from __future__ import annotations
 
 import json
-from html import escape
 from typing import Any
 
 from wsquery.ast import Query
@@ -19,6 +18,8 @@ class ShownInNotebooks:
     __slots__ = ()
 
     def _repr_html_(self) -> str:
+        from html import escape  # here: compiling imports this module, showing is rarer
+
         query: Query | None = getattr(self, "query", None)
         warnings: tuple[TargetWarning, ...] = getattr(self, "warnings", ())
         output = self.to_json()  # type: ignore[attr-defined]
@@ -46,6 +47,8 @@ def _block(text: str, language: str) -> str:
         from pygments.formatters import HtmlFormatter
         from pygments.lexers import get_lexer_by_name
     except ImportError:
+        from html import escape
+
         return f"<pre>{escape(text)}</pre>"
     if language == "wsquery":
         from wsquery.syntax.lexer import WsqueryLexer
