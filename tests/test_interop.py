@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 
 from wsquery import parse
 from wsquery.ast import UI_RUN_NAMES, And, Compare, Duration, Field, In, Not, Or, Query, Within
-from wsquery.compilers.wandb_workspaces import from_wandb_workspaces, to_wandb_workspaces
+from wsquery.compilers.wandb_workspaces.read import from_wandb_workspaces
+from wsquery.compilers.wandb_workspaces.write import to_wandb_workspaces
 from wsquery.errors import QuerySyntaxError, QueryValidationError, TargetError
 
 READ_CASES = [

@@ -20,7 +20,7 @@ if TYPE_CHECKING:  # every name the façade serves, for type checkers (``X as X`
     from wsquery.build import and_, field, not_, or_
     from wsquery.compilers.mongo import MongoQuery
     from wsquery.compilers.runs_api import RunsApiQuery
-    from wsquery.compilers.runset import RunsetQuery
+    from wsquery.compilers.runset.write import RunsetQuery
     from wsquery.errors import (
         AuthenticationError as AuthenticationError,
     )
@@ -145,7 +145,7 @@ _LAZY = {
                      "QueryValidationError", "RateLimitedError", "ServerError", "TargetError",
                      "TargetWarning", "WorkspaceError", "WorkspaceValueError", "WsqueryError",
                      "WsqueryWarning"], "errors"),
-    "RunsetQuery": "compilers.runset",
+    "RunsetQuery": "compilers.runset.write",
     **dict.fromkeys(["field", "and_", "or_", "not_"], "build"),
     "MongoQuery": "compilers.mongo",
     "RunsApiQuery": "compilers.runs_api",

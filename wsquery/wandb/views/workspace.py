@@ -47,7 +47,7 @@ from wsquery.wandb.views.validators import (
 )
 
 if TYPE_CHECKING:
-    from wsquery.compilers.runset import RunsetQuery
+    from wsquery.compilers.runset.write import RunsetQuery
     from wsquery.wandb.graphql import GraphQLClient
 
 #: The spec version wsquery reads and writes; a spec without ``version`` is this version.
