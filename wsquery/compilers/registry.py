@@ -7,7 +7,7 @@ text=None, **options)`` returning a result with ``to_json()`` and ``warnings`` (
 wsquery's own targets are listed here by module, so that naming them imports nothing; other
 packages add targets through the entry-point group ``wsquery.targets``, each entry point naming
 a ``Target`` object (loaded the first time a name is looked up that wsquery does not know, or
-when every target is listed).
+when every target is listed) and handed out wrapped (``compilers.plugins.PluginTarget``).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any, Literal, Protocol
 import attrs
 
 from wsquery.ast import Query
-from wsquery.errors import TargetError, TargetWarning, WsqueryError, WsqueryWarning
+from wsquery.errors import TargetError, TargetWarning, WsqueryWarning
 
 #: The entry-point group other packages register targets in.
 ENTRY_POINT_GROUP = "wsquery.targets"
@@ -185,79 +185,6 @@ def names() -> list[str]:
     return list(dict.fromkeys([*_BUILTIN, *_registered, *_entry_points()]))
 
 
-@attrs.frozen
-class PluginTarget:
-    """A target another package declares, as the registry hands it out: its ``compile``
-    gives a ``TargetError`` naming the plugin for whatever the plugin's own code raises
-    (``KeyboardInterrupt`` aside), and checks that what it gives is a compiled result."""
-
-    name: str
-    description: str
-    options: tuple[Option, ...]
-    target: Target
-    #: The entry point's own text (``module:object``), to name the plugin in errors.
-    source: str
-
-    def compile(self, query: Query, *, text: str | None = None, **given: Any) -> Compiled:
-        try:
-            result = self.target.compile(query, text=text, **given)
-        except TargetError as error:
-            raise self._named(error) from None
-        except (WsqueryError, KeyboardInterrupt):
-            raise
-        except BaseException as error:  # the plugin's own failure, whatever it is
-            raise self._failure("failed", error) from None
-        if not callable(getattr(result, "to_json", None)) or not isinstance(
-                getattr(result, "warnings", None), tuple | list):
-            raise TargetError(f"the target plugin ({self.source}) gave "
-                              f"{type(result).__name__}, not a compiled result with to_json() "
-                              "and warnings", target=self.name)
-        return _PluginResult(result, self)
-
-    def _named(self, error: TargetError) -> TargetError:
-        """The plugin's own ``TargetError``, naming the target as the user asked for it."""
-        if error.target == self.name:
-            return error
-        return TargetError(error.message, target=self.name, span=error.span, text=error.text,
-                           hint=error.hint)
-
-    def _failure(self, what: str, error: BaseException) -> TargetError:
-        return TargetError(f"the target plugin ({self.source}) {what}: {_described(error)}",
-                           target=self.name)
-
-
-@attrs.frozen
-class _PluginResult:
-    """A plugin's compiled result, whose ``to_json`` fails as the plugin's ``compile`` does."""
-
-    result: Compiled
-    plugin: PluginTarget
-
-    @property
-    def warnings(self) -> tuple[TargetWarning, ...]:
-        return tuple(self.result.warnings)
-
-    def to_json(self) -> Any:
-        try:
-            return self.result.to_json()
-        except TargetError as error:
-            raise self.plugin._named(error) from None
-        except (WsqueryError, KeyboardInterrupt):
-            raise
-        except BaseException as error:  # the plugin's own failure, whatever it is
-            raise self.plugin._failure("failed to write its result", error) from None
-
-
-def _described(error: BaseException) -> str:
-    """The error's class and the start of its text, on one line (a plugin's error may fail
-    even to say what it is)."""
-    try:
-        detail = " ".join(str(error).split())[:300]
-    except Exception:  # its __str__ failed too
-        detail = ""
-    return type(error).__name__ + (f": {detail}" if detail else "")
-
-
 def _malformed(target: object) -> str | None:
     """What keeps ``target`` from being a target, or None."""
     name = getattr(target, "name", None)
@@ -282,6 +209,8 @@ def _entry_points() -> dict[str, Target]:
         import warnings
         from importlib.metadata import entry_points
 
+        from wsquery.compilers.plugins import PluginTarget, described
+
         def skip(point: str, why: str) -> None:
             warnings.warn(f"the target plugin {point} is disabled: {why}", WsqueryWarning,
                           stacklevel=4)
@@ -298,7 +227,7 @@ def _entry_points() -> dict[str, Target]:
             except KeyboardInterrupt:
                 raise
             except BaseException as error:  # a plugin's own failure, whatever it is
-                skip(label, f"it did not load: {_described(error)}")
+                skip(label, f"it did not load: {described(error)}")
                 continue
             if problem is not None:
                 skip(label, problem)
