@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -122,14 +123,16 @@ class Chromium:
                 [self.executable, *CHROMIUM_FLAGS, f"--user-data-dir={profile}",
                  "--remote-debugging-pipe", "about:blank"],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                preexec_fn=give_pipes, close_fds=False)
+                preexec_fn=give_pipes, close_fds=False, start_new_session=True)
             os.close(to_browser)
             os.close(from_browser)
             try:
                 with os.fdopen(commands, "wb") as writer, os.fdopen(answers, "rb") as reader:
                     return _DevTools(writer, reader).evaluate(url, expressions, size)
             finally:
-                process.kill()
+                # Chromium's own children (renderer, GPU) write into the profile too: stop
+                # them all before the profile is removed, or removing it races them
+                os.killpg(process.pid, signal.SIGKILL)
                 process.wait(timeout=30)
 
 
