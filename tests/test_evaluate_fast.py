@@ -28,10 +28,12 @@ from wsquery.ast import (
     Not,
     Or,
     Query,
+    total_order,
 )
 from wsquery.errors import WsqueryError
 from wsquery.semantics import selector
 from wsquery.semantics.evaluate import adapt, compile_predicate, compile_select_fast
+from wsquery.semantics.order import sort_value
 
 NOW = datetime(2024, 1, 2, tzinfo=UTC)
 
@@ -136,6 +138,41 @@ def test_evaluate_selects_what_the_closures_select(
     else:
         assert set(selected) <= set(chosen)
         assert len(selected) == min(query.limit, len(chosen))
+
+
+def _shaped(run: dict[str, Any], shape: int) -> Any:
+    """``run`` as a plain dict (0) or in one of its other shapes."""
+    return run if shape == 0 else _other_shapes(run)[shape - 1]
+
+
+#: Queries whose filter often holds for many runs (so that there is an order to see), ordered
+#: by a few keys, some limited.
+_ORDERED_QUERIES = st.builds(
+    Query, st.one_of(st.just(Constant(True)), st.builds(Not, st.builds(IsNull, st.sampled_from(
+        [Field("run", ("name",)), Field("config", ("lr",))]))), FILTERS),
+    st.just(()), st.lists(strategies.order_keys, max_size=2).map(tuple),
+    st.one_of(st.none(), st.integers(0, 4)))
+
+
+@settings(max_examples=400, deadline=None)
+@given(_ORDERED_QUERIES,
+       st.lists(st.tuples(PLAIN_RUNS, st.sampled_from([0, 0, 0, 1, 2, 3, 4, 5])), max_size=6))
+def test_evaluate_orders_runs_of_every_shape_as_the_order_contract_says(
+        query: Query, drawn: list[tuple[dict[str, Any], int]]) -> None:
+    """The order keys the selector reads from the plain dicts it keeps sort them as the keys
+    read from each run adapted do: each key's values ranked by ``sort_value``, missing last in
+    either direction, stable; the first ``limit``."""
+    runs = [_shaped(run, shape) for run, shape in drawn]
+    test = None if query.filter is None else compile_predicate(query.filter, NOW)
+    chosen = [(adapt(run), run) for run in runs if test is None or test(adapt(run)) is True]
+    for key in reversed(total_order(query)):
+        value_of = sort_value(key.field)
+        present = [pair for pair in chosen if value_of(pair[0]) is not None]
+        missing = [pair for pair in chosen if value_of(pair[0]) is None]
+        present.sort(key=lambda pair: value_of(pair[0]), reverse=not key.ascending)
+        chosen = present + missing
+    expected = [id(run) for _, run in chosen][:query.limit]
+    assert list(map(id, wsquery.evaluate(query, runs, now=NOW))) == expected
 
 
 class _Float(float):

@@ -43,7 +43,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from wsquery.ast import Expr, Query, total_order
+from wsquery.ast import Expr, OrderKey, Query, total_order
 from wsquery.errors import WsqueryError
 from wsquery.semantics.order import ordered
 from wsquery.semantics.predicates import (
@@ -58,6 +58,8 @@ from wsquery.semantics.predicates import (
 from wsquery.semantics.records import Record, adapt, run_keys, safe_repr
 from wsquery.semantics.selected import SelectedRuns
 from wsquery.semantics.selector import (
+    KeepingSelector,
+    Kept,
     RunFilter,
     Selector,
     adapting,
@@ -80,14 +82,12 @@ def evaluate(query: Query, runs: Iterable[Any], *, now: datetime | None = None) 
     if isinstance(runs, Mapping) or not isinstance(runs, Iterable):
         raise WsqueryError(f"evaluate() takes an iterable of runs, not {type(runs).__name__}; "
                            "use matches() for a single run")
-    selected = _selector(query.filter, now)(runs)
+    keys = total_order(query)
+    selected, read = _selector(query.filter, now, keys)(runs)
     if len(selected) > 1:
-        order = ordered(selected, total_order(query))
-        selected = [selected[position] for position in order]
-    result = SelectedRuns(selected, query)
-    if query.limit is not None:
-        del result[query.limit:]
-    return result
+        order = ordered(selected, keys, read)[:query.limit]
+        return SelectedRuns(map(selected.__getitem__, order), query)
+    return SelectedRuns(selected[:query.limit], query)
 
 
 def matches(query: Query, run: Any, *, now: datetime | None = None) -> bool:
@@ -98,20 +98,23 @@ def matches(query: Query, run: Any, *, now: datetime | None = None) -> bool:
     return query.filter is None or compile_predicate(query.filter, now)(record) is True
 
 
-def _selector(expr: Expr | None, now: datetime | None) -> Selector:
-    """How ``evaluate`` selects runs: the generated selector when it takes ``expr``, else the
-    closures run by run; without a filter, every run (and what is not a run is refused)."""
+def _selector(expr: Expr | None, now: datetime | None,
+              keys: tuple[OrderKey, ...]) -> KeepingSelector:
+    """How ``evaluate`` selects runs: the generated selector when it takes ``expr`` (reading
+    the order's keys from the runs it keeps), else the closures run by run; without a filter,
+    every run (and what is not a run is refused)."""
     if expr is None:
         return _selecting(_any_run)
     moment = now_or_current(now)
     general = adapting(compile_predicate(expr, moment))
-    return generated_selector(expr, moment, general) or _selecting(general)
+    return generated_selector(expr, moment, general, (key.field for key in keys)) or (
+        _selecting(general))
 
 
-def _selecting(test: RunFilter) -> Selector:
+def _selecting(test: RunFilter) -> KeepingSelector:
     """The runs ``test`` holds TRUE for, one call per run."""
-    def select(runs: Iterable[Any]) -> list[Any]:
-        return [run for run in runs if test(run) is True]
+    def select(runs: Iterable[Any]) -> Kept:
+        return Kept([run for run in runs if test(run) is True], None)
 
     return select
 

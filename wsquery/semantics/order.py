@@ -3,7 +3,8 @@ sorts them: missing values last in either direction, one stable sort per key."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import operator
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, TypeAlias
 
@@ -15,15 +16,14 @@ from wsquery.facts.attributes import Kind, kind
 from wsquery.semantics.predicates import NUMBER_TYPES, as_datetime, getter
 from wsquery.semantics.records import (
     GRAPHQL_KEYS,
-    NAMED,
-    PLAIN_NAMES,
-    STEP,
     Record,
     adapt,
+    plain_key,
     safe_repr,
 )
 
 _SortValue: TypeAlias = "tuple[int, Any] | None"
+_OFFSET = operator.attrgetter("tzinfo")
 
 
 # Ordering --------------------------------------------------------------------------------------
@@ -61,17 +61,24 @@ def _ranked(field_kind: Kind) -> Callable[[Any], _SortValue]:
     return value_of
 
 
-def ordered(runs: list[Any], keys: tuple[OrderKey, ...]) -> list[int]:
+def ordered(runs: list[Any], keys: tuple[OrderKey, ...],
+            read: Mapping[Field, list[Any]] | None = None) -> list[int]:
     """The positions of ``runs`` sorted by ``keys`` in turn (stable), missing values last in
-    either direction: one stable sort per key, the last key first."""
+    either direction: one stable sort per key, the last key first. ``read``, when given, says
+    every run is a plain dict and holds, for keys stored as they stand (``plain_key``), each
+    run's value (as the generated selector read them)."""
     order = list(range(len(runs)))
-    plain = {run.__class__ for run in runs} == {dict} and all(
-        map(GRAPHQL_KEYS.isdisjoint, runs))
+    if read is None:
+        read = {}
+        plain = {run.__class__ for run in runs} == {dict} and all(
+            map(GRAPHQL_KEYS.isdisjoint, runs))
+    else:
+        plain = True
     records: list[Record] = []  # the runs adapted, once, when a key needs them
     for key in reversed(keys):
         if not plain and not records:
             records = [adapt(run) for run in runs]
-        values = _sort_keys(key.field, runs, records)
+        values = _sort_keys(key.field, runs, records, read.get(key.field))
         if values is None:
             continue  # no run has it: every run ties
         if None in values:  # sort keys are texts, numbers, moments or tuples: none equals None
@@ -84,20 +91,20 @@ def ordered(runs: list[Any], keys: tuple[OrderKey, ...]) -> list[int]:
     return order
 
 
-def _sort_keys(field: Field, runs: list[Any], records: list[Record]) -> list[Any] | None:
+def _sort_keys(field: Field, runs: list[Any], records: list[Record],
+               read: list[Any] | None) -> list[Any] | None:
     """Each run's place under ``field`` (None: missing), ordered as ``sort_value`` orders
     them; None when no run has a value. ``records`` are the runs adapted, or empty when every
-    run is a plain dict: then a run key is read where it stands (as ``_PlainRun`` reads it),
-    values all of one plain type stand for themselves (one type rank orders them alike), and
-    a run is adapted only for a key that needs it."""
-    key = field.key
-    if records or field.section != "run" or len(field.path) > 1 or key in NAMED or (
-            key == STEP):
+    run is a plain dict: then a key stored as it stands is read where it stands (``read``
+    holds its values when they were read already), values all of one plain type stand for
+    themselves (one type rank orders them alike), and a run is adapted only for a key that
+    needs it."""
+    stored = plain_key(field)
+    if records or stored is None:
         value_of = sort_value(field)
         return [value_of(record) for record in records or map(adapt, runs)]
-    plain_key = PLAIN_NAMES.get(key, key)
-    raw = [run.get(plain_key) for run in runs]
-    classes = {value.__class__ for value in raw}
+    raw = [run.get(stored) for run in runs] if read is None else read
+    classes = set(map(type, raw))
     classes.discard(type(None))
     field_kind = kind(field)
     if not classes:
@@ -109,9 +116,23 @@ def _sort_keys(field: Field, runs: list[Any], records: list[Record]) -> list[Any
     if field_kind != "time" and classes <= NUMBER_TYPES:
         return [value if value == value else None for value in raw]  # NaN sorts as missing
     if field_kind == "time" and classes == {str}:
-        return [None if value is None else _text_moment(value) for value in raw]
+        return _moments(raw)
     rank = _ranked(field_kind)
     return [rank(value) for value in raw]
+
+
+def _moments(texts: list[str | None]) -> list[datetime | None]:
+    """Times' texts as ``as_datetime`` reads them, where every value of the key is text or
+    missing (one type rank, so the moments stand for themselves): when each is a moment
+    Python reads with its offset (W&B writes ``...Z``), in one pass with none of
+    ``parse_datetime``'s mending."""
+    try:
+        moments = list(map(datetime.fromisoformat, texts))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return [None if text is None else _text_moment(text) for text in texts]
+    if None in map(_OFFSET, moments):
+        return [None if text is None else _text_moment(text) for text in texts]
+    return moments  # type: ignore[return-value]
 
 
 def _text_moment(text: str) -> datetime | None:

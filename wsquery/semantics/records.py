@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 from wsquery.ast import (
     RUN_ATTRIBUTES,
+    Field,
 )
 from wsquery.errors import WsqueryError
 
@@ -201,6 +202,17 @@ def _sweep_id(sweep: Any) -> Any:
 #: Run keys whose value may come as an object that holds it (a user, a sweep), and how a plain
 #: dict's value is read out.
 NAMED = {"username": _user_name, "sweep": _sweep_id}
+
+
+def plain_key(field: Field) -> str | None:
+    """The key a plain dict holds ``field`` under where its value stands for itself (a run
+    key read as stored: ``created_at`` for ``createdAt``); None for a section's key, a nested
+    path, a user or sweep (read out of what holds them), or the step (the summary's when
+    missing)."""
+    if field.section != "run" or len(field.path) > 1:
+        return None
+    key = field.key
+    return None if key in NAMED or key == STEP else PLAIN_NAMES.get(key, key)
 
 
 def safe_repr(value: Any) -> str:

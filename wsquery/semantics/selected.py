@@ -4,6 +4,7 @@ table of the runs (id, name, state, and each field the query names)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from html import escape
 from typing import Any
 
@@ -21,7 +22,7 @@ class SelectedRuns(list[Any]):
 
     __slots__ = ("query",)
 
-    def __init__(self, runs: list[Any], query: Query) -> None:
+    def __init__(self, runs: Iterable[Any], query: Query) -> None:
         super().__init__(runs)
         self.query = query
 

@@ -39,7 +39,7 @@ from wsquery.semantics.predicates import (
     string_test,
     value_rule,
 )
-from wsquery.semantics.records import GRAPHQL_KEYS, NAMED, PLAIN_NAMES, STEP, adapt
+from wsquery.semantics.records import GRAPHQL_KEYS, NAMED, PLAIN_NAMES, STEP, adapt, plain_key
 
 # Filters -> Python code -----------------------------------------------------------------------
 
@@ -75,6 +75,20 @@ class _Inline(NamedTuple):
     test: str
 
 
+class Kept(NamedTuple):
+    """What a generated selector keeps: the runs, and each order key it read from them."""
+
+    #: The runs the filter holds TRUE for, the very objects, in their order.
+    runs: list[Any]
+    #: Each order key's value in each kept run (as stored: ``plain_key``), read while the run
+    #: was at hand; None when a kept run is not a plain dict, so the order reads them itself.
+    read: dict[Field, list[Any]] | None
+
+
+#: A generated selector: the runs a filter holds TRUE for, and the order keys it read.
+KeepingSelector: TypeAlias = "Callable[[Iterable[Any]], Kept]"
+
+
 def compile_select_fast(expr: Expr, now: datetime | None = None) -> Selector | None:
     """``expr`` as one generated Python function selecting runs in any shape: exactly the runs
     ``compile_predicate(expr, now)(adapt(run))`` holds TRUE for; None when it cannot take
@@ -88,7 +102,10 @@ def compile_select_fast(expr: Expr, now: datetime | None = None) -> Selector | N
     list of literals of its class; a tags list holding a string; a text holding a substring
     or matching a regex. Any other run goes to the closures."""
     moment = now_or_current(now)
-    return generated_selector(expr, moment, adapting(compile_predicate(expr, moment)))
+    keeping = generated_selector(expr, moment, adapting(compile_predicate(expr, moment)))
+    if keeping is None:
+        return None
+    return lambda runs: keeping(runs).runs
 
 
 def adapting(closures: Filter) -> RunFilter:
@@ -99,24 +116,41 @@ def adapting(closures: Filter) -> RunFilter:
     return general
 
 
-def generated_selector(expr: Expr, now: datetime, general: RunFilter) -> Selector | None:
-    """The generated selector of ``expr``, handing the runs it does not read to ``general``."""
-    writer = _SelectorSource(now)
+def generated_selector(expr: Expr, now: datetime, general: RunFilter,
+                       order: Iterable[Field] = ()) -> KeepingSelector | None:
+    """The generated selector of ``expr``, handing the runs it does not read to ``general``,
+    and reading from each plain dict it keeps the keys of ``order`` that stand where they are
+    stored (``plain_key``): a run's dict is at hand then, and reading it again to sort costs
+    as much as the test did."""
+    writer = _SelectorSource(now, order)
     try:
         writer.select(expr)
     except (_CannotTake, RecursionError):
         return None
+    reads = ", ".join(writer.reads)
     lines = ["def make(general, disjoint, " + ", ".join(writer.values) + "):",
              "    def select(runs):",
              "        selected = []",
+             *(f"        {read} = []" for read in writer.reads),
+             "        plain = True",
              "        for run in runs:",
              "            if run.__class__ is not dict or not disjoint(run):",
-             *writer.fallback(4),
+             "                if general(run) is True:",
+             "                    selected.append(run)",
+             "                    plain = False",
+             "                continue",
              *writer.lines,
-             "        return selected",
+             f"        return selected, plain, [{reads}]",
              "    return select"]
     make = _maker("\n".join(lines))
-    return make(general, GRAPHQL_KEYS.isdisjoint, **writer.values)
+    select = make(general, GRAPHQL_KEYS.isdisjoint, **writer.values)
+    read_fields = writer.read_fields
+
+    def keeping(runs: Iterable[Any]) -> Kept:
+        selected, plain, values = select(runs)
+        return Kept(selected, dict(zip(read_fields, values, strict=True)) if plain else None)
+
+    return keeping
 
 
 @functools.lru_cache(maxsize=128)
@@ -132,12 +166,19 @@ class _SelectorSource:
     """The loop body of a generated selector, run by run: its lines, the values they name
     (``v0``, ...), and the sections of the run read so far. Truths land in locals ``t1``, ..."""
 
-    def __init__(self, now: datetime) -> None:
+    def __init__(self, now: datetime, order: Iterable[Field] = ()) -> None:
         self.now = now
         self.lines: list[str] = []
         self.values: dict[str, Any] = {}
         self.sections: set[str] = set()
         self.locals = 0
+        #: The order keys read from each kept run, and the lists (``r0``, ...) they go to.
+        self.read_fields = list(dict.fromkeys(
+            field for field in order if plain_key(field) is not None))
+        self.reads = [f"r{index}" for index in range(len(self.read_fields))]
+        self._keep = ["selected.append(run)", *(
+            f"{read}.append(run.get({self.bind(plain_key(field))}))"
+            for read, field in zip(self.reads, self.read_fields, strict=True))]
 
     def bind(self, value: Any) -> str:
         name = f"v{len(self.values)}"
@@ -151,13 +192,12 @@ class _SelectorSource:
     def add(self, indent: int, *lines: str) -> None:
         self.lines += ["    " * indent + line for line in lines]
 
-    @staticmethod
-    def keep(indent: int) -> list[str]:
-        """The line keeping the run."""
-        return ["    " * indent + "selected.append(run)"]
+    def keep(self, indent: int) -> list[str]:
+        """The lines keeping the run, a plain dict: it, and the order keys read from it."""
+        return ["    " * indent + line for line in self._keep]
 
     def fallback(self, indent: int) -> list[str]:
-        """Lines handing the run to the closures, and going on to the next."""
+        """Lines handing the run, a plain dict, to the closures, and going on to the next."""
         return ["    " * indent + "if general(run) is True:", *self.keep(indent + 1),
                 "    " * indent + "continue"]
 
