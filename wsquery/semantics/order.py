@@ -13,7 +13,7 @@ from wsquery.ast import (
     OrderKey,
 )
 from wsquery.facts.attributes import Kind, kind
-from wsquery.semantics.predicates import NUMBER_TYPES, as_datetime, getter
+from wsquery.semantics.predicates import NUMBER_TYPES, as_datetime, getter, reader
 from wsquery.semantics.records import (
     GRAPHQL_KEYS,
     Record,
@@ -24,6 +24,9 @@ from wsquery.semantics.records import (
 
 _SortValue: TypeAlias = "tuple[int, Any] | None"
 _OFFSET = operator.attrgetter("tzinfo")
+#: The key of a plain run holding each section (``summary_metrics`` only when it has no
+#: ``summary``).
+_SECTION_KEYS = {"config": "config", "summary": "summary"}
 
 
 # Ordering --------------------------------------------------------------------------------------
@@ -95,15 +98,13 @@ def _sort_keys(field: Field, runs: list[Any], records: list[Record],
                read: list[Any] | None) -> list[Any] | None:
     """Each run's place under ``field`` (None: missing), ordered as ``sort_value`` orders
     them; None when no run has a value. ``records`` are the runs adapted, or empty when every
-    run is a plain dict: then a key stored as it stands is read where it stands (``read``
-    holds its values when they were read already), values all of one plain type stand for
-    themselves (one type rank orders them alike), and a run is adapted only for a key that
-    needs it."""
-    stored = plain_key(field)
-    if records or stored is None:
+    run is a plain dict: then a value is read where it stands where it can be
+    (``_stored_values``), values all of one plain type stand for themselves (one type rank
+    orders them alike), and the runs are adapted only for a key that needs it."""
+    raw = None if records else _stored_values(field, runs, read)
+    if raw is None:
         value_of = sort_value(field)
         return [value_of(record) for record in records or map(adapt, runs)]
-    raw = [run.get(stored) for run in runs] if read is None else read
     classes = set(map(type, raw))
     classes.discard(type(None))
     field_kind = kind(field)
@@ -119,6 +120,22 @@ def _sort_keys(field: Field, runs: list[Any], records: list[Record],
         return _moments(raw)
     rank = _ranked(field_kind)
     return [rank(value) for value in raw]
+
+
+def _stored_values(field: Field, runs: list[dict[str, Any]],
+                   read: list[Any] | None) -> list[Any] | None:
+    """Each plain run's value of ``field`` where it stands: a run key stored as it is
+    (``read``, when the selector read them), a config or summary key when every run holds that
+    section as a dict (as ``_from_plain`` then takes it); None when the runs must be adapted."""
+    stored = plain_key(field)
+    if stored is not None:
+        return [run.get(stored) for run in runs] if read is None else read
+    if field.section not in _SECTION_KEYS:
+        return None
+    sections: list[Any] = [run.get(_SECTION_KEYS[field.section]) for run in runs]
+    if set(map(type, sections)) != {dict}:
+        return None
+    return list(map(reader(field), sections))
 
 
 def _moments(texts: list[str | None]) -> list[datetime | None]:
