@@ -27,6 +27,7 @@ from wsquery.ast import (
     Match,
     Not,
     Or,
+    OrderKey,
     Query,
     total_order,
 )
@@ -146,11 +147,12 @@ def _shaped(run: dict[str, Any], shape: int) -> Any:
 
 
 #: Queries whose filter often holds for many runs (so that there is an order to see), ordered
-#: by a few keys, some limited.
+#: by a few keys (run keys a plain dict spells otherwise among them), some limited.
 _ORDERED_QUERIES = st.builds(
     Query, st.one_of(st.just(Constant(True)), st.builds(Not, st.builds(IsNull, st.sampled_from(
         [Field("run", ("name",)), Field("config", ("lr",))]))), FILTERS),
-    st.just(()), st.lists(strategies.order_keys, max_size=2).map(tuple),
+    st.just(()), st.lists(st.one_of(strategies.order_keys, st.builds(
+        OrderKey, st.sampled_from(RUN_KEYS), st.booleans())), max_size=2).map(tuple),
     st.one_of(st.none(), st.integers(0, 4)))
 
 
@@ -296,3 +298,14 @@ def test_times_held_as_text_sort_as_parse_datetime_reads_them() -> None:
     unreadable = [index for index, moment in enumerate(moments) if moment is None]
     ordered = wsquery.evaluate(wsquery.parse("order by created_at desc"), runs)
     assert [run["id"] for run in ordered] == [f"r{index}" for index in readable + unreadable]
+
+
+def test_a_plain_run_without_a_step_sorts_by_its_summary_step() -> None:
+    """Runs read where they stand sort by their own step, else their summary's ``_step``."""
+    runs = [{"id": "a", "step": 5, "summary": {"_step": 1}}, {"id": "b", "summary": {"_step": 7}},
+            {"id": "c", "summary": {}}, {"id": "d", "step": 3, "summary": {"_step": 9}}]
+    ordered = wsquery.evaluate(wsquery.parse("order by step desc"), runs)
+    assert [run["id"] for run in ordered] == ["b", "a", "d", "c"]
+    by_user = wsquery.evaluate(wsquery.parse("order by user"), [
+        {"id": "x", "user": {"username": "zed"}}, {"id": "y", "user": "amy"}])
+    assert [run["id"] for run in by_user] == ["y", "x"]

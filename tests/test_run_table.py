@@ -16,8 +16,11 @@ import pyarrow
 import pyarrow.csv
 import pyarrow.parquet
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import wsquery
+from tests import strategies
 from wsquery.compilers.run_table import shape_of, to_frame
 from wsquery.errors import WsqueryError
 
@@ -122,6 +125,42 @@ def test_graphql_json_and_run_objects_give_the_same_table() -> None:
     assert table == objects
     assert table["config.lr"] == 0.1 and table["step"] == 7 and table["summary._step"] == 7
     assert table["created_at"] == datetime(2024, 1, 1, tzinfo=UTC)
+
+
+class _Adapted(dict[str, Any]):
+    """A dict subclass: adapted run by run, never read where it stands."""
+
+
+def _table_or_error(runs: list[Any]) -> tuple[str, str]:
+    try:
+        table = to_frame(runs, backend="arrow")
+    except WsqueryError as error:
+        return "error", str(error)
+    return str(table.schema), json.dumps(table.to_pydict(), default=str)
+
+
+#: Runs with a few extra keys read where they stand: a step, a user, W&B's time text, tags of
+#: several element types, a nested section, keys that are not text.
+_ODD_RUNS = st.fixed_dictionaries({}, optional={
+    "step": st.one_of(st.none(), st.integers(0, 9)),
+    "user": st.one_of(st.none(), st.just("amy"), st.just({"username": "zed"})),
+    "created_at": st.sampled_from(["2024-01-01T00:00:00Z", "2024-01-02T00:00:00+01:00",
+                                   "2024-01-01", "not a date", "2024-13-01T00:00:00Z"]),
+    "tags": st.one_of(st.none(), st.lists(st.sampled_from(["a", "b", 1, True, "\ud800"]),
+                                          max_size=2)),
+    "config": st.one_of(st.just({"a": {"b": 1}}), st.just({1: "x", "k": 2}),
+                        st.just({"k": "\ud800"}), st.just({"\udc00": 1}), st.just("{}")),
+    "summary": st.one_of(st.just({"_step": 3}), st.just({}), st.none()),
+})
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(strategies.runs, _ODD_RUNS), max_size=5))
+def test_plain_dicts_read_where_they_stand_give_the_table_adapted_runs_give(
+        runs: list[dict[str, Any]]) -> None:
+    """Plain dicts are read where they stand, for all the runs at once; the same runs adapted
+    one by one give the same table, or the same error naming the same run and key."""
+    assert _table_or_error(runs) == _table_or_error([_Adapted(run) for run in runs])
 
 
 def test_a_table_of_no_runs_has_the_attribute_columns() -> None:

@@ -38,8 +38,9 @@ table rightly only if that one holds no other spelling of a state and no NaN the
 
 from __future__ import annotations
 
+import itertools
 import operator
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any, Literal, TypeAlias, assert_never
 
@@ -63,8 +64,14 @@ from wsquery.ast import (
 from wsquery.compilers.base import Context
 from wsquery.errors import WsqueryError
 from wsquery.facts.attributes import ATTRIBUTES, Kind, kind, typed
-from wsquery.semantics.predicates import as_datetime, getter
-from wsquery.semantics.records import adapt, safe_repr
+from wsquery.semantics.predicates import (
+    as_datetime,
+    getter,
+    plain_sections,
+    stored_values,
+    text_moments,
+)
+from wsquery.semantics.records import Record, adapt, all_plain, safe_repr
 
 #: The part of a column a value falls in (see the module docstring).
 Part: TypeAlias = Literal["bool", "number", "string", "time", "bools", "numbers", "strings",
@@ -169,32 +176,40 @@ def table_columns(runs: Iterable[Any]) -> TableColumns:
     """The columns ``to_frame`` writes for ``runs`` (any shape ``evaluate`` accepts). A run
     that no table can hold (a key or text that is not Unicode text, a number beyond float64,
     keys nested deeper than ``MAX_DEPTH``, two keys that would name one column) is a
-    ``WsqueryError`` naming the run (``runs[3]``) and the key."""
-    records = [adapt(run) for run in runs]
+    ``WsqueryError`` naming the run (``runs[3]``) and the key. Plain dicts are read where they
+    stand (``stored_values``), other runs adapted."""
+    runs = list(runs)
+    plain = all_plain(runs)
+    adapted: list[Record] = []
+
+    def records() -> list[Record]:
+        if not adapted:
+            adapted.extend(map(adapt, runs))
+        return adapted
+
     keys = list(ATTRIBUTE_COLUMNS)
     for section in ("config", "summary"):
-        found: dict[str, None] = {}
-        for index, record in enumerate(records):
-            try:
-                found.update(dict.fromkeys(_paths(getattr(record, section), section)))
-            except _Unwritable as error:
-                raise WsqueryError(f"runs[{index}]: {error}") from None
-        keys.extend(f"{section}.{path}" for path in sorted(found))
+        sections = plain_sections(section, runs) if plain else None
+        if sections is None:
+            sections = [getattr(record, section) for record in records()]
+        keys.extend(f"{section}.{path}" for path in sorted(_section_paths(sections, section)))
     names: list[str] = []
     parts: list[Part] = []
     values: list[list[Any]] = []
     for key in keys:
         field = _field_of(key)
-        get = getter(field)
         field_kind = kind(field)
-        split = _split([get(record) for record in records], field_kind == "time",
-                       _KIND_PARTS[field_kind] or "string")
-        for part, column in split.items():
+        column = stored_values(field, runs) if plain else None
+        if column is None:
+            get = getter(field)
+            column = [get(record) for record in records()]
+        split = _split(column, field_kind == "time", _KIND_PARTS[field_kind] or "string")
+        for part, part_values in split.items():
             names.append(part_column(key, part, split))
             parts.append(part)
-            values.append(column)
-            if _may_be_unwritable(part, column):
-                for index, value in enumerate(column):
+            values.append(part_values)
+            if _may_be_unwritable(part, part_values):
+                for index, value in enumerate(part_values):
                     problem = _unwritable(value)
                     if problem is not None:
                         raise WsqueryError(f"runs[{index}]: {key}: {problem}")
@@ -206,6 +221,34 @@ def table_columns(runs: Iterable[Any]) -> TableColumns:
                                "the key")
         taken[name] = None
     return TableColumns(tuple(names), tuple(parts), tuple(values))
+
+
+#: The classes of a section's values that hold no keys of their own.
+_LEAF_CLASSES = frozenset({str, int, float, bool, type(None), list, tuple})
+
+
+def _section_paths(sections: Sequence[Any], section: str) -> Iterable[str]:
+    """Every key the runs' config (or summary) sections hold, nested keys as dotted paths: a
+    dict of leaf values gives its keys at once; any other section is walked (``_paths``). Where
+    a key is one no table can hold, the walk of every run in turn says which run first."""
+    found: dict[Any, None] = {}
+    try:
+        for values in sections:
+            if values.__class__ is dict and _LEAF_CLASSES.issuperset(map(type, values.values())):
+                found.update(dict.fromkeys(values))
+            else:
+                found.update(dict.fromkeys(_paths(values, section)))
+        texts = [key for key in found if isinstance(key, str)]
+        if all(key.isascii() or _unwritable(key) is None for key in texts):
+            return texts
+    except _Unwritable:
+        pass
+    for index, values in enumerate(sections):
+        try:
+            list(_paths(values, section))
+        except _Unwritable as error:
+            raise WsqueryError(f"runs[{index}]: {error}") from None
+    raise AssertionError("a key no table can hold was found, then not")  # pragma: no cover
 
 
 #: How deep a table reads nested config and summary keys.
@@ -245,6 +288,8 @@ def _may_be_unwritable(part: Part, column: list[Any]) -> bool:
             return False
         case "string" | "other":
             return not "".join(filter(None, column)).isascii()
+        case "strings":
+            return not "".join(itertools.chain.from_iterable(filter(None, column))).isascii()
         case "number":
             return any(value.__class__ is not float and not -_FLOAT_LIMIT < value < _FLOAT_LIMIT
                        for value in column if value is not None)
@@ -293,10 +338,18 @@ def _split(values: list[Any], time_valued: bool, default: Part) -> dict[Part, li
     """One key's values, one per run -> its parts, each a column of values (None where the
     run's value is in another part); ``default`` when no run holds a value."""
     classes = set(map(type, values))
+    missing = type(None) in classes
     classes.discard(type(None))
     plain = _PLAIN_PARTS.get(frozenset(classes)) if not time_valued else None
     if plain is not None or not classes:  # every value is in one part, as it stands
         return {plain or default: values}
+    if classes == {list} and set(map(type, itertools.chain.from_iterable(
+            filter(None, values)))) <= {str}:
+        return {"strings": values}  # lists of texts, as they stand
+    if time_valued and classes == {str} and not missing:
+        moments = text_moments(values)
+        if None not in moments:  # every text a moment
+            return {"time": moments}
     found = [_value_part(value, time_valued) for value in values]
     kinds = set(found)
     element_parts: set[Part] = set()

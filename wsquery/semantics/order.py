@@ -3,9 +3,7 @@ sorts them: missing values last in either direction, one stable sort per key."""
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Callable, Mapping
-from datetime import datetime
 from typing import Any, TypeAlias
 
 from wsquery.ast import (
@@ -13,20 +11,21 @@ from wsquery.ast import (
     OrderKey,
 )
 from wsquery.facts.attributes import Kind, kind
-from wsquery.semantics.predicates import NUMBER_TYPES, as_datetime, getter, reader
+from wsquery.semantics.predicates import (
+    NUMBER_TYPES,
+    as_datetime,
+    getter,
+    stored_values,
+    text_moments,
+)
 from wsquery.semantics.records import (
-    GRAPHQL_KEYS,
     Record,
     adapt,
-    plain_key,
+    all_plain,
     safe_repr,
 )
 
 _SortValue: TypeAlias = "tuple[int, Any] | None"
-_OFFSET = operator.attrgetter("tzinfo")
-#: The key of a plain run holding each section (``summary_metrics`` only when it has no
-#: ``summary``).
-_SECTION_KEYS = {"config": "config", "summary": "summary"}
 
 
 # Ordering --------------------------------------------------------------------------------------
@@ -73,8 +72,7 @@ def ordered(runs: list[Any], keys: tuple[OrderKey, ...],
     order = list(range(len(runs)))
     if read is None:
         read = {}
-        plain = {run.__class__ for run in runs} == {dict} and all(
-            map(GRAPHQL_KEYS.isdisjoint, runs))
+        plain = all_plain(runs)
     else:
         plain = True
     records: list[Record] = []  # the runs adapted, once, when a key needs them
@@ -99,9 +97,10 @@ def _sort_keys(field: Field, runs: list[Any], records: list[Record],
     """Each run's place under ``field`` (None: missing), ordered as ``sort_value`` orders
     them; None when no run has a value. ``records`` are the runs adapted, or empty when every
     run is a plain dict: then a value is read where it stands where it can be
-    (``_stored_values``), values all of one plain type stand for themselves (one type rank
-    orders them alike), and the runs are adapted only for a key that needs it."""
-    raw = None if records else _stored_values(field, runs, read)
+    (``stored_values``; ``read`` holds those the selector read already), values all of one
+    plain type stand for themselves (one type rank orders them alike), and the runs are
+    adapted only for a key that needs it."""
+    raw = None if records else read if read is not None else stored_values(field, runs)
     if raw is None:
         value_of = sort_value(field)
         return [value_of(record) for record in records or map(adapt, runs)]
@@ -117,47 +116,6 @@ def _sort_keys(field: Field, runs: list[Any], records: list[Record],
     if field_kind != "time" and classes <= NUMBER_TYPES:
         return [value if value == value else None for value in raw]  # NaN sorts as missing
     if field_kind == "time" and classes == {str}:
-        return _moments(raw)
+        return text_moments(raw)
     rank = _ranked(field_kind)
     return [rank(value) for value in raw]
-
-
-def _stored_values(field: Field, runs: list[dict[str, Any]],
-                   read: list[Any] | None) -> list[Any] | None:
-    """Each plain run's value of ``field`` where it stands: a run key stored as it is
-    (``read``, when the selector read them), a config or summary key when every run holds that
-    section as a dict (as ``_from_plain`` then takes it); None when the runs must be adapted."""
-    stored = plain_key(field)
-    if stored is not None:
-        return [run.get(stored) for run in runs] if read is None else read
-    if field.section not in _SECTION_KEYS:
-        return None
-    sections: list[Any] = [run.get(_SECTION_KEYS[field.section]) for run in runs]
-    if set(map(type, sections)) != {dict}:
-        return None
-    return list(map(reader(field), sections))
-
-
-def _moments(texts: list[str | None]) -> list[datetime | None]:
-    """Times' texts as ``as_datetime`` reads them, where every value of the key is text or
-    missing (one type rank, so the moments stand for themselves): when each is a moment
-    Python reads with its offset (W&B writes ``...Z``), in one pass with none of
-    ``parse_datetime``'s mending."""
-    try:
-        moments = list(map(datetime.fromisoformat, texts))  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return [None if text is None else _text_moment(text) for text in texts]
-    if None in map(_OFFSET, moments):
-        return [None if text is None else _text_moment(text) for text in texts]
-    return moments  # type: ignore[return-value]
-
-
-def _text_moment(text: str) -> datetime | None:
-    """A time's text as ``as_datetime`` reads it, where every value of the key is text (one type
-    rank, so the moments stand for themselves): a text Python reads as a moment with its offset
-    (W&B writes ``...Z``) needs none of ``parse_datetime``'s mending."""
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        return as_datetime(text)
-    return moment if moment.tzinfo is not None else as_datetime(text)

@@ -29,7 +29,16 @@ from wsquery.ast import (
 from wsquery.errors import WsqueryError
 from wsquery.facts.attributes import kind, parse_datetime, typed
 from wsquery.regex import compile_user_regex
-from wsquery.semantics.records import Lookup, Record, adapt, is_dict_like
+from wsquery.semantics.records import (
+    NAMED,
+    PLAIN_NAMES,
+    STEP,
+    Lookup,
+    Record,
+    adapt,
+    is_dict_like,
+    plain_key,
+)
 
 Truth: TypeAlias = "bool | None"
 #: A compiled filter: TRUE, FALSE or UNKNOWN (None) for one adapted run.
@@ -146,6 +155,41 @@ def reader(field: Field) -> Callable[[Lookup], Any]:
         return value
 
     return read
+
+
+def stored_values(field: Field, runs: list[dict[str, Any]]) -> list[Any] | None:
+    """Each run's value of ``field`` as ``getter`` reads it from the run adapted, for runs
+    that are all plain dicts, read where it stands for all the runs at once (adapting a run
+    costs more than reading it); None where the runs must be adapted: a dotted run key, a
+    section some run holds otherwise than as a dict."""
+    stored = plain_key(field)
+    if stored is not None:
+        return [run.get(stored) for run in runs]
+    if field.section != "run":
+        sections = plain_sections(field.section, runs)
+        return None if sections is None else list(map(reader(field), sections))
+    key = field.key
+    if len(field.path) > 1:
+        return None
+    values = [run.get(PLAIN_NAMES.get(key, key)) for run in runs]
+    if key in NAMED:
+        return list(map(NAMED[key], values))
+    if not any(value is None for value in values):  # the step: the run's own ...
+        return values
+    summaries = plain_sections("summary", runs)  # ... else its summary's
+    if summaries is None:
+        return None
+    return [summary.get(STEP) if value is None else value
+            for value, summary in zip(values, summaries, strict=True)]
+
+
+def plain_sections(section: str, runs: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
+    """Each plain run's config or summary, where every run holds it as a dict (as a record
+    then takes it); else None (and for any other section)."""
+    if section not in ("config", "summary"):
+        return None
+    sections: list[Any] = [run.get(section) for run in runs]
+    return sections if set(map(type, sections)) == {dict} else None
 
 
 def _section_of(field: Field) -> Callable[[Record], Lookup]:
@@ -349,6 +393,32 @@ def as_datetime(value: Any) -> datetime | None:
     if isinstance(value, date):
         return datetime(value.year, value.month, value.day, tzinfo=UTC)
     return None
+
+
+def text_moments(texts: list[str | None]) -> list[datetime | None]:
+    """Times' texts (or None) as ``as_datetime`` reads them: when each is a moment Python reads
+    with its offset (W&B writes ``...Z``), in one pass with none of ``parse_datetime``'s
+    mending."""
+    try:
+        moments = list(map(datetime.fromisoformat, texts))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return [None if text is None else _text_moment(text) for text in texts]
+    if None in map(_OFFSET_OF, moments):
+        return [None if text is None else _text_moment(text) for text in texts]
+    return moments  # type: ignore[return-value]
+
+
+def _text_moment(text: str) -> datetime | None:
+    """A time's text as ``as_datetime`` reads it: a text Python reads as a moment with its
+    offset (W&B writes ``...Z``) needs none of ``parse_datetime``'s mending."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return as_datetime(text)
+    return moment if moment.tzinfo is not None else as_datetime(text)
+
+
+_OFFSET_OF = operator.attrgetter("tzinfo")
 
 
 def now_or_current(now: datetime | None) -> datetime:

@@ -204,6 +204,11 @@ def _sweep_id(sweep: Any) -> Any:
 NAMED = {"username": _user_name, "sweep": _sweep_id}
 
 
+def all_plain(runs: list[Any]) -> bool:
+    """Whether every run is a plain dict (not W&B's GraphQL JSON, not an object)."""
+    return {run.__class__ for run in runs} == {dict} and all(map(GRAPHQL_KEYS.isdisjoint, runs))
+
+
 def plain_key(field: Field) -> str | None:
     """The key a plain dict holds ``field`` under where its value stands for itself (a run
     key read as stored: ``created_at`` for ``createdAt``); None for a section's key, a nested
