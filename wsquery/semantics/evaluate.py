@@ -7,7 +7,8 @@ matches only when the filter is TRUE. The closures are the specification. ``eval
 runs with one generated Python function instead (``compile_select_fast``,
 ``semantics.selector``): a loop that reads plain dicts where they stand (adapting a run costs
 more than testing it), tests values with the closures' own value tests, and keeps exactly the
-runs the closures hold TRUE. ``semantics.order`` sorts them.
+runs the closures hold TRUE, reading the order's keys from each plain dict it keeps while the
+run is at hand. ``semantics.order`` sorts them, reading plain dicts where they stand.
 
 Runs may come in three shapes:
 
