@@ -34,7 +34,7 @@ import mongomock
 import wsquery
 from wsquery import regex
 from wsquery.compilers.mongo import mongo_document
-from wsquery.compilers.run_table import to_frame
+from wsquery.compilers.run_columns import to_frame
 from wsquery.compilers.sql import to_sqlite
 from wsquery.errors import TargetError
 from wsquery.facts.attributes import parse_datetime

@@ -15,7 +15,7 @@ import wsquery
 from wsquery.ast import Query
 from wsquery.compilers.pandas_rows import PandasQuery, compile_pandas
 from wsquery.compilers.polars_expr import PolarsQuery, compile_polars
-from wsquery.compilers.run_table import to_frame
+from wsquery.compilers.run_columns import to_frame
 from wsquery.errors import TargetError
 
 from .test_sql import (

@@ -21,7 +21,8 @@ from hypothesis import strategies as st
 
 import wsquery
 from tests import strategies
-from wsquery.compilers.run_table import shape_of, to_frame
+from wsquery.compilers.run_columns import to_frame
+from wsquery.compilers.run_table import shape_of
 from wsquery.errors import WsqueryError
 
 from .test_sql import MIXED_RUNS

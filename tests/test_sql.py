@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 import wsquery
 from wsquery.ast import Field, Match, OrderKey, Query, walk
-from wsquery.compilers.run_table import to_frame
+from wsquery.compilers.run_columns import to_frame
 from wsquery.compilers.sql import DIALECTS, SqlQuery, compile_sql, to_sqlite
 from wsquery.errors import TargetError
 from wsquery.semantics.evaluate import field_value

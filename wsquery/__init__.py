@@ -312,7 +312,7 @@ def to_frame(runs: Iterable[Any], backend: str = "pandas") -> Any:
     named as the language names them (``id``, ``created_at``, ``config.lr``); ``backend`` is
     ``"pandas"``, ``"polars"`` or ``"arrow"``. The ``sql``, ``polars`` and ``pandas`` targets
     select from it exactly the rows ``evaluate`` selects."""
-    return _module("compilers.run_table").to_frame(runs, backend)
+    return _module("compilers.run_columns").to_frame(runs, backend)
 
 
 def to_sqlite(runs: Iterable[Any], connection: Any, table: str = "runs") -> Any:

@@ -46,6 +46,7 @@ import attrs
 from wsquery.ast import Query, total_order
 from wsquery.compilers import run_table
 from wsquery.compilers.base import Context, checked_now
+from wsquery.compilers.run_columns import table_columns
 from wsquery.compilers.run_table import Part, Shape, Test
 from wsquery.compilers.table_writer import TableWriter
 from wsquery.errors import TargetError, TargetWarning, WsqueryError
@@ -371,7 +372,7 @@ def to_sqlite(runs: Iterable[Any], connection: Any, table: str = "runs") -> run_
     """Write ``runs`` as a run table ``table`` (created here) into an ``sqlite3`` connection,
     and give its shape. Columns are untyped, so each value keeps its own type; lists are JSON
     text, times fixed-width UTC text, booleans 0 and 1, NaN the text ``'NaN'``."""
-    columns = run_table.table_columns(runs)
+    columns = table_columns(runs)
     for name in columns.names:
         if "\x00" in name:
             raise WsqueryError(f"the column {name!a} holds a NUL character, which SQLite "
