@@ -461,8 +461,9 @@ def filter_table(count: int, rounds: int) -> None:
     pandas, DuckDB and SQLite through ``sql``) against the same filter written by hand in that
     engine (with the same sort: newest first, then by id), every path on the same runs and
     each giving the selected rows (the evaluator: the runs themselves). Every path is checked to
-    give the same runs in the same order before timing; each round times every path once, in a
-    rotating order. Peak memory is the resident set's rise over one more call (``peak_mb``)."""
+    give the same runs in the same order before timing; each round times every path once
+    (``_rounds`` says in which order). Peak memory is the resident set's rise over one more
+    call (``peak_mb``)."""
     runs = table_runs(count)
     engines = _engines(runs)
     if isinstance(engines, str):
@@ -477,14 +478,11 @@ def filter_table(count: int, rounds: int) -> None:
         for (engine, how), path in paths.items():
             if path.ids(path.call()) != expected:
                 raise SystemExit(f"{mix.name}: {engine} {how} selects other runs than evaluate")
-        order = list(paths.values())
-        for round_number in range(rounds):
-            shift = round_number % len(order)
-            for path in order[shift:] + order[:shift]:
-                start = time.perf_counter()
-                path.call()
-                path.times.append(time.perf_counter() - start)
-        for path in order:
+        for path in _rounds(paths, rounds):
+            start = time.perf_counter()
+            path.call()
+            path.times.append(time.perf_counter() - start)
+        for path in paths.values():
             path.peak = peak_mb(path.call)
         print(f"\n{mix.name}: {mix.query}  ({len(expected):,} selected)")
         print(f"{'engine':>8} {'wsquery ms':>11} {'by hand ms':>11} {'ratio':>6} "
@@ -505,6 +503,21 @@ def filter_table(count: int, rounds: int) -> None:
               "predicate / the hand-written filter on polars: "
               f"{_ratio(predicate, paths['polars', 'by hand'].times):.1f}x, on DuckDB: "
               f"{_ratio(predicate, paths['duckdb', 'by hand'].times):.1f}x")
+
+
+def _rounds(paths: dict[tuple[str, str], Selection], rounds: int) -> list[Selection]:
+    """The order to time ``paths`` in: each round takes the engines in a rotated order, and
+    each engine's two paths back to back, wsquery's first in one round and the hand-written
+    one in the next, so that neither always follows another engine (whose work leaves the
+    caches cold) nor always its twin (which leaves them warm)."""
+    engines = list(dict.fromkeys(engine for engine, _ in paths))
+    order = []
+    for round_number in range(rounds):
+        shift = round_number % len(engines)
+        for engine in engines[shift:] + engines[:shift]:
+            hows = ["wsquery", "by hand"][::1 if round_number % 2 == 0 else -1]
+            order += [paths[engine, how] for how in hows]
+    return order
 
 
 def _megabytes(peak: float | None) -> str:
