@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 import wsquery
 from tests import strategies
 from wsquery.ast import (
+    RUN_ATTRIBUTES,
     And,
     Compare,
     Constant,
@@ -35,6 +36,7 @@ from wsquery.errors import WsqueryError
 from wsquery.semantics import selector
 from wsquery.semantics.evaluate import adapt, compile_predicate, compile_select_fast
 from wsquery.semantics.order import sort_value
+from wsquery.semantics.predicates import field_value
 
 NOW = datetime(2024, 1, 2, tzinfo=UTC)
 
@@ -309,3 +311,31 @@ def test_a_plain_run_without_a_step_sorts_by_its_summary_step() -> None:
     by_user = wsquery.evaluate(wsquery.parse("order by user"), [
         {"id": "x", "user": {"username": "zed"}}, {"id": "y", "user": "amy"}])
     assert [run["id"] for run in by_user] == ["y", "x"]
+
+
+#: One run as a plain dict and as W&B's run JSON (which also holds a node ``id`` of its own
+#: and names its sweep ``sweepName``).
+_PLAIN_RUN = {"id": "r1", "name": "one", "state": "finished", "tags": ["a"],
+              "created_at": "2024-01-01T00:00:00Z", "runtime": 5, "user": "amy", "sweep": "s1",
+              "group": "g", "job_type": "train", "host": "h", "step": 3,
+              "config": {"lr": 1}, "summary": {"acc": 1}}
+_GRAPHQL_RUN = {"id": "UnVuOjE=", "name": "r1", "displayName": "one", "state": "finished",
+                "tags": ["a"], "createdAt": "2024-01-01T00:00:00Z", "duration": 5,
+                "username": "amy", "sweepName": "s1", "group": "g", "jobType": "train",
+                "host": "h", "_step": 3, "config": json.dumps({"lr": {"value": 1}}),
+                "summaryMetrics": json.dumps({"acc": 1})}
+
+
+@pytest.mark.parametrize("key", sorted(RUN_ATTRIBUTES.values()))
+def test_an_and_reads_every_run_attribute_of_w_and_b_json_as_the_closures_do(key: str) -> None:
+    """An and's first operands may test a run before it is asked which shape it is, but only
+    on keys both shapes hold alike: the same run in either shape is kept alike."""
+    field = Field("run", (key,))
+    held = field_value(_PLAIN_RUN, field)
+    assert held == field_value(_GRAPHQL_RUN, field)
+    for operand in (Not(IsNull(field)), Compare(field, "==", held) if key != "tags" else (
+            In(field, ("a",)))):
+        expr = And((operand, Compare(Field("config", ("lr",)), "==", 1)))
+        select = compile_select_fast(expr, NOW)
+        assert select is not None
+        assert select([_PLAIN_RUN, _GRAPHQL_RUN]) == [_PLAIN_RUN, _GRAPHQL_RUN], (key, operand)

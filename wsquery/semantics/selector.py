@@ -39,7 +39,15 @@ from wsquery.semantics.predicates import (
     string_test,
     value_rule,
 )
-from wsquery.semantics.records import GRAPHQL_KEYS, NAMED, PLAIN_NAMES, STEP, adapt, plain_key
+from wsquery.semantics.records import (
+    GRAPHQL_KEYS,
+    NAMED,
+    PLAIN_NAMES,
+    SHAPELESS_KEYS,
+    STEP,
+    adapt,
+    plain_key,
+)
 
 # Filters -> Python code -----------------------------------------------------------------------
 
@@ -73,6 +81,11 @@ class _Inline(NamedTuple):
     truth: str
     #: The test, for any other value.
     test: str
+
+
+#: Lines handing a run that is not a plain dict to the closures.
+_FOREIGN = ["if general(run) is True:", "    selected.append(run)", "    plain = False",
+            "continue"]
 
 
 class Kept(NamedTuple):
@@ -134,11 +147,8 @@ def generated_selector(expr: Expr, now: datetime, general: RunFilter,
              *(f"        {read} = []" for read in writer.reads),
              "        plain = True",
              "        for run in runs:",
-             "            if run.__class__ is not dict or not disjoint(run):",
-             "                if general(run) is True:",
-             "                    selected.append(run)",
-             "                    plain = False",
-             "                continue",
+             "            if run.__class__ is not dict:",
+             *("                " + line for line in _FOREIGN),
              *writer.lines,
              f"        return selected, plain, [{reads}]",
              "    return select"]
@@ -172,6 +182,8 @@ class _SelectorSource:
         self.values: dict[str, Any] = {}
         self.sections: set[str] = set()
         self.locals = 0
+        #: Whether the lines so far have made sure the run is a plain dict, not W&B's JSON.
+        self.shape_known = False
         #: The order keys read from each kept run, and the lists (``r0``, ...) they go to.
         self.read_fields = list(dict.fromkeys(
             field for field in order if plain_key(field) is not None))
@@ -205,21 +217,34 @@ class _SelectorSource:
 
     def select(self, node: Expr) -> None:
         """The loop body for ``node``: an and keeps the run when no operand fails to be TRUE,
-        an or when one is TRUE; the first that decides spares reading the rest."""
+        an or when one is TRUE; the first that decides spares reading the rest. An and's
+        operands that read only keys of one name in either shape (``SHAPELESS_KEYS``) test the
+        run before it is asked which shape it is."""
         indent = 3
         match node:
             case And():
                 for operand in node.operands:
+                    if not _shapeless(operand):
+                        self.know_shape(indent)
                     self.fetch(operand, indent)
                     self.true_else(operand, ["continue"], indent)
+                self.know_shape(indent)
                 self.lines += self.keep(indent)
             case Or():
+                self.know_shape(indent)
                 for operand in node.operands:
                     self.fetch(operand, indent)
                     self.true_then(operand, [*self.keep(0), "continue"], indent)
             case _:
+                self.know_shape(indent)
                 self.fetch(node, indent)
                 self.true_then(node, self.keep(0), indent)
+
+    def know_shape(self, indent: int) -> None:
+        """Lines handing W&B's run JSON to the closures, unless written already."""
+        if not self.shape_known:
+            self.add(indent, "if not disjoint(run):", *("    " + line for line in _FOREIGN))
+            self.shape_known = True
 
     def fetch(self, node: Expr, indent: int) -> None:
         """Lines reading the sections ``node`` needs that are not read yet."""
@@ -387,6 +412,12 @@ class _SelectorSource:
                      f"    {step} = summary.get({self.bind(STEP)})")
             return step
         return value
+
+
+def _shapeless(node: Expr) -> bool:
+    """Whether ``node`` reads only run keys W&B's JSON and a plain dict hold alike."""
+    return all(part.section == "run" and part.path[0] in SHAPELESS_KEYS and len(part.path) == 1
+               for part in walk(node) if type(part) is Field)
 
 
 def _sections(node: Expr) -> set[str]:
