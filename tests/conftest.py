@@ -17,7 +17,8 @@ from typing import Any
 import pytest
 
 from wsquery.apps.server import ViewServer
-from wsquery.wandb.graphql import GraphQLClient, Settings
+from wsquery.wandb.graphql import GraphQLClient
+from wsquery.wandb.settings import Settings
 
 from .conformance import TALLY, PostgresCluster
 

@@ -21,7 +21,8 @@ from hypothesis import HealthCheck, given, settings
 
 from wsquery.apps.server import DEFAULT_ENTITY, ViewServer
 from wsquery.ast import Query
-from wsquery.wandb.graphql import GraphQLClient, Settings
+from wsquery.wandb.graphql import GraphQLClient
+from wsquery.wandb.settings import Settings
 
 from . import conformance, strategies
 from .conformance import Adapter, contract_ids, expected_ids, judge

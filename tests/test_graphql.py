@@ -29,10 +29,9 @@ from wsquery.errors import (
 from wsquery.wandb.graphql import (
     DOCUMENTS,
     GraphQLClient,
-    Settings,
     _retry_after_seconds,
-    resolve_settings,
 )
+from wsquery.wandb.settings import Settings, resolve_settings
 
 from .shared import shared_path
 

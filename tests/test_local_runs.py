@@ -18,7 +18,8 @@ import requests
 import wsquery
 from wsquery.apps.server import MAX_BODY, ViewServer
 from wsquery.errors import PermissionDeniedError
-from wsquery.wandb.graphql import GraphQLClient, Settings
+from wsquery.wandb.graphql import GraphQLClient
+from wsquery.wandb.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNS = [

@@ -21,7 +21,8 @@ import requests
 from tests.conftest import Chromium
 from wsquery.apps.commands import DEMO_STEPS, demo_runs, demo_workspaces
 from wsquery.apps.server import DEFAULT_ENTITY, ViewServer, limits
-from wsquery.wandb.graphql import GraphQLClient, Settings
+from wsquery.wandb.graphql import GraphQLClient
+from wsquery.wandb.settings import Settings
 from wsquery.wandb.views import LinePlot, RunSettings, Section, Workspace
 from wsquery.wandb.views.page import PALETTE
 

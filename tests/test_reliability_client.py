@@ -32,7 +32,8 @@ from wsquery.errors import (
     WorkspaceError,
     WorkspaceValueError,
 )
-from wsquery.wandb.graphql import GraphQLClient, Settings
+from wsquery.wandb.graphql import GraphQLClient
+from wsquery.wandb.settings import Settings
 
 KEY = "wsq-reliability-key-5f1e"
 

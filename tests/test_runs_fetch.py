@@ -12,8 +12,9 @@ import pytest
 import wsquery
 from wsquery.apps.server import DEFAULT_ENTITY, ViewServer
 from wsquery.errors import InvalidInputError, NotFoundError, WorkspaceError, WsqueryError
-from wsquery.wandb.graphql import LIST_RUNS, GraphQLClient, Settings
+from wsquery.wandb.graphql import LIST_RUNS, GraphQLClient
 from wsquery.wandb.runs import runs
+from wsquery.wandb.settings import Settings
 
 NOW = datetime(2024, 1, 10, 12, 0, tzinfo=UTC)
 PROJECT = "runs-fetch"

@@ -50,7 +50,8 @@ from wsquery.errors import (
     ServerError,
     WorkspaceError,
 )
-from wsquery.wandb.graphql import GraphQLClient, Settings
+from wsquery.wandb.graphql import GraphQLClient
+from wsquery.wandb.settings import Settings
 
 from .shared import shared_path
 

@@ -19,7 +19,8 @@ from wsquery.errors import (
     QueryValidationError,
     TargetError,
 )
-from wsquery.wandb.graphql import GraphQLClient, Settings
+from wsquery.wandb.graphql import GraphQLClient
+from wsquery.wandb.settings import Settings
 from wsquery.wandb.views import (
     LinePlot,
     RunSettings,

@@ -16,7 +16,8 @@ from wsquery import compile as compile_query
 from wsquery import parse
 from wsquery.compilers.runset.read import WsqueryWarning
 from wsquery.errors import QuerySyntaxError, TargetError, WsqueryError
-from wsquery.wandb.graphql import GraphQLClient, Settings
+from wsquery.wandb.graphql import GraphQLClient
+from wsquery.wandb.settings import Settings
 from wsquery.wandb.views import (
     BarPlot,
     Layout,

@@ -104,7 +104,8 @@ def _add_server_option(parser: argparse.ArgumentParser) -> None:
 
 
 def _client(args: argparse.Namespace) -> GraphQLClient:
-    from wsquery.wandb.graphql import GraphQLClient, resolve_settings
+    from wsquery.wandb.graphql import GraphQLClient
+    from wsquery.wandb.settings import resolve_settings
 
     return GraphQLClient(resolve_settings(base_url=args.base_url))
 
@@ -247,7 +248,8 @@ def run_demo(out: TextIO, *, serve: bool = False) -> int:
 def _demo_client(out: TextIO, *, serve: bool
                  ) -> Iterator[tuple[GraphQLClient, ViewServer | None]]:
     """A client of the server the demo saves to, and that server when it is the demo's own."""
-    from wsquery.wandb.graphql import GraphQLClient, Settings, resolve_settings
+    from wsquery.wandb.graphql import GraphQLClient
+    from wsquery.wandb.settings import Settings, resolve_settings
 
     if os.environ.get("WANDB_API_KEY"):
         settings = resolve_settings()

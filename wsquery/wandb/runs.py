@@ -43,7 +43,8 @@ def runs(entity: str, project: str, query: str | Query, *, client: GraphQLClient
     from wsquery.semantics.evaluate import evaluate
     from wsquery.semantics.predicates import compile_predicate
     from wsquery.syntax.parser import parse
-    from wsquery.wandb.graphql import GraphQLClient, resolve_settings
+    from wsquery.wandb.graphql import GraphQLClient
+    from wsquery.wandb.settings import resolve_settings
 
     if isinstance(page_size, bool) or not isinstance(page_size, int) or page_size < 1:
         raise WsqueryError(f"page_size must be a positive whole number, not {page_size!r}")

@@ -23,7 +23,8 @@ def graphql_client(client: GraphQLClient | None, base_url: str | None,
         if base_url is not None or api_key is not None:
             raise WorkspaceValueError("pass either client= or base_url=/api_key=, not both")
         return client
-    from wsquery.wandb.graphql import GraphQLClient, resolve_settings
+    from wsquery.wandb.graphql import GraphQLClient
+    from wsquery.wandb.settings import resolve_settings
 
     return GraphQLClient(resolve_settings(base_url=base_url, api_key=api_key))
 
