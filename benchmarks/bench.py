@@ -469,9 +469,9 @@ def filter_table(count: int, rounds: int) -> None:
     if isinstance(engines, str):
         print(engines)
         return
-    print(f"{count:,} runs; times are medians of {rounds} rounds; peak MB: the resident set's "
-          "rise over one call (Linux VmHWM, reset per call), natively allocated memory "
-          "included")
+    print(f"{count:,} runs; times are medians of {2 * rounds} calls over {rounds} rounds; "
+          "peak MB: the resident set's rise over one call (Linux VmHWM, reset per call), "
+          "natively allocated memory included")
     for mix in mixes():
         paths = _paths(mix, runs, engines)
         expected = paths["python", "wsquery"].ids(paths["python", "wsquery"].call())
@@ -507,16 +507,17 @@ def filter_table(count: int, rounds: int) -> None:
 
 def _rounds(paths: dict[tuple[str, str], Selection], rounds: int) -> list[Selection]:
     """The order to time ``paths`` in: each round takes the engines in a rotated order, and
-    each engine's two paths back to back, wsquery's first in one round and the hand-written
-    one in the next, so that neither always follows another engine (whose work leaves the
-    caches cold) nor always its twin (which leaves them warm)."""
+    each engine's two paths as wsquery, by hand, by hand, wsquery, so that each is timed as
+    often first as second (the first after another engine, whose work leaves the caches cold;
+    the second after its twin, which leaves them warm), and each round's ratios pair one of
+    each."""
     engines = list(dict.fromkeys(engine for engine, _ in paths))
     order = []
     for round_number in range(rounds):
         shift = round_number % len(engines)
         for engine in engines[shift:] + engines[:shift]:
-            hows = ["wsquery", "by hand"][::1 if round_number % 2 == 0 else -1]
-            order += [paths[engine, how] for how in hows]
+            ours, theirs = paths[engine, "wsquery"], paths[engine, "by hand"]
+            order += [ours, theirs, theirs, ours]
     return order
 
 
