@@ -339,3 +339,11 @@ def test_an_and_reads_every_run_attribute_of_w_and_b_json_as_the_closures_do(key
         select = compile_select_fast(expr, NOW)
         assert select is not None
         assert select([_PLAIN_RUN, _GRAPHQL_RUN]) == [_PLAIN_RUN, _GRAPHQL_RUN], (key, operand)
+
+
+def test_a_regex_searched_in_line_reads_the_empty_text_as_re2_does() -> None:
+    """Python's ``re`` runs in line only on text it reads as RE2 does: ``\\B`` holds in the
+    empty text for RE2, never for Python."""
+    runs = [{"id": "a", "name": ""}, {"id": "b", "name": "x"}, {"id": "c", "name": "é"}]
+    query = wsquery.parse('name =~ "\\\\B"')
+    assert [run["id"] for run in wsquery.evaluate(query, runs)] == ["a", "c"]

@@ -10,7 +10,8 @@ syntax and classes. The package, one idea a module, from the bottom up:
 - the spellings, one a flavour: ``python`` (Python's ``re``), ``pcre`` (``to_pcre``), and over
   the walk they share (``flavor``), ``java``, ``postgres`` and ``rust``;
 - ``backtracking``: how long a backtracking engine may take (``backtracking_limit``);
-- ``search``: the predicate, RE2's or Python's (``compile_user_regex``).
+- ``search``: the predicate, RE2's or Python's (``compile_user_regex``), and Python's ``re``
+  search a caller may run in line on short ASCII text (``quick_search``).
 
 It imports only ``wsquery.errors``: targets name themselves through parameters. Importers take
 the names below from ``wsquery.regex``.
@@ -38,6 +39,7 @@ from wsquery.regex.search import _compile as _compile
 from wsquery.regex.search import _searchable as _searchable
 from wsquery.regex.search import (
     compile_user_regex,
+    quick_search,
     re2_available,
     re2_module,
     refusal,
@@ -56,6 +58,7 @@ __all__ = [
     "compile_user_regex",
     "escape",
     "matches_nothing",
+    "quick_search",
     "re2_available",
     "re2_module",
     "re2_refusal",

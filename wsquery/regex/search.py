@@ -23,9 +23,10 @@ from __future__ import annotations
 
 import importlib
 import re
+import sys
 from collections.abc import Callable
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from wsquery.errors import TargetError
 from wsquery.regex.backtracking import MAX_STEPS, _parser, _python_limit
@@ -84,14 +85,39 @@ def _compile(pattern: str, use_re2: bool) -> Search | RegexRefusal:
         return reading
     try:
         if not use_re2:
-            return _python_search(pattern, reading.tree)
+            return _python_search(pattern, _python_plan(pattern, reading.tree, MAX_STEPS))
         re2_search = _re2_search(pattern)
     except _Refused as refused:
         return refused.refusal
-    try:  # short texts (run names, states) go to Python's re, which costs less per call
-        return _python_search(pattern, reading.tree, longer=re2_search, max_steps=QUICK_STEPS)
-    except _Refused:  # Python's engine could take long even on short text: RE2 alone
+    quick = _quick_plan(pattern, reading.tree)
+    if quick is None:  # Python's engine could take long even on short text: RE2 alone
         return re2_search
+    # short texts (run names, states) go to Python's re, which costs less per call
+    return _python_search(pattern, quick, longer=re2_search)
+
+
+@lru_cache(maxsize=256)
+def quick_search(pattern: str) -> tuple[Callable[[str], object], int] | None:
+    """What ``compile_user_regex(pattern)`` does for a text that is ASCII, not empty, and no
+    longer than the number given: Python's ``re`` search (a match, or None) on the pattern's
+    exact translation. A caller that tests many texts may call it in line for those, sparing
+    a call per text; None where no text is searched so. Refuses what ``compile_user_regex``
+    refuses."""
+    compile_user_regex(pattern)
+    reading = read_pattern(pattern)
+    assert not isinstance(reading, RegexRefusal)  # compile_user_regex refused it otherwise
+    plan = _quick_plan(pattern, reading.tree) if re2_available() else _python_plan(
+        pattern, reading.tree, MAX_STEPS)
+    return None if plan is None else (plan.search, plan.cap)
+
+
+def _quick_plan(pattern: str, tree: Node) -> _PythonPlan | None:
+    """Python's ``re`` for texts it searches within ``QUICK_STEPS``, beside RE2; None when it
+    could take long even on short text."""
+    try:
+        return _python_plan(pattern, tree, QUICK_STEPS)
+    except _Refused:
+        return None
 
 
 def _searchable(text: str) -> str:
@@ -117,11 +143,23 @@ def _re2_search(pattern: str) -> Search:
 
 # Python's engine -----------------------------------------------------------------------------
 
-def _python_search(pattern: str, tree: Node, *, longer: Search | None = None,
-                   max_steps: int = MAX_STEPS) -> Search:
-    """Python's ``re`` on the translation of ``tree``, over text short enough to search within
-    ``max_steps``; a longer text goes to ``longer`` (RE2), or without it raises
-    ``TargetError``."""
+class _PythonPlan(NamedTuple):
+    """Python's ``re`` on a pattern's exact translation, and where its reading needs mending."""
+
+    search: Callable[[str], object]
+    #: The longest text searched within the step budget (None: any).
+    limit: int | None
+    #: The longest ASCII text searched as it stands (``limit``, or as long as any).
+    cap: int
+    #: Whether the pattern matches the empty text.
+    in_empty_text: bool
+    #: Whether it matches inside a character beyond ASCII (through ``\\B``).
+    inside_a_character: bool
+
+
+def _python_plan(pattern: str, tree: Node, max_steps: int) -> _PythonPlan:
+    """Python's ``re`` on the translation of ``tree``, bounded to text it searches within
+    ``max_steps``; raises ``_Refused`` where Python's engine cannot be trusted with it."""
     try:
         translated = _python_text(tree)
         python_tree = _parser.parse(translated, re.ASCII)
@@ -132,13 +170,22 @@ def _python_search(pattern: str, tree: Node, *, longer: Search | None = None,
         rewrite = refused.refusal.hint
         raise _fallback_refusal(pattern, refused.refusal.message,
                                 f"{_INSTALL}; or {rewrite}" if rewrite else _INSTALL) from None
-    search = re.compile(translated, re.ASCII).search
     # Where Python's reading of an empty-width test differs from RE2's, there is no character
     # to consume: the pattern must match the empty text there, through the tests that hold.
-    in_empty_text = matches_nothing(tree, frozenset({"\\A", "\\z", "^m", "$m", "\\B"}))
-    inside_a_character = matches_nothing(tree, frozenset({"\\B"}))
+    return _PythonPlan(re.compile(translated, re.ASCII).search, limit,
+                       sys.maxsize if limit is None else limit,
+                       matches_nothing(tree, frozenset({"\\A", "\\z", "^m", "$m", "\\B"})),
+                       matches_nothing(tree, frozenset({"\\B"})))
+
+
+def _python_search(pattern: str, plan: _PythonPlan, *, longer: Search | None = None) -> Search:
+    """``plan``'s search over text it is bounded to; a longer text goes to ``longer`` (RE2),
+    or without it raises ``TargetError``."""
+    search, limit, cap, in_empty_text, inside_a_character = plan
 
     def bounded_search(text: str) -> bool:
+        if text.isascii() and 0 < len(text) <= cap:  # most texts: searched as they are
+            return search(text) is not None
         if limit is not None and len(text) > limit:
             if longer is not None:
                 return longer(text)

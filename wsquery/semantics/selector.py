@@ -25,7 +25,7 @@ from wsquery.ast import (
     walk,
 )
 from wsquery.facts.attributes import kind
-from wsquery.regex import compile_user_regex
+from wsquery.regex import compile_user_regex, quick_search
 from wsquery.semantics.predicates import (
     Filter,
     TestMaker,
@@ -301,13 +301,23 @@ class _SelectorSource:
                 holds = f"{literal} in {read}"
                 return _Inline(read, f"{read}.__class__ is str", holds, holds, test)
             case Match():
-                test, search = self.bind(predicate_test(node, self.now)), self.bind(
-                    compile_user_regex(node.pattern))
-                read = self.read(node.field, indent)
-                holds = f"{search}({read})"
-                return _Inline(read, f"{read}.__class__ is str", holds, holds, test)
+                return self.inline_match(node, indent)
             case _:
                 return None
+
+    def inline_match(self, node: Match, indent: int) -> _Inline:
+        """A regex: on a short ASCII text, Python's ``re`` search called in line where the
+        pattern has one (``quick_search``), else the search predicate on any text."""
+        test = self.bind(predicate_test(node, self.now))
+        read = self.read(node.field, indent)
+        quick = quick_search(node.pattern)
+        if quick is None:
+            holds = f"{self.bind(compile_user_regex(node.pattern))}({read})"
+            return _Inline(read, f"{read}.__class__ is str", holds, holds, test)
+        search, cap = quick
+        holds = f"{self.bind(search)}({read}) is not None"
+        return _Inline(read, f"{read}.__class__ is str and {read}.isascii() and "
+                             f"0 < len({read}) <= {self.bind(cap)}", holds, holds, test)
 
     def inline_in(self, node: In, indent: int) -> _Inline | None:
         """``in``: a string, state or number in a set of the literals, or a tags list holding
