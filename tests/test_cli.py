@@ -184,6 +184,27 @@ def test_compile_offers_each_targets_options_as_flags() -> None:
         "createdAt": {"$gte": "2024-01-01T00:00:00.000000Z"}}
 
 
+@pytest.mark.parametrize(("target", "option", "refusal"), [
+    ("runset", "strict=maybe", "--option strict is true or false (on or off), not 'maybe'"),
+    ("runset", "format=v3", "--option format is one of filterv2, legacy, not 'v3'"),
+    ("runs-api", "now=soon", "--option now: 'soon' is not an ISO-8601 date or datetime"),
+])
+def test_option_values_are_read_as_the_repl_reads_them(target: str, option: str,
+                                                        refusal: str) -> None:
+    """``--option NAME=VALUE`` reads a value as ``:set NAME VALUE`` does (``Option.read``):
+    a flag from on or off too, a choice among its choices, a time as ISO-8601."""
+    refused = subprocess.run([sys.executable, "-m", "wsquery", "compile", "--target", target,
+                              "--option", option, "summary.a < 1"], cwd=ROOT,
+                             capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 2
+    assert refusal in refused.stderr
+    given = subprocess.run([sys.executable, "-m", "wsquery", "compile", "--option",
+                            "exact_ops=on", "summary.a < 1"], cwd=ROOT, capture_output=True,
+                           text=True, timeout=60)
+    assert given.returncode == 0, given.stderr
+    assert json.loads(given.stdout)["filters"]["filters"][0]["op"] == "<"
+
+
 KEYED_RUNS = [
     {"id": "a", "config": {"lr": 0.1, "optimizer": {"beta": 0.9}}, "summary": {"val_loss": 0.05}},
     {"id": "b", "config": {"lr": 0.2}, "summary": {"val_loss": 0.5, "acc": 0.7}},

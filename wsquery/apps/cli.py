@@ -9,8 +9,7 @@ import os
 import sys
 import warnings
 from collections.abc import Sequence
-from datetime import datetime
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from wsquery.apps.display import (
     TABLE_SUFFIXES,
@@ -25,6 +24,9 @@ from wsquery.apps.display import (
 )
 from wsquery.errors import TargetError, WsqueryError
 from wsquery.version import __version__
+
+if TYPE_CHECKING:
+    from wsquery.compilers.registry import Option
 
 EXIT_USAGE = 2
 #: What a shell reports for a program that SIGPIPE stopped (128 + 13).
@@ -163,19 +165,23 @@ def _target_options(args: argparse.Namespace) -> dict[str, Any]:
     given: dict[str, Any] = {}
     for name, option in declared.items():
         value = getattr(args, name, None)
-        if value is not None:
-            given[name] = _moment(value, name) if option.kind == "time" else value
+        if value is not None:  # argparse took a flag or a choice; a time is still text
+            given[name] = _read(option, value, "--") if option.kind == "time" else value
     for item in args.option:
         name, equals, value = item.partition("=")
         if not equals:
             raise WsqueryError(f"--option {item!r}: expected NAME=VALUE")
         known = declared.get(name)
-        kind = known.kind if known is not None else "text"
-        if kind == "flag" and value.lower() not in ("true", "false"):
-            raise WsqueryError(f"--option {name}: expected true or false, not {value!r}")
-        given[name] = (value.lower() == "true" if kind == "flag"
-                       else _moment(value, name) if kind == "time" else value)
+        given[name] = value if known is None else _read(known, value, "--option ")
     return given
+
+
+def _read(option: Option, value: str, flag: str) -> Any:
+    """``value`` read as ``option`` says, its refusal naming the option as typed (``flag``)."""
+    try:
+        return option.read(value)
+    except WsqueryError as error:
+        raise WsqueryError(flag + str(error)) from None
 
 
 def _compile(args: argparse.Namespace) -> int:
@@ -307,15 +313,6 @@ def _runs(args: argparse.Namespace) -> int:
                     page_size=args.page_size):
         print(json_line(run))
     return 0
-
-
-def _moment(text: str, option: str = "now") -> datetime:
-    from wsquery.facts.attributes import parse_datetime
-
-    moment = parse_datetime(text)
-    if moment is None:
-        raise WsqueryError(f"--{option}: {text!r} is not an ISO-8601 date or datetime")
-    return moment
 
 
 def _repl(args: argparse.Namespace) -> int:

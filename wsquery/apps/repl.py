@@ -77,6 +77,8 @@ _COMMANDS = (":target", ":set", ":json", ":runs", ":project", ":fields", ":expla
              ":help", ":quit")
 #: The REPL's own setting beside the target's options: show the whole JSON after a query.
 JSON_SETTING = "json"
+_JSON_OPTION = registry.Option(JSON_SETTING, "flag",
+                               "show the whole compiled JSON after every query")
 #: Characters of compiled JSON a query's result shows on its one line (``:json``: all).
 JSON_PREVIEW = 96
 #: Values ``:fields`` shows per field.
@@ -203,11 +205,11 @@ class _Session:
                 f"  {option:<18} {_shown(listed[option])}  {declared[option].help}"
                 for option in declared]
             lines.append(f"  {JSON_SETTING:<18} {'on' if self.show_json else 'off'}  "
-                         "show the whole compiled JSON after every query")
+                         f"{_JSON_OPTION.help}")
             return _Said({"target": self.target, "options": listed, JSON_SETTING: self.show_json},
                          "\n".join(lines))
         if name == JSON_SETTING:
-            self.show_json = _flag(name, value or "on")
+            self.show_json = _JSON_OPTION.read(value or "on")
             return _Said({JSON_SETTING: self.show_json},
                          f"{JSON_SETTING}: {'on' if self.show_json else 'off'}")
         option = declared.get(name)
@@ -217,7 +219,7 @@ class _Session:
         if not value:
             given.pop(name, None)
             return _Said({"option": name, "value": None}, f"{name}: (default)")
-        given[name] = _option_value(option, value)
+        given[name] = option.read(value)
         return _Said({"option": name, "value": _shown(given[name])},
                      f"{name}: {_shown(given[name])}")
 
@@ -309,39 +311,6 @@ class _Session:
         return _Said({"saved": {"entity": entity, "project": project, "name": name.strip(),
                                 "query": str(workspace.query), "url": workspace.url}},
                      f"saved {name.strip()!r}: {workspace.url}")
-
-
-def _flag(name: str, value: str) -> bool:
-    spelt = value.lower()
-    if spelt in ("true", "on", "yes", "1"):
-        return True
-    if spelt in ("false", "off", "no", "0"):
-        return False
-    raise WsqueryError(f"{name} is on or off (true or false), not {value!r}")
-
-
-def _option_value(option: registry.Option, value: str) -> Any:
-    """``value`` as typed after ``:set NAME``, read as the option's kind says."""
-    match option.kind:
-        case "flag":
-            return _flag(option.name, value)
-        case "choice":
-            if value not in option.choices:
-                raise WsqueryError(f"{option.name} is one of {', '.join(option.choices)}, "
-                                   f"not {value!r}")
-            return value
-        case "time":
-            from wsquery.facts.attributes import parse_datetime
-
-            moment = parse_datetime(value)
-            if moment is None:
-                raise WsqueryError(f"{option.name}: {value!r} is not an ISO-8601 date or "
-                                   "datetime")
-            return moment
-        case "text":
-            return value
-        case _:
-            assert_never(option.kind)
 
 
 def _shown(value: Any) -> str:

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, assert_never
 
 import attrs
 
 from wsquery.ast import Query
-from wsquery.errors import TargetError, TargetWarning, WsqueryWarning
+from wsquery.errors import TargetError, TargetWarning, WsqueryError, WsqueryWarning
 
 #: The entry-point group other packages register targets in.
 ENTRY_POINT_GROUP = "wsquery.targets"
@@ -45,6 +45,36 @@ class Option:
     kind: Literal["flag", "choice", "text", "time"]
     help: str
     choices: tuple[str, ...] = ()
+
+    def read(self, text: str) -> Any:
+        """``text`` (as typed after ``--option NAME=`` or ``:set NAME``) as this option's
+        value: a flag from true or false (on or off, yes or no, 1 or 0), one of the choices,
+        an ISO-8601 moment, or the text; ``WsqueryError`` naming the option otherwise."""
+        match self.kind:
+            case "flag":
+                spelt = text.lower()
+                if spelt in ("true", "on", "yes", "1"):
+                    return True
+                if spelt in ("false", "off", "no", "0"):
+                    return False
+                raise WsqueryError(f"{self.name} is true or false (on or off), not {text!r}")
+            case "choice":
+                if text not in self.choices:
+                    raise WsqueryError(f"{self.name} is one of {', '.join(self.choices)}, "
+                                       f"not {text!r}")
+                return text
+            case "time":
+                from wsquery.facts.attributes import parse_datetime
+
+                moment = parse_datetime(text)
+                if moment is None:
+                    raise WsqueryError(f"{self.name}: {text!r} is not an ISO-8601 date or "
+                                       "datetime")
+                return moment
+            case "text":
+                return text
+            case _:
+                assert_never(self.kind)
 
 
 STRICT = Option("strict", "flag", "turn warnings into errors")
