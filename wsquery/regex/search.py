@@ -77,38 +77,44 @@ def re2_module() -> Any:
         return None
 
 
-@lru_cache(maxsize=256)
 def _compile(pattern: str, use_re2: bool) -> Search | RegexRefusal:
-    """The predicate for ``pattern`` on one engine, or why it is refused (both cached)."""
-    reading = read_pattern(pattern)
-    if isinstance(reading, RegexRefusal):
-        return reading
-    try:
-        if not use_re2:
-            return _python_search(pattern, _python_plan(pattern, reading.tree, MAX_STEPS))
-        re2_search = _re2_search(pattern)
-    except _Refused as refused:
-        return refused.refusal
-    quick = _quick_plan(pattern, reading.tree)
-    if quick is None:  # Python's engine could take long even on short text: RE2 alone
-        return re2_search
-    # short texts (run names, states) go to Python's re, which costs less per call
-    return _python_search(pattern, quick, longer=re2_search)
+    """The predicate for ``pattern`` on one engine, or why it is refused."""
+    made = _made(pattern, use_re2)
+    return made if isinstance(made, RegexRefusal) else made[0]
 
 
-@lru_cache(maxsize=256)
 def quick_search(pattern: str) -> tuple[Callable[[str], object], int] | None:
     """What ``compile_user_regex(pattern)`` does for a text that is ASCII, not empty, and no
     longer than the number given: Python's ``re`` search (a match, or None) on the pattern's
     exact translation. A caller that tests many texts may call it in line for those, sparing
     a call per text; None where no text is searched so. Refuses what ``compile_user_regex``
     refuses."""
-    compile_user_regex(pattern)
-    reading = read_pattern(pattern)
-    assert not isinstance(reading, RegexRefusal)  # compile_user_regex refused it otherwise
-    plan = _quick_plan(pattern, reading.tree) if re2_available() else _python_plan(
-        pattern, reading.tree, MAX_STEPS)
+    made = _made(pattern, re2_available())
+    if isinstance(made, RegexRefusal):
+        raise _error(pattern, made, target=_TARGET)
+    plan = made[1]
     return None if plan is None else (plan.search, plan.cap)
+
+
+@lru_cache(maxsize=256)
+def _made(pattern: str, use_re2: bool) -> tuple[Search, _PythonPlan | None] | RegexRefusal:
+    """The predicate for ``pattern`` on one engine and the plan of Python's ``re`` it runs
+    short texts with (None: RE2 alone), or why it is refused (all cached)."""
+    reading = read_pattern(pattern)
+    if isinstance(reading, RegexRefusal):
+        return reading
+    try:
+        if not use_re2:
+            plan = _python_plan(pattern, reading.tree, MAX_STEPS)
+            return _python_search(pattern, plan), plan
+        re2_search = _re2_search(pattern)
+    except _Refused as refused:
+        return refused.refusal
+    quick = _quick_plan(pattern, reading.tree)
+    if quick is None:  # Python's engine could take long even on short text: RE2 alone
+        return re2_search, None
+    # short texts (run names, states) go to Python's re, which costs less per call
+    return _python_search(pattern, quick, longer=re2_search), quick
 
 
 def _quick_plan(pattern: str, tree: Node) -> _PythonPlan | None:
