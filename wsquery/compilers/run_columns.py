@@ -27,6 +27,7 @@ from wsquery.semantics.predicates import (
     as_datetime,
     getter,
     plain_sections,
+    reader,
     stored_values,
     text_moments,
 )
@@ -50,7 +51,8 @@ def table_columns(runs: Iterable[Any]) -> TableColumns:
     that no table can hold (a key or text that is not Unicode text, a number beyond float64,
     keys nested deeper than ``MAX_DEPTH``, two keys that would name one column) is a
     ``WsqueryError`` naming the run (``runs[3]``) and the key. Plain dicts are read where they
-    stand (``stored_values``), other runs adapted."""
+    stand (``stored_values``), other runs adapted; a config or summary key is read from the
+    sections its keys were found in."""
     runs = list(runs)
     plain = all_plain(runs)
     adapted: list[Record] = []
@@ -61,10 +63,12 @@ def table_columns(runs: Iterable[Any]) -> TableColumns:
         return adapted
 
     keys = list(ATTRIBUTE_COLUMNS)
+    sections_of: dict[str, Sequence[Any]] = {}  # each run's config (summary), read once
     for section in ("config", "summary"):
         sections = plain_sections(section, runs) if plain else None
         if sections is None:
             sections = [getattr(record, section) for record in records()]
+        sections_of[section] = sections
         keys.extend(f"{section}.{path}" for path in sorted(_section_paths(sections, section)))
     names: list[str] = []
     parts: list[Part] = []
@@ -72,7 +76,11 @@ def table_columns(runs: Iterable[Any]) -> TableColumns:
     for key in keys:
         field = field_of_column(key)
         field_kind = kind(field)
-        column = stored_values(field, runs) if plain else None
+        column: list[Any] | None = None
+        if field.section in sections_of:
+            column = list(map(reader(field), sections_of[field.section]))
+        elif plain:
+            column = stored_values(field, runs)
         if column is None:
             get = getter(field)
             column = [get(record) for record in records()]
