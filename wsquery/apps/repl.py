@@ -205,7 +205,7 @@ class _Session:
                 f"  {option:<18} {_shown(listed[option])}  {declared[option].help}"
                 for option in declared]
             lines.append(f"  {JSON_SETTING:<18} {'on' if self.show_json else 'off'}  "
-                         f"{_JSON_OPTION.help}")
+                         + _JSON_OPTION.help)
             return _Said({"target": self.target, "options": listed, JSON_SETTING: self.show_json},
                          "\n".join(lines))
         if name == JSON_SETTING:
