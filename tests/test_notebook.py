@@ -46,15 +46,19 @@ def test_a_run_set_from_the_cache_shows_the_same() -> None:
     assert "config.cached == 12345" in _text(third._repr_html_())
 
 
-def test_without_pygments_it_is_plain_escaped_text(tmp_path: Path) -> None:
+def _without_pygments(tmp_path: Path, code: str) -> subprocess.CompletedProcess[str]:
+    """``code`` run in a fresh interpreter where importing Pygments fails."""
     blocked = tmp_path / "pygments"
     blocked.mkdir()
     (blocked / "__init__.py").write_text("raise ImportError('not installed')\n")
-    code = ("import wsquery\n"
-            "print(wsquery.compile('config.a == \"<x>\"')._repr_html_())")
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
-                            text=True, timeout=60,
-                            env={"PYTHONPATH": f"{tmp_path}:{ROOT}", "PATH": "/usr/bin:/bin"})
+    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                          text=True, timeout=60,
+                          env={"PYTHONPATH": f"{tmp_path}:{ROOT}", "PATH": "/usr/bin:/bin"})
+
+
+def test_without_pygments_it_is_plain_escaped_text(tmp_path: Path) -> None:
+    result = _without_pygments(tmp_path, "import wsquery\n"
+                               "print(wsquery.compile('config.a == \"<x>\"')._repr_html_())")
     assert result.returncode == 0, result.stderr
     assert "<pre>config.a == &quot;&lt;x&gt;&quot;</pre>" in result.stdout
 
@@ -109,14 +113,9 @@ def test_a_workspace_shows_its_page_without_a_server() -> None:
 
 
 def test_without_pygments_a_workspace_shows_its_query_as_escaped_text(tmp_path: Path) -> None:
-    blocked = tmp_path / "pygments"
-    blocked.mkdir()
-    (blocked / "__init__.py").write_text("raise ImportError('not installed')\n")
-    code = ("from wsquery.wandb.views import Workspace\n"
-            "print(Workspace('e', 'p', 'v', query='name == \"<x>\"')._repr_html_())")
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
-                            text=True, timeout=60,
-                            env={"PYTHONPATH": f"{tmp_path}:{ROOT}", "PATH": "/usr/bin:/bin"})
+    result = _without_pygments(
+        tmp_path, "from wsquery.wandb.views import Workspace\n"
+        "print(Workspace('e', 'p', 'v', query='name == \"<x>\"')._repr_html_())")
     assert result.returncode == 0, result.stderr
     assert '<pre class="query" id="query">name == &quot;&lt;x&gt;&quot;</pre>' in result.stdout
 
